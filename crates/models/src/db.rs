@@ -1,0 +1,195 @@
+use std::sync::Arc;
+
+use diesel::SqliteConnection;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use futures_util::FutureExt;
+
+use crate::config::{DatabaseUrl, DbConfig, redact};
+use crate::{Error, Result};
+
+/// An async SQLite connection: diesel's `SqliteConnection` run on tokio's blocking pool.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// An async PostgreSQL connection (no libpq).
+pub type PgConn = AsyncPgConnection;
+
+/// A pool of SQLite connections.
+pub type SqlitePool = bb8::Pool<AsyncDieselConnectionManager<SqliteConn>>;
+/// A pool of PostgreSQL connections.
+pub type PgPool = bb8::Pool<AsyncDieselConnectionManager<PgConn>>;
+
+/// The pool behind a [`Db`]; [`db_run!`](crate::db_run) matches on it.
+#[derive(Clone)]
+pub enum Pool {
+    /// SQLite, embedded.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// A cheaply cloneable handle to the database: a connection pool over SQLite or PostgreSQL.
+///
+/// Queries are written once with [`db_run!`](crate::db_run), which runs the same diesel
+/// query against whichever backend the pool holds.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    pool: Pool,
+    config: DbConfig,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Opens a pool for `config` and checks that one connection can be made.
+    ///
+    /// A file database's parent directory is created. Fails with
+    /// [`Error::Unavailable`] when the database cannot be reached.
+    pub async fn connect(config: DbConfig) -> Result<Db> {
+        let pool = match &config.url {
+            DatabaseUrl::SqliteFile(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        Error::Config(format!(
+                            "DATABASE_URL: cannot create directory {}: {e}",
+                            parent.display()
+                        ))
+                    })?;
+                }
+                let url = path.to_string_lossy().into_owned();
+                Pool::Sqlite(sqlite_pool(&config, url, config.max_connections).await?)
+            }
+            DatabaseUrl::SqliteMemory => {
+                // Every SQLite connection to ":memory:" is its own database, so the pool holds
+                // exactly one connection and never recycles it.
+                Pool::Sqlite(sqlite_pool(&config, ":memory:".into(), 1).await?)
+            }
+            DatabaseUrl::Postgres(url) => Pool::Postgres(pg_pool(&config, url).await?),
+        };
+        let db = Db {
+            inner: Arc::new(DbInner { pool, config }),
+        };
+        db.ping().await?;
+        Ok(db)
+    }
+
+    /// Parses `database_url` and connects with default pool settings.
+    pub async fn connect_url(database_url: &str) -> Result<Db> {
+        Db::connect(DbConfig::from_url(database_url)?).await
+    }
+
+    /// The pool, for [`db_run!`](crate::db_run).
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The configuration this pool was built from.
+    pub fn config(&self) -> &DbConfig {
+        &self.inner.config
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        self.inner.config.url.backend()
+    }
+
+    /// Runs a trivial query: `Ok` when the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        crate::db_run!(self, |conn| conn.batch_execute("SELECT 1").await)
+    }
+}
+
+async fn sqlite_pool(config: &DbConfig, url: String, max: u32) -> Result<SqlitePool> {
+    let memory = max == 1 && url == ":memory:";
+    let busy_ms = config.sqlite_busy_timeout.as_millis();
+    let mut manager_config = ManagerConfig::<SqliteConn>::default();
+    manager_config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        async move {
+            let mut conn = SqliteConn::establish(&url).await?;
+            let journal = if memory {
+                ""
+            } else {
+                "PRAGMA journal_mode = WAL;"
+            };
+            conn.batch_execute(&format!(
+                "{journal} PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; \
+                 PRAGMA synchronous = NORMAL;"
+            ))
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::new_with_config(url, manager_config);
+    let mut builder = bb8::Pool::builder()
+        .max_size(max)
+        .connection_timeout(config.connect_timeout);
+    if memory {
+        builder = builder.idle_timeout(None).max_lifetime(None);
+    }
+    builder
+        .build(manager)
+        .await
+        .map_err(|e| Error::Unavailable(e.to_string()))
+}
+
+async fn pg_pool(config: &DbConfig, url: &str) -> Result<PgPool> {
+    let manager = AsyncDieselConnectionManager::<PgConn>::new(url);
+    bb8::Pool::builder()
+        .max_size(config.max_connections)
+        .connection_timeout(config.connect_timeout)
+        .build(manager)
+        .await
+        .map_err(|e| Error::Unavailable(format!("{}: {e}", redact(url))))
+}
+
+/// Runs the same diesel query on whichever backend `db` holds.
+///
+/// `conn` is bound to a `&mut` pooled connection of the backend's type, so the body is
+/// type-checked once per backend; it must evaluate to a `diesel::QueryResult<T>` (or any
+/// `Result` whose error converts into [`Error`]). The macro evaluates to
+/// `duet_models::Result<T>`; failing to get a connection becomes [`Error::Unavailable`].
+///
+/// ```no_run
+/// # async fn f(db: &duet_models::Db) -> duet_models::Result<()> {
+/// use diesel::prelude::*;
+/// use diesel_async::RunQueryDsl;
+/// use duet_models::schema::users;
+///
+/// let names: Vec<String> =
+///     duet_models::db_run!(db, |conn| users::table.select(users::username).load(conn).await)?;
+/// # Ok(()) }
+/// ```
+#[macro_export]
+macro_rules! db_run {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $crate::Db::pool(&$db) {
+            $crate::Pool::Sqlite(pool) => match pool.get().await {
+                Ok(mut pooled) => {
+                    let $conn = &mut *pooled;
+                    ($body).map_err($crate::Error::from)
+                }
+                Err(error) => Err($crate::Error::from(error)),
+            },
+            $crate::Pool::Postgres(pool) => match pool.get().await {
+                Ok(mut pooled) => {
+                    let $conn = &mut *pooled;
+                    ($body).map_err($crate::Error::from)
+                }
+                Err(error) => Err($crate::Error::from(error)),
+            },
+        }
+    };
+}

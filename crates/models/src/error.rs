@@ -1,0 +1,79 @@
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// Everything that can go wrong in the data layer.
+///
+/// Callers branch on the variant, not on the message: HTTP maps
+/// [`Error::NotFound`] to 404, [`Error::UniqueViolation`] to 409 and
+/// [`Error::Unavailable`] to 503.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The row does not exist, or lies outside the caller's scope.
+    #[error("not found")]
+    NotFound,
+    /// An insert or update collided with a unique constraint.
+    #[error("unique violation: {0}")]
+    UniqueViolation(String),
+    /// A foreign key, check or not-null constraint refused the write.
+    #[error("constraint violation: {0}")]
+    ConstraintViolation(String),
+    /// The database cannot be reached, or no pooled connection came in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The configuration (for example `DATABASE_URL`) is malformed.
+    #[error("{0}")]
+    Config(String),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Hashing or checking a password failed for a reason other than a mismatch.
+    #[error("password hashing failed: {0}")]
+    Password(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Query(DieselError),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<DieselError> for Error {
+    fn from(error: DieselError) -> Self {
+        match error {
+            DieselError::NotFound => Error::NotFound,
+            DieselError::DatabaseError(kind, info) => {
+                let message = info.message().to_owned();
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => Error::UniqueViolation(message),
+                    DatabaseErrorKind::ForeignKeyViolation
+                    | DatabaseErrorKind::CheckViolation
+                    | DatabaseErrorKind::NotNullViolation => Error::ConstraintViolation(message),
+                    DatabaseErrorKind::ClosedConnection => Error::Unavailable(message),
+                    _ => Error::Query(DieselError::DatabaseError(kind, info)),
+                }
+            }
+            DieselError::BrokenTransactionManager => {
+                Error::Unavailable("the connection's transaction state is broken".into())
+            }
+            other => Error::Query(other),
+        }
+    }
+}
+
+impl From<bb8::RunError<diesel_async::pooled_connection::PoolError>> for Error {
+    fn from(error: bb8::RunError<diesel_async::pooled_connection::PoolError>) -> Self {
+        match error {
+            bb8::RunError::TimedOut => {
+                Error::Unavailable("timed out waiting for a database connection".into())
+            }
+            bb8::RunError::User(error) => Error::Unavailable(error.to_string()),
+        }
+    }
+}
+
+impl Error {
+    /// True when retrying later may succeed: the database was unreachable.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable(_))
+    }
+}

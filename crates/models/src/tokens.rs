@@ -1,0 +1,67 @@
+//! API tokens for scripts and mobile apps: only a SHA-256 of each token is stored.
+
+use base64::Engine;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use sha2::{Digest, Sha256};
+
+use crate::schema::{api_tokens, users};
+use crate::users::User;
+use crate::{Db, Error, Result, db_run};
+
+/// Issuing and checking API tokens (`Authorization: Token <key>` or `Bearer <key>`).
+#[derive(Debug, Clone, Copy)]
+pub struct ApiToken;
+
+impl ApiToken {
+    /// Issues a new token for `user_id` and returns it. This is the only time the token is
+    /// seen: the database keeps its SHA-256.
+    pub async fn issue(db: &Db, user_id: i64) -> Result<String> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
+        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let key_hash = hash_key(&key);
+        let now = crate::now();
+        db_run!(db, |conn| diesel::insert_into(api_tokens::table)
+            .values((
+                api_tokens::user_id.eq(user_id),
+                api_tokens::key_hash.eq(&key_hash),
+                api_tokens::created_at.eq(now),
+            ))
+            .execute(conn)
+            .await)?;
+        Ok(key)
+    }
+
+    /// The active user owning `key`, or `None` for unknown keys and inactive users.
+    pub async fn authenticate(db: &Db, key: &str) -> Result<Option<User>> {
+        let key_hash = hash_key(key);
+        let user = db_run!(db, |conn| api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::key_hash.eq(&key_hash))
+            .filter(users::is_active.eq(true))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional())?;
+        Ok(user)
+    }
+
+    /// Revokes every token of `user_id`; returns how many there were.
+    pub async fn revoke_all(db: &Db, user_id: i64) -> Result<usize> {
+        db_run!(db, |conn| diesel::delete(
+            api_tokens::table.filter(api_tokens::user_id.eq(user_id))
+        )
+        .execute(conn)
+        .await)
+    }
+
+    /// The stored form of a key: lowercase hex SHA-256.
+    pub fn hash_key(key: &str) -> String {
+        hash_key(key)
+    }
+}
+
+fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}

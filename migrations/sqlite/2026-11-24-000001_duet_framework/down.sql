@@ -1,0 +1,3 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE api_tokens;
+DROP TABLE users;
