@@ -97,6 +97,27 @@ impl Drop for TestDb {
     }
 }
 
+/// What a [`db_tests!`] test takes: a [`Db`], or the whole `&TestDb` when it needs the URL.
+pub trait FromTestDb<'a> {
+    /// Borrows or clones what the test needs.
+    fn from_test_db(test_db: &'a TestDb) -> Self;
+}
+
+impl FromTestDb<'_> for Db {
+    fn from_test_db(test_db: &TestDb) -> Db {
+        test_db.db.clone()
+    }
+}
+
+impl<'a> FromTestDb<'a> for &'a TestDb {
+    fn from_test_db(test_db: &'a TestDb) -> &'a TestDb {
+        test_db
+    }
+}
+
+/// No migrations: for tests that migrate by themselves.
+pub const NO_MIGRATIONS: [MigrationSet; 0] = [];
+
 /// Reads the variable enabling tests of `service`. Unset: `None`, after telling the
 /// terminal once (bypassing the test harness' capture); unset under `CI=true`: a panic,
 /// because CI must not skip.
@@ -152,7 +173,8 @@ async fn admin_sql(admin: &Db, sql: &str) {
 ///     async fn creates_users(db: Db) { /* … */ }
 /// }
 /// ```
-/// Each test becomes a module with `sqlite` and `postgres` test functions.
+/// Each test becomes a module with `sqlite` and `postgres` test functions. A test takes a
+/// `Db`, or `&TestDb` when it needs the database's URL.
 #[macro_export]
 macro_rules! db_tests {
     (
@@ -168,12 +190,12 @@ macro_rules! db_tests {
                 #[allow(unused_imports)]
                 use super::*;
 
-                async fn run($db: $ty) $body
+                async fn db_test_body($db: $ty) $body
 
                 #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     let test_db = $crate::testing::TestDb::sqlite(&$migrations).await;
-                    run(test_db.db.clone()).await;
+                    db_test_body($crate::testing::FromTestDb::from_test_db(&test_db)).await;
                 }
 
                 #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +203,7 @@ macro_rules! db_tests {
                     let Some(test_db) = $crate::testing::TestDb::postgres(&$migrations).await else {
                         return;
                     };
-                    run(test_db.db.clone()).await;
+                    db_test_body($crate::testing::FromTestDb::from_test_db(&test_db)).await;
                 }
             }
         )*

@@ -1,0 +1,122 @@
+//! The shop's one model: orders placed by users.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use duet_models::{Db, Field, FieldKind, Model, Result, db_run, json_object};
+use serde_json::{Map, Value, json};
+
+/// diesel's description of the `orders` table.
+pub mod schema {
+    #![allow(missing_docs)]
+    diesel::table! {
+        orders (id) {
+            id -> BigInt,
+            customer_id -> BigInt,
+            total_cents -> BigInt,
+            currency -> Text,
+            status -> Text,
+            placed_at -> Timestamp,
+            client_reference -> Text,
+        }
+    }
+}
+use schema::orders;
+
+/// The statuses an order moves through.
+pub const STATUSES: &[&str] = &["pending", "paid", "shipped", "cancelled"];
+
+/// An order placed by a user.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct Order {
+    /// Primary key.
+    pub id: i64,
+    /// The user who placed it.
+    pub customer_id: i64,
+    /// The total, in cents of `currency`.
+    pub total_cents: i64,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+    /// One of [`STATUSES`].
+    pub status: String,
+    /// When it was placed (UTC).
+    pub placed_at: NaiveDateTime,
+    /// The reference payment providers echo back (Stripe's `client_reference_id`).
+    pub client_reference: String,
+}
+
+/// What it takes to place an [`Order`].
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrder {
+    /// The user placing it.
+    pub customer_id: i64,
+    /// The total, in cents.
+    pub total_cents: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// One of [`STATUSES`].
+    pub status: String,
+    /// When it was placed.
+    pub placed_at: NaiveDateTime,
+    /// A unique reference for payment providers.
+    pub client_reference: String,
+}
+
+impl Order {
+    /// Inserts an order.
+    pub async fn create(db: &Db, new: &NewOrder) -> Result<Order> {
+        db_run!(db, |conn| diesel::insert_into(orders::table)
+            .values(new)
+            .returning(Order::as_returning())
+            .get_result(conn)
+            .await)
+    }
+}
+
+impl Model for Order {
+    const NAME: &'static str = "order";
+    const TABLE: &'static str = "orders";
+    const OWNER_FIELD: Option<&'static str> = Some("customer");
+    const FIELDS: &'static [Field] = &[
+        Field::read_only("id", FieldKind::Integer),
+        Field::read_only("customer", FieldKind::ForeignKey("user")),
+        Field::new("total", FieldKind::Money),
+        Field::new("currency", FieldKind::Text),
+        Field::new("status", FieldKind::Choice(STATUSES)),
+        Field::read_only("placed_at", FieldKind::DateTime),
+        Field::read_only("client_reference", FieldKind::Text),
+    ];
+
+    fn pk(&self) -> i64 {
+        self.id
+    }
+
+    fn owner_id(&self) -> Option<i64> {
+        Some(self.customer_id)
+    }
+
+    fn to_json(&self) -> Map<String, Value> {
+        json_object([
+            ("id", json!(self.id)),
+            ("customer", json!(self.customer_id)),
+            (
+                "total",
+                json!(duet_models::cents_to_decimal(self.total_cents)),
+            ),
+            ("currency", json!(self.currency)),
+            ("status", json!(self.status)),
+            ("placed_at", duet_models::datetime_to_json(&self.placed_at)),
+            ("client_reference", json!(self.client_reference)),
+        ])
+    }
+
+    duet_models::model_queries! {
+        table: orders,
+        pk: orders::id,
+        owner: orders::customer_id,
+        filters: { "status" => orders::status: Text, "currency" => orders::currency: Text },
+        ordering: { "id" => orders::id, "placed_at" => orders::placed_at, "total" => orders::total_cents },
+    }
+}

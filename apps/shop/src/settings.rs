@@ -1,0 +1,165 @@
+//! Configuration from the environment, checked once at start-up.
+
+use std::path::Path;
+use std::time::Duration;
+
+use duet_models::{DatabaseUrl, DbConfig};
+
+use crate::error::ShopError;
+
+/// The default database: an SQLite file under `var/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://var/shop.sqlite3";
+/// Where a development secret key is kept.
+const DEV_SECRET_FILE: &str = "var/secret.key";
+/// actix-session's cookie key needs at least 64 bytes.
+const MIN_SECRET_LEN: usize = 64;
+
+/// `development` (the default) or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Env {
+    /// Local work: seeds demo data, generates a secret key, cookies without `Secure`.
+    Development,
+    /// A deployment: no seeding, the secret key is required, cookies are `Secure`.
+    Production,
+}
+
+/// Everything the shop reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DUET_ENV`.
+    pub env: Env,
+    /// `DATABASE_URL`, `DATABASE_POOL_SIZE`, `DATABASE_TIMEOUT_SECS`.
+    pub database: DbConfig,
+    /// `REDIS_URL`, if set.
+    pub redis_url: Option<String>,
+    /// `DUET_SECRET_KEY` (or the development key kept in `var/`).
+    pub secret_key: Vec<u8>,
+}
+
+impl Settings {
+    /// Reads and checks the environment. Each problem names its variable.
+    pub fn from_env() -> Result<Settings, ShopError> {
+        let env = match var("DUET_ENV").as_deref() {
+            None | Some("development") => Env::Development,
+            Some("production") => Env::Production,
+            Some(other) => {
+                return Err(ShopError::config(
+                    "DUET_ENV",
+                    format!("must be development or production, not {other:?}"),
+                ));
+            }
+        };
+        let database = database_config()?;
+        let redis_url = var("REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ShopError::config(
+                "REDIS_URL",
+                "must start with redis:// or rediss://",
+            ));
+        }
+        let secret_key = secret_key(env)?;
+        Ok(Settings {
+            env,
+            database,
+            redis_url,
+            secret_key,
+        })
+    }
+
+    /// Settings for the commands that only touch the database (no secret key needed).
+    pub fn database_from_env() -> Result<DbConfig, ShopError> {
+        database_config()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn database_config() -> Result<DbConfig, ShopError> {
+    let raw = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let url = DatabaseUrl::parse(&raw).map_err(|e| ShopError::Config(e.to_string()))?;
+    let mut config = DbConfig::new(url);
+    if let Some(size) = var("DATABASE_POOL_SIZE") {
+        let size: u32 = size.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ShopError::config("DATABASE_POOL_SIZE", "must be a positive whole number")
+        })?;
+        config = config.max_connections(size);
+    }
+    if let Some(secs) = var("DATABASE_TIMEOUT_SECS") {
+        let secs: f64 = secs
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s > 0.0)
+            .ok_or_else(|| {
+                ShopError::config(
+                    "DATABASE_TIMEOUT_SECS",
+                    "must be a positive number of seconds",
+                )
+            })?;
+        config = config.connect_timeout(Duration::from_secs_f64(secs));
+    }
+    Ok(config)
+}
+
+fn secret_key(env: Env) -> Result<Vec<u8>, ShopError> {
+    if let Some(key) = var("DUET_SECRET_KEY") {
+        if key.len() < MIN_SECRET_LEN {
+            return Err(ShopError::config(
+                "DUET_SECRET_KEY",
+                format!(
+                    "is {} bytes long; it must be at least {MIN_SECRET_LEN}",
+                    key.len()
+                ),
+            ));
+        }
+        return Ok(key.into_bytes());
+    }
+    match env {
+        Env::Production => Err(ShopError::config(
+            "DUET_SECRET_KEY",
+            format!(
+                "is required when DUET_ENV=production (at least {MIN_SECRET_LEN} random bytes)"
+            ),
+        )),
+        Env::Development => development_key(Path::new(DEV_SECRET_FILE)),
+    }
+}
+
+/// Reads the development key from `path`, generating it on first use.
+fn development_key(path: &Path) -> Result<Vec<u8>, ShopError> {
+    let problem = |e: std::io::Error| {
+        ShopError::config(
+            "DUET_SECRET_KEY",
+            format!("unset, and {}: {e}", path.display()),
+        )
+    };
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim();
+        if existing.len() >= MIN_SECRET_LEN {
+            tracing::warn!(file = %path.display(), "DUET_SECRET_KEY is unset: using the development key");
+            return Ok(existing.as_bytes().to_vec());
+        }
+    }
+    let mut bytes = [0u8; 64];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ShopError::config("DUET_SECRET_KEY", format!("no randomness: {e}")))?;
+    let key = hex::encode(bytes);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(problem)?;
+    }
+    write_private(path, &key).map_err(problem)?;
+    tracing::warn!(file = %path.display(), "DUET_SECRET_KEY is unset: generated a development key");
+    Ok(key.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}

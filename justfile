@@ -1,0 +1,26 @@
+# duet — common tasks. `just --list` shows them.
+
+# Services for `test-all`; override to point elsewhere.
+postgres_url := env_var_or_default("DUET_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+redis_url := env_var_or_default("DUET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+# Run the demo shop on http://127.0.0.1:8000 (embedded SQLite).
+run:
+    cargo run -p shop
+
+# The README test command: SQLite only; service-backed tests say they were skipped.
+test:
+    cargo test --workspace
+
+# Every test, against PostgreSQL and Redis too.
+test-all:
+    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} cargo test --workspace
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# What CI runs.
+ci:
+    bash .ci/run
