@@ -1,0 +1,149 @@
+//! The account views: log in, log out, who am I. Mounted under `/accounts/` by duet-mount.
+
+use actix_session::Session;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
+use duet_models::{Db, Model, User};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::identity::{SESSION_AUTH_ID_KEY, USER_ID_KEY, current_user};
+use crate::{AuthConfig, AuthError, csrf};
+
+/// `POST` to log in, `GET` for a CSRF token.
+pub const LOGIN_PATH: &str = "/accounts/login/";
+/// `POST` to log out.
+pub const LOGOUT_PATH: &str = "/accounts/logout/";
+/// `GET` the current user.
+pub const ME_PATH: &str = "/accounts/me/";
+
+#[derive(Deserialize)]
+struct Credentials {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default, rename = "csrfmiddlewaretoken")]
+    csrf_token: Option<String>,
+}
+
+fn config(req: &HttpRequest) -> AuthConfig {
+    req.app_data::<web::Data<AuthConfig>>()
+        .map(|c| c.get_ref().clone())
+        .unwrap_or_default()
+}
+
+/// `GET /accounts/login/`: sets the `csrftoken` cookie and returns the token, so a client
+/// can then `POST` its credentials.
+pub async fn login_form(req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
+    let token = csrf::token(&session)?;
+    Ok(HttpResponse::Ok()
+        .cookie(csrf::cookie(&token, config(&req).secure_cookies))
+        .json(json!({ "csrftoken": token, "detail": "POST username and password to log in." })))
+}
+
+/// `POST /accounts/login/` with JSON `{"username","password"}` or a form.
+///
+/// CSRF-checked even though nobody is logged in yet (login CSRF). On success the session
+/// id and the CSRF token are both replaced (no session fixation), and the user is returned.
+/// Wrong credentials and inactive users get the same 400 after the same work.
+pub async fn login(
+    req: HttpRequest,
+    session: Session,
+    db: web::Data<Db>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AuthError> {
+    let credentials = parse_credentials(&req, &body)?;
+    let config = config(&req);
+    csrf::verify(
+        &req,
+        &session,
+        credentials.csrf_token.as_deref(),
+        &config.trusted_origins,
+    )
+    .map_err(|failure| {
+        tracing::warn!(%failure, "login refused: CSRF");
+        AuthError::Csrf(failure)
+    })?;
+    let mut missing = serde_json::Map::new();
+    for (field, value) in [
+        ("username", &credentials.username),
+        ("password", &credentials.password),
+    ] {
+        if value.is_empty() {
+            missing.insert(field.into(), json!(["This field is required."]));
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(HttpResponse::BadRequest().json(missing));
+    }
+    let Some(user) = User::authenticate(&db, &credentials.username, &credentials.password).await?
+    else {
+        tracing::info!(username = %credentials.username, "login failed");
+        return Err(AuthError::InvalidCredentials);
+    };
+    session.renew();
+    session
+        .insert(USER_ID_KEY, user.id)
+        .map_err(|_| AuthError::Internal)?;
+    session
+        .insert(SESSION_AUTH_ID_KEY, random_id()?)
+        .map_err(|_| AuthError::Internal)?;
+    let token = csrf::rotate(&session)?;
+    tracing::info!(user_id = user.id, "logged in");
+    Ok(HttpResponse::Ok()
+        .cookie(csrf::cookie(&token, config.secure_cookies))
+        .json(json!({ "user": user.to_json() })))
+}
+
+/// `POST /accounts/logout/`: ends the session (CSRF-checked like any unsafe request).
+pub async fn logout(session: Session) -> HttpResponse {
+    session.purge();
+    HttpResponse::Ok().json(json!({ "detail": "Logged out." }))
+}
+
+/// `GET /accounts/me/`: the current user, or 401; sets the `csrftoken` cookie either way.
+pub async fn me(req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
+    let token = csrf::token(&session)?;
+    let cookie = csrf::cookie(&token, config(&req).secure_cookies);
+    Ok(match current_user(&req).await? {
+        Some(user) => HttpResponse::Ok()
+            .cookie(cookie)
+            .json(json!({ "user": user.to_json() })),
+        None => {
+            let mut response =
+                actix_web::ResponseError::error_response(&AuthError::NotAuthenticated);
+            response
+                .add_cookie(&cookie)
+                .map_err(|_| AuthError::Internal)?;
+            response
+        }
+    })
+}
+
+fn parse_credentials(req: &HttpRequest, body: &[u8]) -> Result<Credentials, AuthError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => serde_json::from_slice(body)
+            .map_err(|e| AuthError::BadRequest(format!("JSON parse error - {e}"))),
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body)
+            .map_err(|e| AuthError::BadRequest(format!("form parse error - {e}"))),
+        _ => Err(AuthError::UnsupportedMediaType(content_type.to_owned())),
+    }
+}
+
+fn random_id() -> Result<String, AuthError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| AuthError::Internal)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,91 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+/// Why a request was refused by the authentication layer. Each variant is one status and
+/// one `{"detail": …}` body, mapped once in [`ResponseError`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No credentials came with a request that needs them (401).
+    #[error("Authentication credentials were not provided.")]
+    NotAuthenticated,
+    /// An `Authorization: Token …`/`Bearer …` header named no valid token (401).
+    #[error("Invalid token.")]
+    InvalidToken,
+    /// The user may not do this (403).
+    #[error("You do not have permission to perform this action.")]
+    PermissionDenied,
+    /// The CSRF check failed; the reason is named (403).
+    #[error("CSRF Failed: {0}")]
+    Csrf(CsrfFailure),
+    /// The username/password pair did not match an active user (400). Deliberately vague.
+    #[error("Unable to log in with the provided credentials.")]
+    InvalidCredentials,
+    /// A required field was missing or the body was unreadable (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body's content type is not one this view reads (415).
+    #[error(
+        "Unsupported media type {0:?}: send application/json or application/x-www-form-urlencoded."
+    )]
+    UnsupportedMediaType(String),
+    /// The database or session store could not be reached (503).
+    #[error("Service temporarily unavailable.")]
+    Unavailable,
+    /// Anything else (500); the cause is logged, not shown.
+    #[error("Internal server error.")]
+    Internal,
+}
+
+/// What exactly was wrong with a CSRF check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CsrfFailure {
+    /// The session holds no CSRF token yet: fetch one first (`GET /accounts/login/`).
+    #[error("CSRF cookie not set.")]
+    CookieNotSet,
+    /// The request carried no `X-CSRFToken` header (or form field).
+    #[error("CSRF token missing.")]
+    TokenMissing,
+    /// The token does not match the session's.
+    #[error("CSRF token incorrect.")]
+    TokenIncorrect,
+    /// The `Origin` (or `Referer`) is another site.
+    #[error("Origin checking failed - {0} does not match any trusted origins.")]
+    OriginMismatch(String),
+}
+
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AuthError::NotAuthenticated | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
+            AuthError::PermissionDenied | AuthError::Csrf(_) => StatusCode::FORBIDDEN,
+            AuthError::InvalidCredentials | AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, AuthError::NotAuthenticated | AuthError::InvalidToken) {
+            // RFC 7235: a 401 names the scheme that would work.
+            response.insert_header(("WWW-Authenticate", "Token"));
+        }
+        response.json(json!({ "detail": self.to_string() }))
+    }
+}
+
+impl From<duet_models::Error> for AuthError {
+    fn from(error: duet_models::Error) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "authentication: database unavailable");
+            AuthError::Unavailable
+        } else {
+            tracing::error!(%error, "authentication: database error");
+            AuthError::Internal
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Who is asking: resolved once per request by [`authenticate`], read by the extractors.
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use actix_session::{Session, SessionExt};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use duet_models::{ApiToken, Db, Error as DbError, User};
+use futures_util::future::LocalBoxFuture;
+
+use crate::{AuthError, csrf};
+
+pub(crate) const USER_ID_KEY: &str = "_auth_user_id";
+pub(crate) const SESSION_AUTH_ID_KEY: &str = "_auth_sid";
+
+/// How the request authenticated, before the user row is loaded.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    /// No credentials.
+    Anonymous,
+    /// A logged-in session: the user's id and the id of this login (ends with logout).
+    Session {
+        /// The user's id.
+        user_id: i64,
+        /// A random id given to this login; live sockets of the session are keyed by it.
+        session_auth_id: String,
+    },
+    /// A valid `Authorization: Token|Bearer …` header, already resolved to its active user.
+    Token(Box<User>),
+}
+
+impl Identity {
+    /// The identity [`authenticate`] resolved for `req`.
+    pub fn of(req: &HttpRequest) -> Identity {
+        req.extensions()
+            .get::<Identity>()
+            .cloned()
+            .unwrap_or(Identity::Anonymous)
+    }
+
+    /// The identity a session holds (no database access).
+    pub fn from_session(session: &Session) -> Identity {
+        match (
+            session.get::<i64>(USER_ID_KEY),
+            session.get::<String>(SESSION_AUTH_ID_KEY),
+        ) {
+            (Ok(Some(user_id)), Ok(Some(session_auth_id))) => Identity::Session {
+                user_id,
+                session_auth_id,
+            },
+            _ => Identity::Anonymous,
+        }
+    }
+
+    /// True for session logins: the requests CSRF protects.
+    pub fn is_session(&self) -> bool {
+        matches!(self, Identity::Session { .. })
+    }
+}
+
+/// Settings of the [`authenticate`] middleware, as `web::Data<AuthConfig>`.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// Path prefixes whose requests are never CSRF-checked (webhooks: signed, no session).
+    pub csrf_exempt_prefixes: Vec<String>,
+    /// Origins besides this site's own that may send unsafe session requests.
+    pub trusted_origins: Vec<String>,
+    /// Whether cookies set by the auth views are `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl AuthConfig {
+    fn is_exempt(&self, path: &str) -> bool {
+        self.csrf_exempt_prefixes
+            .iter()
+            .any(|p| path == p || path.starts_with(&format!("{p}/")))
+    }
+}
+
+/// Middleware (`actix_web::middleware::from_fn(authenticate)`), inside the session
+/// middleware: resolves the [`Identity`] (checking API tokens against the database), then
+/// enforces CSRF on unsafe session-authenticated requests outside exempt prefixes.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let identity = match bearer_token(req.request())? {
+        Some(key) => {
+            let db = req.app_data::<web::Data<Db>>().ok_or(AuthError::Internal)?;
+            match ApiToken::authenticate(db, key)
+                .await
+                .map_err(AuthError::from)?
+            {
+                Some(user) => Identity::Token(Box::new(user)),
+                None => return Err(AuthError::InvalidToken.into()),
+            }
+        }
+        None => Identity::from_session(&req.get_session()),
+    };
+    if identity.is_session() && !is_safe(req.method()) {
+        let config = req
+            .app_data::<web::Data<AuthConfig>>()
+            .map(|c| c.get_ref().clone())
+            .unwrap_or_default();
+        if !config.is_exempt(req.path()) {
+            let session = req.get_session();
+            csrf::verify(req.request(), &session, None, &config.trusted_origins).map_err(
+                |failure| {
+                    tracing::warn!(path = req.path(), %failure, "CSRF check failed");
+                    AuthError::Csrf(failure)
+                },
+            )?;
+        }
+    }
+    req.extensions_mut().insert(identity);
+    next.call(req).await
+}
+
+/// The key of an `Authorization: Token <key>` or `Bearer <key>` header, if there is one.
+fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, AuthError> {
+    let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| AuthError::InvalidToken)?;
+    let mut parts = value.splitn(2, ' ');
+    let scheme = parts.next().unwrap_or_default();
+    if !(scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")) {
+        // Another scheme (Basic, …) is not ours to judge.
+        return Ok(None);
+    }
+    match parts.next().map(str::trim) {
+        Some(key) if !key.is_empty() && !key.contains(' ') => Ok(Some(key)),
+        _ => Err(AuthError::InvalidToken),
+    }
+}
+
+/// GET, HEAD, OPTIONS and TRACE change nothing.
+pub fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+#[derive(Clone)]
+struct ResolvedUser(Option<Rc<User>>);
+
+/// The request's active user, or `None`; loaded once per request and cached.
+pub async fn current_user(req: &HttpRequest) -> Result<Option<Rc<User>>, AuthError> {
+    if let Some(ResolvedUser(user)) = req.extensions().get::<ResolvedUser>() {
+        return Ok(user.clone());
+    }
+    let user = match Identity::of(req) {
+        Identity::Anonymous => None,
+        Identity::Token(user) => Some(Rc::new(*user)),
+        Identity::Session { user_id, .. } => {
+            let db = req.app_data::<web::Data<Db>>().ok_or(AuthError::Internal)?;
+            match User::by_id(db, user_id).await {
+                Ok(user) if user.is_active => Some(Rc::new(user)),
+                Ok(_) | Err(DbError::NotFound) => None,
+                Err(other) => return Err(other.into()),
+            }
+        }
+    };
+    req.extensions_mut().insert(ResolvedUser(user.clone()));
+    Ok(user)
+}
+
+/// The logged-in, active user (session or API token); 401 JSON otherwise.
+///
+/// `Option<CurrentUser>` accepts anonymous requests.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Rc<User>);
+
+impl std::ops::Deref for CurrentUser {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.0
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AuthError;
+    type Future = LocalBoxFuture<'static, Result<CurrentUser, AuthError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            current_user(&req)
+                .await?
+                .map(CurrentUser)
+                .ok_or(AuthError::NotAuthenticated)
+        })
+    }
+}
+
+/// A logged-in staff user; 401 when anonymous, 403 when not staff.
+#[derive(Debug, Clone)]
+pub struct StaffUser(pub Rc<User>);
+
+impl std::ops::Deref for StaffUser {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.0
+    }
+}
+
+impl FromRequest for StaffUser {
+    type Error = AuthError;
+    type Future = LocalBoxFuture<'static, Result<StaffUser, AuthError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match current_user(&req).await? {
+                Some(user) if user.is_staff => Ok(StaffUser(user)),
+                Some(_) => Err(AuthError::PermissionDenied),
+                None => Err(AuthError::NotAuthenticated),
+            }
+        })
+    }
+}
+
+impl FromRequest for Identity {
+    type Error = std::convert::Infallible;
+    type Future = Ready<Result<Identity, std::convert::Infallible>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Identity::of(req)))
+    }
+}

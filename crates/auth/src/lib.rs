@@ -1,0 +1,55 @@
+//! duet-auth is the one place that turns a request into a user, for every surface.
+//!
+//! - **Sessions** ([`SessionConfig`], [`SessionBackend`]): actix-session with an encrypted,
+//!   signed cookie store by default or Redis; cookies HttpOnly, SameSite=Lax, `Secure` in
+//!   production.
+//! - **Identity** ([`authenticate`] middleware, [`Identity`], [`CurrentUser`],
+//!   [`StaffUser`]): an `Authorization: Token <key>` / `Bearer <key>` header or the session's
+//!   login; the user row is loaded once per request, only when a handler asks.
+//! - **CSRF** ([`csrf`]): DRF's rule — unsafe methods on session-authenticated requests and
+//!   the login view need the session's token in `X-CSRFToken` and a same-site `Origin`;
+//!   token-authenticated requests and exempt prefixes (webhooks) do not.
+//! - **Accounts** ([`accounts`]): `POST /accounts/login/` (rotates the session id and the
+//!   CSRF token), `POST /accounts/logout/`, `GET /accounts/me/`.
+//! - **Permissions** ([`Permission`]): `AllowAny`, `IsAuthenticated`, `IsStaff`,
+//!   `IsAuthenticatedOrReadOnly`, `IsOwner`, composable with `and`/`or`/`not`.
+//!
+//! ```
+//! use actix_web::{App, HttpResponse, middleware::from_fn, web};
+//! use duet_auth::{AuthConfig, CurrentUser, SessionBackend, SessionConfig, authenticate};
+//!
+//! async fn hello(user: CurrentUser) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("hello {}", user.username))
+//! }
+//!
+//! # #[actix_web::main] async fn main() -> duet_models::Result<()> {
+//! let db = duet_models::Db::connect_url("sqlite://:memory:").await?;
+//! let sessions = SessionConfig::new(&[7u8; 64]);
+//! let app = App::new()
+//!     .app_data(web::Data::new(db))
+//!     .app_data(web::Data::new(AuthConfig::default()))
+//!     .route("/hello", web::get().to(hello))
+//!     .wrap(from_fn(authenticate))                      // inner: runs after the session
+//!     .wrap(sessions.middleware(SessionBackend::cookie())); // outer: runs first
+//! let app = actix_web::test::init_service(app).await;
+//! let response = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().uri("/hello").to_request()).await;
+//! assert_eq!(response.status(), 401);
+//! # Ok(()) }
+//! ```
+
+pub mod accounts;
+pub mod csrf;
+mod error;
+mod identity;
+mod permissions;
+mod session;
+
+pub use error::{AuthError, CsrfFailure};
+pub use identity::{
+    AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe,
+};
+pub use permissions::{
+    Access, AllowAny, And, IsAuthenticated, IsAuthenticatedOrReadOnly, IsOwner, IsStaff, Not, Or,
+    Permission, check, check_object,
+};
+pub use session::{SESSION_COOKIE, SessionBackend, SessionConfig};
