@@ -1,0 +1,45 @@
+//! duet-views is the HTTP API layer: DRF's ideas, checked by the compiler.
+//!
+//! - [`ApiError`]: one JSON error shape everywhere — `{"detail": "…"}`, or validation
+//!   errors `{"field": ["…"], "non_field_errors": ["…"]}` — and 400/401/403/404/405/409/
+//!   413/415/503 mapped once. [`json_config`] makes actix's own JSON extractor answer the same way.
+//! - [`Routes`]: the registry of every HTTP route with its methods; registration gives
+//!   each path a 405 with an accurate `Allow` header, and lets start-up check that every
+//!   route lies under a declared prefix.
+//! - [`ViewSet`] + [`ApiRouter`]: list/create/retrieve/update/partial_update/destroy for a
+//!   [`Model`](duet_models::Model), scoped to the request's user (other rows are 404),
+//!   with permissions, [`Pagination`], filtering and ordering on declared fields, and extra
+//!   [`Action`]s.
+//! - [`ApiSerializer`] and [`Input`]: the HTTP-side serializer, validating typed fields
+//!   (money as decimal strings) into DRF-style errors.
+//!
+//! ```
+//! use duet_views::{ApiRouter, Routes};
+//! use actix_web::HttpResponse;
+//!
+//! let mut routes = Routes::new();
+//! routes.get("/api/health/", || async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) });
+//! ApiRouter::new("/api/v1").configure(&mut routes); // viewsets would be registered here
+//! let paths: Vec<_> = routes.describe().into_iter().map(|r| r.path).collect();
+//! assert_eq!(paths, ["/api/health/", "/api/v1/"]);
+//! ```
+
+mod error;
+mod input;
+mod json;
+mod listing;
+mod request;
+mod router;
+mod routes;
+mod validation;
+mod viewset;
+
+pub use error::{ApiError, ApiResult};
+pub use input::{DEFAULT_BODY_LIMIT, Input, parse_cents, read_json_object};
+pub use json::{json_config, path_config, query_config};
+pub use listing::{ListOptions, ListRequest, Pagination, parse_list_request};
+pub use request::ApiRequest;
+pub use router::ApiRouter;
+pub use routes::{RouteInfo, Routes};
+pub use validation::{NON_FIELD_ERRORS, ValidationErrors};
+pub use viewset::{Action, ActionHandler, ApiSerializer, Change, ViewSet};

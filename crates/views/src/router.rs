@@ -1,0 +1,158 @@
+//! `ApiRouter`: DRF's `DefaultRouter` — routes for each registered viewset, plus an API root.
+
+use std::rc::Rc;
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value};
+
+use crate::viewset::{self, ActionHandler, ViewSet};
+use crate::{ApiRequest, ApiResult, Routes};
+
+type Registration = Box<dyn FnOnce(&mut Routes, &str)>;
+
+/// Routes viewsets under a prefix:
+///
+/// | path | GET | POST | PUT | PATCH | DELETE |
+/// |---|---|---|---|---|---|
+/// | `{prefix}/` | API root | | | | |
+/// | `{prefix}/{name}/` | list | create | | | |
+/// | `{prefix}/{name}/{id}/` | retrieve | | update | partial_update | destroy |
+///
+/// plus each viewset's extra [`Action`](crate::Action)s.
+pub struct ApiRouter {
+    prefix: String,
+    names: Vec<String>,
+    registrations: Vec<Registration>,
+}
+
+impl std::fmt::Debug for ApiRouter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRouter")
+            .field("prefix", &self.prefix)
+            .field("names", &self.names)
+            .finish()
+    }
+}
+
+impl ApiRouter {
+    /// A router under `prefix`, e.g. `/api/v1`.
+    pub fn new(prefix: &str) -> ApiRouter {
+        ApiRouter {
+            prefix: prefix.trim_end_matches('/').to_owned(),
+            names: Vec::new(),
+            registrations: Vec::new(),
+        }
+    }
+
+    /// Serves `viewset` at `{prefix}/{name}/`.
+    pub fn register<V: ViewSet>(mut self, name: &str, viewset: V) -> ApiRouter {
+        self.names.push(name.to_owned());
+        let viewset = Rc::new(viewset);
+        self.registrations
+            .push(Box::new(move |routes: &mut Routes, base: &str| {
+                register_viewset(routes, base, &viewset);
+            }));
+        self
+    }
+
+    /// Adds the routes to `routes`.
+    pub fn configure(self, routes: &mut Routes) {
+        let names = self.names.clone();
+        let prefix = self.prefix.clone();
+        routes.get(&format!("{prefix}/"), move |req: HttpRequest| {
+            let names = names.clone();
+            async move { api_root(&req, &names) }
+        });
+        for (name, registration) in self.names.iter().zip(self.registrations) {
+            registration(routes, &format!("{}/{name}", self.prefix));
+        }
+    }
+}
+
+fn api_root(req: &HttpRequest, names: &[String]) -> HttpResponse {
+    let info = req.connection_info();
+    let links: Map<String, Value> = names
+        .iter()
+        .map(|n| {
+            (
+                n.clone(),
+                Value::String(format!(
+                    "{}://{}{}{n}/",
+                    info.scheme(),
+                    info.host(),
+                    req.path()
+                )),
+            )
+        })
+        .collect();
+    HttpResponse::Ok().json(links)
+}
+
+macro_rules! route {
+    ($vs:ident, |$req:ident $(, $extra:ident : $ty:ty)*| $body:expr) => {{
+        let shared = Rc::clone($vs);
+        move |$req: ApiRequest $(, $extra: $ty)*| {
+            let shared = Rc::clone(&shared);
+            async move {
+                let $vs = &*shared;
+                $body.await
+            }
+        }
+    }};
+}
+
+fn register_viewset<V: ViewSet>(routes: &mut Routes, base: &str, vs: &Rc<V>) {
+    let list = format!("{base}/");
+    let detail = format!("{base}/{{id}}/");
+    routes.get(&list, route!(vs, |req| viewset::list(vs, req)));
+    routes.post(
+        &list,
+        route!(vs, |req, body: web::Payload| viewset::create(vs, req, body)),
+    );
+    routes.get(&detail, route!(vs, |req| viewset::retrieve(vs, req)));
+    routes.put(
+        &detail,
+        route!(vs, |req, body: web::Payload| viewset::update(
+            vs, req, body, false
+        )),
+    );
+    routes.patch(
+        &detail,
+        route!(vs, |req, body: web::Payload| viewset::update(
+            vs, req, body, true
+        )),
+    );
+    routes.delete(&detail, route!(vs, |req| viewset::destroy(vs, req)));
+    for action in vs.actions() {
+        let path = if action.detail {
+            format!("{base}/{{id}}/{}/", action.name)
+        } else {
+            format!("{base}/{}/", action.name)
+        };
+        let (handler, detail) = (action.handler, action.detail);
+        let route = web::method(action.method.clone())
+            .to(route!(vs, |req| run_action(vs, req, handler, detail)));
+        routes.add(&path, action.method.clone(), route);
+        if action.method == Method::GET {
+            let head = web::method(Method::HEAD)
+                .to(route!(vs, |req| run_action(vs, req, handler, detail)));
+            routes.add(&path, Method::HEAD, head);
+        }
+    }
+}
+
+async fn run_action<V: ViewSet>(
+    vs: &V,
+    req: ApiRequest,
+    handler: ActionHandler<V>,
+    detail: bool,
+) -> ApiResult<HttpResponse> {
+    let row = if detail {
+        Some(viewset::object(vs, &req).await?)
+    } else {
+        duet_auth::check(&vs.permission(), req.access())?;
+        None
+    };
+    handler(vs, &req, row).await
+}

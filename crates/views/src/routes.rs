@@ -1,0 +1,174 @@
+//! The route registry: every HTTP route the app serves, with its methods, so that start-up
+//! can check each lies under a declared prefix, `shop routes` can list them, and a wrong
+//! method gets 405 with an accurate `Allow` header.
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
+
+use crate::ApiError;
+
+/// One path and the methods it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// An actix pattern, e.g. `/api/v1/orders/{id}/`.
+    pub path: String,
+    /// Methods, in registration order (`HEAD` follows every `GET`).
+    pub methods: Vec<Method>,
+}
+
+struct Entry {
+    path: String,
+    routes: Vec<(Method, Route)>,
+}
+
+/// Collects routes, then registers them with actix in one go.
+///
+/// ```
+/// use duet_views::Routes;
+/// let mut routes = Routes::new();
+/// routes.get("/api/ping/", || async { "pong" });
+/// routes.post("/api/ping/", || async { "posted" });
+/// let info = routes.describe();
+/// assert_eq!(info[0].path, "/api/ping/");
+/// assert_eq!(info[0].methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(), ["GET", "HEAD", "POST"]);
+/// ```
+#[derive(Default)]
+pub struct Routes {
+    entries: Vec<Entry>,
+    duplicates: Vec<(Method, String)>,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.describe()).finish()
+    }
+}
+
+macro_rules! method_fns {
+    ($($name:ident => $method:ident),*) => {$(
+        #[doc = concat!("Adds a `", stringify!($method), "` route.")]
+        pub fn $name<F, Args>(&mut self, path: &str, handler: F) -> &mut Routes
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            self.add(path, Method::$method, web::method(Method::$method).to(handler))
+        }
+    )*};
+}
+
+impl Routes {
+    /// No routes.
+    pub fn new() -> Routes {
+        Routes::default()
+    }
+
+    /// Adds a `GET` route; it answers `HEAD` too.
+    pub fn get<F, Args>(&mut self, path: &str, handler: F) -> &mut Routes
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(
+            path,
+            Method::HEAD,
+            web::method(Method::HEAD).to(handler.clone()),
+        );
+        self.add(path, Method::GET, web::method(Method::GET).to(handler))
+    }
+
+    method_fns!(post => POST, put => PUT, patch => PATCH, delete => DELETE);
+
+    /// Adds `route` for `method` at `path` (an actix pattern). Registering the same method
+    /// and path twice is reported by [`Routes::duplicates`].
+    pub fn add(&mut self, path: &str, method: Method, route: Route) -> &mut Routes {
+        let index = match self.entries.iter().position(|e| e.path == path) {
+            Some(index) => index,
+            None => {
+                self.entries.push(Entry {
+                    path: path.to_owned(),
+                    routes: Vec::new(),
+                });
+                self.entries.len() - 1
+            }
+        };
+        let entry = &mut self.entries[index];
+        if entry.routes.iter().any(|(m, _)| *m == method) {
+            self.duplicates.push((method, path.to_owned()));
+        } else {
+            entry.routes.push((method, route));
+        }
+        self
+    }
+
+    /// Every path with its methods, in registration order.
+    pub fn describe(&self) -> Vec<RouteInfo> {
+        self.entries
+            .iter()
+            .map(|e| {
+                let mut methods: Vec<Method> = e.routes.iter().map(|(m, _)| m.clone()).collect();
+                // Show HEAD right after GET, however they were added.
+                methods.sort_by_key(method_rank);
+                RouteInfo {
+                    path: e.path.clone(),
+                    methods,
+                }
+            })
+            .collect()
+    }
+
+    /// `(method, path)` pairs registered more than once.
+    pub fn duplicates(&self) -> &[(Method, String)] {
+        &self.duplicates
+    }
+
+    /// True when a registered pattern matches `path` (used to suggest a trailing slash).
+    pub fn matches(&self, path: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| ResourceDef::new(e.path.as_str()).is_match(path))
+    }
+
+    /// Registers every route with actix; each path answers other methods with 405 and `Allow`.
+    pub fn register(self, cfg: &mut web::ServiceConfig) {
+        for entry in self.entries {
+            let info_methods: Vec<String> = {
+                let mut m: Vec<Method> = entry.routes.iter().map(|(m, _)| m.clone()).collect();
+                m.sort_by_key(method_rank);
+                m.iter().map(|m| m.as_str().to_owned()).collect()
+            };
+            let mut resource = web::resource(entry.path.as_str());
+            for (_, route) in entry.routes {
+                resource = resource.route(route);
+            }
+            let allow = info_methods;
+            resource = resource.default_service(web::to(move |req: actix_web::HttpRequest| {
+                let error = ApiError::MethodNotAllowed {
+                    method: req.method().to_string(),
+                    allow: allow.clone(),
+                };
+                async move { Err::<HttpResponse, _>(error) }
+            }));
+            cfg.service(resource);
+        }
+    }
+}
+
+fn method_rank(method: &Method) -> usize {
+    const ORDER: [Method; 7] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    ORDER
+        .iter()
+        .position(|m| m == method)
+        .unwrap_or(ORDER.len())
+}
