@@ -1,0 +1,373 @@
+//! `Duet`: the app builder. It owns the prefix table, runs the start-up route check, and
+//! assembles one actix app: sessions → identity/CSRF → routes, reserved paths, catch-all.
+
+use std::sync::Arc;
+
+use actix_session::Session;
+use actix_web::dev::ResourceDef;
+use actix_web::http::Method;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
+use duet_auth::{AuthConfig, SessionBackend, SessionConfig};
+use duet_models::Db;
+use duet_views::{ApiError, RouteInfo, Routes};
+use serde_json::json;
+
+use crate::{Assets, MountError, PrefixTable, SpaShell, Target};
+
+type HttpConfig = Arc<dyn Fn(&mut Routes) + Send + Sync>;
+type ServiceHook = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// A duet app: its backend prefixes, HTTP routes, reserved framework services and SPA.
+///
+/// ```no_run
+/// use duet_mount::Duet;
+/// use actix_web::HttpResponse;
+///
+/// let app = Duet::new("shop")
+///     .backend_prefixes(["/api", "/webhooks"])
+///     .http(|routes| {
+///         routes.get("/api/ping/", || async { HttpResponse::Ok().json("pong") });
+///     });
+/// let mounted = app.check().expect("every route lies under a declared prefix");
+/// println!("{mounted}");
+/// ```
+#[derive(Clone)]
+pub struct Duet {
+    name: String,
+    prefixes: Vec<String>,
+    http: Vec<HttpConfig>,
+    services: Vec<ServiceHook>,
+    csrf_exempt: Vec<String>,
+    trusted_origins: Vec<String>,
+    shell: SpaShell,
+    assets: Assets,
+}
+
+impl std::fmt::Debug for Duet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Duet")
+            .field("name", &self.name)
+            .field("prefixes", &self.prefixes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of a successful start-up check: the prefix table and every route.
+#[derive(Debug, Clone)]
+pub struct Mounted {
+    /// Backend prefixes and reserved paths.
+    pub table: PrefixTable,
+    /// Every HTTP route, with the prefix it lies under.
+    pub routes: Vec<(RouteInfo, String)>,
+}
+
+impl std::fmt::Display for Mounted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.table)?;
+        writeln!(f, "Routes:")?;
+        for (route, prefix) in &self.routes {
+            let methods: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
+            writeln!(
+                f,
+                "  {:<34} {:<28} (under {prefix})",
+                route.path,
+                methods.join(", ")
+            )?;
+        }
+        writeln!(f, "  {:<34} {:<28} (reserved)", "/_health", "GET, HEAD")?;
+        write!(
+            f,
+            "  {:<34} {:<28} (catch-all: SPA shell and assets)",
+            "/*", "GET, HEAD"
+        )
+    }
+}
+
+/// What a running app needs from outside: the database and sessions.
+#[derive(Clone)]
+pub struct Services {
+    /// The database.
+    pub db: Db,
+    /// Session cookie settings.
+    pub sessions: SessionConfig,
+    /// Where sessions are kept.
+    pub session_backend: SessionBackend,
+}
+
+impl Duet {
+    /// An app named `name` (shown as the SPA's title until the app sets one).
+    pub fn new(name: &str) -> Duet {
+        Duet {
+            name: name.to_owned(),
+            prefixes: Vec::new(),
+            http: Vec::new(),
+            services: Vec::new(),
+            csrf_exempt: Vec::new(),
+            trusted_origins: Vec::new(),
+            shell: SpaShell::new(name),
+            assets: Assets::new(),
+        }
+    }
+
+    /// Declares the path prefixes served by HTTP handlers; everything else that is not a
+    /// reserved framework path goes to the SPA.
+    pub fn backend_prefixes<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        prefixes: I,
+    ) -> Duet {
+        self.prefixes
+            .extend(prefixes.into_iter().map(|p| p.as_ref().to_owned()));
+        self
+    }
+
+    /// Adds HTTP routes. Called once at start-up for the check and once per worker.
+    pub fn http(mut self, configure: impl Fn(&mut Routes) + Send + Sync + 'static) -> Duet {
+        self.http.push(Arc::new(configure));
+        self
+    }
+
+    /// Adds a framework service (such as `/_event`) on a reserved path.
+    pub fn service(
+        mut self,
+        configure: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static,
+    ) -> Duet {
+        self.services.push(Arc::new(configure));
+        self
+    }
+
+    /// Exempts a backend prefix from CSRF checks (for signed webhooks, which carry no session).
+    pub fn csrf_exempt(mut self, prefix: &str) -> Duet {
+        self.csrf_exempt
+            .push(prefix.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Lets unsafe session requests come from `origin` too (e.g. `https://admin.example.com`).
+    pub fn trusted_origin(mut self, origin: &str) -> Duet {
+        self.trusted_origins.push(origin.to_owned());
+        self
+    }
+
+    /// The SPA shell document.
+    pub fn shell(mut self, shell: SpaShell) -> Duet {
+        self.shell = shell;
+        self
+    }
+
+    /// The SPA's static assets.
+    pub fn assets(mut self, assets: Assets) -> Duet {
+        self.assets = assets;
+        self
+    }
+
+    fn routes(&self) -> Routes {
+        let mut routes = Routes::new();
+        routes.get(LOGIN_PATH, duet_auth::accounts::login_form);
+        routes.post(LOGIN_PATH, duet_auth::accounts::login);
+        routes.post(LOGOUT_PATH, duet_auth::accounts::logout);
+        routes.get(ME_PATH, duet_auth::accounts::me);
+        for configure in &self.http {
+            configure(&mut routes);
+        }
+        routes
+    }
+
+    /// The start-up check: a valid prefix table, every route under a declared prefix, no
+    /// route registered twice, every asset the shell names present.
+    pub fn check(&self) -> Result<Mounted, MountError> {
+        let table = PrefixTable::new(&self.prefixes)?;
+        for exempt in &self.csrf_exempt {
+            if !table.prefixes().any(|p| p == exempt) {
+                return Err(MountError::UnknownExemptPrefix(exempt.clone()));
+            }
+        }
+        let routes = self.routes();
+        if let Some((method, path)) = routes.duplicates().first() {
+            return Err(MountError::DuplicateRoute {
+                method: method.to_string(),
+                path: path.clone(),
+            });
+        }
+        let mut checked = Vec::new();
+        for route in routes.describe() {
+            match table.contains_route(&route.path) {
+                Some(prefix) => {
+                    let prefix = prefix.to_owned();
+                    checked.push((route, prefix));
+                }
+                None => {
+                    return Err(MountError::RouteOutsidePrefixes {
+                        methods: route
+                            .methods
+                            .iter()
+                            .map(Method::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        route: route.path,
+                        declared: table
+                            .prefixes()
+                            .map(str::to_owned)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            }
+        }
+        for name in self.shell.asset_names() {
+            if self.assets.url(name).is_none() {
+                return Err(MountError::MissingAsset(name.to_owned()));
+            }
+        }
+        Ok(Mounted {
+            table,
+            routes: checked,
+        })
+    }
+
+    /// Checks the app, then serves it on `addr` until interrupted. Refuses to start (before
+    /// binding) when the check fails.
+    pub async fn serve(self, services: Services, addr: &str) -> Result<(), MountError> {
+        let mounted = self.check()?;
+        let state = web::Data::new(MountState {
+            patterns: mounted
+                .routes
+                .iter()
+                .map(|(route, _)| ResourceDef::new(route.path.as_str()))
+                .collect(),
+            table: mounted.table,
+            shell: self.shell.clone(),
+            assets: self.assets.clone(),
+            secure: services.sessions.is_secure(),
+        });
+        let auth = web::Data::new(AuthConfig {
+            csrf_exempt_prefixes: self.csrf_exempt.clone(),
+            trusted_origins: self.trusted_origins.clone(),
+            secure_cookies: services.sessions.is_secure(),
+        });
+        let db = web::Data::new(services.db.clone());
+        let app = Arc::new(self);
+        let server = HttpServer::new(move || {
+            let app = Arc::clone(&app);
+            App::new()
+                .app_data(db.clone())
+                .app_data(auth.clone())
+                .app_data(state.clone())
+                .app_data(duet_views::json_config())
+                .app_data(duet_views::query_config())
+                .app_data(duet_views::path_config())
+                .configure(move |cfg| app.configure(cfg))
+                .wrap(from_fn(duet_auth::authenticate))
+                .wrap(
+                    services
+                        .sessions
+                        .middleware(services.session_backend.clone()),
+                )
+                .wrap(tracing_actix_web::TracingLogger::default())
+        })
+        .bind(addr)
+        .map_err(|e| MountError::Bind {
+            addr: addr.to_owned(),
+            reason: e.to_string(),
+        })?;
+        for bound in server.addrs() {
+            tracing::info!("listening on http://{bound}");
+        }
+        server.run().await.map_err(|e| MountError::Bind {
+            addr: addr.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Registers every route, the reserved services and the catch-all on `cfg`.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.route("/_health", web::get().to(health))
+            .route("/_health", web::head().to(health));
+        for service in &self.services {
+            service(cfg);
+        }
+        self.routes().register(cfg);
+        cfg.default_service(web::to(catch_all));
+    }
+}
+
+struct MountState {
+    table: PrefixTable,
+    patterns: Vec<ResourceDef>,
+    shell: SpaShell,
+    assets: Assets,
+    secure: bool,
+}
+
+/// `GET /_health`: 200 when the database answers, 503 with the reason when it does not.
+async fn health(db: web::Data<Db>) -> HttpResponse {
+    match db.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "db": "ok"})),
+        Err(error) => {
+            tracing::warn!(%error, "health check: database unavailable");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "unavailable", "db": error.to_string()}))
+        }
+    }
+}
+
+/// Everything no route answered: a backend prefix's JSON 404 (or a redirect to the
+/// trailing-slash form a route answers), or the SPA's assets and shell.
+async fn catch_all(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<MountState>,
+) -> HttpResponse {
+    let path = req.path();
+    match state.table.classify(path) {
+        Target::Backend(_) => {
+            if !path.ends_with('/') {
+                let slashed = format!("{path}/");
+                if state.patterns.iter().any(|p| p.is_match(&slashed)) {
+                    let query = req.query_string();
+                    let location = if query.is_empty() {
+                        slashed
+                    } else {
+                        format!("{slashed}?{query}")
+                    };
+                    // 308 keeps the method and body, unlike 301.
+                    return HttpResponse::PermanentRedirect()
+                        .insert_header((LOCATION, location))
+                        .finish();
+                }
+            }
+            ApiError::not_found().error_response()
+        }
+        Target::Reserved(_) | Target::Invalid(_) => ApiError::not_found().error_response(),
+        Target::CatchAll => {
+            if let Some(response) = state.assets.respond(&req) {
+                return response;
+            }
+            // A missing file under the asset directory is a 404, not a page.
+            if path
+                .strip_prefix(state.assets.base())
+                .is_some_and(|rest| rest.starts_with('/'))
+            {
+                return ApiError::not_found().error_response();
+            }
+            if !matches!(*req.method(), Method::GET | Method::HEAD) {
+                return ApiError::MethodNotAllowed {
+                    method: req.method().to_string(),
+                    allow: vec!["GET".into(), "HEAD".into()],
+                }
+                .error_response();
+            }
+            let token = match duet_auth::csrf::token(&session) {
+                Ok(token) => token,
+                Err(error) => return error.error_response(),
+            };
+            HttpResponse::Ok()
+                .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+                .insert_header((CACHE_CONTROL, "no-cache"))
+                .cookie(duet_auth::csrf::cookie(&token, state.secure))
+                .body(state.shell.render(&state.assets, &token))
+        }
+    }
+}
