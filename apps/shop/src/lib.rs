@@ -2,6 +2,7 @@
 //! JSON API and webhooks on one port. The `shop` binary is [`cli::Cli`].
 #![allow(clippy::print_stdout)]
 
+pub mod api;
 pub mod error;
 pub mod orders;
 pub mod seed;
@@ -43,6 +44,8 @@ enum Command {
     },
     /// Apply pending migrations and exit.
     Migrate,
+    /// Print the prefix table and every HTTP route with its methods.
+    Routes,
     /// Create a user; the password is read from standard input, never from arguments.
     Createuser {
         /// The new user's login name.
@@ -76,9 +79,7 @@ pub async fn run(cli: Cli) -> Result<(), ShopError> {
             if settings.env == Env::Development {
                 seed::seed_if_empty(&db).await?;
             }
-            server::serve(db, &addr)
-                .await
-                .map_err(|e| ShopError::Config(format!("serve --addr {addr}: {e}")))
+            server::serve(&settings, db, &addr).await
         }
         Command::Migrate => {
             let db = open_db(Settings::database_from_env()?).await?;
@@ -92,6 +93,13 @@ pub async fn run(cli: Cli) -> Result<(), ShopError> {
                     applied.join(", ")
                 );
             }
+            Ok(())
+        }
+        Command::Routes => {
+            let mounted = server::app()
+                .check()
+                .map_err(|e| ShopError::Config(e.to_string()))?;
+            println!("{mounted}");
             Ok(())
         }
         Command::Createuser {

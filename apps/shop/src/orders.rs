@@ -64,7 +64,37 @@ pub struct NewOrder {
     pub client_reference: String,
 }
 
+/// Changes to an order; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = orders)]
+pub struct OrderChanges {
+    /// New total, in cents.
+    pub total_cents: Option<i64>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New status.
+    pub status: Option<String>,
+}
+
+impl OrderChanges {
+    fn is_empty(&self) -> bool {
+        self.total_cents.is_none() && self.currency.is_none() && self.status.is_none()
+    }
+}
+
 impl Order {
+    /// Applies `changes` to order `id` and returns the updated row.
+    pub async fn update(db: &Db, id: i64, changes: &OrderChanges) -> Result<Order> {
+        if changes.is_empty() {
+            return <Order as Model>::get(db, duet_models::Scope::All, id).await;
+        }
+        db_run!(db, |conn| diesel::update(orders::table.find(id))
+            .set(changes)
+            .returning(Order::as_returning())
+            .get_result(conn)
+            .await)
+    }
+
     /// Inserts an order.
     pub async fn create(db: &Db, new: &NewOrder) -> Result<Order> {
         db_run!(db, |conn| diesel::insert_into(orders::table)

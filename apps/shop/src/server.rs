@@ -1,38 +1,59 @@
-//! The HTTP server: one process, one port, every surface.
+//! The shop's app: its prefixes, routes and SPA, assembled by `duet-mount`.
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use duet_auth::{SessionBackend, SessionConfig};
 use duet_models::Db;
-use serde_json::json;
+use duet_mount::{Assets, Duet, MountError, Services, SpaShell};
+use duet_views::ApiRouter;
 
-/// `GET /_health`: 200 when the database answers, 503 with the reason when it does not.
-async fn health(db: web::Data<Db>) -> HttpResponse {
-    match db.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "db": "ok"})),
-        Err(error) => {
-            tracing::warn!(%error, "health check: database unavailable");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "db": error.to_string()}))
-        }
-    }
+use crate::api::{OrderViewSet, my_orders};
+use crate::error::ShopError;
+use crate::settings::{Env, Settings};
+
+const PLACEHOLDER: &str = r#"<main id="app"><h1>Shop</h1>
+<p class="muted">The single-page app is not built yet. Meanwhile the JSON API is live:
+<a href="/api/v1/">/api/v1/</a> (log in with <code>POST /accounts/login/</code>).</p></main>"#;
+
+/// The shop as a duet app: `/api` and `/webhooks` are HTTP, everything else is the SPA.
+pub fn app() -> Duet {
+    Duet::new("shop")
+        .backend_prefixes(["/api", "/webhooks"])
+        .csrf_exempt("/webhooks")
+        .http(|routes| {
+            routes.get("/api/orders/", my_orders);
+            ApiRouter::new("/api/v1")
+                .register("orders", OrderViewSet)
+                .configure(routes);
+        })
+        .assets(Assets::new().hashed("shop.css", include_bytes!("../static/shop.css").as_slice()))
+        .shell(
+            SpaShell::new("Shop")
+                .stylesheet("shop.css")
+                .body(PLACEHOLDER),
+        )
 }
 
-/// Registers the shop's routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/_health", web::get().to(health));
-}
-
-/// Serves on `addr` until interrupted.
-pub async fn serve(db: Db, addr: &str) -> std::io::Result<()> {
-    let data = web::Data::new(db);
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(tracing_actix_web::TracingLogger::default())
-            .app_data(data.clone())
-            .configure(configure)
-    })
-    .bind(addr)?;
-    for bound in server.addrs() {
-        tracing::info!("listening on http://{bound}");
-    }
-    server.run().await
+/// Serves the shop on `addr` with `db` and the sessions `settings` ask for.
+pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopError> {
+    let session_backend = match &settings.redis_url {
+        Some(url) => SessionBackend::redis(url).await.map_err(|reason| {
+            ShopError::config("REDIS_URL", format!("cannot reach Redis: {reason}"))
+        })?,
+        None => SessionBackend::cookie(),
+    };
+    tracing::info!(store = session_backend.name(), "sessions");
+    let sessions = SessionConfig::new(&settings.secret_key).secure(settings.env == Env::Production);
+    app()
+        .serve(
+            Services {
+                db,
+                sessions,
+                session_backend,
+            },
+            addr,
+        )
+        .await
+        .map_err(|e| match e {
+            MountError::Bind { .. } => ShopError::Config(format!("serve --addr {addr}: {e}")),
+            other => ShopError::Config(other.to_string()),
+        })
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 /// A `shop` command with a clean environment, run in `dir`.
 pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shop"));
-    cmd.args(args).current_dir(dir).env("RUST_LOG", "warn");
+    cmd.args(args).current_dir(dir).env("RUST_LOG", "error");
     for var in [
         "DATABASE_URL",
         "DATABASE_POOL_SIZE",
@@ -114,4 +114,122 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A cookie-keeping HTTP client that behaves like the SPA: fetches a CSRF token, logs in,
+/// and sends the token on unsafe requests.
+pub(crate) struct Browser {
+    pub(crate) client: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) csrf: String,
+}
+
+impl Browser {
+    pub(crate) async fn new(server: &Server) -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let mut browser = Browser {
+            client,
+            base: server.base.clone(),
+            csrf: String::new(),
+        };
+        browser.refresh_csrf().await;
+        browser
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET /accounts/login/`: the session's CSRF token.
+    pub(crate) async fn refresh_csrf(&mut self) {
+        let body: serde_json::Value = self
+            .client
+            .get(self.url("/accounts/login/"))
+            .send()
+            .await
+            .expect("login form")
+            .json()
+            .await
+            .expect("json");
+        self.csrf = body["csrftoken"].as_str().expect("csrftoken").to_owned();
+    }
+
+    pub(crate) async fn login(&mut self, username: &str, password: &str) -> reqwest::Response {
+        let response = self
+            .unsafe_request(reqwest::Method::POST, "/accounts/login/")
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        if response.status() == 200 {
+            // The token is rotated at login; the new one is in the cookie and the session.
+            self.refresh_csrf().await;
+        }
+        response
+    }
+
+    /// A request carrying the CSRF token and this site's Origin.
+    pub(crate) fn unsafe_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("X-CSRFToken", &self.csrf)
+            .header("Origin", &self.base)
+    }
+
+    pub(crate) async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.client.get(self.url(path)).send().await.expect("get");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+/// Creates a user straight in the database.
+pub(crate) async fn make_user(
+    db: &duet_models::Db,
+    username: &str,
+    password: &str,
+) -> duet_models::User {
+    duet_models::User::create(
+        db,
+        duet_models::NewUser {
+            username: username.into(),
+            password: password.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("create user")
+}
+
+/// Places an order straight in the database.
+pub(crate) async fn make_order(
+    db: &duet_models::Db,
+    user: &duet_models::User,
+    cents: i64,
+    status: &str,
+) -> shop::orders::Order {
+    shop::orders::Order::create(
+        db,
+        &shop::orders::NewOrder {
+            customer_id: user.id,
+            total_cents: cents,
+            currency: "EUR".into(),
+            status: status.into(),
+            placed_at: duet_models::now(),
+            client_reference: shop::api::new_reference().expect("reference"),
+        },
+    )
+    .await
+    .expect("create order")
 }
