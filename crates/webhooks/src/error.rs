@@ -4,7 +4,10 @@
 ///
 /// Callers branch on the variant: everything but [`WebhookError::InvalidSecret`] describes
 /// the request and maps to a 4xx answer; [`WebhookError::InvalidSecret`] is a configuration
-/// mistake found when a verifier is built.
+/// mistake found when a verifier is built. The verifiers raise the header, timestamp and
+/// signature variants; an HTTP integration raises [`WebhookError::PayloadTooLarge`],
+/// [`WebhookError::UnsupportedMediaType`] and [`WebhookError::InvalidPayload`] around them
+/// (the `actix` feature maps every variant to its answer).
 ///
 /// When both the signature and the timestamp are wrong, the signature wins: a
 /// [`WebhookError::TimestampTooOld`] or [`WebhookError::FutureTimestamp`] therefore means
@@ -46,6 +49,25 @@ pub enum WebhookError {
     /// The headers are well formed but no signature matches any configured secret.
     #[error("no signature matches the body under any configured secret")]
     InvalidSignature,
+    /// The body is longer than the endpoint accepts (checked on `Content-Length` and again
+    /// on the bytes received, before the signature).
+    #[error("the body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The request's `Content-Type` is not one the endpoint accepts.
+    #[error("unsupported media type `{received}`: send {expected}")]
+    UnsupportedMediaType {
+        /// The `Content-Type` received (empty when there was none).
+        received: String,
+        /// The accepted media types, for example `application/json`.
+        expected: String,
+    },
+    /// The request was signed, but its body is not what the endpoint reads (not JSON, or no
+    /// delivery id); the text says what is wrong.
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
     /// A configured secret is unusable (empty, missing, or not the encoding the scheme
     /// requires). Raised when a verifier is built, never by a request.
     #[error("invalid secret: {0}")]
@@ -160,6 +182,21 @@ mod tests {
                     tolerance: 300,
                 },
                 "timestamp 701 is more than 300 s ahead of the current time 400",
+            ),
+            (
+                WebhookError::PayloadTooLarge { limit: 1024 },
+                "the body is larger than the limit of 1024 bytes",
+            ),
+            (
+                WebhookError::UnsupportedMediaType {
+                    received: "text/plain".into(),
+                    expected: "application/json".into(),
+                },
+                "unsupported media type `text/plain`: send application/json",
+            ),
+            (
+                WebhookError::InvalidPayload("the body is not JSON".into()),
+                "invalid payload: the body is not JSON",
             ),
         ];
         for (error, message) in cases {

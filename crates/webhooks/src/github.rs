@@ -11,6 +11,8 @@ use crate::{HeaderSource, Verification, WebhookError, WebhookVerifier};
 pub const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
 /// The header carrying the delivery id.
 pub const DELIVERY_HEADER: &str = "X-GitHub-Delivery";
+/// The header naming the event (`push`, `pull_request`, …); it is not signed.
+pub const EVENT_HEADER: &str = "X-GitHub-Event";
 
 const SIGNATURE: SignatureHeader<'static> = SignatureHeader {
     name: SIGNATURE_HEADER,

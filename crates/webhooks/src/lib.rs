@@ -1,10 +1,11 @@
 //! Webhook signature verification for duet: is this request really from Stripe, GitHub,
 //! Slack, a Standard Webhooks (Svix) sender, or any provider that signs with HMAC-SHA256?
 //!
-//! Everything here is a pure function of the raw body bytes, the request headers, the
-//! configured secret(s) and the current time, which the caller passes in as unix seconds:
-//! no HTTP framework, no clock, no I/O. An HTTP integration feeds requests in through
-//! [`HeaderSource`] and stores deliveries under [`Verification::delivery_id`].
+//! The core is a pure function of the raw body bytes, the request headers, the configured
+//! secret(s) and the current time, which the caller passes in as unix seconds: no HTTP
+//! framework, no clock, no I/O. An HTTP integration feeds requests in through
+//! [`HeaderSource`] and stores deliveries under [`Verification::delivery_id`]; the `actix`
+//! feature is that integration for actix-web.
 //!
 //! - [`WebhookVerifier`]: the trait every scheme implements, and you implement for others.
 //! - [`StripeVerifier`], [`GithubVerifier`], [`SlackVerifier`],
@@ -36,7 +37,13 @@
 //! assert_eq!(tampered.unwrap_err(), WebhookError::InvalidSignature);
 //! # Ok::<(), WebhookError>(())
 //! ```
+//!
+//! | feature | what it adds |
+//! |---------|--------------|
+//! | `actix` | the `actix` module: verified, idempotent actix-web endpoints ([`HeaderSource`] for actix's `HeaderMap`, `WebhookEndpoint`, the `Verified` extractor and `handler`). It records deliveries in the framework's `webhook_deliveries` table, so it depends on `duet-models`. |
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod error;
 pub mod generic;
 pub mod github;
