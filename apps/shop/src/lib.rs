@@ -8,6 +8,7 @@ pub mod orders;
 pub mod seed;
 pub mod server;
 pub mod settings;
+pub mod webhooks;
 
 use std::io::{BufRead, IsTerminal};
 
@@ -26,7 +27,8 @@ pub const MIGRATIONS: [MigrationSet; 2] = [FRAMEWORK_MIGRATIONS, SHOP_MIGRATIONS
 ///
 /// Configuration comes from the environment: DATABASE_URL (default sqlite://var/shop.sqlite3),
 /// DATABASE_POOL_SIZE, DATABASE_TIMEOUT_SECS, REDIS_URL, DUET_SECRET_KEY, DUET_ENV
-/// (development | production) and RUST_LOG.
+/// (development | production), STRIPE_WEBHOOK_SECRET, GITHUB_WEBHOOK_SECRET,
+/// STANDARD_WEBHOOK_SECRET and RUST_LOG.
 #[derive(Debug, Parser)]
 #[command(name = "shop", version)]
 pub struct Cli {
@@ -96,7 +98,8 @@ pub async fn run(cli: Cli) -> Result<(), ShopError> {
             Ok(())
         }
         Command::Routes => {
-            let mounted = server::app()
+            let webhooks = webhooks::Webhooks::new(&settings::WebhookSecrets::from_env())?;
+            let mounted = server::app(webhooks)
                 .check()
                 .map_err(|e| ShopError::Config(e.to_string()))?;
             println!("{mounted}");

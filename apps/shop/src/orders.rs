@@ -95,6 +95,18 @@ impl Order {
             .await)
     }
 
+    /// Marks the order with `client_reference` paid; `None` when there is no such order.
+    pub async fn mark_paid(db: &Db, client_reference: &str) -> Result<Option<Order>> {
+        db_run!(db, |conn| diesel::update(
+            orders::table.filter(orders::client_reference.eq(client_reference))
+        )
+        .set(orders::status.eq("paid"))
+        .returning(Order::as_returning())
+        .get_result(conn)
+        .await
+        .optional())
+    }
+
     /// Inserts an order.
     pub async fn create(db: &Db, new: &NewOrder) -> Result<Order> {
         db_run!(db, |conn| diesel::insert_into(orders::table)

@@ -8,21 +8,23 @@ use duet_views::ApiRouter;
 use crate::api::{OrderViewSet, my_orders};
 use crate::error::ShopError;
 use crate::settings::{Env, Settings};
+use crate::webhooks::Webhooks;
 
 const PLACEHOLDER: &str = r#"<main id="app"><h1>Shop</h1>
 <p class="muted">The single-page app is not built yet. Meanwhile the JSON API is live:
 <a href="/api/v1/">/api/v1/</a> (log in with <code>POST /accounts/login/</code>).</p></main>"#;
 
 /// The shop as a duet app: `/api` and `/webhooks` are HTTP, everything else is the SPA.
-pub fn app() -> Duet {
+pub fn app(webhooks: Webhooks) -> Duet {
     Duet::new("shop")
         .backend_prefixes(["/api", "/webhooks"])
         .csrf_exempt("/webhooks")
-        .http(|routes| {
+        .http(move |routes| {
             routes.get("/api/orders/", my_orders);
             ApiRouter::new("/api/v1")
                 .register("orders", OrderViewSet)
                 .configure(routes);
+            webhooks.configure(routes);
         })
         .assets(Assets::new().hashed("shop.css", include_bytes!("../static/shop.css").as_slice()))
         .shell(
@@ -42,7 +44,8 @@ pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopEr
     };
     tracing::info!(store = session_backend.name(), "sessions");
     let sessions = SessionConfig::new(&settings.secret_key).secure(settings.env == Env::Production);
-    app()
+    let webhooks = Webhooks::new(&settings.webhooks)?;
+    app(webhooks)
         .serve(
             Services {
                 db,

@@ -34,6 +34,30 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// `DUET_SECRET_KEY` (or the development key kept in `var/`).
     pub secret_key: Vec<u8>,
+    /// The webhook signing secrets; a missing one disables its endpoint.
+    pub webhooks: WebhookSecrets,
+}
+
+/// `STRIPE_WEBHOOK_SECRET`, `GITHUB_WEBHOOK_SECRET`, `STANDARD_WEBHOOK_SECRET`.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSecrets {
+    /// Stripe's endpoint secret (`whsec_…`).
+    pub stripe: Option<String>,
+    /// The GitHub webhook secret.
+    pub github: Option<String>,
+    /// The Standard Webhooks secret (`whsec_` + base64).
+    pub standard: Option<String>,
+}
+
+impl WebhookSecrets {
+    /// Reads the three variables.
+    pub fn from_env() -> WebhookSecrets {
+        WebhookSecrets {
+            stripe: var("STRIPE_WEBHOOK_SECRET"),
+            github: var("GITHUB_WEBHOOK_SECRET"),
+            standard: var("STANDARD_WEBHOOK_SECRET"),
+        }
+    }
 }
 
 impl Settings {
@@ -65,6 +89,7 @@ impl Settings {
             database,
             redis_url,
             secret_key,
+            webhooks: WebhookSecrets::from_env(),
         })
     }
 
