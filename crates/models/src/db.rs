@@ -1,16 +1,47 @@
 use std::sync::Arc;
 
 use diesel::SqliteConnection;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::FutureExt;
 
 use crate::config::{DatabaseUrl, DbConfig, redact};
 use crate::{Error, Result};
 
-/// An async SQLite connection: diesel's `SqliteConnection` run on tokio's blocking pool.
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// An async SQLite connection: diesel's `SqliteConnection`, run inline (see [`Inline`]).
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, Inline>;
+
+/// Runs SQLite work on the calling thread instead of tokio's blocking pool.
+///
+/// An embedded SQLite query takes microseconds, while handing it to another thread and
+/// back costs several context switches: measured on `GET /api/orders/`, the hand-off was
+/// most of the request's time. The price: a query that waits on SQLite's write lock
+/// (up to the busy timeout) holds its worker thread meanwhile, so keep write transactions
+/// short — or use PostgreSQL for write-heavy loads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inline;
+
+impl SpawnBlocking for Inline {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>,
+    >
+    where
+        R: Send + 'static,
+    {
+        Box::pin(std::future::ready(Ok(task())))
+    }
+
+    fn get_runtime() -> Inline {
+        Inline
+    }
+}
 /// An async PostgreSQL connection (no libpq).
 pub type PgConn = AsyncPgConnection;
 
@@ -113,6 +144,9 @@ async fn sqlite_pool(config: &DbConfig, url: String, max: u32) -> Result<SqliteP
     let memory = max == 1 && url == ":memory:";
     let busy_ms = config.sqlite_busy_timeout.as_millis();
     let mut manager_config = ManagerConfig::<SqliteConn>::default();
+    // No test query on every checkout: a broken connection fails its first query instead,
+    // and the pool drops it.
+    manager_config.recycling_method = RecyclingMethod::Fast;
     manager_config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         async move {
@@ -146,7 +180,9 @@ async fn sqlite_pool(config: &DbConfig, url: String, max: u32) -> Result<SqliteP
 }
 
 async fn pg_pool(config: &DbConfig, url: &str) -> Result<PgPool> {
-    let manager = AsyncDieselConnectionManager::<PgConn>::new(url);
+    let mut manager_config = ManagerConfig::<PgConn>::default();
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<PgConn>::new_with_config(url, manager_config);
     bb8::Pool::builder()
         .max_size(config.max_connections)
         .connection_timeout(config.connect_timeout)

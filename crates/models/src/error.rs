@@ -48,7 +48,10 @@ impl From<DieselError> for Error {
                     DatabaseErrorKind::ForeignKeyViolation
                     | DatabaseErrorKind::CheckViolation
                     | DatabaseErrorKind::NotNullViolation => Error::ConstraintViolation(message),
-                    DatabaseErrorKind::ClosedConnection => Error::Unavailable(message),
+                    // The server went away: a closed socket, or one the pool handed out
+                    // before noticing (connections are not pinged on checkout).
+                    DatabaseErrorKind::ClosedConnection
+                    | DatabaseErrorKind::UnableToSendCommand => Error::Unavailable(message),
                     _ => Error::Query(DieselError::DatabaseError(kind, info)),
                 }
             }

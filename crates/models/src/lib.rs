@@ -40,7 +40,7 @@ mod tokens;
 mod users;
 
 pub use config::{DatabaseUrl, DbConfig};
-pub use db::{Db, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
+pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, WebhookDelivery};
 pub use error::{Error, Result};
 pub use migrate::{Applied, FRAMEWORK_MIGRATIONS, MigrationSet};

@@ -102,7 +102,8 @@ pub struct ListQuery {
     pub scope: Scope,
     /// All must hold.
     pub filters: Vec<Filter>,
-    /// Applied in order; the primary key breaks ties so pages are stable.
+    /// Applied in order; the primary key breaks ties (in the last key's direction) so pages
+    /// are stable.
     pub ordering: Vec<OrderBy>,
     /// At most this many rows.
     pub limit: Option<i64>,

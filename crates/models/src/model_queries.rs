@@ -41,7 +41,12 @@ macro_rules! model_queries {
                         (other, _) => return Err($crate::Error::Config(format!("cannot order by {other:?}"))),
                     };
                 }
-                q = q.then_order_by($pk.asc());
+                // The tie-break follows the last key's direction, so that an index on
+                // (owner, key) can serve the whole ORDER BY without a sort.
+                q = match query.ordering.last() {
+                    Some(last) if last.descending => q.then_order_by($pk.desc()),
+                    _ => q.then_order_by($pk.asc()),
+                };
                 if let Some(limit) = query.limit {
                     q = q.limit(limit);
                 }
