@@ -21,6 +21,12 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Benchmarks against a bare actix-web baseline, in one run (needs wrk: apt-get install wrk).
+bench:
+    command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+    cargo build --release -p shop -p duet-bench
+    target/release/duet-bench http
+
 # What CI runs.
 ci:
     bash .ci/run

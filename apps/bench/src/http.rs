@@ -1,0 +1,235 @@
+//! `GET /api/orders/` through duet (session, database) vs the same JSON from a bare handler.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use duet_models::{Db, NewUser, User};
+use shop::orders::{NewOrder, Order};
+
+use crate::load::{LoadResult, wrk};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sibling(name: &str) -> Result<std::path::PathBuf, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = me.with_file_name(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not built: cargo build --release -p shop",
+            path.display()
+        ))
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+async fn wait_for(addr: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("nothing listens on {addr}"))
+}
+
+/// The whole HTTP comparison; prints a Markdown table.
+pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("duet-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let url = format!("sqlite://{}", dir.join("bench.sqlite3").display());
+    let db = Db::connect_url(&url).await.map_err(|e| e.to_string())?;
+    db.migrate(&shop::MIGRATIONS)
+        .await
+        .map_err(|e| e.to_string())?;
+    let user = User::create(
+        &db,
+        NewUser {
+            username: "bench".into(),
+            password: "bench".into(),
+            ..NewUser::default()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    for n in 0..50 {
+        let order = NewOrder {
+            customer_id: user.id,
+            total_cents: 1000 + n,
+            currency: "EUR".into(),
+            status: "paid".into(),
+            placed_at: duet_models::now(),
+            client_reference: format!("bench-{n}"),
+        };
+        Order::create(&db, &order)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+
+    let shop_addr = format!("127.0.0.1:{}", free_port()?);
+    let _shop = Killed(
+        Command::new(sibling("shop")?)
+            .args(["serve", "--addr", &shop_addr])
+            .current_dir(&dir)
+            .env("DATABASE_URL", &url)
+            .env("DUET_ENV", "production")
+            .env("DUET_SECRET_KEY", "b".repeat(64))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    wait_for(&shop_addr).await?;
+    let base = format!("http://{shop_addr}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let form: serde_json::Value = client
+        .get(format!("{base}/accounts/login/"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let login = client
+        .post(format!("{base}/accounts/login/"))
+        .header(
+            "X-CSRFToken",
+            form["csrftoken"].as_str().unwrap_or_default(),
+        )
+        .json(&serde_json::json!({"username": "bench", "password": "bench"}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let session = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sessionid="))
+        .and_then(|c| c.split(';').next())
+        .ok_or("login set no session cookie")?
+        .to_owned();
+    let body = client
+        .get(format!("{base}/api/orders/"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
+    let body_file = dir.join("orders.json");
+    std::fs::write(&body_file, &body).map_err(|e| e.to_string())?;
+
+    let bare_addr = format!("127.0.0.1:{}", free_port()?);
+    let _bare = Killed(
+        Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+            .args(["bare", "--addr", &bare_addr, "--body"])
+            .arg(&body_file)
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    wait_for(&bare_addr).await?;
+
+    let cookie = vec![format!("Cookie: {session}")];
+    let rounds = 2;
+    let mut bare = Vec::new();
+    let mut duet = Vec::new();
+    for _ in 0..rounds {
+        bare.push(wrk(
+            &format!("http://{bare_addr}/api/orders/"),
+            &cookie,
+            seconds,
+            connections,
+        )?);
+        duet.push(wrk(
+            &format!("{base}/api/orders/"),
+            &cookie,
+            seconds,
+            connections,
+        )?);
+    }
+    let (bare, duet) = (best(&bare), best(&duet));
+    println!(
+        "GET /api/orders/, 50 orders, {} bytes, {connections} connections, {seconds} s x {rounds} rounds (best round)",
+        body.len()
+    );
+    println!();
+    println!("| server | requests/s | p50 ms | p99 ms | non-2xx |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, r) in [
+        ("bare actix-web, JSON from memory", bare),
+        ("duet: session + SQLite + JSON", duet),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {} |",
+            r.requests_per_sec, r.p50_ms, r.p99_ms, r.non_2xx
+        );
+    }
+    println!();
+    println!(
+        "duet / bare = {:.0}% (target >= 50%)",
+        100.0 * duet.requests_per_sec / bare.requests_per_sec
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn best(results: &[LoadResult]) -> LoadResult {
+    results
+        .iter()
+        .copied()
+        .max_by(|a, b| a.requests_per_sec.total_cmp(&b.requests_per_sec))
+        .unwrap_or(LoadResult {
+            requests_per_sec: 0.0,
+            p50_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            non_2xx: 0,
+        })
+}
+
+/// The bare baseline: one route, the body from memory.
+pub(crate) fn serve_bare(addr: &str, body: &Path) -> Result<(), String> {
+    let body = web::Bytes::from(std::fs::read(body).map_err(|e| e.to_string())?);
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(move || {
+            let body = body.clone();
+            App::new().route(
+                "/api/orders/",
+                web::get().to(move || {
+                    let body = body.clone();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .body(body)
+                    }
+                }),
+            )
+        })
+        .bind(addr)
+        .map_err(|e| e.to_string())?
+        .run()
+        .await
+        .map_err(|e| e.to_string())
+    })
+}
