@@ -1,8 +1,12 @@
 //! The shop's app: its prefixes, routes and SPA, assembled by `duet-mount`.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use duet_auth::{SessionBackend, SessionConfig};
 use duet_models::Db;
 use duet_mount::{Assets, Duet, MountError, Services, SpaShell};
+use duet_state::MemoryStateManager;
 use duet_views::ApiRouter;
 
 use crate::api::{OrderViewSet, my_orders};
@@ -13,6 +17,9 @@ use crate::webhooks::Webhooks;
 const PLACEHOLDER: &str = r#"<main id="app"><h1>Shop</h1>
 <p class="muted">The single-page app is not built yet. Meanwhile the JSON API is live:
 <a href="/api/v1/">/api/v1/</a> (log in with <code>POST /accounts/login/</code>).</p></main>"#;
+
+/// How long an idle tab's state is kept.
+const TAB_TTL: Duration = Duration::from_secs(60 * 60);
 
 /// The shop as a duet app: `/api` and `/webhooks` are HTTP, everything else is the SPA.
 pub fn app(webhooks: Webhooks) -> Duet {
@@ -51,6 +58,7 @@ pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopEr
                 db,
                 sessions,
                 session_backend,
+                state_manager: Arc::new(MemoryStateManager::new(TAB_TTL)),
             },
             addr,
         )

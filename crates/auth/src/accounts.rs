@@ -7,6 +7,7 @@ use duet_models::{Db, Model, User};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::Identity;
 use crate::identity::{SESSION_AUTH_ID_KEY, USER_ID_KEY, current_user};
 use crate::{AuthConfig, AuthError, csrf};
 
@@ -96,8 +97,23 @@ pub async fn login(
         .json(json!({ "user": user.to_json() })))
 }
 
-/// `POST /accounts/logout/`: ends the session (CSRF-checked like any unsafe request).
-pub async fn logout(session: Session) -> HttpResponse {
+/// Told when a login ends, to end what hangs off it (the event-state layer closes that
+/// login's live sockets). Register as `web::Data::from(Arc<dyn LogoutListener>)`.
+pub trait LogoutListener: Send + Sync + 'static {
+    /// The login `session_auth_id` has just logged out.
+    fn logged_out(&self, session_auth_id: &str);
+}
+
+/// `POST /accounts/logout/`: ends the session (CSRF-checked like any unsafe request) and
+/// tells the [`LogoutListener`], if one is registered.
+pub async fn logout(req: HttpRequest, session: Session) -> HttpResponse {
+    if let Identity::Session {
+        session_auth_id, ..
+    } = Identity::from_session(&session)
+        && let Some(listener) = req.app_data::<web::Data<dyn LogoutListener>>()
+    {
+        listener.logged_out(&session_auth_id);
+    }
     session.purge();
     HttpResponse::Ok().json(json!({ "detail": "Logged out." }))
 }

@@ -44,6 +44,7 @@ mod identity;
 mod permissions;
 mod session;
 
+pub use accounts::LogoutListener;
 pub use error::{AuthError, CsrfFailure};
 pub use identity::{
     AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe,

@@ -9,15 +9,18 @@ use actix_web::http::Method;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use duet_auth::LogoutListener;
 use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
 use duet_auth::{AuthConfig, SessionBackend, SessionConfig};
 use duet_models::Db;
+use duet_state::{Engine, EventService, Registry, RegistryError, SocketConfig, StateManager};
 use duet_views::{ApiError, RouteInfo, Routes};
 use serde_json::json;
 
 use crate::{Assets, MountError, PrefixTable, SpaShell, Target};
 
 type HttpConfig = Arc<dyn Fn(&mut Routes) + Send + Sync>;
+type StatesConfig = Arc<dyn Fn(&mut Registry) -> Result<(), RegistryError> + Send + Sync>;
 type ServiceHook = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 
 /// A duet app: its backend prefixes, HTTP routes, reserved framework services and SPA.
@@ -39,6 +42,8 @@ pub struct Duet {
     name: String,
     prefixes: Vec<String>,
     http: Vec<HttpConfig>,
+    states: Vec<StatesConfig>,
+    socket: SocketConfig,
     services: Vec<ServiceHook>,
     csrf_exempt: Vec<String>,
     trusted_origins: Vec<String>,
@@ -78,6 +83,11 @@ impl std::fmt::Display for Mounted {
             )?;
         }
         writeln!(f, "  {:<34} {:<28} (reserved)", "/_health", "GET, HEAD")?;
+        writeln!(
+            f,
+            "  {:<34} {:<28} (reserved: event-state WebSocket)",
+            "/_event", "GET"
+        )?;
         write!(
             f,
             "  {:<34} {:<28} (catch-all: SPA shell and assets)",
@@ -86,11 +96,13 @@ impl std::fmt::Display for Mounted {
     }
 }
 
-/// What a running app needs from outside: the database and sessions.
+/// What a running app needs from outside: the database, sessions and the tab store.
 #[derive(Clone)]
 pub struct Services {
     /// The database.
     pub db: Db,
+    /// Where tabs' states live between events.
+    pub state_manager: Arc<dyn StateManager>,
     /// Session cookie settings.
     pub sessions: SessionConfig,
     /// Where sessions are kept.
@@ -104,6 +116,8 @@ impl Duet {
             name: name.to_owned(),
             prefixes: Vec::new(),
             http: Vec::new(),
+            states: Vec::new(),
+            socket: SocketConfig::default(),
             services: Vec::new(),
             csrf_exempt: Vec::new(),
             trusted_origins: Vec::new(),
@@ -127,6 +141,29 @@ impl Duet {
     pub fn http(mut self, configure: impl Fn(&mut Routes) + Send + Sync + 'static) -> Duet {
         self.http.push(Arc::new(configure));
         self
+    }
+
+    /// Registers event-state states and `on_load` handlers, served at `/_event`.
+    pub fn states(
+        mut self,
+        configure: impl Fn(&mut Registry) -> Result<(), RegistryError> + Send + Sync + 'static,
+    ) -> Duet {
+        self.states.push(Arc::new(configure));
+        self
+    }
+
+    /// Limits and timings of the event sockets (Origin allow-list, frame size, heartbeat).
+    pub fn event_sockets(mut self, config: SocketConfig) -> Duet {
+        self.socket = config;
+        self
+    }
+
+    fn registry(&self) -> Result<Registry, MountError> {
+        let mut registry = Registry::new();
+        for configure in &self.states {
+            configure(&mut registry).map_err(|e| MountError::States(e.to_string()))?;
+        }
+        Ok(registry)
     }
 
     /// Adds a framework service (such as `/_event`) on a reserved path.
@@ -179,6 +216,7 @@ impl Duet {
     /// route registered twice, every asset the shell names present.
     pub fn check(&self) -> Result<Mounted, MountError> {
         let table = PrefixTable::new(&self.prefixes)?;
+        self.registry()?;
         for exempt in &self.csrf_exempt {
             if !table.prefixes().any(|p| p == exempt) {
                 return Err(MountError::UnknownExemptPrefix(exempt.clone()));
@@ -248,6 +286,14 @@ impl Duet {
             secure_cookies: services.sessions.is_secure(),
         });
         let db = web::Data::new(services.db.clone());
+        let engine = Engine::new(
+            self.registry()?,
+            services.state_manager.clone(),
+            services.db.clone(),
+        );
+        let events = web::Data::new(EventService::new(engine, self.socket.clone()));
+        let logout: Arc<dyn LogoutListener> = events.sockets();
+        let logout = web::Data::from(logout);
         let app = Arc::new(self);
         let server = HttpServer::new(move || {
             let app = Arc::clone(&app);
@@ -255,6 +301,8 @@ impl Duet {
                 .app_data(db.clone())
                 .app_data(auth.clone())
                 .app_data(state.clone())
+                .app_data(events.clone())
+                .app_data(logout.clone())
                 .app_data(duet_views::json_config())
                 .app_data(duet_views::query_config())
                 .app_data(duet_views::path_config())

@@ -115,6 +115,10 @@ pub enum MountError {
     #[error("CSRF-exempt prefix `{0}` is not a declared backend prefix")]
     UnknownExemptPrefix(String),
 
+    /// An event-state registration was refused (duplicate state, unknown on_load handler).
+    #[error("event-state: {0}")]
+    States(String),
+
     /// The SPA shell refers to an asset that was not registered.
     #[error("the SPA shell refers to asset `{0}`, which is not registered")]
     MissingAsset(String),

@@ -99,6 +99,9 @@ async fn serve_refuses_to_start_before_binding() {
         db,
         sessions: SessionConfig::new(&[1; 64]),
         session_backend: SessionBackend::cookie(),
+        state_manager: std::sync::Arc::new(duet_state::MemoryStateManager::new(
+            std::time::Duration::from_secs(60),
+        )),
     };
     let error = app.serve(services, &addr).await.unwrap_err();
     assert!(

@@ -36,12 +36,11 @@ pub(crate) fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn shop");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
+    let written = child.stdin.take().expect("stdin").write_all(stdin.as_bytes());
+    // A command that exits before reading (a usage error) closes its stdin first.
+    if let Err(error) = written {
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {error}");
+    }
     child.wait_with_output().expect("wait for shop")
 }
 

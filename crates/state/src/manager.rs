@@ -1,0 +1,320 @@
+//! Where tabs live between events: the `StateManager` trait and its in-memory implementation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::Route;
+use crate::registry::Stored;
+
+/// Everything the server keeps about one tab.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TabRecord {
+    /// The user the tab belongs to (`None`: anonymous). Another user's socket presenting
+    /// this tab's token gets a fresh tab instead.
+    pub user_id: Option<i64>,
+    /// The page the tab shows.
+    pub route: Route,
+    /// The last applied `seq`.
+    pub seq: u64,
+    /// Replies to recent events, by `seq`, kept until the client acknowledges them, so a
+    /// resent event is answered with its original reply (exactly once).
+    pub replies: Vec<(u64, String)>,
+    /// Each state's stored vars, by state name.
+    pub states: BTreeMap<String, Stored>,
+}
+
+/// Why the store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The lock expired (or was taken over) before the write: nothing was written.
+    #[error("the tab's lock was lost")]
+    LockLost,
+    /// The store cannot be reached.
+    #[error("the state store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A held per-tab lock with the tab's record as it was when the lock was taken.
+pub struct TabLock {
+    /// The tab's token.
+    pub tab: String,
+    /// The record, or `None` for a tab the store does not know (new or expired).
+    pub record: Option<TabRecord>,
+    /// The fencing token of this lock: a write carrying an older token is refused.
+    pub fence: u64,
+    /// Keeps the lock held until the `TabLock` is dropped.
+    _guard: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl std::fmt::Debug for TabLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TabLock")
+            .field("tab", &self.tab)
+            .field("fence", &self.fence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TabLock {
+    /// A lock handed out by a manager; `guard` is whatever keeps it held (dropped on release).
+    pub fn new(
+        tab: String,
+        record: Option<TabRecord>,
+        fence: u64,
+        guard: Option<Box<dyn std::any::Any + Send>>,
+    ) -> TabLock {
+        TabLock {
+            tab,
+            record,
+            fence,
+            _guard: guard,
+        }
+    }
+}
+
+/// Stores tabs between events, one writer per tab at a time.
+///
+/// `lock` waits (without polling) for the tab's lock and loads its record in one step;
+/// `store` writes the states the event touched and releases the lock in one step — so a
+/// networked store needs two round trips per event whatever the number of states. A lock
+/// can be lost (it expires); `store` then fails with [`StoreError::LockLost`] and writes
+/// nothing, so a worker that stalled past its lock can never overwrite newer state.
+pub trait StateManager: Send + Sync + 'static {
+    /// Takes the tab's lock (waiting in FIFO order) and loads its record.
+    fn lock<'a>(&'a self, tab: &'a str) -> BoxFuture<'a, Result<TabLock, StoreError>>;
+
+    /// Writes `record` (of which only the `touched` states changed) and releases the lock.
+    fn store<'a>(
+        &'a self,
+        lock: TabLock,
+        record: &'a TabRecord,
+        touched: &'a [String],
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Releases the lock without writing.
+    fn release(&self, lock: TabLock) {
+        drop(lock);
+    }
+}
+
+struct Slot {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    data: Mutex<SlotData>,
+}
+
+#[derive(Default)]
+struct SlotData {
+    record: Option<TabRecord>,
+    used: Option<Instant>,
+    fence: u64,
+}
+
+/// Tabs in this process's memory: for one instance. Idle tabs expire after the TTL.
+pub struct MemoryStateManager {
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    ttl: Duration,
+    last_sweep: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for MemoryStateManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStateManager")
+            .field("ttl", &self.ttl)
+            .field("tabs", &self.len())
+            .finish()
+    }
+}
+
+impl MemoryStateManager {
+    /// A manager forgetting tabs idle for longer than `ttl`.
+    pub fn new(ttl: Duration) -> MemoryStateManager {
+        MemoryStateManager {
+            slots: Mutex::new(HashMap::new()),
+            ttl,
+            last_sweep: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// How many tabs are held.
+    pub fn len(&self) -> usize {
+        self.slots.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// True when no tab is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets tabs idle for longer than the TTL and not locked; returns how many.
+    pub fn sweep(&self) -> usize {
+        let Ok(mut slots) = self.slots.lock() else {
+            return 0;
+        };
+        let before = slots.len();
+        slots.retain(|_, slot| {
+            let locked = slot.lock.try_lock().is_err();
+            let fresh = slot
+                .data
+                .lock()
+                .map(|d| d.used.is_some_and(|u| u.elapsed() < self.ttl))
+                .unwrap_or(false);
+            locked || fresh
+        });
+        before - slots.len()
+    }
+
+    /// Sweeps at most every quarter TTL, from the lock path: no background task needed.
+    fn sweep_now_and_then(&self) {
+        let due = self.last_sweep.lock().map(|mut last| {
+            let due = last.elapsed() >= self.ttl / 4;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        });
+        if due.unwrap_or(false) {
+            self.sweep();
+        }
+    }
+
+    fn slot(&self, tab: &str) -> Arc<Slot> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(slots.entry(tab.to_owned()).or_insert_with(|| {
+            Arc::new(Slot {
+                lock: Arc::new(tokio::sync::Mutex::new(())),
+                data: Mutex::new(SlotData::default()),
+            })
+        }))
+    }
+}
+
+impl StateManager for MemoryStateManager {
+    fn lock<'a>(&'a self, tab: &'a str) -> BoxFuture<'a, Result<TabLock, StoreError>> {
+        Box::pin(async move {
+            self.sweep_now_and_then();
+            let slot = self.slot(tab);
+            let guard = Arc::clone(&slot.lock).lock_owned().await;
+            let mut data = slot
+                .data
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if data.used.is_some_and(|u| u.elapsed() >= self.ttl) {
+                data.record = None;
+            }
+            data.fence += 1;
+            Ok(TabLock::new(
+                tab.to_owned(),
+                data.record.clone(),
+                data.fence,
+                Some(Box::new(guard)),
+            ))
+        })
+    }
+
+    fn store<'a>(
+        &'a self,
+        lock: TabLock,
+        record: &'a TabRecord,
+        _touched: &'a [String],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let slot = self.slot(&lock.tab);
+            let mut data = slot
+                .data
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if data.fence != lock.fence {
+                return Err(StoreError::LockLost);
+            }
+            data.record = Some(record.clone());
+            data.used = Some(Instant::now());
+            drop(data);
+            drop(lock);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64) -> TabRecord {
+        TabRecord {
+            seq,
+            ..TabRecord::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn lock_load_store_round_trip() {
+        let manager = MemoryStateManager::new(Duration::from_secs(60));
+        let lock = manager.lock("t1").await.unwrap();
+        assert_eq!(lock.record, None, "a new tab");
+        manager.store(lock, &record(3), &[]).await.unwrap();
+        let lock = manager.lock("t1").await.unwrap();
+        assert_eq!(lock.record.as_ref().map(|r| r.seq), Some(3));
+        manager.release(lock);
+        assert_eq!(manager.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn waiters_queue_in_order_and_see_the_previous_write() {
+        let manager = Arc::new(MemoryStateManager::new(Duration::from_secs(60)));
+        let first = manager.lock("t").await.unwrap();
+        let mut waiters = Vec::new();
+        for n in 1..=5u64 {
+            let manager = Arc::clone(&manager);
+            waiters.push(tokio::spawn(async move {
+                let lock = manager.lock("t").await.unwrap();
+                let seen = lock.record.as_ref().map_or(0, |r| r.seq);
+                manager.store(lock, &record(seen + 1), &[]).await.unwrap();
+                (n, seen)
+            }));
+            tokio::task::yield_now().await;
+        }
+        manager.store(first, &record(0), &[]).await.unwrap();
+        let mut seen: Vec<u64> = Vec::new();
+        for w in waiters {
+            seen.push(w.await.unwrap().1);
+        }
+        assert_eq!(
+            seen,
+            [0, 1, 2, 3, 4],
+            "each writer saw the one before it, in arrival order"
+        );
+    }
+
+    #[tokio::test]
+    async fn idle_tabs_expire() {
+        let manager = MemoryStateManager::new(Duration::from_millis(30));
+        let lock = manager.lock("t").await.unwrap();
+        manager.store(lock, &record(1), &[]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(manager.sweep(), 1);
+        assert_eq!(manager.lock("t").await.unwrap().record, None);
+    }
+
+    #[tokio::test]
+    async fn a_stale_lock_cannot_write() {
+        let manager = MemoryStateManager::new(Duration::from_secs(60));
+        let lock = manager.lock("t").await.unwrap();
+        let stale = TabLock::new("t".into(), None, lock.fence, None);
+        manager.store(lock, &record(1), &[]).await.unwrap();
+        let newer = manager.lock("t").await.unwrap();
+        assert_eq!(
+            manager.store(stale, &record(99), &[]).await,
+            Err(StoreError::LockLost)
+        );
+        manager.store(newer, &record(2), &[]).await.unwrap();
+        assert_eq!(manager.lock("t").await.unwrap().record.unwrap().seq, 2);
+    }
+}

@@ -1,0 +1,361 @@
+//! The `/_event` endpoint: the WebSocket around the [`Engine`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use tokio::sync::mpsc;
+
+use crate::engine::{Caller, Engine};
+use crate::wire::{ClientMessage, PROTOCOL_VERSION, ServerMessage, parse_client_message};
+
+/// Limits and timings of event sockets.
+#[derive(Debug, Clone)]
+pub struct SocketConfig {
+    /// Origins allowed to open sockets besides the app's own (e.g. `https://app.example.com`).
+    pub allowed_origins: Vec<String>,
+    /// The largest frame accepted, in bytes; larger ones close the socket with 1009.
+    pub max_frame: usize,
+    /// How often the server pings.
+    pub heartbeat: Duration,
+    /// A socket silent for this long is closed (1001).
+    pub idle_timeout: Duration,
+    /// More bad frames than this within `bad_frame_window` close the socket (1008).
+    pub bad_frame_limit: u32,
+    /// The window for `bad_frame_limit`.
+    pub bad_frame_window: Duration,
+}
+
+impl Default for SocketConfig {
+    fn default() -> SocketConfig {
+        SocketConfig {
+            allowed_origins: Vec::new(),
+            max_frame: 64 * 1024,
+            heartbeat: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(60),
+            bad_frame_limit: 20,
+            bad_frame_window: Duration::from_secs(10),
+        }
+    }
+}
+
+enum Control {
+    Close(u16, String),
+}
+
+/// An open socket: the login it belongs to (if any) and how to tell it to close.
+type OpenSocket = (Option<String>, mpsc::UnboundedSender<Control>);
+
+/// Every open socket of this process, by the login (session auth id) it belongs to, so a
+/// logout can end that login's sockets at once.
+#[derive(Default)]
+pub struct Sockets {
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, OpenSocket>>,
+}
+
+impl std::fmt::Debug for Sockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sockets")
+            .field("open", &self.len())
+            .finish()
+    }
+}
+
+impl Sockets {
+    fn add(&self, login: Option<String>, control: mpsc::UnboundedSender<Control>) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, (login, control));
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
+    }
+
+    /// How many sockets are open.
+    pub fn len(&self) -> usize {
+        self.open.lock().map(|o| o.len()).unwrap_or(0)
+    }
+
+    /// True when none is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Closes every socket of the login `session_auth_id` with 4401; returns how many.
+    pub fn close_login(&self, session_auth_id: &str) -> usize {
+        let open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut closed = 0;
+        for (login, control) in open.values() {
+            if login.as_deref() == Some(session_auth_id)
+                && control
+                    .send(Control::Close(4401, "logged out".into()))
+                    .is_ok()
+            {
+                closed += 1;
+            }
+        }
+        closed
+    }
+}
+
+impl duet_auth::LogoutListener for Sockets {
+    fn logged_out(&self, session_auth_id: &str) {
+        let closed = self.close_login(session_auth_id);
+        tracing::info!(closed, "logout: closed the session's event sockets");
+    }
+}
+
+/// The app's event service: the engine, the socket settings and the open sockets.
+pub struct EventService {
+    engine: Engine,
+    config: SocketConfig,
+    sockets: std::sync::Arc<Sockets>,
+}
+
+impl std::fmt::Debug for EventService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventService")
+            .field("config", &self.config)
+            .field("sockets", &self.sockets)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventService {
+    /// A service running `engine` with `config`.
+    pub fn new(engine: Engine, config: SocketConfig) -> EventService {
+        EventService {
+            engine,
+            config,
+            sockets: std::sync::Arc::default(),
+        }
+    }
+
+    /// The open sockets (register them as duet-auth's `LogoutListener`).
+    pub fn sockets(&self) -> std::sync::Arc<Sockets> {
+        std::sync::Arc::clone(&self.sockets)
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// `GET /_event`: checks the Origin, resolves the user from the session once, and upgrades.
+pub async fn event_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    service: web::Data<EventService>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if let Some(origin) = req.headers().get("origin") {
+        let origin = origin.to_str().unwrap_or("?");
+        let info = req.connection_info();
+        let own = format!("{}://{}", info.scheme(), info.host());
+        if !(origin.eq_ignore_ascii_case(&own)
+            || service
+                .config
+                .allowed_origins
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(origin)))
+        {
+            tracing::warn!(origin, "event socket refused: foreign Origin");
+            return Ok(HttpResponse::Forbidden()
+                .json(serde_json::json!({"detail": format!("Origin {origin} is not allowed.")})));
+        }
+    }
+    let user = duet_auth::current_user(&req).await?;
+    let login = match duet_auth::Identity::of(&req) {
+        duet_auth::Identity::Session {
+            session_auth_id, ..
+        } => Some(session_auth_id),
+        _ => None,
+    };
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream
+        .max_frame_size(service.config.max_frame)
+        .aggregate_continuations()
+        .max_continuation_size(service.config.max_frame);
+    let service = service.into_inner();
+    actix_web::rt::spawn(async move {
+        Connection {
+            service: &service,
+            session,
+            caller: Caller { user },
+            tab: None,
+            last_bad: false,
+        }
+        .run(stream, login)
+        .await;
+    });
+    Ok(response)
+}
+
+struct Connection<'a> {
+    service: &'a EventService,
+    session: actix_ws::Session,
+    caller: Caller,
+    tab: Option<String>,
+    /// Whether the frame just handled was a bad one (counted against the flood limit).
+    last_bad: bool,
+}
+
+enum Next {
+    Continue,
+    Close(u16, String),
+}
+
+impl Connection<'_> {
+    async fn run(mut self, mut stream: actix_ws::AggregatedMessageStream, login: Option<String>) {
+        let config = self.service.config.clone();
+        let (control_tx, mut control) = mpsc::unbounded_channel();
+        let id = self.service.sockets.add(login, control_tx);
+        let mut heard = Instant::now();
+        let mut heartbeat = tokio::time::interval(config.heartbeat);
+        heartbeat.tick().await;
+        let mut bad_frames: Vec<Instant> = Vec::new();
+        let close = loop {
+            let next = tokio::select! {
+                message = stream.recv() => {
+                    heard = Instant::now();
+                    match message {
+                        None => break None,
+                        Some(Err(ProtocolError::Overflow)) => Next::Close(1009, format!("frame larger than {} bytes", config.max_frame)),
+                        Some(Err(error)) => Next::Close(1002, format!("protocol error: {error}")),
+                        Some(Ok(AggregatedMessage::Text(text))) => self.text(&text).await,
+                        Some(Ok(AggregatedMessage::Binary(_))) => self.bad("bad_frame", "binary frames are not accepted".into()).await,
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => match self.session.pong(&bytes).await {
+                            Ok(()) => Next::Continue,
+                            Err(_) => break None,
+                        },
+                        Some(Ok(AggregatedMessage::Pong(_))) => Next::Continue,
+                        Some(Ok(AggregatedMessage::Close(_))) => Next::Close(1000, "bye".into()),
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if heard.elapsed() > config.idle_timeout {
+                        Next::Close(1001, "idle timeout".into())
+                    } else if self.session.ping(b"").await.is_err() {
+                        break None;
+                    } else {
+                        Next::Continue
+                    }
+                }
+                Some(Control::Close(code, reason)) = control.recv() => Next::Close(code, reason),
+            };
+            match next {
+                Next::Continue => {}
+                Next::Close(code, reason) => break Some((code, reason)),
+            }
+            if self.counts_as_bad() {
+                let now = Instant::now();
+                bad_frames.retain(|at| now.duration_since(*at) < config.bad_frame_window);
+                bad_frames.push(now);
+                if bad_frames.len() > config.bad_frame_limit as usize {
+                    break Some((1008, "too many bad frames".into()));
+                }
+            }
+        };
+        self.service.sockets.remove(id);
+        if let Some((code, reason)) = close {
+            let _ = self
+                .session
+                .text(
+                    ServerMessage::Bye {
+                        code,
+                        message: reason.clone(),
+                    }
+                    .to_text(),
+                )
+                .await;
+            let _ = self
+                .session
+                .close(Some(CloseReason {
+                    code: CloseCode::from(code),
+                    description: Some(reason),
+                }))
+                .await;
+        }
+    }
+
+    fn counts_as_bad(&mut self) -> bool {
+        std::mem::take(&mut self.last_bad)
+    }
+
+    async fn text(&mut self, text: &str) -> Next {
+        let message = match parse_client_message(text) {
+            Ok(message) => message,
+            Err((code, detail)) => return self.bad(code, detail).await,
+        };
+        let engine = &self.service.engine;
+        let reply = match message {
+            ClientMessage::Hello {
+                protocol,
+                tab,
+                route,
+                acked,
+            } => {
+                if protocol != PROTOCOL_VERSION {
+                    return Next::Close(
+                        4001,
+                        format!(
+                            "unsupported protocol version {protocol}; this server speaks {PROTOCOL_VERSION}"
+                        ),
+                    );
+                }
+                match engine.hello(&self.caller, tab, &route, acked).await {
+                    Ok((tab, hydrate)) => {
+                        self.tab = Some(tab);
+                        hydrate
+                    }
+                    Err(error) => error,
+                }
+            }
+            ClientMessage::Event {
+                seq,
+                state,
+                handler,
+                payload,
+            } => match &self.tab {
+                Some(tab) => {
+                    engine
+                        .event(&self.caller, tab, seq, &state, &handler, payload)
+                        .await
+                }
+                None => ServerMessage::error(Some(seq), "not_hydrated", "send hello first"),
+            },
+            ClientMessage::Navigate { seq, route } => match &self.tab {
+                Some(tab) => engine.navigate(&self.caller, tab, seq, &route).await,
+                None => ServerMessage::error(Some(seq), "not_hydrated", "send hello first"),
+            },
+        };
+        self.send(&reply).await
+    }
+
+    async fn bad(&mut self, code: &'static str, detail: String) -> Next {
+        tracing::debug!(code, %detail, "bad frame");
+        self.last_bad = true;
+        self.send(&ServerMessage::error(None, code, detail)).await
+    }
+
+    async fn send(&mut self, message: &ServerMessage) -> Next {
+        match self.session.text(message.to_text()).await {
+            Ok(()) => Next::Continue,
+            Err(_) => Next::Close(1000, "closed".into()),
+        }
+    }
+}

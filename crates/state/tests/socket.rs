@@ -1,0 +1,488 @@
+//! `/_event` over real TCP: a real actix server with sessions and auth, tungstenite clients.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use duet_auth::{AuthConfig, LogoutListener, SessionBackend, SessionConfig};
+use duet_models::{Db, NewUser, User};
+use duet_state::{Engine, EventService, MemoryStateManager, SocketConfig, event_socket};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct TestApp {
+    base: String,
+    db: Db,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts an app like duet-mount assembles it, on its own thread and runtime.
+async fn start(config: SocketConfig) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
+    let db = Db::connect_url(&url).await.unwrap();
+    db.migrate(&[duet_models::FRAMEWORK_MIGRATIONS])
+        .await
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_db = db.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let engine = Engine::new(
+                common::registry(),
+                Arc::new(MemoryStateManager::new(Duration::from_secs(60))),
+                server_db.clone(),
+            );
+            let service = web::Data::new(EventService::new(engine, config));
+            let listener: Arc<dyn LogoutListener> = service.sockets();
+            let listener = web::Data::from(listener);
+            let sessions = SessionConfig::new(&[9; 64]);
+            let db = web::Data::new(server_db);
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(db.clone())
+                    .app_data(web::Data::new(AuthConfig::default()))
+                    .app_data(service.clone())
+                    .app_data(listener.clone())
+                    .route("/_event", web::get().to(event_socket))
+                    .route(
+                        "/accounts/login/",
+                        web::get().to(duet_auth::accounts::login_form),
+                    )
+                    .route(
+                        "/accounts/login/",
+                        web::post().to(duet_auth::accounts::login),
+                    )
+                    .route(
+                        "/accounts/logout/",
+                        web::post().to(duet_auth::accounts::logout),
+                    )
+                    .wrap(from_fn(duet_auth::authenticate))
+                    .wrap(sessions.middleware(SessionBackend::cookie()))
+            })
+            .workers(2)
+            .bind("127.0.0.1:0")
+            .unwrap();
+            tx.send(server.addrs()[0]).unwrap();
+            server.run().await.unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+    TestApp {
+        base: format!("http://{addr}"),
+        db,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    fn ws_url(&self) -> String {
+        format!("{}/_event", self.base.replace("http://", "ws://"))
+    }
+
+    async fn connect(
+        &self,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        let mut request = self.ws_url().into_client_request().unwrap();
+        if let Some(cookie) = cookie {
+            request
+                .headers_mut()
+                .insert("cookie", cookie.parse().unwrap());
+        }
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(request)
+            .await
+            .map(|(socket, _)| socket)
+    }
+
+    /// Logs `username` in over HTTP and returns the session cookie.
+    async fn login(&self, username: &str) -> (String, String) {
+        User::create(
+            &self.db,
+            NewUser {
+                username: username.into(),
+                password: "pw".into(),
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::new();
+        let form = client
+            .get(format!("{}/accounts/login/", self.base))
+            .send()
+            .await
+            .unwrap();
+        let cookie = session_cookie(&form);
+        let token = form.json::<Value>().await.unwrap()["csrftoken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let login = client
+            .post(format!("{}/accounts/login/", self.base))
+            .header("cookie", &cookie)
+            .header("x-csrftoken", &token)
+            .json(&json!({"username": username, "password": "pw"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let csrf = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|c| c.starts_with("csrftoken="))
+            .unwrap();
+        let csrf = csrf
+            .split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap()
+            .1
+            .to_owned();
+        (session_cookie(&login), csrf)
+    }
+}
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("sessionid="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .expect("a session cookie")
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket.send(Message::text(frame.to_string())).await.unwrap();
+}
+
+async fn recv(socket: &mut Socket) -> Value {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame in time")
+        {
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// Reads until the server closes; returns the close code and reason.
+async fn closed(socket: &mut Socket) -> (u16, String) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a close in time")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string());
+            }
+            Some(Ok(_)) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+async fn hello(socket: &mut Socket, tab: Option<&str>) -> Value {
+    send(
+        socket,
+        json!({"type": "hello", "protocol": 1, "tab": tab, "route": {"path": "/"}}),
+    )
+    .await;
+    recv(socket).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hydrate_event_delta_and_reconnect() {
+    let app = start(SocketConfig::default()).await;
+    let mut socket = app.connect(None, Some(&app.base)).await.unwrap();
+    let hydrate = hello(&mut socket, None).await;
+    assert_eq!(hydrate["type"], "hydrate");
+    assert_eq!(hydrate["states"]["counter"]["count"], 0);
+    let tab = hydrate["tab"].as_str().unwrap().to_owned();
+
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": 1, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut socket).await["changes"]["counter"]["count"],
+        json!({"op": "set", "value": 1})
+    );
+
+    // 100 events pipelined without waiting: replies come back in order.
+    for seq in 2..=101 {
+        send(
+            &mut socket,
+            json!({"type": "event", "seq": seq, "state": "counter", "handler": "increment"}),
+        )
+        .await;
+    }
+    for seq in 2..=101 {
+        let reply = recv(&mut socket).await;
+        assert_eq!(
+            (
+                reply["seq"].as_u64(),
+                reply["changes"]["counter"]["count"]["value"].as_i64()
+            ),
+            (Some(seq), Some(seq as i64))
+        );
+    }
+    drop(socket);
+
+    // A reconnect with the same token gets the state back, and a resent event its reply.
+    let mut again = app.connect(None, None).await.unwrap();
+    let hydrate = hello(&mut again, Some(&tab)).await;
+    assert_eq!(
+        (
+            hydrate["tab"].as_str(),
+            hydrate["states"]["counter"]["count"].as_i64(),
+            hydrate["seq"].as_u64()
+        ),
+        (Some(tab.as_str()), Some(101), Some(101))
+    );
+    send(
+        &mut again,
+        json!({"type": "event", "seq": 101, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut again).await["changes"]["counter"]["count"]["value"],
+        101,
+        "the original reply, not a second increment"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tabs_run_in_parallel_and_stay_apart() {
+    let app = start(SocketConfig::default()).await;
+    let mut a = app.connect(None, None).await.unwrap();
+    let mut b = app.connect(None, None).await.unwrap();
+    hello(&mut a, None).await;
+    hello(&mut b, None).await;
+    for seq in 1..=10 {
+        send(
+            &mut a,
+            json!({"type": "event", "seq": seq, "state": "counter", "handler": "increment"}),
+        )
+        .await;
+        send(&mut b, json!({"type": "event", "seq": seq, "state": "counter", "handler": "set_to", "payload": seq * 100})).await;
+    }
+    let (mut last_a, mut last_b) = (Value::Null, Value::Null);
+    for _ in 0..10 {
+        last_a = recv(&mut a).await;
+        last_b = recv(&mut b).await;
+    }
+    assert_eq!(last_a["changes"]["counter"]["count"]["value"], 10);
+    assert_eq!(last_b["changes"]["counter"]["count"]["value"], 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_error_frames_and_the_socket_stays() {
+    let app = start(SocketConfig::default()).await;
+    let mut socket = app.connect(None, None).await.unwrap();
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": 1, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    assert_eq!(recv(&mut socket).await["code"], "not_hydrated");
+    hello(&mut socket, None).await;
+    let cases: Vec<(Message, &str)> = vec![
+        (Message::text("{not json"), "bad_frame"),
+        (Message::text("[1,2]"), "bad_frame"),
+        (Message::text(r#"{"type":"dance"}"#), "unknown_type"),
+        (
+            Message::text(r#"{"type":"event","seq":"x"}"#),
+            "bad_message",
+        ),
+        (Message::binary(vec![1, 2, 3]), "bad_frame"),
+        (
+            Message::text(
+                r#"{"type":"event","seq":2,"state":"counter","handler":"set_to","payload":"seven"}"#,
+            ),
+            "bad_payload",
+        ),
+        (
+            Message::text(r#"{"type":"event","seq":3,"state":"nope","handler":"x"}"#),
+            "unknown_state",
+        ),
+        (
+            Message::text(r#"{"type":"event","seq":4,"state":"counter","handler":"boom"}"#),
+            "handler_failed",
+        ),
+        (
+            Message::text(r#"{"type":"event","seq":5,"state":"private","handler":"x"}"#),
+            "login_required",
+        ),
+    ];
+    for (frame, code) in cases {
+        socket.send(frame).await.unwrap();
+        assert_eq!(recv(&mut socket).await["code"], code);
+    }
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": 6, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut socket).await["changes"]["counter"]["count"]["value"],
+        1,
+        "still serving; the failures changed nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_oversized_frames_and_old_protocols_close_the_socket() {
+    let app = start(SocketConfig {
+        bad_frame_limit: 5,
+        max_frame: 1024,
+        ..SocketConfig::default()
+    })
+    .await;
+    let mut flood = app.connect(None, None).await.unwrap();
+    for _ in 0..6 {
+        flood.send(Message::text("garbage")).await.unwrap();
+    }
+    assert_eq!(closed(&mut flood).await.0, 1008);
+
+    let mut big = app.connect(None, None).await.unwrap();
+    big.send(Message::text(format!(
+        "{{\"pad\":\"{}\"}}",
+        "x".repeat(4096)
+    )))
+    .await
+    .unwrap();
+    assert_eq!(closed(&mut big).await.0, 1009);
+
+    let mut old = app.connect(None, None).await.unwrap();
+    send(
+        &mut old,
+        json!({"type": "hello", "protocol": 2, "route": {"path": "/"}}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut old).await,
+        json!({"type": "bye", "code": 4001, "message": "unsupported protocol version 2; this server speaks 1"})
+    );
+    assert_eq!(
+        closed(&mut old).await,
+        (
+            4001,
+            "unsupported protocol version 2; this server speaks 1".to_owned()
+        )
+    );
+
+    // The server is unaffected.
+    let mut fine = app.connect(None, None).await.unwrap();
+    assert_eq!(hello(&mut fine, None).await["type"], "hydrate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_origins_are_refused() {
+    let app = start(SocketConfig {
+        allowed_origins: vec!["https://app.example.com".into()],
+        ..SocketConfig::default()
+    })
+    .await;
+    let refused = app
+        .connect(None, Some("https://evil.example"))
+        .await
+        .unwrap_err();
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 403),
+        other => panic!("expected HTTP 403, got {other:?}"),
+    }
+    assert!(
+        app.connect(None, Some(&app.base)).await.is_ok(),
+        "own origin"
+    );
+    assert!(
+        app.connect(None, Some("https://app.example.com"))
+            .await
+            .is_ok(),
+        "configured origin"
+    );
+    assert!(
+        app.connect(None, None).await.is_ok(),
+        "non-browser clients send no Origin"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_socket_has_the_sessions_user_and_logout_closes_it() {
+    let app = start(SocketConfig::default()).await;
+    let mut anonymous = app.connect(None, None).await.unwrap();
+    assert!(
+        hello(&mut anonymous, None).await["states"]
+            .get("private")
+            .is_none()
+    );
+
+    let (cookie, csrf) = app.login("ada").await;
+    let mut socket = app.connect(Some(&cookie), None).await.unwrap();
+    let hydrate = hello(&mut socket, None).await;
+    assert!(
+        hydrate["states"].get("private").is_some(),
+        "the same cookie as HTTP logs the socket in"
+    );
+
+    let logout = reqwest::Client::new()
+        .post(format!("{}/accounts/logout/", app.base))
+        .header("cookie", &cookie)
+        .header("x-csrftoken", csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 200);
+    assert_eq!(
+        recv(&mut socket).await,
+        json!({"type": "bye", "code": 4401, "message": "logged out"})
+    );
+    assert_eq!(closed(&mut socket).await.0, 4401);
+    // The anonymous socket is untouched.
+    send(
+        &mut anonymous,
+        json!({"type": "event", "seq": 1, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    assert_eq!(recv(&mut anonymous).await["seq"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_sockets_time_out() {
+    let app = start(SocketConfig {
+        heartbeat: Duration::from_millis(100),
+        idle_timeout: Duration::from_millis(300),
+        ..SocketConfig::default()
+    })
+    .await;
+    let mut socket = app.connect(None, None).await.unwrap();
+    hello(&mut socket, None).await;
+    // Not reading means not answering pings: the server hears nothing and gives up.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (code, reason) = closed(&mut socket).await;
+    assert_eq!((code, reason.as_str()), (1001, "idle timeout"));
+}
