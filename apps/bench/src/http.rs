@@ -25,10 +25,7 @@ fn sibling(name: &str) -> Result<std::path::PathBuf, String> {
     if path.exists() {
         Ok(path)
     } else {
-        Err(format!(
-            "{} not built: cargo build --release -p shop",
-            path.display()
-        ))
+        Err(format!("{} not built: cargo build --release -p shop", path.display()))
     }
 }
 
@@ -56,9 +53,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let url = format!("sqlite://{}", dir.join("bench.sqlite3").display());
     let db = Db::connect_url(&url).await.map_err(|e| e.to_string())?;
-    db.migrate(&shop::MIGRATIONS)
-        .await
-        .map_err(|e| e.to_string())?;
+    db.migrate(&shop::MIGRATIONS).await.map_err(|e| e.to_string())?;
     let user = User::create(
         &db,
         NewUser {
@@ -78,9 +73,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
             placed_at: duet_models::now(),
             client_reference: format!("bench-{n}"),
         };
-        Order::create(&db, &order)
-            .await
-            .map_err(|e| e.to_string())?;
+        Order::create(&db, &order).await.map_err(|e| e.to_string())?;
     }
 
     let shop_addr = format!("127.0.0.1:{}", free_port()?);
@@ -112,10 +105,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let login = client
         .post(format!("{base}/accounts/login/"))
-        .header(
-            "X-CSRFToken",
-            form["csrftoken"].as_str().unwrap_or_default(),
-        )
+        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
         .json(&serde_json::json!({"username": "bench", "password": "bench"}))
         .send()
         .await
@@ -162,12 +152,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
             seconds,
             connections,
         )?);
-        duet.push(wrk(
-            &format!("{base}/api/orders/"),
-            &cookie,
-            seconds,
-            connections,
-        )?);
+        duet.push(wrk(&format!("{base}/api/orders/"), &cookie, seconds, connections)?);
     }
     let (bare, duet) = (best(&bare), best(&duet));
     println!(
@@ -218,11 +203,7 @@ pub(crate) fn serve_bare(addr: &str, body: &Path) -> Result<(), String> {
                 "/api/orders/",
                 web::get().to(move || {
                     let body = body.clone();
-                    async move {
-                        HttpResponse::Ok()
-                            .content_type("application/json")
-                            .body(body)
-                    }
+                    async move { HttpResponse::Ok().content_type("application/json").body(body) }
                 }),
             )
         })

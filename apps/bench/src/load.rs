@@ -12,12 +12,7 @@ pub(crate) struct LoadResult {
 }
 
 /// Runs `wrk` against `url` with `headers`.
-pub(crate) fn wrk(
-    url: &str,
-    headers: &[String],
-    seconds: u32,
-    connections: u32,
-) -> Result<LoadResult, String> {
+pub(crate) fn wrk(url: &str, headers: &[String], seconds: u32, connections: u32) -> Result<LoadResult, String> {
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t2",
@@ -34,10 +29,7 @@ pub(crate) fn wrk(
         .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(format!(
-            "wrk failed: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr)));
     }
     let field = |prefix: &str| -> Option<&str> {
         text.lines()
@@ -48,12 +40,8 @@ pub(crate) fn wrk(
     let requests_per_sec = field("Requests/sec:")
         .and_then(|v| v.parse().ok())
         .ok_or("no Requests/sec in wrk output")?;
-    let p50_ms = field("50%")
-        .map(parse_duration_ms)
-        .ok_or("no 50% latency")?;
-    let p99_ms = field("99%")
-        .map(parse_duration_ms)
-        .ok_or("no 99% latency")?;
+    let p50_ms = field("50%").map(parse_duration_ms).ok_or("no 50% latency")?;
+    let p99_ms = field("99%").map(parse_duration_ms).ok_or("no 99% latency")?;
     let non_2xx = text
         .lines()
         .find(|l| l.trim_start().starts_with("Non-2xx or 3xx responses:"))
@@ -69,9 +57,7 @@ pub(crate) fn wrk(
 }
 
 fn parse_duration_ms(text: &str) -> f64 {
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: f64 = number.parse().unwrap_or(f64::NAN);
     match unit {

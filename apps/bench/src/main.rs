@@ -43,10 +43,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bare { addr, body } => http::serve_bare(&addr, &body),
-        Command::Http {
-            seconds,
-            connections,
-        } => tokio::runtime::Runtime::new()
+        Command::Http { seconds, connections } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(http::run(seconds, connections))),
     };

@@ -4,9 +4,7 @@ use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use duet_auth::CurrentUser;
 use duet_models::{Db, ListQuery, Model, Scope};
-use duet_views::{
-    Action, ApiError, ApiRequest, ApiResult, ApiSerializer, Input, ValidationErrors, ViewSet,
-};
+use duet_views::{Action, ApiError, ApiRequest, ApiResult, ApiSerializer, Input, ValidationErrors, ViewSet};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 
@@ -112,10 +110,7 @@ fn currency(input: &mut Input) -> Option<String> {
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
         Some(code)
     } else {
-        input.error(
-            "currency",
-            "Use a three-letter ISO 4217 code such as \"EUR\".",
-        );
+        input.error("currency", "Use a three-letter ISO 4217 code such as \"EUR\".");
         None
     }
 }
@@ -134,8 +129,7 @@ impl ApiSerializer for OrderApiSerializer {
             Some("pending".into())
         };
         input.finish()?;
-        let (Some(total_cents), Some(currency), Some(status)) = (total_cents, currency, status)
-        else {
+        let (Some(total_cents), Some(currency), Some(status)) = (total_cents, currency, status) else {
             return Err(duet_views::ApiError::Internal);
         };
         let order = NewOrder {

@@ -19,7 +19,8 @@ use crate::error::ShopError;
 use crate::settings::{Env, Settings};
 
 /// The shop's own migrations (the `orders` table).
-pub const SHOP_MIGRATIONS: MigrationSet = duet_models::migration_set!("shop", sqlite: "migrations/sqlite", postgres: "migrations/postgres");
+pub const SHOP_MIGRATIONS: MigrationSet =
+    duet_models::migration_set!("shop", sqlite: "migrations/sqlite", postgres: "migrations/postgres");
 /// Every migration the shop applies: the framework's, then its own.
 pub const MIGRATIONS: [MigrationSet; 2] = [FRAMEWORK_MIGRATIONS, SHOP_MIGRATIONS];
 
@@ -89,11 +90,7 @@ pub async fn run(cli: Cli) -> Result<(), ShopError> {
             if applied.is_empty() {
                 println!("No migrations to apply.");
             } else {
-                println!(
-                    "Applied {} migration(s): {}",
-                    applied.len(),
-                    applied.join(", ")
-                );
+                println!("Applied {} migration(s): {}", applied.len(), applied.join(", "));
             }
             Ok(())
         }
@@ -126,9 +123,7 @@ pub async fn run(cli: Cli) -> Result<(), ShopError> {
             )
             .await
             .map_err(|e| match e {
-                duet_models::Error::UniqueViolation(_) => {
-                    ShopError::Input("that username is taken".into())
-                }
+                duet_models::Error::UniqueViolation(_) => ShopError::Input("that username is taken".into()),
                 duet_models::Error::Config(problem) => ShopError::Input(problem),
                 other => other.into(),
             })?;
@@ -138,14 +133,10 @@ pub async fn run(cli: Cli) -> Result<(), ShopError> {
         Command::Token { username } => {
             let db = open_db(Settings::database_from_env()?).await?;
             migrate(&db).await?;
-            let user = User::by_username(&db, &username)
-                .await
-                .map_err(|e| match e {
-                    duet_models::Error::NotFound => {
-                        ShopError::Input(format!("no user named {username:?}"))
-                    }
-                    other => other.into(),
-                })?;
+            let user = User::by_username(&db, &username).await.map_err(|e| match e {
+                duet_models::Error::NotFound => ShopError::Input(format!("no user named {username:?}")),
+                other => other.into(),
+            })?;
             println!("{}", ApiToken::issue(&db, user.id).await?);
             Ok(())
         }
@@ -154,10 +145,9 @@ pub async fn run(cli: Cli) -> Result<(), ShopError> {
 
 async fn open_db(config: DbConfig) -> Result<Db, ShopError> {
     Db::connect(config).await.map_err(|e| match e {
-        duet_models::Error::Unavailable(reason) => ShopError::config(
-            "DATABASE_URL",
-            format!("cannot reach the database: {reason}"),
-        ),
+        duet_models::Error::Unavailable(reason) => {
+            ShopError::config("DATABASE_URL", format!("cannot reach the database: {reason}"))
+        }
         other => other.into(),
     })
 }

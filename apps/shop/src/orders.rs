@@ -143,10 +143,7 @@ impl Model for Order {
         json_object([
             ("id", json!(self.id)),
             ("customer", json!(self.customer_id)),
-            (
-                "total",
-                json!(duet_models::cents_to_decimal(self.total_cents)),
-            ),
+            ("total", json!(duet_models::cents_to_decimal(self.total_cents))),
             ("currency", json!(self.currency)),
             ("status", json!(self.status)),
             ("placed_at", duet_models::datetime_to_json(&self.placed_at)),

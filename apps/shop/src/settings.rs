@@ -78,10 +78,7 @@ impl Settings {
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
-            return Err(ShopError::config(
-                "REDIS_URL",
-                "must start with redis:// or rediss://",
-            ));
+            return Err(ShopError::config("REDIS_URL", "must start with redis:// or rediss://"));
         }
         let secret_key = secret_key(env)?;
         Ok(Settings {
@@ -108,9 +105,11 @@ fn database_config() -> Result<DbConfig, ShopError> {
     let url = DatabaseUrl::parse(&raw).map_err(|e| ShopError::Config(e.to_string()))?;
     let mut config = DbConfig::new(url);
     if let Some(size) = var("DATABASE_POOL_SIZE") {
-        let size: u32 = size.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-            ShopError::config("DATABASE_POOL_SIZE", "must be a positive whole number")
-        })?;
+        let size: u32 = size
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ShopError::config("DATABASE_POOL_SIZE", "must be a positive whole number"))?;
         config = config.max_connections(size);
     }
     if let Some(secs) = var("DATABASE_TIMEOUT_SECS") {
@@ -118,12 +117,7 @@ fn database_config() -> Result<DbConfig, ShopError> {
             .parse()
             .ok()
             .filter(|s: &f64| s.is_finite() && *s > 0.0)
-            .ok_or_else(|| {
-                ShopError::config(
-                    "DATABASE_TIMEOUT_SECS",
-                    "must be a positive number of seconds",
-                )
-            })?;
+            .ok_or_else(|| ShopError::config("DATABASE_TIMEOUT_SECS", "must be a positive number of seconds"))?;
         config = config.connect_timeout(Duration::from_secs_f64(secs));
     }
     Ok(config)
@@ -134,10 +128,7 @@ fn secret_key(env: Env) -> Result<Vec<u8>, ShopError> {
         if key.len() < MIN_SECRET_LEN {
             return Err(ShopError::config(
                 "DUET_SECRET_KEY",
-                format!(
-                    "is {} bytes long; it must be at least {MIN_SECRET_LEN}",
-                    key.len()
-                ),
+                format!("is {} bytes long; it must be at least {MIN_SECRET_LEN}", key.len()),
             ));
         }
         return Ok(key.into_bytes());
@@ -145,9 +136,7 @@ fn secret_key(env: Env) -> Result<Vec<u8>, ShopError> {
     match env {
         Env::Production => Err(ShopError::config(
             "DUET_SECRET_KEY",
-            format!(
-                "is required when DUET_ENV=production (at least {MIN_SECRET_LEN} random bytes)"
-            ),
+            format!("is required when DUET_ENV=production (at least {MIN_SECRET_LEN} random bytes)"),
         )),
         Env::Development => development_key(Path::new(DEV_SECRET_FILE)),
     }
@@ -155,12 +144,8 @@ fn secret_key(env: Env) -> Result<Vec<u8>, ShopError> {
 
 /// Reads the development key from `path`, generating it on first use.
 fn development_key(path: &Path) -> Result<Vec<u8>, ShopError> {
-    let problem = |e: std::io::Error| {
-        ShopError::config(
-            "DUET_SECRET_KEY",
-            format!("unset, and {}: {e}", path.display()),
-        )
-    };
+    let problem =
+        |e: std::io::Error| ShopError::config("DUET_SECRET_KEY", format!("unset, and {}: {e}", path.display()));
     if let Ok(existing) = std::fs::read_to_string(path) {
         let existing = existing.trim();
         if existing.len() >= MIN_SECRET_LEN {
@@ -169,8 +154,7 @@ fn development_key(path: &Path) -> Result<Vec<u8>, ShopError> {
         }
     }
     let mut bytes = [0u8; 64];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ShopError::config("DUET_SECRET_KEY", format!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| ShopError::config("DUET_SECRET_KEY", format!("no randomness: {e}")))?;
     let key = hex::encode(bytes);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(problem)?;

@@ -33,9 +33,7 @@ impl Webhooks {
                     tracing::warn!("{var} is unset: its webhook endpoint is disabled (404)");
                     Ok(None)
                 }
-                Some(secret) => build(secret)
-                    .map(Some)
-                    .map_err(|e| ShopError::config(var, e)),
+                Some(secret) => build(secret).map(Some).map_err(|e| ShopError::config(var, e)),
             }
         }
         Ok(Webhooks {
@@ -57,10 +55,7 @@ impl Webhooks {
             routes.post("/webhooks/stripe/", handler(endpoint.clone(), stripe));
         }
         if let Some(endpoint) = &self.github {
-            routes.post(
-                "/webhooks/github/",
-                handler(endpoint.clone(), record::<GithubVerifier>),
-            );
+            routes.post("/webhooks/github/", handler(endpoint.clone(), record::<GithubVerifier>));
         }
         if let Some(endpoint) = &self.standard {
             routes.post(
@@ -78,10 +73,7 @@ async fn stripe(event: Verified<StripeVerifier>, req: HttpRequest) -> WebhookRes
         tracing::info!(kind, "stripe event ignored");
         return Ok(());
     }
-    let Some(reference) = event
-        .object()
-        .and_then(|o| o["client_reference_id"].as_str())
-    else {
+    let Some(reference) = event.object().and_then(|o| o["client_reference_id"].as_str()) else {
         tracing::warn!(
             delivery = event.delivery_id(),
             "checkout.session.completed without client_reference_id: ignored"
@@ -93,19 +85,13 @@ async fn stripe(event: Verified<StripeVerifier>, req: HttpRequest) -> WebhookRes
         .ok_or_else(|| HandlerError::new("no database"))?;
     match Order::mark_paid(db, reference).await? {
         Some(order) => tracing::info!(order = order.id, customer = order.customer_id, "order paid"),
-        None => tracing::warn!(
-            reference,
-            "checkout completed for an unknown order: ignored"
-        ),
+        None => tracing::warn!(reference, "checkout completed for an unknown order: ignored"),
     }
     Ok(())
 }
 
 /// GitHub and Standard Webhooks: verified, recorded (by the glue), logged.
-async fn record<V: duet_webhooks::WebhookVerifier>(
-    event: Verified<V>,
-    _: HttpRequest,
-) -> WebhookResult {
+async fn record<V: duet_webhooks::WebhookVerifier>(event: Verified<V>, _: HttpRequest) -> WebhookResult {
     tracing::info!(
         provider = event.provider(),
         kind = event.kind(),

@@ -16,13 +16,7 @@ fn set_cookie<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str
 }
 
 fn cookie_value(set_cookie: &str) -> &str {
-    set_cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
+    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1
 }
 
 duet_models::db_tests! {
@@ -201,8 +195,7 @@ async fn production_cookies_are_secure() {
     let test = TestDb::sqlite(&NO_MIGRATIONS).await;
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = shop(dir.path(), Some(&test.url), &[]);
-    cmd.env("DUET_ENV", "production")
-        .env("DUET_SECRET_KEY", "k".repeat(64));
+    cmd.env("DUET_ENV", "production").env("DUET_SECRET_KEY", "k".repeat(64));
     let server = Server::start(cmd).await;
     let response = reqwest::get(server.url("/accounts/login/")).await.unwrap();
     for name in ["sessionid", "csrftoken"] {
@@ -264,13 +257,8 @@ async fn redis_sessions_rotate_and_purge() {
 
 /// A pre-login session cookie and its CSRF token, as an attacker could obtain them.
 async fn pre_login_session(client: &reqwest::Client, server: &Server) -> (String, String) {
-    let before = client
-        .get(server.url("/accounts/login/"))
-        .send()
-        .await
-        .unwrap();
-    let planted =
-        cookie_value(set_cookie(&before, "sessionid").expect("a session before login")).to_owned();
+    let before = client.get(server.url("/accounts/login/")).send().await.unwrap();
+    let planted = cookie_value(set_cookie(&before, "sessionid").expect("a session before login")).to_owned();
     let csrf = before.json::<serde_json::Value>().await.unwrap()["csrftoken"]
         .as_str()
         .unwrap()
@@ -279,12 +267,7 @@ async fn pre_login_session(client: &reqwest::Client, server: &Server) -> (String
 }
 
 /// Logs ada in on the session `cookie`.
-async fn login_with(
-    client: &reqwest::Client,
-    server: &Server,
-    cookie: &str,
-    csrf: &str,
-) -> reqwest::Response {
+async fn login_with(client: &reqwest::Client, server: &Server, cookie: &str, csrf: &str) -> reqwest::Response {
     client
         .post(server.url("/accounts/login/"))
         .header("Cookie", format!("sessionid={cookie}"))

@@ -113,14 +113,8 @@ fn check_bad_config(env: &[(&str, &str)], variable: &str, fragment: &str) {
         err.starts_with(&format!("shop: {variable}")),
         "{env:?}: {err:?} must name {variable}"
     );
-    assert!(
-        err.contains(fragment),
-        "{env:?}: {err:?} lacks {fragment:?}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
+    assert!(err.contains(fragment), "{env:?}: {err:?} lacks {fragment:?}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
 }
 
 #[test]
@@ -130,11 +124,7 @@ fn bad_configuration_is_one_clear_line() {
         "DATABASE_URL",
         "unsupported scheme",
     );
-    check_bad_config(
-        &[("DATABASE_URL", "postgres://")],
-        "DATABASE_URL",
-        "names no host",
-    );
+    check_bad_config(&[("DATABASE_URL", "postgres://")], "DATABASE_URL", "names no host");
     check_bad_config(
         &[
             ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
@@ -143,26 +133,14 @@ fn bad_configuration_is_one_clear_line() {
         "DATABASE_URL",
         "cannot reach the database",
     );
-    check_bad_config(
-        &[("DUET_SECRET_KEY", "too-short")],
-        "DUET_SECRET_KEY",
-        "at least 64",
-    );
+    check_bad_config(&[("DUET_SECRET_KEY", "too-short")], "DUET_SECRET_KEY", "at least 64");
     check_bad_config(
         &[("DUET_ENV", "production")],
         "DUET_SECRET_KEY",
         "required when DUET_ENV=production",
     );
-    check_bad_config(
-        &[("DUET_ENV", "staging")],
-        "DUET_ENV",
-        "development or production",
-    );
-    check_bad_config(
-        &[("DATABASE_POOL_SIZE", "0")],
-        "DATABASE_POOL_SIZE",
-        "positive",
-    );
+    check_bad_config(&[("DUET_ENV", "staging")], "DUET_ENV", "development or production");
+    check_bad_config(&[("DATABASE_POOL_SIZE", "0")], "DATABASE_POOL_SIZE", "positive");
     check_bad_config(
         &[("DATABASE_TIMEOUT_SECS", "soon")],
         "DATABASE_TIMEOUT_SECS",

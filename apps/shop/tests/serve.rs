@@ -55,21 +55,16 @@ async fn health_is_503_with_the_reason_when_postgres_goes_away() {
     let mut cmd = shop(dir.path(), Some(&test.url), &[]);
     cmd.env("DATABASE_TIMEOUT_SECS", "1");
     let server = Server::start(cmd).await;
-    assert_eq!(
-        reqwest::get(server.url("/_health")).await.unwrap().status(),
-        200
-    );
+    assert_eq!(reqwest::get(server.url("/_health")).await.unwrap().status(), 200);
 
     // Take the database away under the running server.
     let name = test.url.rsplit('/').next().unwrap().to_owned();
-    let admin =
-        duet_models::Db::connect_url(&std::env::var(duet_models::testing::POSTGRES_ENV).unwrap())
-            .await
-            .unwrap();
+    let admin = duet_models::Db::connect_url(&std::env::var(duet_models::testing::POSTGRES_ENV).unwrap())
+        .await
+        .unwrap();
     duet_models::db_run!(admin, |conn| {
         use diesel_async::SimpleAsyncConnection;
-        conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .await
+        conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).await
     })
     .unwrap();
 
@@ -78,10 +73,7 @@ async fn health_is_503_with_the_reason_when_postgres_goes_away() {
     let body: serde_json::Value = down.json().await.unwrap();
     assert_eq!(body["status"], "unavailable");
     assert!(
-        body["db"]
-            .as_str()
-            .unwrap()
-            .starts_with("database unavailable"),
+        body["db"].as_str().unwrap().starts_with("database unavailable"),
         "{body}"
     );
 }

@@ -44,10 +44,7 @@ async fn post_stripe(client: &reqwest::Client, server: &Server, body: &str) -> (
     let response = client
         .post(server.url("/webhooks/stripe/"))
         .header("content-type", "application/json")
-        .header(
-            "Stripe-Signature",
-            stripe::sign(STRIPE_SECRET, now(), body.as_bytes()),
-        )
+        .header("Stripe-Signature", stripe::sign(STRIPE_SECRET, now(), body.as_bytes()))
         .body(body.to_owned())
         .send()
         .await
@@ -171,10 +168,7 @@ async fn a_missing_secret_disables_its_route() {
         404,
         "no secret, no endpoint: never accepts unsigned deliveries"
     );
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["detail"],
-        "Not found."
-    );
+    assert_eq!(response.json::<Value>().await.unwrap()["detail"], "Not found.");
     let unsigned = client
         .post(server.url("/webhooks/stripe/"))
         .header("content-type", "application/json")
@@ -185,11 +179,7 @@ async fn a_missing_secret_disables_its_route() {
     assert_eq!(unsigned.status(), 400);
 
     // A malformed secret stops start-up with one line naming the variable.
-    let mut bad = shop(
-        dir.path(),
-        Some(&test.url),
-        &["serve", "--addr", "127.0.0.1:0"],
-    );
+    let mut bad = shop(dir.path(), Some(&test.url), &["serve", "--addr", "127.0.0.1:0"]);
     bad.env("STANDARD_WEBHOOK_SECRET", "whsec_not base64!")
         .env("RUST_LOG", "off");
     let out = common::run(bad);

@@ -67,10 +67,7 @@ pub async fn login(
         AuthError::Csrf(failure)
     })?;
     let mut missing = serde_json::Map::new();
-    for (field, value) in [
-        ("username", &credentials.username),
-        ("password", &credentials.password),
-    ] {
+    for (field, value) in [("username", &credentials.username), ("password", &credentials.password)] {
         if value.is_empty() {
             missing.insert(field.into(), json!(["This field is required."]));
         }
@@ -78,15 +75,12 @@ pub async fn login(
     if !missing.is_empty() {
         return Ok(HttpResponse::BadRequest().json(missing));
     }
-    let Some(user) = User::authenticate(&db, &credentials.username, &credentials.password).await?
-    else {
+    let Some(user) = User::authenticate(&db, &credentials.username, &credentials.password).await? else {
         tracing::info!(username = %credentials.username, "login failed");
         return Err(AuthError::InvalidCredentials);
     };
     session.renew();
-    session
-        .insert(USER_ID_KEY, user.id)
-        .map_err(|_| AuthError::Internal)?;
+    session.insert(USER_ID_KEY, user.id).map_err(|_| AuthError::Internal)?;
     session
         .insert(SESSION_AUTH_ID_KEY, random_id()?)
         .map_err(|_| AuthError::Internal)?;
@@ -107,9 +101,7 @@ pub trait LogoutListener: Send + Sync + 'static {
 /// `POST /accounts/logout/`: ends the session (CSRF-checked like any unsafe request) and
 /// tells the [`LogoutListener`], if one is registered.
 pub async fn logout(req: HttpRequest, session: Session) -> HttpResponse {
-    if let Identity::Session {
-        session_auth_id, ..
-    } = Identity::from_session(&session)
+    if let Identity::Session { session_auth_id, .. } = Identity::from_session(&session)
         && let Some(listener) = req.app_data::<web::Data<dyn LogoutListener>>()
     {
         listener.logged_out(&session_auth_id);
@@ -127,11 +119,8 @@ pub async fn me(req: HttpRequest, session: Session) -> Result<HttpResponse, Auth
             .cookie(cookie)
             .json(json!({ "user": user.to_json() })),
         None => {
-            let mut response =
-                actix_web::ResponseError::error_response(&AuthError::NotAuthenticated);
-            response
-                .add_cookie(&cookie)
-                .map_err(|_| AuthError::Internal)?;
+            let mut response = actix_web::ResponseError::error_response(&AuthError::NotAuthenticated);
+            response.add_cookie(&cookie).map_err(|_| AuthError::Internal)?;
             response
         }
     })
@@ -150,10 +139,12 @@ fn parse_credentials(req: &HttpRequest, body: &[u8]) -> Result<Credentials, Auth
         .trim()
         .to_ascii_lowercase();
     match essence.as_str() {
-        "application/json" => serde_json::from_slice(body)
-            .map_err(|e| AuthError::BadRequest(format!("JSON parse error - {e}"))),
-        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body)
-            .map_err(|e| AuthError::BadRequest(format!("form parse error - {e}"))),
+        "application/json" => {
+            serde_json::from_slice(body).map_err(|e| AuthError::BadRequest(format!("JSON parse error - {e}")))
+        }
+        "application/x-www-form-urlencoded" => {
+            serde_urlencoded::from_bytes(body).map_err(|e| AuthError::BadRequest(format!("form parse error - {e}")))
+        }
         _ => Err(AuthError::UnsupportedMediaType(content_type.to_owned())),
     }
 }

@@ -29,9 +29,7 @@ pub fn token(session: &Session) -> Result<String, AuthError> {
 /// Replaces the session's CSRF token (at login) and returns the new one.
 pub fn rotate(session: &Session) -> Result<String, AuthError> {
     let token = random_token()?;
-    session
-        .insert(SESSION_KEY, &token)
-        .map_err(|_| AuthError::Internal)?;
+    session.insert(SESSION_KEY, &token).map_err(|_| AuthError::Internal)?;
     Ok(token)
 }
 
@@ -99,10 +97,8 @@ fn check_origin(req: &HttpRequest, trusted_origins: &[String]) -> Result<(), Csr
     let info = req.connection_info();
     let own = format!("{}://{}", info.scheme(), info.host());
     for origin in claimed {
-        let trusted = origin.eq_ignore_ascii_case(&own)
-            || trusted_origins
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(&origin));
+        let trusted =
+            origin.eq_ignore_ascii_case(&own) || trusted_origins.iter().any(|t| t.eq_ignore_ascii_case(&origin));
         if !trusted {
             return Err(CsrfFailure::OriginMismatch(origin));
         }

@@ -26,9 +26,7 @@ pub enum AuthError {
     #[error("{0}")]
     BadRequest(String),
     /// The body's content type is not one this view reads (415).
-    #[error(
-        "Unsupported media type {0:?}: send application/json or application/x-www-form-urlencoded."
-    )]
+    #[error("Unsupported media type {0:?}: send application/json or application/x-www-form-urlencoded.")]
     UnsupportedMediaType(String),
     /// The database or session store could not be reached (503).
     #[error("Service temporarily unavailable.")]

@@ -91,10 +91,7 @@ pub async fn authenticate(
     let identity = match bearer_token(req.request())? {
         Some(key) => {
             let db = req.app_data::<web::Data<Db>>().ok_or(AuthError::Internal)?;
-            match ApiToken::authenticate(db, key)
-                .await
-                .map_err(AuthError::from)?
-            {
+            match ApiToken::authenticate(db, key).await.map_err(AuthError::from)? {
                 Some(user) => Identity::Token(Box::new(user)),
                 None => return Err(AuthError::InvalidToken.into()),
             }
@@ -108,12 +105,10 @@ pub async fn authenticate(
             .unwrap_or_default();
         if !config.is_exempt(req.path()) {
             let session = req.get_session();
-            csrf::verify(req.request(), &session, None, &config.trusted_origins).map_err(
-                |failure| {
-                    tracing::warn!(path = req.path(), %failure, "CSRF check failed");
-                    AuthError::Csrf(failure)
-                },
-            )?;
+            csrf::verify(req.request(), &session, None, &config.trusted_origins).map_err(|failure| {
+                tracing::warn!(path = req.path(), %failure, "CSRF check failed");
+                AuthError::Csrf(failure)
+            })?;
         }
     }
     req.extensions_mut().insert(identity);
@@ -140,10 +135,7 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, AuthError> {
 
 /// GET, HEAD, OPTIONS and TRACE change nothing.
 pub fn is_safe(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    )
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
 #[derive(Clone)]

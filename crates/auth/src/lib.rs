@@ -46,11 +46,9 @@ mod session;
 
 pub use accounts::LogoutListener;
 pub use error::{AuthError, CsrfFailure};
-pub use identity::{
-    AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe,
-};
+pub use identity::{AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe};
 pub use permissions::{
-    Access, AllowAny, And, IsAuthenticated, IsAuthenticatedOrReadOnly, IsOwner, IsStaff, Not, Or,
-    Permission, check, check_object,
+    Access, AllowAny, And, IsAuthenticated, IsAuthenticatedOrReadOnly, IsOwner, IsStaff, Not, Or, Permission, check,
+    check_object,
 };
 pub use session::{SESSION_COOKIE, SessionBackend, SessionConfig};

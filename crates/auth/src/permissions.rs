@@ -62,11 +62,7 @@ pub fn check(permission: &dyn Permission, access: Access<'_>) -> Result<(), Auth
 }
 
 /// Like [`check`], for one row.
-pub fn check_object(
-    permission: &dyn Permission,
-    access: Access<'_>,
-    owner: Option<i64>,
-) -> Result<(), AuthError> {
+pub fn check_object(permission: &dyn Permission, access: Access<'_>, owner: Option<i64>) -> Result<(), AuthError> {
     if permission.has_object_permission(access, owner) {
         Ok(())
     } else {
@@ -237,10 +233,7 @@ mod tests {
         assert!(!IsOwner.has_object_permission(access, None));
         assert!(IsOwner.or(IsStaff).has_object_permission(access, Some(1)));
         assert!(!IsOwner.or(IsStaff).has_object_permission(access, Some(2)));
-        assert!(matches!(
-            check(&IsStaff, access),
-            Err(AuthError::PermissionDenied)
-        ));
+        assert!(matches!(check(&IsStaff, access), Err(AuthError::PermissionDenied)));
         let anonymous = Access {
             user: None,
             method: &get,

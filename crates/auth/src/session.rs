@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::storage::{
-    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore,
-    UpdateError,
+    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore, UpdateError,
 };
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Key, SameSite};
@@ -123,12 +122,7 @@ impl SessionStore for SessionBackend {
         }
     }
 
-    async fn update(
-        &self,
-        key: SessionKey,
-        state: State,
-        ttl: &Duration,
-    ) -> Result<SessionKey, UpdateError> {
+    async fn update(&self, key: SessionKey, state: State, ttl: &Duration) -> Result<SessionKey, UpdateError> {
         match self {
             SessionBackend::Cookie(store) => store.update(key, state, ttl).await,
             SessionBackend::Redis(store) => store.update(key, state, ttl).await,

@@ -28,13 +28,10 @@ impl DatabaseUrl {
             };
         }
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            let url = url::Url::parse(raw).map_err(|e| {
-                Error::Config(format!("DATABASE_URL: malformed PostgreSQL URL: {e}"))
-            })?;
+            let url = url::Url::parse(raw)
+                .map_err(|e| Error::Config(format!("DATABASE_URL: malformed PostgreSQL URL: {e}")))?;
             if url.host_str().is_none_or(str::is_empty) {
-                return Err(Error::Config(
-                    "DATABASE_URL: the PostgreSQL URL names no host".into(),
-                ));
+                return Err(Error::Config("DATABASE_URL: the PostgreSQL URL names no host".into()));
             }
             return Ok(DatabaseUrl::Postgres(raw.to_owned()));
         }
@@ -121,10 +118,7 @@ mod tests {
             (Ok(got), Ok(want)) => assert_eq!(got, want, "{raw}"),
             (Err(err), Err(fragment)) => {
                 let text = err.to_string();
-                assert!(
-                    text.contains(fragment),
-                    "{raw}: {text:?} lacks {fragment:?}"
-                );
+                assert!(text.contains(fragment), "{raw}: {text:?} lacks {fragment:?}");
                 assert!(
                     text.starts_with("DATABASE_URL"),
                     "{raw}: {text:?} must name the variable"
@@ -140,16 +134,11 @@ mod tests {
             "sqlite://var/shop.sqlite3",
             Ok(DatabaseUrl::SqliteFile("var/shop.sqlite3".into())),
         );
-        check(
-            "sqlite:///tmp/x.db",
-            Ok(DatabaseUrl::SqliteFile("/tmp/x.db".into())),
-        );
+        check("sqlite:///tmp/x.db", Ok(DatabaseUrl::SqliteFile("/tmp/x.db".into())));
         check("sqlite://:memory:", Ok(DatabaseUrl::SqliteMemory));
         check(
             "postgres://u@localhost:5432/db",
-            Ok(DatabaseUrl::Postgres(
-                "postgres://u@localhost:5432/db".into(),
-            )),
+            Ok(DatabaseUrl::Postgres("postgres://u@localhost:5432/db".into())),
         );
         check(
             "postgresql://localhost/db",
@@ -165,9 +154,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        let err = DatabaseUrl::parse("mysql://u:secret@h/db")
-            .unwrap_err()
-            .to_string();
+        let err = DatabaseUrl::parse("mysql://u:secret@h/db").unwrap_err().to_string();
         assert!(!err.contains("secret"), "{err}");
     }
 }

@@ -1,9 +1,7 @@
 use std::sync::Arc;
 
 use diesel::SqliteConnection;
-use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
-};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::FutureExt;
@@ -28,10 +26,7 @@ impl SpawnBlocking for Inline {
     fn spawn_blocking<'a, R>(
         &mut self,
         task: impl FnOnce() -> R + Send + 'static,
-    ) -> futures_util::future::BoxFuture<
-        'a,
-        Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>,
-    >
+    ) -> futures_util::future::BoxFuture<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
     where
         R: Send + 'static,
     {
@@ -75,9 +70,7 @@ struct DbInner {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db")
-            .field("backend", &self.backend())
-            .finish()
+        f.debug_struct("Db").field("backend", &self.backend()).finish()
     }
 }
 
@@ -151,11 +144,7 @@ async fn sqlite_pool(config: &DbConfig, url: String, max: u32) -> Result<SqliteP
         let url = url.to_owned();
         async move {
             let mut conn = SqliteConn::establish(&url).await?;
-            let journal = if memory {
-                ""
-            } else {
-                "PRAGMA journal_mode = WAL;"
-            };
+            let journal = if memory { "" } else { "PRAGMA journal_mode = WAL;" };
             conn.batch_execute(&format!(
                 "{journal} PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; \
                  PRAGMA synchronous = NORMAL;"

@@ -29,12 +29,7 @@ impl WebhookDelivery {
     /// Exactly one of several concurrent claims gets [`Claim::Claimed`]: the unique
     /// `(provider, delivery_id)` index decides. A claim left `processing` for longer than
     /// `stale_after` (a crashed handler) can be taken over.
-    pub async fn claim(
-        db: &Db,
-        provider: &str,
-        delivery_id: &str,
-        stale_after: Duration,
-    ) -> Result<Claim> {
+    pub async fn claim(db: &Db, provider: &str, delivery_id: &str, stale_after: Duration) -> Result<Claim> {
         let now = crate::now();
         let inserted = db_run!(db, |conn| diesel::insert_into(wd::table)
             .values((

@@ -50,8 +50,9 @@ impl From<DieselError> for Error {
                     | DatabaseErrorKind::NotNullViolation => Error::ConstraintViolation(message),
                     // The server went away: a closed socket, or one the pool handed out
                     // before noticing (connections are not pinged on checkout).
-                    DatabaseErrorKind::ClosedConnection
-                    | DatabaseErrorKind::UnableToSendCommand => Error::Unavailable(message),
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                        Error::Unavailable(message)
+                    }
                     _ => Error::Query(DieselError::DatabaseError(kind, info)),
                 }
             }
@@ -66,9 +67,7 @@ impl From<DieselError> for Error {
 impl From<bb8::RunError<diesel_async::pooled_connection::PoolError>> for Error {
     fn from(error: bb8::RunError<diesel_async::pooled_connection::PoolError>) -> Self {
         match error {
-            bb8::RunError::TimedOut => {
-                Error::Unavailable("timed out waiting for a database connection".into())
-            }
+            bb8::RunError::TimedOut => Error::Unavailable("timed out waiting for a database connection".into()),
             bb8::RunError::User(error) => Error::Unavailable(error.to_string()),
         }
     }

@@ -44,9 +44,7 @@ pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, WebhookDelivery};
 pub use error::{Error, Result};
 pub use migrate::{Applied, FRAMEWORK_MIGRATIONS, MigrationSet};
-pub use model::{
-    Field, FieldKind, FieldValue, Filter, ListQuery, Model, OrderBy, Scope, cents_to_decimal,
-};
+pub use model::{Field, FieldKind, FieldValue, Filter, ListQuery, Model, OrderBy, Scope, cents_to_decimal};
 pub use model_queries::ScopeOf;
 pub use password::{hash_password, verify_password};
 pub use tokens::ApiToken;
@@ -60,10 +58,7 @@ pub fn now() -> chrono::NaiveDateTime {
 
 /// A stored UTC timestamp as JSON: RFC 3339 with a `Z`.
 pub fn datetime_to_json(at: &chrono::NaiveDateTime) -> serde_json::Value {
-    serde_json::Value::String(
-        at.and_utc()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    )
+    serde_json::Value::String(at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// Builds a JSON object from `(name, value)` pairs, for [`Model::to_json`].

@@ -29,7 +29,8 @@ impl std::fmt::Debug for MigrationSet {
 }
 
 /// The framework's own tables: `users`, `api_tokens`, `webhook_deliveries`.
-pub const FRAMEWORK_MIGRATIONS: MigrationSet = crate::migration_set!("duet", sqlite: "../../migrations/sqlite", postgres: "../../migrations/postgres");
+pub const FRAMEWORK_MIGRATIONS: MigrationSet =
+    crate::migration_set!("duet", sqlite: "../../migrations/sqlite", postgres: "../../migrations/postgres");
 
 /// Embeds a [`MigrationSet`] from two directories, relative to the calling crate's manifest.
 /// The calling crate depends on `diesel_migrations`.
@@ -80,15 +81,12 @@ impl Db {
         if url == DatabaseUrl::SqliteMemory {
             // The in-memory database exists only inside the pool's one connection.
             let crate::Pool::Sqlite(pool) = self.pool() else {
-                return Err(Error::Config(
-                    "an in-memory database is always SQLite".into(),
-                ));
+                return Err(Error::Config("an in-memory database is always SQLite".into()));
             };
             let mut conn = pool.get().await?;
             return conn
                 .spawn_blocking(move |c| {
-                    run_sets(c, &sets, Backend::Sqlite)
-                        .map_err(diesel::result::Error::QueryBuilderError)
+                    run_sets(c, &sets, Backend::Sqlite).map_err(diesel::result::Error::QueryBuilderError)
                 })
                 .await
                 .map_err(|e| Error::Migration(e.to_string()));
@@ -113,31 +111,23 @@ enum Backend {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn migrate_blocking(
-    url: &DatabaseUrl,
-    busy: std::time::Duration,
-    sets: &[MigrationSet],
-) -> Result<Applied> {
+fn migrate_blocking(url: &DatabaseUrl, busy: std::time::Duration, sets: &[MigrationSet]) -> Result<Applied> {
     let applied = match url {
         DatabaseUrl::SqliteFile(path) => {
-            let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-                .map_err(|e| Error::Unavailable(e.to_string()))?;
+            let mut conn =
+                SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| Error::Unavailable(e.to_string()))?;
             conn.batch_execute(&format!(
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
                 busy.as_millis()
             ))
             .map_err(Error::from)?;
-            conn.immediate_transaction(|c| {
-                run_sets(c, sets, Backend::Sqlite).map_err(TxError::Migration)
-            })
+            conn.immediate_transaction(|c| run_sets(c, sets, Backend::Sqlite).map_err(TxError::Migration))
         }
         DatabaseUrl::Postgres(url) => {
             let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
                 .map_err(|e| Error::Unavailable(e.to_string()))?;
             conn.transaction(|c| {
-                c.batch_execute(&format!(
-                    "SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"
-                ))?;
+                c.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))?;
                 run_sets(c, sets, Backend::Postgres).map_err(TxError::Migration)
             })
         }

@@ -30,11 +30,7 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 
 /// Checks `password` against a PHC string. A malformed hash is a mismatch.
 pub(crate) fn verify_password_blocking(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// A valid hash of a password nobody knows: checked when a username does not exist, so
@@ -42,8 +38,7 @@ pub(crate) fn verify_password_blocking(password: &str, hash: &str) -> bool {
 pub(crate) fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| {
-        hash_password_blocking("duet decoy password, never matches a login")
-            .expect("argon2 hashes a constant password")
+        hash_password_blocking("duet decoy password, never matches a login").expect("argon2 hashes a constant password")
     })
 }
 

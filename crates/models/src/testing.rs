@@ -26,9 +26,7 @@ enum Cleanup {
 
 impl std::fmt::Debug for TestDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDb")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
+        f.debug_struct("TestDb").field("url", &self.url).finish_non_exhaustive()
     }
 }
 
@@ -58,9 +56,7 @@ impl TestDb {
             .expect("connect to DUET_TEST_POSTGRES_URL");
         admin_sql(&admin, &format!("CREATE DATABASE {name}")).await;
         let url = database_url(&admin_url, &name);
-        let db = Db::connect_url(&url)
-            .await
-            .expect("connect to the test database");
+        let db = Db::connect_url(&url).await.expect("connect to the test database");
         db.migrate(sets).await.expect("migrate postgres");
         Some(TestDb {
             db,
@@ -77,17 +73,11 @@ impl Drop for TestDb {
             // Drop runs inside the test's runtime, which cannot be blocked on: use a thread
             // with a runtime of its own.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 if let Ok(runtime) = runtime {
                     runtime.block_on(async {
                         if let Ok(admin) = Db::connect_url(&admin_url).await {
-                            admin_sql(
-                                &admin,
-                                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                            )
-                            .await;
+                            admin_sql(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                         }
                     });
                 }

@@ -143,11 +143,7 @@ impl User {
             .set(users::password_hash.eq(&hash))
             .execute(conn)
             .await)?;
-        if updated == 0 {
-            Err(Error::NotFound)
-        } else {
-            Ok(())
-        }
+        if updated == 0 { Err(Error::NotFound) } else { Ok(()) }
     }
 
     /// Activates or deactivates the user.
@@ -156,11 +152,7 @@ impl User {
             .set(users::is_active.eq(active))
             .execute(conn)
             .await)?;
-        if updated == 0 {
-            Err(Error::NotFound)
-        } else {
-            Ok(())
-        }
+        if updated == 0 { Err(Error::NotFound) } else { Ok(()) }
     }
 }
 

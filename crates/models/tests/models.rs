@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use duet_models::testing::TestDb;
 use duet_models::{
-    ApiToken, Claim, Db, DbConfig, Error, FRAMEWORK_MIGRATIONS, FieldValue, ListQuery, Model,
-    NewUser, Scope, User, WebhookDelivery,
+    ApiToken, Claim, Db, DbConfig, Error, FRAMEWORK_MIGRATIONS, FieldValue, ListQuery, Model, NewUser, Scope, User,
+    WebhookDelivery,
 };
 
 fn new_user(name: &str) -> NewUser {
@@ -174,10 +174,7 @@ duet_models::db_tests! {
 async fn concurrent_first_migrations(url: &str) {
     let a = Db::connect_url(url).await.unwrap();
     let b = Db::connect_url(url).await.unwrap();
-    let (ra, rb) = tokio::join!(
-        a.migrate(&[FRAMEWORK_MIGRATIONS]),
-        b.migrate(&[FRAMEWORK_MIGRATIONS])
-    );
+    let (ra, rb) = tokio::join!(a.migrate(&[FRAMEWORK_MIGRATIONS]), b.migrate(&[FRAMEWORK_MIGRATIONS]));
     let (ra, rb) = (ra.expect("first instance"), rb.expect("second instance"));
     assert_eq!(
         ra.len() + rb.len(),
@@ -227,10 +224,7 @@ async fn unreachable_postgres_is_unavailable() {
 #[tokio::test]
 async fn sqlite_file_directories_are_created() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("nested/deeper/app.sqlite3").display()
-    );
+    let url = format!("sqlite://{}", dir.path().join("nested/deeper/app.sqlite3").display());
     let db = Db::connect_url(&url).await.unwrap();
     db.migrate(&[FRAMEWORK_MIGRATIONS]).await.unwrap();
     assert!(dir.path().join("nested/deeper/app.sqlite3").exists());

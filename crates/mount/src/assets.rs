@@ -249,11 +249,7 @@ impl Assets {
     /// `/`, contains a character outside `A-Z a-z 0-9 / _ . ~ -`, an empty segment or a dot
     /// segment; [`MountError::DuplicateAsset`] when the name, or the URL it gets, is already
     /// registered.
-    pub fn try_hashed(
-        mut self,
-        logical_name: &str,
-        bytes: impl Into<AssetBytes>,
-    ) -> Result<Self, MountError> {
+    pub fn try_hashed(mut self, logical_name: &str, bytes: impl Into<AssetBytes>) -> Result<Self, MountError> {
         let invalid = |reason| MountError::InvalidAssetPath {
             path: logical_name.to_owned(),
             reason,
@@ -310,11 +306,7 @@ impl Assets {
     /// [`MountError::InvalidAssetPath`] when `url_path` does not start with `/`, ends with
     /// `/`, contains a character outside `A-Z a-z 0-9 / _ . ~ -`, an empty segment or a dot
     /// segment; [`MountError::DuplicateAsset`] when it is already registered.
-    pub fn try_file(
-        mut self,
-        url_path: &str,
-        bytes: impl Into<AssetBytes>,
-    ) -> Result<Self, MountError> {
+    pub fn try_file(mut self, url_path: &str, bytes: impl Into<AssetBytes>) -> Result<Self, MountError> {
         let invalid = |reason| MountError::InvalidAssetPath {
             path: url_path.to_owned(),
             reason,
@@ -470,11 +462,10 @@ impl Asset {
     /// `type_from` is the name whose extension gives the `Content-Type`.
     fn new(bytes: Bytes, digest: &str, type_from: &str, cache_control: &'static str) -> Self {
         let content_type = content_type(type_from);
-        let content_type_header = HeaderValue::from_str(&content_type)
-            .expect("a guessed MIME type is a valid header value");
+        let content_type_header =
+            HeaderValue::from_str(&content_type).expect("a guessed MIME type is a valid header value");
         let etag = EntityTag::new_strong(digest.to_owned());
-        let etag_header =
-            HeaderValue::from_str(&etag.to_string()).expect("a hex ETag is a valid header value");
+        let etag_header = HeaderValue::from_str(&etag.to_string()).expect("a hex ETag is a valid header value");
         Self {
             bytes,
             content_type,
@@ -496,10 +487,7 @@ fn content_type(name: &str) -> String {
     let textual = guess.type_() == mime::TEXT
         || guess.suffix() == Some(mime::XML)
         || (guess.type_() == mime::APPLICATION
-            && matches!(
-                guess.subtype().as_str(),
-                "javascript" | "ecmascript" | "xml"
-            ));
+            && matches!(guess.subtype().as_str(), "javascript" | "ecmascript" | "xml"));
     if textual {
         format!("{}; charset=utf-8", guess.essence_str())
     } else {
@@ -527,10 +515,7 @@ impl MessageBody for HeadBody {
         BodySize::Sized(self.0)
     }
 
-    fn poll_next(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
         Poll::Ready(None)
     }
 }
@@ -610,11 +595,7 @@ mod tests {
     fn hash_of(url: &str) -> &str {
         let file_name = url.rsplit('/').next().unwrap();
         let parts: Vec<&str> = file_name.split('.').collect();
-        parts
-            .iter()
-            .copied()
-            .find(|part| part.len() == URL_HASH_LEN)
-            .unwrap()
+        parts.iter().copied().find(|part| part.len() == URL_HASH_LEN).unwrap()
     }
 
     #[actix_web::test]
@@ -653,17 +634,9 @@ mod tests {
             "{js}"
         );
         // Hashed files take their type from the logical name.
-        let assets = Assets::new()
-            .hashed("app.css", CSS)
-            .hashed("logo.svg", "<svg/>");
-        let types: Vec<&str> = assets
-            .iter()
-            .map(|(_, content_type)| content_type)
-            .collect();
-        assert_eq!(
-            types,
-            ["text/css; charset=utf-8", "image/svg+xml; charset=utf-8"]
-        );
+        let assets = Assets::new().hashed("app.css", CSS).hashed("logo.svg", "<svg/>");
+        let types: Vec<&str> = assets.iter().map(|(_, content_type)| content_type).collect();
+        assert_eq!(types, ["text/css; charset=utf-8", "image/svg+xml; charset=utf-8"]);
     }
 
     #[test]
@@ -679,30 +652,20 @@ mod tests {
             assets.url("js/app.min.js"),
             Some(format!("/static/js/app.min.{js_hash}.js").as_str())
         );
-        assert_eq!(
-            assets.url("favicon.ico"),
-            None,
-            "fixed files have no logical name"
-        );
+        assert_eq!(assets.url("favicon.ico"), None, "fixed files have no logical name");
         assert_eq!(assets.url("app"), None);
 
         let url = assets.url("app.css").unwrap();
         let hash = hash_of(url);
         assert!(
-            hash.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
             "{url}"
         );
 
         // Names without an extension, or whose only dot starts the name.
-        let assets = Assets::new()
-            .hashed("LICENSE", "MIT")
-            .hashed("dir/.hidden", "x");
+        let assets = Assets::new().hashed("LICENSE", "MIT").hashed("dir/.hidden", "x");
         let hash = &sha256_hex(b"MIT")[..URL_HASH_LEN];
-        assert_eq!(
-            assets.url("LICENSE"),
-            Some(format!("/static/LICENSE.{hash}").as_str())
-        );
+        assert_eq!(assets.url("LICENSE"), Some(format!("/static/LICENSE.{hash}").as_str()));
         let hash = &sha256_hex(b"x")[..URL_HASH_LEN];
         assert_eq!(
             assets.url("dir/.hidden"),
@@ -737,10 +700,7 @@ mod tests {
         assert_eq!(url(CSS), url(CSS));
         assert_eq!(
             url("a"),
-            Assets::new()
-                .hashed("app.css", b"a".to_vec())
-                .url("app.css")
-                .unwrap()
+            Assets::new().hashed("app.css", b"a".to_vec()).url("app.css").unwrap()
         );
         assert_ne!(url(CSS), url("body { margin: 1px }"));
         assert_ne!(hash_of(&url("a")), hash_of(&url("b")));
@@ -760,10 +720,7 @@ mod tests {
         assert_eq!(css.status, StatusCode::OK);
         assert_eq!(css.body, CSS.as_bytes());
         assert_eq!(css.size, BodySize::Sized(CSS.len() as u64));
-        assert_eq!(
-            css.header("cache-control"),
-            Some("public, max-age=31536000, immutable")
-        );
+        assert_eq!(css.header("cache-control"), Some("public, max-age=31536000, immutable"));
         assert_eq!(css.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(
             css.header("etag"),
@@ -774,10 +731,7 @@ mod tests {
             last_modified.parse::<HttpDate>().unwrap(),
             HttpDate::from(assets.last_modified())
         );
-        assert_eq!(
-            assets.last_modified(),
-            whole_seconds(assets.last_modified())
-        );
+        assert_eq!(assets.last_modified(), whole_seconds(assets.last_modified()));
         assert!(assets.last_modified() <= SystemTime::now());
 
         let ico = get(&assets, "/favicon.ico").await;
@@ -785,10 +739,7 @@ mod tests {
         assert_eq!(ico.body, ICO);
         assert_eq!(ico.header("cache-control"), Some("no-cache"));
         assert_eq!(ico.header("content-type"), Some("image/x-icon"));
-        assert_eq!(
-            ico.header("etag"),
-            Some(format!("\"{}\"", sha256_hex(ICO)).as_str())
-        );
+        assert_eq!(ico.header("etag"), Some(format!("\"{}\"", sha256_hex(ICO)).as_str()));
         assert_eq!(ico.header("last-modified"), Some(last_modified));
 
         // The query string is not part of the path.
@@ -800,18 +751,12 @@ mod tests {
         let assets = assets();
         for uri in [assets.url("app.css").unwrap(), "/favicon.ico"] {
             let get = get(&assets, uri).await;
-            let head = send(
-                &assets,
-                TestRequest::default().method(Method::HEAD).uri(uri),
-            )
-            .await
-            .unwrap();
+            let head = send(&assets, TestRequest::default().method(Method::HEAD).uri(uri))
+                .await
+                .unwrap();
             assert_eq!(head.status, StatusCode::OK);
             assert_eq!(sorted(&head.headers), sorted(&get.headers));
-            assert_eq!(
-                head.size, get.size,
-                "the size actix writes as Content-Length"
-            );
+            assert_eq!(head.size, get.size, "the size actix writes as Content-Length");
             assert!(head.body.is_empty());
         }
     }
@@ -827,12 +772,9 @@ mod tests {
         let matching = [etag.as_str(), weak.as_str(), listed.as_str(), "*"];
         for method in [Method::GET, Method::HEAD] {
             for value in matching {
-                let reply = send(
-                    &assets,
-                    with(method.clone(), url, &[(header::IF_NONE_MATCH, value)]),
-                )
-                .await
-                .unwrap();
+                let reply = send(&assets, with(method.clone(), url, &[(header::IF_NONE_MATCH, value)]))
+                    .await
+                    .unwrap();
                 assert_eq!(reply.status, StatusCode::NOT_MODIFIED, "{method} {value}");
                 assert_eq!(reply.header("etag"), Some(etag.as_str()));
                 assert_eq!(
@@ -847,10 +789,7 @@ mod tests {
             let request = with(
                 method.clone(),
                 url,
-                &[
-                    (header::IF_NONE_MATCH, "\"nope\""),
-                    (header::IF_NONE_MATCH, &etag),
-                ],
+                &[(header::IF_NONE_MATCH, "\"nope\""), (header::IF_NONE_MATCH, &etag)],
             );
             assert_eq!(
                 send(&assets, request).await.unwrap().status,
@@ -858,12 +797,9 @@ mod tests {
                 "{method}"
             );
             for value in [other.as_str(), "\"nope\", W/\"nope\"", "garbage", ""] {
-                let reply = send(
-                    &assets,
-                    with(method.clone(), url, &[(header::IF_NONE_MATCH, value)]),
-                )
-                .await
-                .unwrap();
+                let reply = send(&assets, with(method.clone(), url, &[(header::IF_NONE_MATCH, value)]))
+                    .await
+                    .unwrap();
                 assert_eq!(reply.status, StatusCode::OK, "{method} {value:?}");
             }
         }
@@ -871,11 +807,7 @@ mod tests {
         let etag = format!("\"{}\"", sha256_hex(ICO));
         let reply = send(
             &assets,
-            with(
-                Method::GET,
-                "/favicon.ico",
-                &[(header::IF_NONE_MATCH, &etag)],
-            ),
+            with(Method::GET, "/favicon.ico", &[(header::IF_NONE_MATCH, &etag)]),
         )
         .await
         .unwrap();
@@ -916,11 +848,7 @@ mod tests {
                     (header::IF_MODIFIED_SINCE, &date(built)),
                 ],
             );
-            assert_eq!(
-                send(&assets, request).await.unwrap().status,
-                StatusCode::OK,
-                "{method}"
-            );
+            assert_eq!(send(&assets, request).await.unwrap().status, StatusCode::OK, "{method}");
             let etag = format!("\"{}\"", sha256_hex(CSS.as_bytes()));
             let request = with(
                 method.clone(),
@@ -950,26 +878,15 @@ mod tests {
             Method::OPTIONS,
         ] {
             for uri in [assets.url("app.css").unwrap(), "/favicon.ico"] {
-                let reply = send(
-                    &assets,
-                    with(method.clone(), uri, &[(header::IF_NONE_MATCH, &etag)]),
-                )
-                .await
-                .unwrap();
-                assert_eq!(
-                    reply.status,
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "{method} {uri}"
-                );
+                let reply = send(&assets, with(method.clone(), uri, &[(header::IF_NONE_MATCH, &etag)]))
+                    .await
+                    .unwrap();
+                assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
                 assert_eq!(reply.header("allow"), Some("GET, HEAD"));
                 assert!(reply.body.is_empty());
             }
             // Not an asset: not ours to refuse.
-            assert!(
-                send(&assets, with(method.clone(), "/api/orders", &[]))
-                    .await
-                    .is_none()
-            );
+            assert!(send(&assets, with(method.clone(), "/api/orders", &[])).await.is_none());
         }
     }
 
@@ -1038,19 +955,13 @@ mod tests {
         let listed: Vec<(&str, &str)> = assets.iter().collect();
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[0], ("/favicon.ico", "image/x-icon"));
-        assert_eq!(
-            listed[1],
-            (assets.url("app.css").unwrap(), "text/css; charset=utf-8")
-        );
+        assert_eq!(listed[1], (assets.url("app.css").unwrap(), "text/css; charset=utf-8"));
         assert_eq!(listed[2].0, assets.url("js/app.min.js").unwrap());
         assert!(assets.contains("/favicon.ico"));
         assert!(assets.contains(assets.url("app.css").unwrap()));
         assert!(!assets.contains("/static/app.css"));
         let debug = format!("{assets:?}");
-        assert!(
-            debug.contains("/favicon.ico") && !debug.contains("margin"),
-            "{debug}"
-        );
+        assert!(debug.contains("/favicon.ico") && !debug.contains("margin"), "{debug}");
     }
 
     #[test]
@@ -1122,23 +1033,16 @@ mod tests {
         }
 
         let duplicate = |name: &str| format!("{:?}", MountError::DuplicateAsset(name.to_owned()));
-        let twice = Assets::new()
-            .hashed("app.css", "a")
-            .try_hashed("app.css", "b");
+        let twice = Assets::new().hashed("app.css", "a").try_hashed("app.css", "b");
         assert_eq!(error(twice), duplicate("app.css"));
-        let twice = Assets::new()
-            .file("/robots.txt", "a")
-            .try_file("/robots.txt", "b");
+        let twice = Assets::new().file("/robots.txt", "a").try_file("/robots.txt", "b");
         assert_eq!(error(twice), duplicate("/robots.txt"));
         let hashed = Assets::new().hashed("app.css", CSS);
         let url = hashed.url("app.css").unwrap().to_owned();
         assert_eq!(error(hashed.try_file(&url, "other")), duplicate(&url));
 
         assert_eq!(
-            Assets::new()
-                .try_hashed("../x.css", "x")
-                .unwrap_err()
-                .to_string(),
+            Assets::new().try_hashed("../x.css", "x").unwrap_err().to_string(),
             "asset path `../x.css` is invalid: it contains a `.` or `..` segment"
         );
     }
@@ -1193,9 +1097,7 @@ mod tests {
             let url = url.clone();
             async move {
                 let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-                let request = format!(
-                    "{method} {url} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-                );
+                let request = format!("{method} {url} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
                 stream.write_all(request.as_bytes()).await.unwrap();
                 let mut response = Vec::new();
                 stream.read_to_end(&mut response).await.unwrap();
@@ -1210,10 +1112,7 @@ mod tests {
             head.contains(&format!("\r\ncontent-length: {}\r\n", CSS.len())),
             "{head}"
         );
-        assert!(
-            head.contains("\r\ncontent-type: text/css; charset=utf-8\r\n"),
-            "{head}"
-        );
+        assert!(head.contains("\r\ncontent-type: text/css; charset=utf-8\r\n"), "{head}");
         assert_eq!(body, "");
         let (head, body) = exchange("GET").await;
         assert!(

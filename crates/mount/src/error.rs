@@ -51,9 +51,7 @@ pub enum MountError {
 
     /// A backend prefix is, lies under or contains one of the framework's reserved paths
     /// ([`RESERVED_PATHS`](crate::RESERVED_PATHS)).
-    #[error(
-        "backend prefix `{prefix}` collides with `{reserved}`, a path reserved for the framework"
-    )]
+    #[error("backend prefix `{prefix}` collides with `{reserved}`, a path reserved for the framework")]
     ReservedPrefix {
         /// The prefix as declared.
         prefix: String,
@@ -166,10 +164,7 @@ impl fmt::Display for InvalidReason {
                 )
             }
             Self::Character(c) => {
-                write!(
-                    f,
-                    "it contains `{c}`; only `A-Z a-z 0-9 / _ . ~ -` are allowed"
-                )
+                write!(f, "it contains `{c}`; only `A-Z a-z 0-9 / _ . ~ -` are allowed")
             }
         }
     }

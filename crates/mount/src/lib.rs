@@ -47,7 +47,7 @@ pub use app::{Duet, Mounted, Services};
 pub use assets::{AssetBytes, Assets};
 pub use error::{InvalidReason, MountError};
 pub use prefix::{
-    ACCOUNTS_OWNER, ACCOUNTS_PREFIX, APP_OWNER, DUET_PATH, EVENT_PATH, HEALTH_PATH, InvalidPath,
-    PrefixTable, RESERVED_PATHS, Target,
+    ACCOUNTS_OWNER, ACCOUNTS_PREFIX, APP_OWNER, DUET_PATH, EVENT_PATH, HEALTH_PATH, InvalidPath, PrefixTable,
+    RESERVED_PATHS, Target,
 };
 pub use shell::SpaShell;

@@ -202,11 +202,7 @@ impl PrefixTable {
                 return Target::Reserved(reserved);
             }
         }
-        match self
-            .entries
-            .iter()
-            .find(|(prefix, _)| is_under(path, prefix))
-        {
+        match self.entries.iter().find(|(prefix, _)| is_under(path, prefix)) {
             Some((prefix, _)) => Target::Backend(prefix),
             None => Target::CatchAll,
         }
@@ -241,10 +237,7 @@ impl PrefixTable {
     }
 
     fn owner(&self, prefix: &str) -> Option<&'static str> {
-        self.entries
-            .iter()
-            .find(|(p, _)| p == prefix)
-            .map(|&(_, owner)| owner)
+        self.entries.iter().find(|(p, _)| p == prefix).map(|&(_, owner)| owner)
     }
 }
 
@@ -374,7 +367,8 @@ fn decode_path(path: &str) -> Result<Cow<'_, str>, InvalidPath> {
     // `percent_decode_str` passes malformed escapes through unchanged; refuse them instead.
     let bytes = path.as_bytes();
     for (i, _) in path.match_indices('%') {
-        let well_formed = matches!(bytes.get(i + 1..i + 3), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
+        let well_formed =
+            matches!(bytes.get(i + 1..i + 3), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
         if !well_formed {
             return Err(InvalidPath::BadEscape);
         }
@@ -407,19 +401,11 @@ mod tests {
     fn check(prefixes: &[&str], expected: Result<&[&str], MountError>) {
         match (PrefixTable::new(prefixes), expected) {
             (Ok(table), Ok(want)) => {
-                assert_eq!(
-                    table.prefixes().collect::<Vec<_>>(),
-                    want,
-                    "prefixes {prefixes:?}"
-                );
+                assert_eq!(table.prefixes().collect::<Vec<_>>(), want, "prefixes {prefixes:?}");
             }
             // `MountError` is not `PartialEq` (later variants may carry I/O errors).
             (Err(err), Err(want)) => {
-                assert_eq!(
-                    format!("{err:?}"),
-                    format!("{want:?}"),
-                    "prefixes {prefixes:?}"
-                );
+                assert_eq!(format!("{err:?}"), format!("{want:?}"), "prefixes {prefixes:?}");
             }
             (got, expected) => panic!("prefixes {prefixes:?}: got {got:?}, expected {expected:?}"),
         }
@@ -470,10 +456,7 @@ mod tests {
             Ok(&["/_", "/_duetx", "/_events", "/account", "/accounts"]),
         );
         check(&["/API", "/api"], Ok(&["/API", "/accounts", "/api"]));
-        assert_eq!(
-            PrefixTable::default(),
-            PrefixTable::new(Vec::<String>::new()).unwrap()
-        );
+        assert_eq!(PrefixTable::default(), PrefixTable::new(Vec::<String>::new()).unwrap());
         // any `AsRef<str>` iterator
         let owned = vec![String::from("/api")];
         assert!(PrefixTable::new(&owned).is_ok());
@@ -507,14 +490,8 @@ mod tests {
         check(&["/api:v1"], Err(invalid("/api:v1", Character(':'))));
         check(&["/api\\v1"], Err(invalid("/api\\v1", Character('\\'))));
         check(&["/café"], Err(invalid("/café", Character('é'))));
-        check(
-            &["/api", "/api"],
-            Err(MountError::DuplicatePrefix("/api".into())),
-        );
-        check(
-            &["/api", "/api/"],
-            Err(MountError::DuplicatePrefix("/api/".into())),
-        );
+        check(&["/api", "/api"], Err(MountError::DuplicatePrefix("/api".into())));
+        check(&["/api", "/api/"], Err(MountError::DuplicatePrefix("/api/".into())));
         check(
             &["/api/", "/x", "/api"],
             Err(MountError::DuplicatePrefix("/api".into())),
@@ -659,11 +636,7 @@ mod tests {
             ("{x}", None),
         ];
         for &(pattern, expected) in cases {
-            assert_eq!(
-                table.contains_route(pattern),
-                expected,
-                "pattern {pattern:?}"
-            );
+            assert_eq!(table.contains_route(pattern), expected, "pattern {pattern:?}");
         }
     }
 

@@ -73,9 +73,6 @@ impl SpaShell {
 
     /// Every logical asset name the shell refers to (checked at start-up).
     pub fn asset_names(&self) -> impl Iterator<Item = &str> {
-        self.stylesheets
-            .iter()
-            .chain(&self.scripts)
-            .map(String::as_str)
+        self.stylesheets.iter().chain(&self.scripts).map(String::as_str)
     }
 }

@@ -81,16 +81,13 @@ impl ResponseError for ApiError {
             ApiError::Auth(auth) => auth.error_response(),
             ApiError::Validation(errors) => HttpResponse::BadRequest().json(errors),
             ApiError::MethodNotAllowed { allow, .. } => {
-                let mut response =
-                    HttpResponse::MethodNotAllowed().json(json!({ "detail": self.to_string() }));
+                let mut response = HttpResponse::MethodNotAllowed().json(json!({ "detail": self.to_string() }));
                 if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
                     response.headers_mut().insert(ALLOW, value);
                 }
                 response
             }
-            _ => {
-                HttpResponse::build(self.status_code()).json(json!({ "detail": self.to_string() }))
-            }
+            _ => HttpResponse::build(self.status_code()).json(json!({ "detail": self.to_string() })),
         }
     }
 }
@@ -100,9 +97,7 @@ impl From<duet_models::Error> for ApiError {
         use duet_models::Error;
         match error {
             Error::NotFound => ApiError::not_found(),
-            Error::UniqueViolation(_) => {
-                ApiError::Conflict("A row with these values already exists.".into())
-            }
+            Error::UniqueViolation(_) => ApiError::Conflict("A row with these values already exists.".into()),
             Error::ConstraintViolation(message) => {
                 tracing::info!(%message, "write refused by a constraint");
                 ApiError::BadRequest("The data violates a constraint.".into())

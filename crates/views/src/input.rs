@@ -13,11 +13,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Reads a JSON object body: 415 unless `application/json`, 413 over `limit` bytes, 400 for
 /// malformed JSON or a non-object.
-pub async fn read_json_object(
-    req: &HttpRequest,
-    mut payload: Payload,
-    limit: usize,
-) -> ApiResult<Map<String, Value>> {
+pub async fn read_json_object(req: &HttpRequest, mut payload: Payload, limit: usize) -> ApiResult<Map<String, Value>> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -36,8 +32,7 @@ pub async fn read_json_object(
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| ApiError::BadRequest(format!("Could not read the request body: {e}")))?;
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("Could not read the request body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
@@ -145,11 +140,8 @@ impl Input {
         match self.present(field, true)? {
             Value::String(s) if choices.contains(&s.as_str()) => Some(s),
             other => {
-                let shown = other
-                    .as_str()
-                    .map_or_else(|| other.to_string(), str::to_owned);
-                self.errors
-                    .add(field, format!("\"{shown}\" is not a valid choice."));
+                let shown = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+                self.errors.add(field, format!("\"{shown}\" is not a valid choice."));
                 None
             }
         }
@@ -166,10 +158,8 @@ impl Input {
         match parse_cents(&text) {
             Some(cents) => Some(cents),
             None => {
-                self.errors.add(
-                    field,
-                    "A valid amount with at most 2 decimal places is required.",
-                );
+                self.errors
+                    .add(field, "A valid amount with at most 2 decimal places is required.");
                 None
             }
         }
@@ -193,8 +183,7 @@ pub fn parse_cents(text: &str) -> Option<i64> {
     if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 2 {
         return None;
     }
-    if !fraction.bytes().all(|b| b.is_ascii_digit()) || (text.contains('.') && fraction.is_empty())
-    {
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) || (text.contains('.') && fraction.is_empty()) {
         return None;
     }
     let whole: i64 = whole.parse().ok()?;
@@ -228,18 +217,13 @@ mod tests {
     }
 
     fn input(value: Value, partial: bool) -> Input {
-        let Value::Object(map) = value else {
-            panic!("an object")
-        };
+        let Value::Object(map) = value else { panic!("an object") };
         Input::new(map, partial)
     }
 
     #[test]
     fn readers_collect_errors() {
-        let mut i = input(
-            json!({"total": "1.999", "status": "lost", "currency": " "}),
-            false,
-        );
+        let mut i = input(json!({"total": "1.999", "status": "lost", "currency": " "}), false);
         assert_eq!(i.money("total"), None);
         assert_eq!(i.choice("status", &["paid"]), None);
         assert_eq!(i.text("currency", 3), None);

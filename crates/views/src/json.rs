@@ -20,8 +20,7 @@ pub fn json_config() -> web::JsonConfig {
                         .unwrap_or_default()
                         .to_owned(),
                 ),
-                JsonPayloadError::Overflow { limit }
-                | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
                     ApiError::PayloadTooLarge { limit: *limit }
                 }
                 other => ApiError::BadRequest(format!("JSON parse error - {other}")),

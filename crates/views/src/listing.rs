@@ -105,12 +105,7 @@ pub fn parse_list_request<M: Model>(
             query = add_ordering::<M>(query, key, &every_field)?;
         }
     }
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let (limit, offset) = match options.pagination {
         Pagination::PageNumber {
             page_size,
@@ -123,11 +118,7 @@ pub fn parse_list_request<M: Model>(
             let size = size.min(max_page_size);
             let page = match get("page") {
                 None => 1,
-                Some(p) => p
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(invalid_page)?,
+                Some(p) => p.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(invalid_page)?,
             };
             (size, (page - 1).checked_mul(size).ok_or_else(invalid_page)?)
         }
@@ -137,19 +128,11 @@ pub fn parse_list_request<M: Model>(
         } => {
             let limit = match get("limit") {
                 None => default_limit,
-                Some(l) => l
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| bad("limit"))?,
+                Some(l) => l.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| bad("limit"))?,
             };
             let offset = match get("offset") {
                 None => 0,
-                Some(o) => o
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or_else(|| bad("offset"))?,
+                Some(o) => o.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| bad("offset"))?,
             };
             (limit.min(max_limit), offset)
         }
@@ -203,9 +186,7 @@ fn filter_value<M: Model>(name: &str, raw: &str) -> ApiResult<FieldValue> {
         FieldKind::Integer | FieldKind::ForeignKey(_) => {
             FieldValue::Integer(raw.parse().map_err(|_| invalid("an integer"))?)
         }
-        FieldKind::Money => {
-            FieldValue::Integer(parse_cents(raw).ok_or_else(|| invalid("an amount"))?)
-        }
+        FieldKind::Money => FieldValue::Integer(parse_cents(raw).ok_or_else(|| invalid("an amount"))?),
         _ => return Err(invalid("filterable")),
     })
 }
@@ -230,15 +211,11 @@ impl ListRequest {
     /// DRF's page body for `results` out of `count` matching rows; `next`/`previous` are
     /// absolute URLs of the neighbouring pages. A page past the end is 404 "Invalid page.".
     pub fn page(&self, req: &HttpRequest, count: i64, results: &[Value]) -> ApiResult<Value> {
-        if self.offset > 0
-            && self.offset >= count
-            && matches!(self.pagination, Pagination::PageNumber { .. })
-        {
+        if self.offset > 0 && self.offset >= count && matches!(self.pagination, Pagination::PageNumber { .. }) {
             return Err(invalid_page());
         }
         let link = |offset: i64| -> String {
-            let mut pairs: Vec<(String, String)> =
-                serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+            let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
             let (set, value) = match self.pagination {
                 Pagination::PageNumber { .. } => ("page", (offset / self.limit + 1).to_string()),
                 Pagination::LimitOffset { .. } => ("offset", offset.to_string()),
@@ -301,10 +278,7 @@ mod tests {
         assert_eq!(capped.unwrap().query.limit, Some(50));
         let (_, defaulted) = parse("/u/", LIMIT_OFFSET);
         let defaulted = defaulted.unwrap();
-        assert_eq!(
-            (defaulted.query.limit, defaulted.query.offset),
-            (Some(10), 0)
-        );
+        assert_eq!((defaulted.query.limit, defaulted.query.offset), (Some(10), 0));
         assert_eq!(
             defaulted.query.ordering,
             vec![duet_models::OrderBy {
@@ -321,18 +295,12 @@ mod tests {
         }
         // Past the end is an empty window, not an error, with limit/offset.
         let (req, past) = parse("/u/?offset=100", LIMIT_OFFSET);
-        assert_eq!(
-            past.unwrap().page(&req, 3, &[]).unwrap()["next"],
-            json!(null)
-        );
+        assert_eq!(past.unwrap().page(&req, 3, &[]).unwrap()["next"], json!(null));
     }
 
     #[test]
     fn filters_and_ordering_are_typed_and_declared() {
-        let (_, staff) = parse(
-            "/u/?is_staff=true&ordering=-username",
-            Pagination::default(),
-        );
+        let (_, staff) = parse("/u/?is_staff=true&ordering=-username", Pagination::default());
         let staff = staff.unwrap();
         assert_eq!(
             staff.query.filters,

@@ -77,12 +77,7 @@ fn api_root(req: &HttpRequest, names: &[String]) -> HttpResponse {
         .map(|n| {
             (
                 n.clone(),
-                Value::String(format!(
-                    "{}://{}{}{n}/",
-                    info.scheme(),
-                    info.host(),
-                    req.path()
-                )),
+                Value::String(format!("{}://{}{}{n}/", info.scheme(), info.host(), req.path())),
             )
         })
         .collect();
@@ -113,15 +108,11 @@ fn register_viewset<V: ViewSet>(routes: &mut Routes, base: &str, vs: &Rc<V>) {
     routes.get(&detail, route!(vs, |req| viewset::retrieve(vs, req)));
     routes.put(
         &detail,
-        route!(vs, |req, body: web::Payload| viewset::update(
-            vs, req, body, false
-        )),
+        route!(vs, |req, body: web::Payload| viewset::update(vs, req, body, false)),
     );
     routes.patch(
         &detail,
-        route!(vs, |req, body: web::Payload| viewset::update(
-            vs, req, body, true
-        )),
+        route!(vs, |req, body: web::Payload| viewset::update(vs, req, body, true)),
     );
     routes.delete(&detail, route!(vs, |req| viewset::destroy(vs, req)));
     for action in vs.actions() {
@@ -131,12 +122,10 @@ fn register_viewset<V: ViewSet>(routes: &mut Routes, base: &str, vs: &Rc<V>) {
             format!("{base}/{}/", action.name)
         };
         let (handler, detail) = (action.handler, action.detail);
-        let route = web::method(action.method.clone())
-            .to(route!(vs, |req| run_action(vs, req, handler, detail)));
+        let route = web::method(action.method.clone()).to(route!(vs, |req| run_action(vs, req, handler, detail)));
         routes.add(&path, action.method.clone(), route);
         if action.method == Method::GET {
-            let head = web::method(Method::HEAD)
-                .to(route!(vs, |req| run_action(vs, req, handler, detail)));
+            let head = web::method(Method::HEAD).to(route!(vs, |req| run_action(vs, req, handler, detail)));
             routes.add(&path, Method::HEAD, head);
         }
     }

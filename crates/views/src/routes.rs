@@ -72,11 +72,7 @@ impl Routes {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        self.add(
-            path,
-            Method::HEAD,
-            web::method(Method::HEAD).to(handler.clone()),
-        );
+        self.add(path, Method::HEAD, web::method(Method::HEAD).to(handler.clone()));
         self.add(path, Method::GET, web::method(Method::GET).to(handler))
     }
 
@@ -167,8 +163,5 @@ fn method_rank(method: &Method) -> usize {
         Method::DELETE,
         Method::OPTIONS,
     ];
-    ORDER
-        .iter()
-        .position(|m| m == method)
-        .unwrap_or(ORDER.len())
+    ORDER.iter().position(|m| m == method).unwrap_or(ORDER.len())
 }

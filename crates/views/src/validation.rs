@@ -18,10 +18,7 @@ impl ValidationErrors {
 
     /// Adds `message` to `field`.
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
+        self.0.entry(field.to_owned()).or_default().push(message.into());
     }
 
     /// Adds an error about the input as a whole.

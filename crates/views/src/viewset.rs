@@ -30,11 +30,7 @@ pub trait ApiSerializer: 'static {
     fn create(req: &ApiRequest, input: Input) -> impl Future<Output = ApiResult<Self::Model>>;
 
     /// Validates `input` (partial for PATCH: see [`Input::is_partial`]) and updates `row`.
-    fn update(
-        req: &ApiRequest,
-        row: Self::Model,
-        input: Input,
-    ) -> impl Future<Output = ApiResult<Self::Model>>;
+    fn update(req: &ApiRequest, row: Self::Model, input: Input) -> impl Future<Output = ApiResult<Self::Model>>;
 }
 
 /// What a write did, for [`ViewSet::changed`] (e.g. to tell open SPAs).
@@ -49,11 +45,8 @@ pub enum Change<'a, M> {
 }
 
 /// The handler of an [`Action`]: the viewset, the request, and the row for detail actions.
-pub type ActionHandler<V> = for<'a> fn(
-    &'a V,
-    &'a ApiRequest,
-    Option<<V as ViewSet>::Model>,
-) -> LocalBoxFuture<'a, ApiResult<HttpResponse>>;
+pub type ActionHandler<V> =
+    for<'a> fn(&'a V, &'a ApiRequest, Option<<V as ViewSet>::Model>) -> LocalBoxFuture<'a, ApiResult<HttpResponse>>;
 
 /// An extra route of a viewset: `{prefix}/{name}/{action}/`, or with `detail`
 /// `{prefix}/{name}/{id}/{action}/`, which receives the (permission-checked) row.
@@ -134,11 +127,7 @@ pub(crate) async fn list<V: ViewSet>(vs: &V, req: ApiRequest) -> ApiResult<HttpR
     Ok(HttpResponse::Ok().json(list.page(req.http(), count, &results)?))
 }
 
-pub(crate) async fn create<V: ViewSet>(
-    vs: &V,
-    req: ApiRequest,
-    body: web::Payload,
-) -> ApiResult<HttpResponse> {
+pub(crate) async fn create<V: ViewSet>(vs: &V, req: ApiRequest, body: web::Payload) -> ApiResult<HttpResponse> {
     check(&vs.permission(), req.access())?;
     let data = read_json_object(req.http(), body, vs.body_limit()).await?;
     let row = V::Serializer::create(&req, Input::new(data, false)).await?;

@@ -157,13 +157,7 @@ mod tests {
                 "invalid header `Stripe-Signature`: no signature of a supported version",
             ),
             (
-                WebhookError::invalid_header(
-                    "webhook-signature",
-                    HeaderIssue::TooLong {
-                        len: 9000,
-                        max: 8192,
-                    },
-                ),
+                WebhookError::invalid_header("webhook-signature", HeaderIssue::TooLong { len: 9000, max: 8192 }),
                 "invalid header `webhook-signature`: the value is 9000 bytes long, more than \
                  the limit of 8192",
             ),

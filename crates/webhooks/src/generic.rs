@@ -84,12 +84,7 @@ impl WebhookVerifier for GenericHmacVerifier {
         self.provider
     }
 
-    fn verify(
-        &self,
-        body: &[u8],
-        headers: &dyn HeaderSource,
-        _now: i64,
-    ) -> Result<Verification, WebhookError> {
+    fn verify(&self, body: &[u8], headers: &dyn HeaderSource, _now: i64) -> Result<Verification, WebhookError> {
         verify_body_mac(
             &self.secrets,
             body,
@@ -218,11 +213,7 @@ mod tests {
         assert_eq!(with_id, Verification::new(Some("d-7".into()), None));
         check.err(b"Payload", &[("X-Sig", good)], InvalidSignature);
         check.err(BODY, &[("X-Other", good)], MissingHeader("X-Sig".into()));
-        check.err(
-            BODY,
-            &[("X-Sig", good), ("X-Sig", good)],
-            invalid("X-Sig", Duplicated),
-        );
+        check.err(BODY, &[("X-Sig", good), ("X-Sig", good)], invalid("X-Sig", Duplicated));
         check.err(
             BODY,
             &[("x-sig", good), ("x-id", "1"), ("x-id", "2")],

@@ -55,30 +55,14 @@ impl WebhookVerifier for GithubVerifier {
         "github"
     }
 
-    fn verify(
-        &self,
-        body: &[u8],
-        headers: &dyn HeaderSource,
-        _now: i64,
-    ) -> Result<Verification, WebhookError> {
-        verify_body_mac(
-            &self.secrets,
-            body,
-            headers,
-            SIGNATURE,
-            Some(DELIVERY_HEADER),
-        )
+    fn verify(&self, body: &[u8], headers: &dyn HeaderSource, _now: i64) -> Result<Verification, WebhookError> {
+        verify_body_mac(&self.secrets, body, headers, SIGNATURE, Some(DELIVERY_HEADER))
     }
 }
 
 /// The `X-Hub-Signature-256` value for `body` under `secret`: `sha256=<hex>`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    generic::sign(
-        secret.as_bytes(),
-        SIGNATURE.prefix,
-        SIGNATURE.encoding,
-        body,
-    )
+    generic::sign(secret.as_bytes(), SIGNATURE.prefix, SIGNATURE.encoding, body)
 }
 
 #[cfg(test)]
@@ -147,17 +131,9 @@ mod tests {
             InvalidSignature,
         );
         check.err(b"", &[(H, good)], InvalidSignature);
-        check.err(
-            BODY,
-            &[("X-Hub-Signature", "sha1=00")],
-            MissingHeader(H.into()),
-        );
+        check.err(BODY, &[("X-Hub-Signature", "sha1=00")], MissingHeader(H.into()));
         check.err(BODY, &[(H, good), (H, good)], invalid(H, Duplicated));
-        check.err(
-            BODY,
-            &[(H, good), (D, "a"), (D, "b")],
-            invalid(D, Duplicated),
-        );
+        check.err(BODY, &[(H, good), (D, "a"), (D, "b")], invalid(D, Duplicated));
         check.err(BODY, &[(H, good), (D, "")], invalid(D, Empty));
         let bytes: [(&str, &[u8]); 1] = [(H, b"sha256=\xff")];
         check.err(BODY, &bytes, invalid(H, NotUtf8));

@@ -105,19 +105,13 @@ impl<K: Into<String>, V: AsRef<[u8]>> FromIterator<(K, V)> for Headers {
 /// The value is trimmed of surrounding ASCII whitespace. Errors:
 /// [`WebhookError::MissingHeader`] when absent, and [`WebhookError::InvalidHeader`] when it
 /// appears more than once, is longer than [`MAX_HEADER_LEN`], is not UTF-8 or is empty.
-pub fn required<'h, H: HeaderSource + ?Sized>(
-    headers: &'h H,
-    name: &str,
-) -> Result<&'h str, WebhookError> {
+pub fn required<'h, H: HeaderSource + ?Sized>(headers: &'h H, name: &str) -> Result<&'h str, WebhookError> {
     optional(headers, name)?.ok_or_else(|| WebhookError::MissingHeader(name.to_owned()))
 }
 
 /// The value of a header that may appear at most once: `None` when absent, otherwise as
 /// [`required`].
-pub fn optional<'h, H: HeaderSource + ?Sized>(
-    headers: &'h H,
-    name: &str,
-) -> Result<Option<&'h str>, WebhookError> {
+pub fn optional<'h, H: HeaderSource + ?Sized>(headers: &'h H, name: &str) -> Result<Option<&'h str>, WebhookError> {
     let invalid = |reason| WebhookError::invalid_header(name, reason);
     let value = match headers.get_all(name).as_slice() {
         [] => return Ok(None),
@@ -181,10 +175,7 @@ mod tests {
         );
         let dup = [("x-sig", "v"), ("X-SIG", "v")];
         assert_eq!(issue(optional(&dup, "X-Sig")), HeaderIssue::Duplicated);
-        assert_eq!(
-            issue(optional(&[("x-sig", " \t")], "X-Sig")),
-            HeaderIssue::Empty
-        );
+        assert_eq!(issue(optional(&[("x-sig", " \t")], "X-Sig")), HeaderIssue::Empty);
         let bytes: [(&str, &[u8]); 1] = [("x-sig", &[0xc3, 0x28])];
         assert_eq!(issue(optional(&bytes, "X-Sig")), HeaderIssue::NotUtf8);
         let long = "a".repeat(MAX_HEADER_LEN + 1);

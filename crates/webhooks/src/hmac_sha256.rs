@@ -97,11 +97,7 @@ mod tests {
         assert_eq!(hex::encode(tag), expected);
         assert!(verify(b"Jefe", &[b"what do ya want for nothing?"], &tag));
         assert!(!verify(b"Jefe", &[b"what do ya want for nothing!"], &tag));
-        assert!(!verify(
-            b"Jefe",
-            &[b"what do ya want for nothing?"],
-            &tag[..31]
-        ));
+        assert!(!verify(b"Jefe", &[b"what do ya want for nothing?"], &tag[..31]));
         assert!(!verify(b"Jefe", &[b"what do ya want for nothing?"], &[]));
     }
 
@@ -128,13 +124,7 @@ mod tests {
         let zeros = format!("{}=", "A".repeat(43));
         assert_eq!(base64.decode_tag(&zeros), Ok([0; 32]));
         let trailing_bits = format!("{}B=", "A".repeat(42));
-        assert_eq!(
-            base64.decode_tag(&trailing_bits),
-            Err(HeaderIssue::NotBase64)
-        );
-        assert_eq!(
-            base64.decode_tag(&"A".repeat(43)),
-            Err(HeaderIssue::NotBase64)
-        );
+        assert_eq!(base64.decode_tag(&trailing_bits), Err(HeaderIssue::NotBase64));
+        assert_eq!(base64.decode_tag(&"A".repeat(43)), Err(HeaderIssue::NotBase64));
     }
 }

@@ -13,9 +13,7 @@ pub(crate) struct Secrets(Vec<Vec<u8>>);
 
 impl Secrets {
     /// Keys used exactly as given (the bytes of the secret string).
-    pub(crate) fn raw<S: AsRef<[u8]>>(
-        secrets: impl IntoIterator<Item = S>,
-    ) -> Result<Self, WebhookError> {
+    pub(crate) fn raw<S: AsRef<[u8]>>(secrets: impl IntoIterator<Item = S>) -> Result<Self, WebhookError> {
         Self::new(secrets.into_iter().map(|s| s.as_ref().to_vec()).collect())
     }
 

@@ -5,8 +5,7 @@ use crate::generic::SignatureHeader;
 use crate::hmac_sha256::{self, SignatureEncoding};
 use crate::secrets::Secrets;
 use crate::{
-    DEFAULT_TOLERANCE, HeaderSource, Verification, WebhookError, WebhookVerifier, check_timestamp,
-    headers, timestamp,
+    DEFAULT_TOLERANCE, HeaderSource, Verification, WebhookError, WebhookVerifier, check_timestamp, headers, timestamp,
 };
 
 /// The header carrying the signature.
@@ -71,15 +70,10 @@ impl WebhookVerifier for SlackVerifier {
         "slack"
     }
 
-    fn verify(
-        &self,
-        body: &[u8],
-        headers: &dyn HeaderSource,
-        now: i64,
-    ) -> Result<Verification, WebhookError> {
+    fn verify(&self, body: &[u8], headers: &dyn HeaderSource, now: i64) -> Result<Verification, WebhookError> {
         let text = headers::required(headers, TIMESTAMP_HEADER)?;
-        let signed_at = timestamp::parse(text)
-            .map_err(|reason| WebhookError::invalid_header(TIMESTAMP_HEADER, reason))?;
+        let signed_at =
+            timestamp::parse(text).map_err(|reason| WebhookError::invalid_header(TIMESTAMP_HEADER, reason))?;
         let tag = SIGNATURE.read(headers)?;
         self.secrets.check(&signed_message(text, body), &[tag])?;
         check_timestamp(signed_at, now, self.tolerance)?;
@@ -165,16 +159,8 @@ mod tests {
         );
         check.err(BODY, &[(S, good)], MissingHeader(TS.into()));
         check.err(BODY, &[(TS, t)], MissingHeader(S.into()));
-        check.err(
-            BODY,
-            &[(TS, t), (TS, t), (S, good)],
-            invalid(TS, Duplicated),
-        );
-        check.err(
-            BODY,
-            &[(TS, t), (S, good), (S, good)],
-            invalid(S, Duplicated),
-        );
+        check.err(BODY, &[(TS, t), (TS, t), (S, good)], invalid(TS, Duplicated));
+        check.err(BODY, &[(TS, t), (S, good), (S, good)], invalid(S, Duplicated));
         assert_eq!(verifier.provider(), "slack");
     }
 

@@ -11,8 +11,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use crate::hmac_sha256::{self, SignatureEncoding, Tag};
 use crate::secrets::Secrets;
 use crate::{
-    DEFAULT_TOLERANCE, HeaderIssue, HeaderSource, MAX_SIGNATURES, Verification, WebhookError,
-    WebhookVerifier, check_timestamp, headers, timestamp,
+    DEFAULT_TOLERANCE, HeaderIssue, HeaderSource, MAX_SIGNATURES, Verification, WebhookError, WebhookVerifier,
+    check_timestamp, headers, timestamp,
 };
 
 /// The header carrying the message id, which is also the delivery id.
@@ -116,22 +116,16 @@ impl WebhookVerifier for StandardWebhooksVerifier {
         self.provider
     }
 
-    fn verify(
-        &self,
-        body: &[u8],
-        headers: &dyn HeaderSource,
-        now: i64,
-    ) -> Result<Verification, WebhookError> {
+    fn verify(&self, body: &[u8], headers: &dyn HeaderSource, now: i64) -> Result<Verification, WebhookError> {
         let svix = headers.get_all(STANDARD.id).is_empty() && !headers.get_all(SVIX.id).is_empty();
         let names = if svix { &SVIX } else { &STANDARD };
         let id = headers::required(headers, names.id)?;
         let text = headers::required(headers, names.timestamp)?;
-        let signed_at = timestamp::parse(text)
-            .map_err(|reason| WebhookError::invalid_header(names.timestamp, reason))?;
+        let signed_at =
+            timestamp::parse(text).map_err(|reason| WebhookError::invalid_header(names.timestamp, reason))?;
         let signatures = parse_signatures(headers::required(headers, names.signature)?)
             .map_err(|reason| WebhookError::invalid_header(names.signature, reason))?;
-        self.secrets
-            .check(&signed_message(id, text, body), &signatures)?;
+        self.secrets.check(&signed_message(id, text, body), &signatures)?;
         check_timestamp(signed_at, now, self.tolerance)?;
         Ok(Verification::new(Some(id.to_owned()), Some(signed_at)))
     }
@@ -158,13 +152,11 @@ fn signed_message<'a>(id: &'a str, timestamp: &'a str, body: &'a [u8]) -> [&'a [
 /// The key of `secret` (the `index`-th configured, for the error message).
 fn decode_secret(secret: &str, index: usize) -> Result<Vec<u8>, WebhookError> {
     let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
-    let key = BASE64.decode(encoded).map_err(|_| {
-        WebhookError::InvalidSecret(format!("secret #{index} is not base64 after `whsec_`"))
-    })?;
+    let key = BASE64
+        .decode(encoded)
+        .map_err(|_| WebhookError::InvalidSecret(format!("secret #{index} is not base64 after `whsec_`")))?;
     if key.is_empty() {
-        return Err(WebhookError::InvalidSecret(format!(
-            "secret #{index} is empty"
-        )));
+        return Err(WebhookError::InvalidSecret(format!("secret #{index} is empty")));
     }
     Ok(key)
 }
@@ -175,14 +167,10 @@ fn parse_signatures(value: &str) -> Result<Vec<Tag>, HeaderIssue> {
     let mut tags = Vec::new();
     for (count, entry) in value.split_ascii_whitespace().enumerate() {
         if count == MAX_SIGNATURES {
-            return Err(HeaderIssue::TooManySignatures {
-                max: MAX_SIGNATURES,
-            });
+            return Err(HeaderIssue::TooManySignatures { max: MAX_SIGNATURES });
         }
         let Some((version, signature)) = entry.split_once(',') else {
-            return Err(HeaderIssue::Malformed(
-                "an entry is not `version,signature`",
-            ));
+            return Err(HeaderIssue::Malformed("an entry is not `version,signature`"));
         };
         if version == "v1" {
             tags.push(SignatureEncoding::Base64.decode_tag(signature)?);
@@ -274,27 +262,15 @@ mod tests {
         );
         check.ok(
             BODY,
-            &[
-                ("svix-id", ID),
-                ("svix-timestamp", t),
-                ("svix-signature", good),
-            ],
+            &[("svix-id", ID), ("svix-timestamp", t), ("svix-signature", good)],
         );
-        check.err(
-            br#"{"type":"pong"}"#,
-            &[(I, ID), (TS, t), (S, good)],
-            InvalidSignature,
-        );
+        check.err(br#"{"type":"pong"}"#, &[(I, ID), (TS, t), (S, good)], InvalidSignature);
         check.err(BODY, &[(TS, t), (S, good)], MissingHeader(I.into()));
         check.err(BODY, &[(I, ID), (S, good)], MissingHeader(TS.into()));
         check.err(BODY, &[(I, ID), (TS, t)], MissingHeader(S.into()));
         let svix_timestamp = MissingHeader("svix-timestamp".into());
         check.err(BODY, &[("svix-id", ID), (TS, t), (S, good)], svix_timestamp);
-        check.err(
-            BODY,
-            &[(I, ID), (I, ID), (TS, t), (S, good)],
-            invalid(I, Duplicated),
-        );
+        check.err(BODY, &[(I, ID), (I, ID), (TS, t), (S, good)], invalid(I, Duplicated));
         assert_eq!(verifier.provider(), "standard-webhooks");
         assert_eq!(verifier.with_provider("clerk").provider(), "clerk");
     }
@@ -309,18 +285,9 @@ mod tests {
             not_base64
         );
         let empty = InvalidSecret("secret #0 is empty".into());
-        assert_eq!(
-            StandardWebhooksVerifier::new(["whsec_"]).unwrap_err(),
-            empty
-        );
+        assert_eq!(StandardWebhooksVerifier::new(["whsec_"]).unwrap_err(), empty);
         let none: [&str; 0] = [];
-        assert!(matches!(
-            StandardWebhooksVerifier::new(none),
-            Err(InvalidSecret(_))
-        ));
-        assert!(matches!(
-            sign("whsec_!", ID, T, BODY),
-            Err(InvalidSecret(_))
-        ));
+        assert!(matches!(StandardWebhooksVerifier::new(none), Err(InvalidSecret(_))));
+        assert!(matches!(sign("whsec_!", ID, T, BODY), Err(InvalidSecret(_))));
     }
 }

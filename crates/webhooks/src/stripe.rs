@@ -4,8 +4,8 @@
 use crate::hmac_sha256::{self, SignatureEncoding, Tag};
 use crate::secrets::Secrets;
 use crate::{
-    DEFAULT_TOLERANCE, HeaderIssue, HeaderSource, MAX_SIGNATURES, Verification, WebhookError,
-    WebhookVerifier, check_timestamp, headers, timestamp,
+    DEFAULT_TOLERANCE, HeaderIssue, HeaderSource, MAX_SIGNATURES, Verification, WebhookError, WebhookVerifier,
+    check_timestamp, headers, timestamp,
 };
 
 /// The header carrying the timestamp and signatures.
@@ -67,15 +67,9 @@ impl WebhookVerifier for StripeVerifier {
         "stripe"
     }
 
-    fn verify(
-        &self,
-        body: &[u8],
-        headers: &dyn HeaderSource,
-        now: i64,
-    ) -> Result<Verification, WebhookError> {
+    fn verify(&self, body: &[u8], headers: &dyn HeaderSource, now: i64) -> Result<Verification, WebhookError> {
         let value = headers::required(headers, SIGNATURE_HEADER)?;
-        let header = parse(value)
-            .map_err(|reason| WebhookError::invalid_header(SIGNATURE_HEADER, reason))?;
+        let header = parse(value).map_err(|reason| WebhookError::invalid_header(SIGNATURE_HEADER, reason))?;
         let message = signed_message(header.timestamp_text, body);
         self.secrets.check(&message, &header.signatures)?;
         check_timestamp(header.timestamp, now, self.tolerance)?;
@@ -119,9 +113,7 @@ fn parse(value: &str) -> Result<Header<'_>, HeaderIssue> {
             _ => {
                 others += 1;
                 if others > MAX_SIGNATURES {
-                    return Err(HeaderIssue::TooManySignatures {
-                        max: MAX_SIGNATURES,
-                    });
+                    return Err(HeaderIssue::TooManySignatures { max: MAX_SIGNATURES });
                 }
                 if key == "v1" {
                     signatures.push(SignatureEncoding::Hex.decode_tag(item)?);
@@ -129,8 +121,7 @@ fn parse(value: &str) -> Result<Header<'_>, HeaderIssue> {
             }
         }
     }
-    let (timestamp_text, timestamp) =
-        signed_at.ok_or(HeaderIssue::Malformed("no `t=` timestamp"))?;
+    let (timestamp_text, timestamp) = signed_at.ok_or(HeaderIssue::Malformed("no `t=` timestamp"))?;
     if signatures.is_empty() {
         return Err(HeaderIssue::NoSignature);
     }
@@ -219,11 +210,7 @@ mod tests {
             (T - 301, Err(future(T, T - 301))),
         ];
         for (now, expected) in cases {
-            assert_eq!(
-                verifier.verify(BODY, &[(H, &value)], now),
-                expected,
-                "now = {now}"
-            );
+            assert_eq!(verifier.verify(BODY, &[(H, &value)], now), expected, "now = {now}");
         }
         let verifier = verifier.with_tolerance(0);
         assert!(verifier.verify(BODY, &[(H, &value)], T + 1).is_err());
@@ -236,17 +223,9 @@ mod tests {
         let value = sign("whsec_new", T, BODY);
         let value = value.as_str();
         check.ok(BODY, &[("stripe-signature", value)]);
-        check.err(
-            br#"{"id":"evt_2","object":"event"}"#,
-            &[(H, value)],
-            InvalidSignature,
-        );
+        check.err(br#"{"id":"evt_2","object":"event"}"#, &[(H, value)], InvalidSignature);
         check.err(b"", &[(H, value)], InvalidSignature);
-        check.err(
-            BODY,
-            &[("Stripe-Signatures", value)],
-            MissingHeader(H.into()),
-        );
+        check.err(BODY, &[("Stripe-Signatures", value)], MissingHeader(H.into()));
         let twice = [(H, value), ("stripe-signature", value)];
         check.err(BODY, &twice, invalid(H, Duplicated));
         assert_eq!(verifier.provider(), "stripe");

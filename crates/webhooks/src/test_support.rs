@@ -64,11 +64,7 @@ pub(crate) fn future(timestamp: i64, now: i64) -> WebhookError {
 
 /// `text` with the ASCII character at `index` replaced by another hex digit.
 pub(crate) fn tweak(text: &str, index: usize) -> String {
-    let replacement = if &text[index..=index] == "0" {
-        "1"
-    } else {
-        "0"
-    };
+    let replacement = if &text[index..=index] == "0" { "1" } else { "0" };
     let mut tweaked = text.to_owned();
     tweaked.replace_range(index..=index, replacement);
     tweaked

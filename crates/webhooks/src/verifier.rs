@@ -45,12 +45,7 @@ pub trait WebhookVerifier: Send + Sync {
     /// # Errors
     ///
     /// [`WebhookError`] says why the request is refused.
-    fn verify(
-        &self,
-        body: &[u8],
-        headers: &dyn HeaderSource,
-        now: i64,
-    ) -> Result<Verification, WebhookError>;
+    fn verify(&self, body: &[u8], headers: &dyn HeaderSource, now: i64) -> Result<Verification, WebhookError>;
 }
 
 /// What a successful verification learnt about the request.
@@ -68,9 +63,6 @@ pub struct Verification {
 impl Verification {
     /// A verification with the given delivery id and signed timestamp.
     pub fn new(delivery_id: Option<String>, timestamp: Option<i64>) -> Self {
-        Verification {
-            delivery_id,
-            timestamp,
-        }
+        Verification { delivery_id, timestamp }
     }
 }

@@ -4,9 +4,8 @@
 use std::ops::Range;
 
 use duet_webhooks::{
-    DEFAULT_TOLERANCE, GenericHmacVerifier, GithubVerifier, Headers, MAX_HEADER_LEN,
-    SignatureEncoding, SlackVerifier, StandardWebhooksVerifier, StripeVerifier, WebhookError,
-    WebhookVerifier, generic, github, slack, standard, stripe,
+    DEFAULT_TOLERANCE, GenericHmacVerifier, GithubVerifier, Headers, MAX_HEADER_LEN, SignatureEncoding, SlackVerifier,
+    StandardWebhooksVerifier, StripeVerifier, WebhookError, WebhookVerifier, generic, github, slack, standard, stripe,
 };
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -103,10 +102,7 @@ fn sign(scheme: Scheme, secret: &Secret, body: &[u8], t: i64) -> Signed {
                 headers: vec![
                     pair("webhook-id", "msg_p"),
                     pair("webhook-timestamp", &t_text),
-                    pair(
-                        "webhook-signature",
-                        &standard::sign(&secret, "msg_p", t, body).unwrap(),
-                    ),
+                    pair("webhook-signature", &standard::sign(&secret, "msg_p", t, body).unwrap()),
                 ],
                 signature: 2,
                 timestamp: Some((1, digits(0))),
@@ -129,8 +125,7 @@ fn sign(scheme: Scheme, secret: &Secret, body: &[u8], t: i64) -> Signed {
 }
 
 fn secrets() -> impl Strategy<Value = Secret> {
-    (".{1,32}", prop::collection::vec(any::<u8>(), 1..48))
-        .prop_map(|(text, key)| Secret { text, key })
+    (".{1,32}", prop::collection::vec(any::<u8>(), 1..48)).prop_map(|(text, key)| Secret { text, key })
 }
 
 fn bodies() -> impl Strategy<Value = Vec<u8>> {

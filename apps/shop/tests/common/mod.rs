@@ -172,11 +172,7 @@ impl Browser {
     }
 
     /// A request carrying the CSRF token and this site's Origin.
-    pub(crate) fn unsafe_request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-    ) -> reqwest::RequestBuilder {
+    pub(crate) fn unsafe_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
             .header("X-CSRFToken", &self.csrf)
@@ -186,19 +182,12 @@ impl Browser {
     pub(crate) async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let response = self.client.get(self.url(path)).send().await.expect("get");
         let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 }
 
 /// Creates a user straight in the database.
-pub(crate) async fn make_user(
-    db: &duet_models::Db,
-    username: &str,
-    password: &str,
-) -> duet_models::User {
+pub(crate) async fn make_user(db: &duet_models::Db, username: &str, password: &str) -> duet_models::User {
     duet_models::User::create(
         db,
         duet_models::NewUser {

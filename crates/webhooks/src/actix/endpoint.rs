@@ -1,8 +1,7 @@
 //! [`WebhookEndpoint`]: one verifier and how its requests are read.
 
 use crate::{
-    GithubVerifier, SlackVerifier, StandardWebhooksVerifier, StripeVerifier, WebhookError,
-    WebhookVerifier, github,
+    GithubVerifier, SlackVerifier, StandardWebhooksVerifier, StripeVerifier, WebhookError, WebhookVerifier, github,
 };
 
 /// `application/json`.
@@ -195,13 +194,9 @@ impl WebhookEndpoint<StripeVerifier> {
     /// # Errors
     ///
     /// [`WebhookError::InvalidSecret`], as [`StripeVerifier::new`].
-    pub fn stripe<S: AsRef<[u8]>>(
-        secrets: impl IntoIterator<Item = S>,
-    ) -> Result<Self, WebhookError> {
-        Ok(
-            Self::new(StripeVerifier::new(secrets)?, DeliveryId::JsonField("id"))
-                .with_kind(EventKind::JsonField("type")),
-        )
+    pub fn stripe<S: AsRef<[u8]>>(secrets: impl IntoIterator<Item = S>) -> Result<Self, WebhookError> {
+        Ok(Self::new(StripeVerifier::new(secrets)?, DeliveryId::JsonField("id"))
+            .with_kind(EventKind::JsonField("type")))
     }
 }
 
@@ -212,9 +207,7 @@ impl WebhookEndpoint<GithubVerifier> {
     /// # Errors
     ///
     /// [`WebhookError::InvalidSecret`], as [`GithubVerifier::new`].
-    pub fn github<S: AsRef<[u8]>>(
-        secrets: impl IntoIterator<Item = S>,
-    ) -> Result<Self, WebhookError> {
+    pub fn github<S: AsRef<[u8]>>(secrets: impl IntoIterator<Item = S>) -> Result<Self, WebhookError> {
         Ok(Self::new(GithubVerifier::new(secrets)?, DeliveryId::Header)
             .with_kind(EventKind::Header(github::EVENT_HEADER)))
     }
@@ -228,13 +221,9 @@ impl WebhookEndpoint<StandardWebhooksVerifier> {
     /// # Errors
     ///
     /// [`WebhookError::InvalidSecret`], as [`StandardWebhooksVerifier::new`].
-    pub fn standard<S: AsRef<str>>(
-        secrets: impl IntoIterator<Item = S>,
-    ) -> Result<Self, WebhookError> {
-        Ok(
-            Self::new(StandardWebhooksVerifier::new(secrets)?, DeliveryId::Header)
-                .with_kind(EventKind::JsonField("type")),
-        )
+    pub fn standard<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Result<Self, WebhookError> {
+        Ok(Self::new(StandardWebhooksVerifier::new(secrets)?, DeliveryId::Header)
+            .with_kind(EventKind::JsonField("type")))
     }
 }
 
@@ -251,9 +240,7 @@ impl WebhookEndpoint<SlackVerifier> {
     /// # Errors
     ///
     /// [`WebhookError::InvalidSecret`], as [`SlackVerifier::new`].
-    pub fn slack<S: AsRef<[u8]>>(
-        secrets: impl IntoIterator<Item = S>,
-    ) -> Result<Self, WebhookError> {
+    pub fn slack<S: AsRef<[u8]>>(secrets: impl IntoIterator<Item = S>) -> Result<Self, WebhookError> {
         Ok(Self::new(SlackVerifier::new(secrets)?, DeliveryId::None)
             .with_kind(EventKind::JsonField("type"))
             .with_content_types([JSON, FORM]))

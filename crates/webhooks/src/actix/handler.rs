@@ -63,12 +63,7 @@ where
     }
 }
 
-async fn serve<V, F, Fut>(
-    endpoint: &WebhookEndpoint<V>,
-    f: F,
-    req: HttpRequest,
-    payload: dev::Payload,
-) -> HttpResponse
+async fn serve<V, F, Fut>(endpoint: &WebhookEndpoint<V>, f: F, req: HttpRequest, payload: dev::Payload) -> HttpResponse
 where
     V: WebhookVerifier,
     F: Fn(Verified<V>, HttpRequest) -> Fut,
@@ -76,9 +71,7 @@ where
 {
     if req.method() != Method::POST {
         let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("POST"));
+        response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     let verified = match endpoint.verify_request(&req, payload).await {
@@ -142,9 +135,7 @@ where
                 .map(|text| (*text).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a non-text payload".to_owned());
-            Err(HandlerError::new(format!(
-                "the handler panicked: {message}"
-            )))
+            Err(HandlerError::new(format!("the handler panicked: {message}")))
         }
     }
 }

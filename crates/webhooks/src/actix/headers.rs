@@ -8,9 +8,7 @@ use crate::HeaderSource;
 /// A name that is not a valid header name has no values.
 impl HeaderSource for HeaderMap {
     fn get_all(&self, name: &str) -> Vec<&[u8]> {
-        HeaderMap::get_all(self, name)
-            .map(HeaderValue::as_bytes)
-            .collect()
+        HeaderMap::get_all(self, name).map(HeaderValue::as_bytes).collect()
     }
 }
 
@@ -35,10 +33,7 @@ mod tests {
         assert!(source.get_all("not a header name").is_empty());
         assert_eq!(
             crate::headers::optional(&map, "X-GITHUB-DELIVERY").unwrap_err(),
-            crate::WebhookError::invalid_header(
-                "X-GITHUB-DELIVERY",
-                crate::HeaderIssue::Duplicated
-            )
+            crate::WebhookError::invalid_header("X-GITHUB-DELIVERY", crate::HeaderIssue::Duplicated)
         );
     }
 }

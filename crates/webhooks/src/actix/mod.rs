@@ -75,10 +75,7 @@ mod response;
 mod tests;
 mod verified;
 
-pub use endpoint::{
-    DEFAULT_BODY_LIMIT, DEFAULT_STALE_AFTER_SECS, DeliveryId, EventKind, FORM, JSON,
-    WebhookEndpoint,
-};
+pub use endpoint::{DEFAULT_BODY_LIMIT, DEFAULT_STALE_AFTER_SECS, DeliveryId, EventKind, FORM, JSON, WebhookEndpoint};
 pub use handler::handler;
 pub use handler_error::{HandlerError, WebhookResult};
 pub use verified::Verified;

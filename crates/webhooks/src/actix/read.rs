@@ -25,11 +25,7 @@ impl<V: WebhookVerifier> WebhookEndpoint<V> {
     /// # Errors
     ///
     /// The [`WebhookError`] that refused the request.
-    pub async fn verify_request(
-        &self,
-        req: &HttpRequest,
-        payload: dev::Payload,
-    ) -> Result<Verified<V>, WebhookError> {
+    pub async fn verify_request(&self, req: &HttpRequest, payload: dev::Payload) -> Result<Verified<V>, WebhookError> {
         let result = self.read(req, payload).await;
         if let Err(error) = &result {
             tracing::warn!(
@@ -42,33 +38,28 @@ impl<V: WebhookVerifier> WebhookEndpoint<V> {
         result
     }
 
-    async fn read(
-        &self,
-        req: &HttpRequest,
-        payload: dev::Payload,
-    ) -> Result<Verified<V>, WebhookError> {
+    async fn read(&self, req: &HttpRequest, payload: dev::Payload) -> Result<Verified<V>, WebhookError> {
         let media_type = self.check_content_type(req)?;
         let body = read_body(req, payload, self.body_limit()).await?;
         let verification = self.verifier().verify(&body, req.headers(), unix_now())?;
         let event = parse(media_type.as_deref(), &body)?;
         let delivery_id = match self.delivery_id() {
-            DeliveryId::Header => Some(verification.delivery_id.clone().ok_or_else(|| {
-                WebhookError::InvalidPayload("the delivery id header is missing".into())
-            })?),
-            DeliveryId::JsonField(name) => Some(json_id(&event, name).ok_or_else(|| {
-                WebhookError::InvalidPayload(format!("no string or number `{name}` in the body"))
-            })?),
+            DeliveryId::Header => Some(
+                verification
+                    .delivery_id
+                    .clone()
+                    .ok_or_else(|| WebhookError::InvalidPayload("the delivery id header is missing".into()))?,
+            ),
+            DeliveryId::JsonField(name) => Some(
+                json_id(&event, name)
+                    .ok_or_else(|| WebhookError::InvalidPayload(format!("no string or number `{name}` in the body")))?,
+            ),
             DeliveryId::None => None,
         };
         let kind = match self.kind() {
-            Some(EventKind::JsonField(name)) => {
-                event.get(name).and_then(Value::as_str).map(str::to_owned)
-            }
+            Some(EventKind::JsonField(name)) => event.get(name).and_then(Value::as_str).map(str::to_owned),
             // unsigned and informative only: a garbled header gives no kind, not a refusal
-            Some(EventKind::Header(name)) => headers::optional(req.headers(), name)
-                .ok()
-                .flatten()
-                .map(str::to_owned),
+            Some(EventKind::Header(name)) => headers::optional(req.headers(), name).ok().flatten().map(str::to_owned),
             None => None,
         };
         Ok(Verified::new(
@@ -89,8 +80,7 @@ impl<V: WebhookVerifier> WebhookEndpoint<V> {
             .flatten()
             .map(|mime| mime.essence_str().to_ascii_lowercase());
         let accepted = self.content_types();
-        let matches =
-            |media_type: &str| accepted.iter().any(|t| t.eq_ignore_ascii_case(media_type));
+        let matches = |media_type: &str| accepted.iter().any(|t| t.eq_ignore_ascii_case(media_type));
         if accepted.is_empty() || media_type.as_deref().is_some_and(matches) {
             return Ok(media_type);
         }
@@ -106,11 +96,7 @@ impl<V: WebhookVerifier> WebhookEndpoint<V> {
 }
 
 /// The body, refused as soon as it is known to exceed `limit`.
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: dev::Payload,
-    limit: usize,
-) -> Result<Bytes, WebhookError> {
+async fn read_body(req: &HttpRequest, mut payload: dev::Payload, limit: usize) -> Result<Bytes, WebhookError> {
     let too_large = WebhookError::PayloadTooLarge { limit };
     let declared = req
         .headers()
@@ -120,14 +106,11 @@ async fn read_body(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large);
     }
-    let capacity = declared
-        .and_then(|length| usize::try_from(length).ok())
-        .unwrap_or(0);
+    let capacity = declared.and_then(|length| usize::try_from(length).ok()).unwrap_or(0);
     let mut body = BytesMut::with_capacity(capacity);
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| {
-            WebhookError::InvalidPayload(format!("the body could not be read: {error}"))
-        })?;
+        let chunk =
+            chunk.map_err(|error| WebhookError::InvalidPayload(format!("the body could not be read: {error}")))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
@@ -139,21 +122,13 @@ async fn read_body(
 /// The event in `body`, read by its media type.
 fn parse(media_type: Option<&str>, body: &[u8]) -> Result<Value, WebhookError> {
     match media_type {
-        Some(json) if json == super::endpoint::JSON || json.ends_with("+json") => {
-            serde_json::from_slice(body).map_err(|error| {
-                WebhookError::InvalidPayload(format!("the body is not JSON: {error}"))
-            })
-        }
+        Some(json) if json == super::endpoint::JSON || json.ends_with("+json") => serde_json::from_slice(body)
+            .map_err(|error| WebhookError::InvalidPayload(format!("the body is not JSON: {error}"))),
         Some(FORM) => {
-            let pairs: Vec<(String, String)> =
-                serde_urlencoded::from_bytes(body).map_err(|error| {
-                    WebhookError::InvalidPayload(format!("the body is not a form: {error}"))
-                })?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+                .map_err(|error| WebhookError::InvalidPayload(format!("the body is not a form: {error}")))?;
             Ok(Value::Object(
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
+                pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
             ))
         }
         _ => Ok(Value::Null),
@@ -173,9 +148,7 @@ fn json_id(event: &Value, name: &str) -> Option<String> {
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
-        })
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -186,14 +159,8 @@ mod tests {
 
     #[test]
     fn bodies_are_read_by_media_type() {
-        assert_eq!(
-            parse(Some("application/json"), br#"{"a":1}"#),
-            Ok(json!({"a": 1}))
-        );
-        assert_eq!(
-            parse(Some("application/cloudevents+json"), b"[]"),
-            Ok(json!([]))
-        );
+        assert_eq!(parse(Some("application/json"), br#"{"a":1}"#), Ok(json!({"a": 1})));
+        assert_eq!(parse(Some("application/cloudevents+json"), b"[]"), Ok(json!([])));
         assert!(matches!(
             parse(Some("application/json"), b"a=1"),
             Err(WebhookError::InvalidPayload(_))

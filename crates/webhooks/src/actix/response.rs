@@ -46,9 +46,7 @@ impl ResponseError for WebhookError {
             | WebhookError::FutureTimestamp { .. }
             | WebhookError::InvalidSignature => "invalid signature".to_owned(),
             WebhookError::InvalidPayload(_) => "invalid payload".to_owned(),
-            WebhookError::PayloadTooLarge { .. } | WebhookError::UnsupportedMediaType { .. } => {
-                self.to_string()
-            }
+            WebhookError::PayloadTooLarge { .. } | WebhookError::UnsupportedMediaType { .. } => self.to_string(),
             WebhookError::InvalidSecret(_) => "internal error".to_owned(),
         };
         detail(self.status_code(), &text)

@@ -58,19 +58,14 @@ fn a_refusal_is_logged_precisely_and_answered_vaguely() {
             WebhookError::invalid_header(github::SIGNATURE_HEADER, wrong_length)
         );
         let response = actix_web::ResponseError::error_response(&error);
-        let body = actix_web::body::to_bytes(response.into_body())
-            .await
-            .unwrap();
+        let body = actix_web::body::to_bytes(response.into_body()).await.unwrap();
         assert_eq!(body, r#"{"detail":"invalid signature"}"#);
     });
     assert!(logs.contains("WARN"), "{logs}");
     assert!(logs.contains("webhook refused"), "{logs}");
     assert!(logs.contains(r#"provider="github""#), "{logs}");
     assert!(logs.contains(r#"path="/webhooks/github""#), "{logs}");
-    assert!(
-        logs.contains("a signature is 1 bytes long, expected 32"),
-        "{logs}"
-    );
+    assert!(logs.contains("a signature is 1 bytes long, expected 32"), "{logs}");
 }
 
 #[test]
@@ -86,10 +81,7 @@ fn a_verified_stripe_event() {
     let logs = logged(async || {
         let (req, payload) = TestRequest::post()
             .insert_header(("content-type", "application/json; charset=utf-8"))
-            .insert_header((
-                stripe::SIGNATURE_HEADER,
-                stripe::sign("whsec_k", now, body.as_bytes()),
-            ))
+            .insert_header((stripe::SIGNATURE_HEADER, stripe::sign("whsec_k", now, body.as_bytes())))
             .set_payload(body)
             .to_http_parts();
         let verified = endpoint.verify_request(&req, payload).await.unwrap();
@@ -106,9 +98,7 @@ fn a_verified_stripe_event() {
 
 #[test]
 fn the_content_type_and_length_are_checked_before_the_body_is_read() {
-    let endpoint = WebhookEndpoint::stripe(["whsec_k"])
-        .unwrap()
-        .with_body_limit(8);
+    let endpoint = WebhookEndpoint::stripe(["whsec_k"]).unwrap().with_body_limit(8);
     logged(async || {
         let (req, payload) = TestRequest::post()
             .insert_header(("content-type", "text/plain"))

@@ -134,10 +134,7 @@ impl<V: WebhookVerifier + 'static> FromRequest for Verified<V> {
                     verifier = std::any::type_name::<V>(),
                     "no web::Data<WebhookEndpoint<_>> for this verifier in the app data"
                 );
-                let response = detail(
-                    actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error",
-                );
+                let response = detail(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error");
                 return Err(actix_web::error::InternalError::from_response("", response).into());
             };
             Ok(endpoint.verify_request(&req, payload).await?)

@@ -18,12 +18,7 @@ pub(crate) async fn send(
 ) -> Answer {
     let headers = scheme.headers(secret, id, timestamp, body);
     server
-        .post(
-            scheme.path,
-            Some(scheme.content_type),
-            &headers,
-            body.to_vec(),
-        )
+        .post(scheme.path, Some(scheme.content_type), &headers, body.to_vec())
         .await
 }
 
@@ -120,12 +115,7 @@ pub(crate) async fn every_request(server: &Server, scheme: &Scheme) {
         ] {
             let body = (scheme.body)(id, 0);
             let answer = send(server, scheme, id, &body, scheme.secret, timestamp).await;
-            assert_eq!(
-                answer.detail(),
-                expected,
-                "signed at now{:+}",
-                timestamp - now
-            );
+            assert_eq!(answer.detail(), expected, "signed at now{:+}", timestamp - now);
         }
         expected += 1;
     }

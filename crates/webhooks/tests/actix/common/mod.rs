@@ -43,11 +43,7 @@ pub(crate) struct Probe {
 impl Probe {
     /// The handler of every deduplicating route: records, waits, then fails or panics if
     /// told to.
-    pub(crate) async fn handle<V>(
-        self: Arc<Self>,
-        event: Verified<V>,
-        req: HttpRequest,
-    ) -> WebhookResult {
+    pub(crate) async fn handle<V>(self: Arc<Self>, event: Verified<V>, req: HttpRequest) -> WebhookResult {
         let seen = Seen {
             delivery_id: event.delivery_id().map(str::to_owned),
             kind: event.kind().map(str::to_owned),
@@ -125,10 +121,7 @@ pub(crate) struct Answer {
 impl Answer {
     /// The status and `detail`.
     pub(crate) fn detail(&self) -> (u16, &str) {
-        (
-            self.status,
-            self.body["detail"].as_str().unwrap_or("<no detail>"),
-        )
+        (self.status, self.body["detail"].as_str().unwrap_or("<no detail>"))
     }
 }
 
@@ -164,9 +157,7 @@ impl Server {
                 .expect("bind 127.0.0.1:0");
                 let addr = server.addrs()[0];
                 let server = server.run();
-                sender
-                    .send((addr, server.handle()))
-                    .expect("the test waits");
+                sender.send((addr, server.handle())).expect("the test waits");
                 server.await.expect("the server ran");
             });
         });
@@ -204,14 +195,7 @@ impl Server {
 
     /// GETs `path`.
     pub(crate) async fn get(&self, path: &str) -> Answer {
-        answer(
-            self.client
-                .get(self.url(path))
-                .send()
-                .await
-                .expect("a response"),
-        )
-        .await
+        answer(self.client.get(self.url(path)).send().await.expect("a response")).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -235,17 +219,9 @@ async fn answer(response: reqwest::Response) -> Answer {
         .get("allow")
         .map(|value| value.to_str().unwrap().to_owned());
     let bytes = response.bytes().await.expect("a body");
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-        panic!(
-            "status {status}: not JSON: {}",
-            String::from_utf8_lossy(&bytes)
-        )
-    });
-    Answer {
-        status,
-        allow,
-        body,
-    }
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("status {status}: not JSON: {}", String::from_utf8_lossy(&bytes)));
+    Answer { status, allow, body }
 }
 
 /// The current time in unix seconds.

@@ -29,9 +29,7 @@ pub(crate) async fn post_chunked(
     let writing = tokio::spawn(async move {
         writer.write_all(head.as_bytes()).await?;
         for piece in body.chunks(chunk) {
-            writer
-                .write_all(format!("{:x}\r\n", piece.len()).as_bytes())
-                .await?;
+            writer.write_all(format!("{:x}\r\n", piece.len()).as_bytes()).await?;
             writer.write_all(piece).await?;
             writer.write_all(b"\r\n").await?;
         }

@@ -4,16 +4,12 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use duet_webhooks::actix::{
-    DeliveryId, EventKind, Verified, WebhookEndpoint, WebhookResult, handler,
-};
+use duet_webhooks::actix::{DeliveryId, EventKind, Verified, WebhookEndpoint, WebhookResult, handler};
 use duet_webhooks::{GenericHmacVerifier, GithubVerifier, SlackVerifier, WebhookVerifier};
 use serde_json::json;
 
 use super::Probe;
-use super::schemes::{
-    ACME_SECRET, GITHUB_SECRET, SLACK_SECRET, STANDARD_SECRET, STRIPE_CONNECT_SECRET, STRIPE_SECRET,
-};
+use super::schemes::{ACME_SECRET, GITHUB_SECRET, SLACK_SECRET, STANDARD_SECRET, STRIPE_CONNECT_SECRET, STRIPE_SECRET};
 
 /// The largest body `/webhooks/small` accepts.
 pub(crate) const SMALL_LIMIT: usize = 64;
@@ -21,44 +17,27 @@ pub(crate) const SMALL_LIMIT: usize = 64;
 /// The recording handler for verifier `V`.
 fn record<V: WebhookVerifier + 'static>(
     probe: &Arc<Probe>,
-) -> impl Fn(Verified<V>, HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = WebhookResult>>>
-+ Clone
-+ Send
-+ 'static {
+) -> impl Fn(Verified<V>, HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = WebhookResult>>> + Clone + Send + 'static
+{
     let probe = Arc::clone(probe);
     move |event, req| Box::pin(Arc::clone(&probe).handle(event, req))
 }
 
 /// Every route, built once and cloned into each worker's app.
-pub(crate) fn routes(
-    probe: &Arc<Probe>,
-) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
-    let stripe = handler(
-        WebhookEndpoint::stripe([STRIPE_SECRET]).unwrap(),
-        record(probe),
-    );
+pub(crate) fn routes(probe: &Arc<Probe>) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
+    let stripe = handler(WebhookEndpoint::stripe([STRIPE_SECRET]).unwrap(), record(probe));
     let connect = WebhookEndpoint::stripe([STRIPE_CONNECT_SECRET])
         .unwrap()
         .with_provider("stripe-connect");
     let connect = handler(connect, record(probe));
-    let github = handler(
-        WebhookEndpoint::github([GITHUB_SECRET]).unwrap(),
-        record(probe),
-    );
-    let standard = handler(
-        WebhookEndpoint::standard([STANDARD_SECRET]).unwrap(),
-        record(probe),
-    );
-    let slack = handler(
-        WebhookEndpoint::slack([SLACK_SECRET]).unwrap(),
-        record(probe),
-    );
+    let github = handler(WebhookEndpoint::github([GITHUB_SECRET]).unwrap(), record(probe));
+    let standard = handler(WebhookEndpoint::standard([STANDARD_SECRET]).unwrap(), record(probe));
+    let slack = handler(WebhookEndpoint::slack([SLACK_SECRET]).unwrap(), record(probe));
     let acme = GenericHmacVerifier::new("acme", "X-Acme-Signature", [ACME_SECRET])
         .unwrap()
         .with_prefix("sha256=")
         .with_delivery_id_header("X-Acme-Delivery");
-    let acme =
-        WebhookEndpoint::new(acme, DeliveryId::Header).with_kind(EventKind::Header("X-Acme-Event"));
+    let acme = WebhookEndpoint::new(acme, DeliveryId::Header).with_kind(EventKind::Header("X-Acme-Event"));
     let acme = handler(acme, record(probe));
     let small = GenericHmacVerifier::new("small", "X-Acme-Signature", [ACME_SECRET])
         .unwrap()

@@ -36,13 +36,7 @@ pub(crate) struct Scheme {
 
 impl Scheme {
     /// The headers of a delivery signed under `secret` at `timestamp`.
-    pub(crate) fn headers(
-        &self,
-        secret: &str,
-        id: &str,
-        timestamp: i64,
-        body: &[u8],
-    ) -> Vec<(String, String)> {
+    pub(crate) fn headers(&self, secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Vec<(String, String)> {
         (self.sign)(secret, id, timestamp, body)
     }
 }
@@ -169,10 +163,7 @@ pub(crate) const STANDARD: Scheme = Scheme {
         pairs([
             ("webhook-id", id.to_owned()),
             ("webhook-timestamp", t.to_string()),
-            (
-                "webhook-signature",
-                standard::sign(secret, id, t, body).unwrap(),
-            ),
+            ("webhook-signature", standard::sign(secret, id, t, body).unwrap()),
         ])
     },
 };
