@@ -6,7 +6,7 @@ use std::time::Duration;
 use duet_auth::{SessionBackend, SessionConfig};
 use duet_models::Db;
 use duet_mount::{Assets, Duet, MountError, Services, SpaShell};
-use duet_state::MemoryStateManager;
+use duet_state::{Broadcaster, MemoryStateManager};
 use duet_views::ApiRouter;
 
 use crate::api::{OrderViewSet, my_orders};
@@ -34,19 +34,15 @@ pub fn app(webhooks: Webhooks) -> Duet {
             webhooks.configure(routes);
         })
         .assets(Assets::new().hashed("shop.css", include_bytes!("../static/shop.css").as_slice()))
-        .shell(
-            SpaShell::new("Shop")
-                .stylesheet("shop.css")
-                .body(PLACEHOLDER),
-        )
+        .shell(SpaShell::new("Shop").stylesheet("shop.css").body(PLACEHOLDER))
 }
 
 /// Serves the shop on `addr` with `db` and the sessions `settings` ask for.
 pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopError> {
     let session_backend = match &settings.redis_url {
-        Some(url) => SessionBackend::redis(url).await.map_err(|reason| {
-            ShopError::config("REDIS_URL", format!("cannot reach Redis: {reason}"))
-        })?,
+        Some(url) => SessionBackend::redis(url)
+            .await
+            .map_err(|reason| ShopError::config("REDIS_URL", format!("cannot reach Redis: {reason}")))?,
         None => SessionBackend::cookie(),
     };
     tracing::info!(store = session_backend.name(), "sessions");
@@ -59,6 +55,7 @@ pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopEr
                 sessions,
                 session_backend,
                 state_manager: Arc::new(MemoryStateManager::new(TAB_TTL)),
+                broadcaster: Broadcaster::new(),
             },
             addr,
         )

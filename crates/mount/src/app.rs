@@ -13,7 +13,7 @@ use duet_auth::LogoutListener;
 use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
 use duet_auth::{AuthConfig, SessionBackend, SessionConfig};
 use duet_models::Db;
-use duet_state::{Engine, EventService, Registry, RegistryError, SocketConfig, StateManager};
+use duet_state::{Broadcaster, Engine, EventService, Registry, RegistryError, SocketConfig, StateManager};
 use duet_views::{ApiError, RouteInfo, Routes};
 use serde_json::json;
 
@@ -75,19 +75,10 @@ impl std::fmt::Display for Mounted {
         writeln!(f, "Routes:")?;
         for (route, prefix) in &self.routes {
             let methods: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
-            writeln!(
-                f,
-                "  {:<34} {:<28} (under {prefix})",
-                route.path,
-                methods.join(", ")
-            )?;
+            writeln!(f, "  {:<34} {:<28} (under {prefix})", route.path, methods.join(", "))?;
         }
         writeln!(f, "  {:<34} {:<28} (reserved)", "/_health", "GET, HEAD")?;
-        writeln!(
-            f,
-            "  {:<34} {:<28} (reserved: event-state WebSocket)",
-            "/_event", "GET"
-        )?;
+        writeln!(f, "  {:<34} {:<28} (reserved: event-state WebSocket)", "/_event", "GET")?;
         write!(
             f,
             "  {:<34} {:<28} (catch-all: SPA shell and assets)",
@@ -103,6 +94,8 @@ pub struct Services {
     pub db: Db,
     /// Where tabs' states live between events.
     pub state_manager: Arc<dyn StateManager>,
+    /// Publishes to open tabs; handlers reach it as `web::Data<Broadcaster>`.
+    pub broadcaster: Broadcaster,
     /// Session cookie settings.
     pub sessions: SessionConfig,
     /// Where sessions are kept.
@@ -128,10 +121,7 @@ impl Duet {
 
     /// Declares the path prefixes served by HTTP handlers; everything else that is not a
     /// reserved framework path goes to the SPA.
-    pub fn backend_prefixes<I: IntoIterator<Item = S>, S: AsRef<str>>(
-        mut self,
-        prefixes: I,
-    ) -> Duet {
+    pub fn backend_prefixes<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, prefixes: I) -> Duet {
         self.prefixes
             .extend(prefixes.into_iter().map(|p| p.as_ref().to_owned()));
         self
@@ -167,18 +157,14 @@ impl Duet {
     }
 
     /// Adds a framework service (such as `/_event`) on a reserved path.
-    pub fn service(
-        mut self,
-        configure: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static,
-    ) -> Duet {
+    pub fn service(mut self, configure: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static) -> Duet {
         self.services.push(Arc::new(configure));
         self
     }
 
     /// Exempts a backend prefix from CSRF checks (for signed webhooks, which carry no session).
     pub fn csrf_exempt(mut self, prefix: &str) -> Duet {
-        self.csrf_exempt
-            .push(prefix.trim_end_matches('/').to_owned());
+        self.csrf_exempt.push(prefix.trim_end_matches('/').to_owned());
         self
     }
 
@@ -245,11 +231,7 @@ impl Duet {
                             .collect::<Vec<_>>()
                             .join(", "),
                         route: route.path,
-                        declared: table
-                            .prefixes()
-                            .map(str::to_owned)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        declared: table.prefixes().map(str::to_owned).collect::<Vec<_>>().join(", "),
                     });
                 }
             }
@@ -259,10 +241,7 @@ impl Duet {
                 return Err(MountError::MissingAsset(name.to_owned()));
             }
         }
-        Ok(Mounted {
-            table,
-            routes: checked,
-        })
+        Ok(Mounted { table, routes: checked })
     }
 
     /// Checks the app, then serves it on `addr` until interrupted. Refuses to start (before
@@ -290,7 +269,9 @@ impl Duet {
             self.registry()?,
             services.state_manager.clone(),
             services.db.clone(),
+            services.broadcaster.clone(),
         );
+        let broadcaster = web::Data::new(services.broadcaster.clone());
         let events = web::Data::new(EventService::new(engine, self.socket.clone()));
         let logout: Arc<dyn LogoutListener> = events.sockets();
         let logout = web::Data::from(logout);
@@ -302,17 +283,14 @@ impl Duet {
                 .app_data(auth.clone())
                 .app_data(state.clone())
                 .app_data(events.clone())
+                .app_data(broadcaster.clone())
                 .app_data(logout.clone())
                 .app_data(duet_views::json_config())
                 .app_data(duet_views::query_config())
                 .app_data(duet_views::path_config())
                 .configure(move |cfg| app.configure(cfg))
                 .wrap(from_fn(duet_auth::authenticate))
-                .wrap(
-                    services
-                        .sessions
-                        .middleware(services.session_backend.clone()),
-                )
+                .wrap(services.sessions.middleware(services.session_backend.clone()))
                 .wrap(tracing_actix_web::TracingLogger::default())
         })
         .bind(addr)
@@ -355,19 +333,14 @@ async fn health(db: web::Data<Db>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "db": "ok"})),
         Err(error) => {
             tracing::warn!(%error, "health check: database unavailable");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "db": error.to_string()}))
+            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "db": error.to_string()}))
         }
     }
 }
 
 /// Everything no route answered: a backend prefix's JSON 404 (or a redirect to the
 /// trailing-slash form a route answers), or the SPA's assets and shell.
-async fn catch_all(
-    req: HttpRequest,
-    session: Session,
-    state: web::Data<MountState>,
-) -> HttpResponse {
+async fn catch_all(req: HttpRequest, session: Session, state: web::Data<MountState>) -> HttpResponse {
     let path = req.path();
     match state.table.classify(path) {
         Target::Backend(_) => {

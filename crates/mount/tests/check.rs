@@ -15,10 +15,7 @@ fn a_route_outside_every_prefix_is_named() {
         routes.post("/reports/export/", ok);
     });
     let error = app.check().unwrap_err();
-    assert!(
-        matches!(error, MountError::RouteOutsidePrefixes { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, MountError::RouteOutsidePrefixes { .. }), "{error:?}");
     assert_eq!(
         error.to_string(),
         "route POST /reports/export/ is not under any backend prefix (declared: /accounts, /api); \
@@ -60,14 +57,9 @@ fn other_misconfigurations_are_refused() {
         routes.get("/api/x/", ok);
         routes.get("/api/x/", ok);
     });
-    assert!(matches!(
-        duplicate.check(),
-        Err(MountError::DuplicateRoute { .. })
-    ));
+    assert!(matches!(duplicate.check(), Err(MountError::DuplicateRoute { .. })));
 
-    let exempt = Duet::new("t")
-        .backend_prefixes(["/api"])
-        .csrf_exempt("/webhooks");
+    let exempt = Duet::new("t").backend_prefixes(["/api"]).csrf_exempt("/webhooks");
     assert!(matches!(exempt.check(), Err(MountError::UnknownExemptPrefix(p)) if p == "/webhooks"));
 
     let missing_asset = Duet::new("t").shell(SpaShell::new("t").stylesheet("app.css"));
@@ -86,9 +78,7 @@ fn other_misconfigurations_are_refused() {
 
 #[actix_web::test]
 async fn serve_refuses_to_start_before_binding() {
-    let db = duet_models::Db::connect_url("sqlite://:memory:")
-        .await
-        .unwrap();
+    let db = duet_models::Db::connect_url("sqlite://:memory:").await.unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     drop(listener);
@@ -99,17 +89,13 @@ async fn serve_refuses_to_start_before_binding() {
         db,
         sessions: SessionConfig::new(&[1; 64]),
         session_backend: SessionBackend::cookie(),
-        state_manager: std::sync::Arc::new(duet_state::MemoryStateManager::new(
-            std::time::Duration::from_secs(60),
-        )),
+        state_manager: std::sync::Arc::new(duet_state::MemoryStateManager::new(std::time::Duration::from_secs(60))),
+        broadcaster: duet_state::Broadcaster::new(),
     };
     let error = app.serve(services, &addr).await.unwrap_err();
     assert!(
         matches!(error, MountError::RouteOutsidePrefixes { ref route, .. } if route == "/orders/"),
         "{error:?}"
     );
-    assert!(
-        std::net::TcpListener::bind(&addr).is_ok(),
-        "nothing was bound"
-    );
+    assert!(std::net::TcpListener::bind(&addr).is_ok(), "nothing was bound");
 }

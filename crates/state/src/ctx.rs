@@ -7,7 +7,7 @@ use duet_models::{Db, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::EventError;
+use crate::{Broadcaster, EventError};
 
 /// The page a tab is on: its path and the parameters its route pattern captured.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +43,8 @@ pub struct EventCtx {
     db: Db,
     route: Route,
     actions: Vec<ClientAction>,
+    subscriptions: Vec<(String, &'static str)>,
+    broadcaster: Broadcaster,
 }
 
 impl std::fmt::Debug for EventCtx {
@@ -62,6 +64,8 @@ impl EventCtx {
             db,
             route,
             actions: Vec::new(),
+            subscriptions: Vec::new(),
+            broadcaster: Broadcaster::new(),
         }
     }
 
@@ -101,6 +105,26 @@ impl EventCtx {
             name: name.into(),
             args,
         });
+    }
+
+    /// Subscribes this tab to `topic`: each message published on it runs this state's
+    /// `handler` with the message as payload, and the tab receives what changed.
+    pub fn subscribe(&mut self, topic: impl Into<String>, handler: &'static str) {
+        self.subscriptions.push((topic.into(), handler));
+    }
+
+    /// The app's broadcaster, to publish to other tabs.
+    pub fn broadcaster(&self) -> &Broadcaster {
+        &self.broadcaster
+    }
+
+    pub(crate) fn with_broadcaster(mut self, broadcaster: Broadcaster) -> EventCtx {
+        self.broadcaster = broadcaster;
+        self
+    }
+
+    pub(crate) fn take_subscriptions(&mut self) -> Vec<(String, &'static str)> {
+        std::mem::take(&mut self.subscriptions)
     }
 
     /// The actions requested so far, leaving none.

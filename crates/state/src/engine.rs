@@ -11,10 +11,10 @@ use futures_util::FutureExt;
 use serde_json::Value;
 
 use crate::delta::diff_state;
-use crate::manager::{StateManager, StoreError, TabLock, TabRecord};
+use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
 use crate::registry::{Outcome, Registry};
 use crate::wire::{Changes, ClientRoute, PROTOCOL_VERSION, ServerMessage};
-use crate::{ClientAction, EventCtx, EventError, Route};
+use crate::{Broadcaster, ClientAction, EventCtx, EventError, Route};
 
 /// Replies kept per tab for resent events (beyond what the client acknowledged).
 const KEPT_REPLIES: usize = 256;
@@ -24,6 +24,7 @@ pub struct Engine {
     registry: Registry,
     manager: Arc<dyn StateManager>,
     db: Db,
+    broadcaster: Broadcaster,
 }
 
 impl std::fmt::Debug for Engine {
@@ -49,12 +50,75 @@ impl Caller {
 
 impl Engine {
     /// An engine over `registry`, keeping tabs in `manager`.
-    pub fn new(registry: Registry, manager: Arc<dyn StateManager>, db: Db) -> Engine {
+    pub fn new(registry: Registry, manager: Arc<dyn StateManager>, db: Db, broadcaster: Broadcaster) -> Engine {
         Engine {
             registry,
             manager,
             db,
+            broadcaster,
         }
+    }
+
+    /// The broadcaster publishing to this engine's tabs.
+    pub fn broadcaster(&self) -> &Broadcaster {
+        &self.broadcaster
+    }
+
+    /// A message on `topic` for `tab`: runs each subscribed handler with `payload` and
+    /// returns the push to send to the tab's sockets (`None` when nothing changed).
+    pub async fn react(&self, caller: &Caller, tab: &str, topic: &str, payload: &Value) -> Option<ServerMessage> {
+        let mut lock = self.lock(tab).await.ok()?;
+        let Some(mut record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
+            self.manager.release(lock);
+            return None;
+        };
+        let before = record.clone();
+        let subscribed: Vec<(String, String)> = record
+            .subscriptions
+            .iter()
+            .filter(|s| s.topic == topic)
+            .map(|s| (s.state.clone(), s.handler.clone()))
+            .collect();
+        let mut changes = Changes::new();
+        let mut actions = Vec::new();
+        for (state, handler) in subscribed {
+            let step = self.run(
+                caller,
+                &mut record,
+                &state,
+                &handler,
+                payload.clone(),
+                &mut changes,
+                &mut actions,
+            );
+            match AssertUnwindSafe(step).catch_unwind().await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(topic, state, handler, %error, "reaction failed"),
+                Err(_) => {
+                    tracing::error!(
+                        topic,
+                        state,
+                        handler,
+                        "reaction panicked; the tab keeps its previous state"
+                    );
+                    record = before.clone();
+                    changes.clear();
+                }
+            }
+        }
+        let touched: Vec<String> = record
+            .states
+            .iter()
+            .filter(|(name, vars)| before.states.get(*name) != Some(*vars))
+            .map(|(name, _)| name.clone())
+            .collect();
+        self.store(lock, &record, &touched).await.ok()?;
+        (!changes.is_empty() || !actions.is_empty()).then_some(ServerMessage::Delta {
+            seq: None,
+            changes,
+            router: None,
+            actions,
+        })
     }
 
     /// The registered states.
@@ -76,11 +140,7 @@ impl Engine {
             Some(token) if valid_token(&token) => self.lock(&token).await?,
             _ => self.lock(&new_token()).await?,
         };
-        if lock
-            .record
-            .as_ref()
-            .is_some_and(|r| r.user_id != caller.user_id())
-        {
+        if lock.record.as_ref().is_some_and(|r| r.user_id != caller.user_id()) {
             self.manager.release(lock);
             lock = self.lock(&new_token()).await?;
         }
@@ -135,16 +195,8 @@ impl Engine {
         let step = async {
             let mut changes = Changes::new();
             let mut actions = Vec::new();
-            self.run(
-                caller,
-                &mut record,
-                state,
-                handler,
-                payload,
-                &mut changes,
-                &mut actions,
-            )
-            .await?;
+            self.run(caller, &mut record, state, handler, payload, &mut changes, &mut actions)
+                .await?;
             Ok(ServerMessage::Delta {
                 seq: Some(seq),
                 changes,
@@ -157,21 +209,14 @@ impl Engine {
     }
 
     /// `navigate`: moves the tab to `route` and runs the page's `on_load` handlers.
-    pub async fn navigate(
-        &self,
-        caller: &Caller,
-        tab: &str,
-        seq: u64,
-        route: &ClientRoute,
-    ) -> ServerMessage {
+    pub async fn navigate(&self, caller: &Caller, tab: &str, seq: u64, route: &ClientRoute) -> ServerMessage {
         let (lock, mut record) = match self.begin(caller, tab, seq).await {
             Ok(begun) => begun,
             Err(reply) => return reply,
         };
         let before = record.clone();
         let step = async {
-            let (router, changes, actions) =
-                self.route_and_load(caller, &mut record, &route.path).await;
+            let (router, changes, actions) = self.route_and_load(caller, &mut record, &route.path).await;
             Ok(ServerMessage::Delta {
                 seq: Some(seq),
                 changes,
@@ -185,12 +230,7 @@ impl Engine {
 
     /// Locks the tab for `seq`. A `seq` already applied is answered with its original reply
     /// (exactly once), without running anything.
-    async fn begin(
-        &self,
-        caller: &Caller,
-        tab: &str,
-        seq: u64,
-    ) -> Result<(TabLock, TabRecord), ServerMessage> {
+    async fn begin(&self, caller: &Caller, tab: &str, seq: u64) -> Result<(TabLock, TabRecord), ServerMessage> {
         let mut lock = self.lock(tab).await.map_err(|e| with_seq(e, seq))?;
         let Some(record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
             self.manager.release(lock);
@@ -203,9 +243,8 @@ impl Engine {
         if seq <= record.seq {
             self.manager.release(lock);
             return Err(match record.replies.iter().find(|(s, _)| *s == seq) {
-                Some((_, reply)) => serde_json::from_str(reply).unwrap_or_else(|_| {
-                    ServerMessage::error(Some(seq), "out_of_order", "reply lost")
-                }),
+                Some((_, reply)) => serde_json::from_str(reply)
+                    .unwrap_or_else(|_| ServerMessage::error(Some(seq), "out_of_order", "reply lost")),
                 None => ServerMessage::error(
                     Some(seq),
                     "out_of_order",
@@ -243,11 +282,7 @@ impl Engine {
                 ServerMessage::error(Some(seq), error.code, error.message)
             }
             Err(_) => {
-                tracing::error!(
-                    tab,
-                    seq,
-                    "an event handler panicked; the tab keeps its previous state"
-                );
+                tracing::error!(tab, seq, "an event handler panicked; the tab keeps its previous state");
                 record = before;
                 ServerMessage::error(Some(seq), "handler_failed", "Something went wrong.")
             }
@@ -285,7 +320,8 @@ impl Engine {
         }
         let stored = record.states.get(state).cloned();
         let before = entry.view(stored.clone()).client;
-        let mut ctx = EventCtx::new(caller.user.clone(), self.db.clone(), record.route.clone());
+        let mut ctx = EventCtx::new(caller.user.clone(), self.db.clone(), record.route.clone())
+            .with_broadcaster(self.broadcaster.clone());
         let after = entry.run(stored, handler, payload, &mut ctx).await?;
         let delta = diff_state(&before, &after.client, &|var| entry.list_key(var));
         if !delta.is_empty() {
@@ -293,6 +329,16 @@ impl Engine {
         }
         record.states.insert(state.to_owned(), after.stored);
         actions.extend(ctx.take_actions());
+        for (topic, handler) in ctx.take_subscriptions() {
+            let subscription = Subscription {
+                topic,
+                state: entry.name().to_owned(),
+                handler: handler.to_owned(),
+            };
+            if !record.subscriptions.contains(&subscription) {
+                record.subscriptions.push(subscription);
+            }
+        }
         Ok(())
     }
 
@@ -337,26 +383,21 @@ impl Engine {
         self.manager.lock(tab).await.map_err(|e| store_error(&e))
     }
 
-    async fn store(
-        &self,
-        lock: TabLock,
-        record: &TabRecord,
-        touched: &[String],
-    ) -> Result<(), ServerMessage> {
+    async fn store(&self, lock: TabLock, record: &TabRecord, touched: &[String]) -> Result<(), ServerMessage> {
+        let tab = lock.tab.clone();
         self.manager
             .store(lock, record, touched)
             .await
-            .map_err(|e| store_error(&e))
+            .map_err(|e| store_error(&e))?;
+        let topics = record.subscriptions.iter().map(|s| s.topic.clone()).collect();
+        self.broadcaster.set_topics(&tab, &topics);
+        Ok(())
     }
 }
 
 fn store_error(error: &StoreError) -> ServerMessage {
     tracing::warn!(%error, "state store");
-    ServerMessage::error(
-        None,
-        "unavailable",
-        "The state store is unavailable; try again.",
-    )
+    ServerMessage::error(None, "unavailable", "The state store is unavailable; try again.")
 }
 
 fn with_seq(message: ServerMessage, seq: u64) -> ServerMessage {

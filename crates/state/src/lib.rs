@@ -16,9 +16,14 @@
 //!   error frames for bad input, close on floods; [`Sockets`] closes a login's sockets when
 //!   it logs out (duet-auth's `LogoutListener`).
 //!
+//! - [`Broadcaster`]: HTTP views and webhooks publish on a topic; tabs that subscribed
+//!   (`ctx.subscribe(topic, handler)`) react under their lock and their sockets get the
+//!   push. In-process; the Redis broadcaster comes with the scale-out work.
+//!
 //! Still to come (see the event-state issue): the `#[derive(State)]`/`#[events]` macros,
-//! `ModelState`, the broadcaster, progress updates and background work.
+//! `ModelState`, progress updates and background work.
 
+mod broadcast;
 mod ctx;
 pub mod delta;
 mod engine;
@@ -29,11 +34,12 @@ mod socket;
 mod state;
 pub mod wire;
 
+pub use broadcast::Broadcaster;
 pub use ctx::{ClientAction, EventCtx, Route};
 pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};
 pub use engine::{Caller, Engine};
 pub use error::EventError;
-pub use manager::{MemoryStateManager, StateManager, StoreError, TabLock, TabRecord};
+pub use manager::{MemoryStateManager, StateManager, StoreError, Subscription, TabLock, TabRecord};
 pub use registry::{OnLoad, Outcome, Registry, RegistryError, StateEntry, Stored};
 pub use socket::{EventService, SocketConfig, Sockets, event_socket};
 pub use state::{EventResult, Events, HandlerDef, HandlerFn, State};

@@ -25,6 +25,20 @@ pub struct TabRecord {
     pub replies: Vec<(u64, String)>,
     /// Each state's stored vars, by state name.
     pub states: BTreeMap<String, Stored>,
+    /// Topics the tab listens to, and which handler reacts.
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// A tab listening to a topic: `state.handler(payload)` runs for each message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// The topic, e.g. `orders:user:42`.
+    pub topic: String,
+    /// The state whose handler reacts.
+    pub state: String,
+    /// The handler.
+    pub handler: String,
 }
 
 /// Why the store failed.
@@ -183,10 +197,7 @@ impl MemoryStateManager {
     }
 
     fn slot(&self, tab: &str) -> Arc<Slot> {
-        let mut slots = self
-            .slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(slots.entry(tab.to_owned()).or_insert_with(|| {
             Arc::new(Slot {
                 lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -202,10 +213,7 @@ impl StateManager for MemoryStateManager {
             self.sweep_now_and_then();
             let slot = self.slot(tab);
             let guard = Arc::clone(&slot.lock).lock_owned().await;
-            let mut data = slot
-                .data
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut data = slot.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if data.used.is_some_and(|u| u.elapsed() >= self.ttl) {
                 data.record = None;
             }
@@ -227,10 +235,7 @@ impl StateManager for MemoryStateManager {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let slot = self.slot(&lock.tab);
-            let mut data = slot
-                .data
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut data = slot.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if data.fence != lock.fence {
                 return Err(StoreError::LockLost);
             }
@@ -310,10 +315,7 @@ mod tests {
         let stale = TabLock::new("t".into(), None, lock.fence, None);
         manager.store(lock, &record(1), &[]).await.unwrap();
         let newer = manager.lock("t").await.unwrap();
-        assert_eq!(
-            manager.store(stale, &record(99), &[]).await,
-            Err(StoreError::LockLost)
-        );
+        assert_eq!(manager.store(stale, &record(99), &[]).await, Err(StoreError::LockLost));
         manager.store(newer, &record(2), &[]).await.unwrap();
         assert_eq!(manager.lock("t").await.unwrap().record.unwrap().seq, 2);
     }

@@ -51,8 +51,7 @@ impl std::fmt::Debug for StateEntry {
 
 impl StateEntry {
     fn new<S: State>() -> StateEntry {
-        let defs: HashMap<&'static str, HandlerDef<S>> =
-            S::handlers().into_iter().map(|h| (h.name, h)).collect();
+        let defs: HashMap<&'static str, HandlerDef<S>> = S::handlers().into_iter().map(|h| (h.name, h)).collect();
         let mut handler_names: Vec<&'static str> = defs.keys().copied().collect();
         handler_names.sort_unstable();
         StateEntry {
@@ -190,9 +189,7 @@ pub enum RegistryError {
         state: String,
     },
     /// An on_load names a handler the state does not have.
-    #[error(
-        "on_load for {pattern} names {state}.{handler}, which does not exist (handlers: {known})"
-    )]
+    #[error("on_load for {pattern} names {state}.{handler}, which does not exist (handlers: {known})")]
     UnknownHandler {
         /// The route pattern.
         pattern: String,
@@ -222,19 +219,11 @@ impl Registry {
 
     /// Runs `state.handler` whenever a tab shows a page matching `pattern` (on hydrate and
     /// on navigation). Checked now: the state and handler must exist.
-    pub fn on_load(
-        &mut self,
-        pattern: &str,
-        state: &str,
-        handler: &str,
-    ) -> Result<(), RegistryError> {
-        let entry = self
-            .states
-            .get(state)
-            .ok_or_else(|| RegistryError::UnknownState {
-                pattern: pattern.into(),
-                state: state.into(),
-            })?;
+    pub fn on_load(&mut self, pattern: &str, state: &str, handler: &str) -> Result<(), RegistryError> {
+        let entry = self.states.get(state).ok_or_else(|| RegistryError::UnknownState {
+            pattern: pattern.into(),
+            state: state.into(),
+        })?;
         let Some(handler) = entry.handler_names.iter().find(|h| **h == handler) else {
             return Err(RegistryError::UnknownHandler {
                 pattern: pattern.into(),

@@ -42,12 +42,19 @@ impl Default for SocketConfig {
     }
 }
 
-enum Control {
+pub(crate) enum Control {
     Close(u16, String),
+    React { topic: String, payload: serde_json::Value },
+    Push(String),
 }
 
-/// An open socket: the login it belongs to (if any) and how to tell it to close.
-type OpenSocket = (Option<String>, mpsc::UnboundedSender<Control>);
+/// An open socket: the login it belongs to (if any), its tab once hydrated, and how to
+/// reach its task.
+struct OpenSocket {
+    login: Option<String>,
+    tab: Option<String>,
+    control: mpsc::UnboundedSender<Control>,
+}
 
 /// Every open socket of this process, by the login (session auth id) it belongs to, so a
 /// logout can end that login's sockets at once.
@@ -59,9 +66,7 @@ pub struct Sockets {
 
 impl std::fmt::Debug for Sockets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sockets")
-            .field("open", &self.len())
-            .finish()
+        f.debug_struct("Sockets").field("open", &self.len()).finish()
     }
 }
 
@@ -71,8 +76,47 @@ impl Sockets {
         self.open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id, (login, control));
+            .insert(
+                id,
+                OpenSocket {
+                    login,
+                    tab: None,
+                    control,
+                },
+            );
         id
+    }
+
+    fn set_tab(&self, id: u64, tab: &str) {
+        if let Some(socket) = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&id)
+        {
+            socket.tab = Some(tab.to_owned());
+        }
+    }
+
+    /// Asks one socket of `tab` to run the reaction to `topic`; false when none is open.
+    pub(crate) fn react(&self, tab: &str, topic: &str, payload: &serde_json::Value) -> bool {
+        let open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.values().filter(|s| s.tab.as_deref() == Some(tab)).any(|s| {
+            s.control
+                .send(Control::React {
+                    topic: topic.to_owned(),
+                    payload: payload.clone(),
+                })
+                .is_ok()
+        })
+    }
+
+    /// Sends `text` to every socket of `tab`.
+    fn push(&self, tab: &str, text: &str) {
+        let open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for socket in open.values().filter(|s| s.tab.as_deref() == Some(tab)) {
+            let _ = socket.control.send(Control::Push(text.to_owned()));
+        }
     }
 
     fn remove(&self, id: u64) {
@@ -94,16 +138,11 @@ impl Sockets {
 
     /// Closes every socket of the login `session_auth_id` with 4401; returns how many.
     pub fn close_login(&self, session_auth_id: &str) -> usize {
-        let open = self
-            .open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut closed = 0;
-        for (login, control) in open.values() {
-            if login.as_deref() == Some(session_auth_id)
-                && control
-                    .send(Control::Close(4401, "logged out".into()))
-                    .is_ok()
+        for socket in open.values() {
+            if socket.login.as_deref() == Some(session_auth_id)
+                && socket.control.send(Control::Close(4401, "logged out".into())).is_ok()
             {
                 closed += 1;
             }
@@ -138,10 +177,11 @@ impl std::fmt::Debug for EventService {
 impl EventService {
     /// A service running `engine` with `config`.
     pub fn new(engine: Engine, config: SocketConfig) -> EventService {
+        let sockets = engine.broadcaster().sockets();
         EventService {
             engine,
             config,
-            sockets: std::sync::Arc::default(),
+            sockets,
         }
     }
 
@@ -180,9 +220,7 @@ pub async fn event_socket(
     }
     let user = duet_auth::current_user(&req).await?;
     let login = match duet_auth::Identity::of(&req) {
-        duet_auth::Identity::Session {
-            session_auth_id, ..
-        } => Some(session_auth_id),
+        duet_auth::Identity::Session { session_auth_id, .. } => Some(session_auth_id),
         _ => None,
     };
     let (response, session, stream) = actix_ws::handle(&req, body)?;
@@ -198,6 +236,7 @@ pub async fn event_socket(
             caller: Caller { user },
             tab: None,
             last_bad: false,
+            id: 0,
         }
         .run(stream, login)
         .await;
@@ -212,6 +251,8 @@ struct Connection<'a> {
     tab: Option<String>,
     /// Whether the frame just handled was a bad one (counted against the flood limit).
     last_bad: bool,
+    /// This socket's id in [`Sockets`].
+    id: u64,
 }
 
 enum Next {
@@ -224,6 +265,7 @@ impl Connection<'_> {
         let config = self.service.config.clone();
         let (control_tx, mut control) = mpsc::unbounded_channel();
         let id = self.service.sockets.add(login, control_tx);
+        self.id = id;
         let mut heard = Instant::now();
         let mut heartbeat = tokio::time::interval(config.heartbeat);
         heartbeat.tick().await;
@@ -255,7 +297,14 @@ impl Connection<'_> {
                         Next::Continue
                     }
                 }
-                Some(Control::Close(code, reason)) = control.recv() => Next::Close(code, reason),
+                Some(command) = control.recv() => match command {
+                    Control::Close(code, reason) => Next::Close(code, reason),
+                    Control::Push(text) => match self.session.text(text).await {
+                        Ok(()) => Next::Continue,
+                        Err(_) => break None,
+                    },
+                    Control::React { topic, payload } => self.react(&topic, &payload).await,
+                },
             };
             match next {
                 Next::Continue => {}
@@ -312,13 +361,12 @@ impl Connection<'_> {
                 if protocol != PROTOCOL_VERSION {
                     return Next::Close(
                         4001,
-                        format!(
-                            "unsupported protocol version {protocol}; this server speaks {PROTOCOL_VERSION}"
-                        ),
+                        format!("unsupported protocol version {protocol}; this server speaks {PROTOCOL_VERSION}"),
                     );
                 }
                 match engine.hello(&self.caller, tab, &route, acked).await {
                     Ok((tab, hydrate)) => {
+                        self.service.sockets.set_tab(self.id, &tab);
                         self.tab = Some(tab);
                         hydrate
                     }
@@ -331,11 +379,7 @@ impl Connection<'_> {
                 handler,
                 payload,
             } => match &self.tab {
-                Some(tab) => {
-                    engine
-                        .event(&self.caller, tab, seq, &state, &handler, payload)
-                        .await
-                }
+                Some(tab) => engine.event(&self.caller, tab, seq, &state, &handler, payload).await,
                 None => ServerMessage::error(Some(seq), "not_hydrated", "send hello first"),
             },
             ClientMessage::Navigate { seq, route } => match &self.tab {
@@ -344,6 +388,18 @@ impl Connection<'_> {
             },
         };
         self.send(&reply).await
+    }
+
+    /// Runs the tab's reaction to a published message and pushes the change to every
+    /// socket of the tab (this one included).
+    async fn react(&mut self, topic: &str, payload: &serde_json::Value) -> Next {
+        let Some(tab) = self.tab.clone() else {
+            return Next::Continue;
+        };
+        if let Some(push) = self.service.engine.react(&self.caller, &tab, topic, payload).await {
+            self.service.sockets.push(&tab, &push.to_text());
+        }
+        Next::Continue
     }
 
     async fn bad(&mut self, code: &'static str, detail: String) -> Next {

@@ -14,8 +14,7 @@ pub type EventResult = Result<(), EventError>;
 /// A handler as the dispatcher calls it: the payload arrives as JSON and the generated
 /// wrapper turns it into the handler's typed arguments (a bad payload is
 /// [`EventError::bad_payload`]).
-pub type HandlerFn<S> =
-    for<'a> fn(&'a mut S, &'a mut EventCtx, Value) -> LocalBoxFuture<'a, EventResult>;
+pub type HandlerFn<S> = for<'a> fn(&'a mut S, &'a mut EventCtx, Value) -> LocalBoxFuture<'a, EventResult>;
 
 /// One named event handler of a state.
 pub struct HandlerDef<S> {

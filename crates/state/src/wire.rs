@@ -122,16 +122,14 @@ impl ServerMessage {
     /// The frame as JSON text.
     pub fn to_text(&self) -> String {
         // Serializing these types cannot fail: maps have string keys and values are JSON.
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"type":"error","code":"internal","message":"encoding failed"}"#.into()
-        })
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"encoding failed"}"#.into())
     }
 }
 
 /// Why a client frame could not be read, as an error code and message.
 pub fn parse_client_message(text: &str) -> Result<ClientMessage, (&'static str, String)> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| ("bad_frame", format!("not JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| ("bad_frame", format!("not JSON: {e}")))?;
     let Value::Object(object) = &value else {
         return Err(("bad_frame", "a frame is a JSON object".into()));
     };
@@ -150,10 +148,7 @@ mod tests {
 
     #[test]
     fn client_frames_parse_or_say_why() {
-        let hello = parse_client_message(
-            r#"{"type":"hello","protocol":1,"tab":null,"route":{"path":"/"}}"#,
-        )
-        .unwrap();
+        let hello = parse_client_message(r#"{"type":"hello","protocol":1,"tab":null,"route":{"path":"/"}}"#).unwrap();
         assert_eq!(
             hello,
             ClientMessage::Hello {
@@ -163,10 +158,8 @@ mod tests {
                 acked: None
             }
         );
-        let event = parse_client_message(
-            r#"{"type":"event","seq":3,"state":"counter","handler":"increment"}"#,
-        )
-        .unwrap();
+        let event =
+            parse_client_message(r#"{"type":"event","seq":3,"state":"counter","handler":"increment"}"#).unwrap();
         assert!(matches!(
             event,
             ClientMessage::Event {

@@ -1,8 +1,6 @@
 //! The "minimal deltas" guarantees of the delta engine, case by case, and its wire shape.
 
-use duet_state::delta::{
-    Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var,
-};
+use duet_state::delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};
 use serde_json::{Map, Value, json};
 
 /// A row of the shop's orders table.
@@ -39,13 +37,7 @@ fn roundtrip(old: &Value, new: &Value, key: Option<&str>) -> Option<(VarOp, Stri
 }
 
 /// A table row: name, old, new, key, expected op (`None`: no change).
-type Case = (
-    &'static str,
-    Value,
-    Value,
-    Option<&'static str>,
-    Option<Value>,
-);
+type Case = (&'static str, Value, Value, Option<&'static str>, Option<Value>);
 
 #[test]
 fn table() {
@@ -152,36 +144,28 @@ fn table() {
             big.clone(),
             Value::Array(updated.clone()),
             Some("id"),
-            Some(
-                json!({"op": "list", "ops": [{"op": "replace", "index": 1234, "value": updated[1234]}]}),
-            ),
+            Some(json!({"op": "list", "ops": [{"op": "replace", "index": 1234, "value": updated[1234]}]})),
         ),
         (
             "update one row (positional)",
             big.clone(),
             Value::Array(updated.clone()),
             None,
-            Some(
-                json!({"op": "list", "ops": [{"op": "replace", "index": 1234, "value": updated[1234]}]}),
-            ),
+            Some(json!({"op": "list", "ops": [{"op": "replace", "index": 1234, "value": updated[1234]}]})),
         ),
         (
             "insert at the front (keyed)",
             big.clone(),
             Value::Array(front.clone()),
             Some("id"),
-            Some(
-                json!({"op": "list", "ops": [{"op": "insert", "index": 0, "value": row(10_000)}]}),
-            ),
+            Some(json!({"op": "list", "ops": [{"op": "insert", "index": 0, "value": row(10_000)}]})),
         ),
         (
             "insert at the front (positional)",
             big.clone(),
             Value::Array(front),
             None,
-            Some(
-                json!({"op": "list", "ops": [{"op": "insert", "index": 0, "value": row(10_000)}]}),
-            ),
+            Some(json!({"op": "list", "ops": [{"op": "insert", "index": 0, "value": row(10_000)}]})),
         ),
         (
             "move one row down (keyed)",
@@ -247,9 +231,7 @@ fn table() {
             json!([{"id": 1}, {"name": "x"}, {"id": 3}, {"id": 4}, {"id": 5}, {"id": 6}]),
             json!([{"id": 1}, {"name": "y"}, {"id": 3}, {"id": 4}, {"id": 5}, {"id": 6}]),
             Some("id"),
-            Some(
-                json!({"op": "list", "ops": [{"op": "replace", "index": 1, "value": {"name": "y"}}]}),
-            ),
+            Some(json!({"op": "list", "ops": [{"op": "replace", "index": 1, "value": {"name": "y"}}]})),
         ),
         (
             "non-scalar keys fall back to positional",
@@ -267,20 +249,8 @@ fn table() {
         ),
         (
             "scalars: replace pairs then remove the rest",
-            Value::Array(
-                [0; 100]
-                    .into_iter()
-                    .chain([1, 2, 3, 9])
-                    .map(Value::from)
-                    .collect(),
-            ),
-            Value::Array(
-                [0; 100]
-                    .into_iter()
-                    .chain([4, 9])
-                    .map(Value::from)
-                    .collect(),
-            ),
+            Value::Array([0; 100].into_iter().chain([1, 2, 3, 9]).map(Value::from).collect()),
+            Value::Array([0; 100].into_iter().chain([4, 9]).map(Value::from).collect()),
             None,
             Some(json!({"op": "list", "ops": [
                 {"op": "replace", "index": 100, "value": 4},
@@ -320,16 +290,9 @@ fn table() {
         (
             "reversed small rows",
             Value::Array(rows(0..20).iter().map(|r| json!({"id": r["id"]})).collect()),
-            Value::Array(
-                rows((0..20).rev())
-                    .iter()
-                    .map(|r| json!({"id": r["id"]}))
-                    .collect(),
-            ),
+            Value::Array(rows((0..20).rev()).iter().map(|r| json!({"id": r["id"]})).collect()),
             Some("id"),
-            Some(
-                json!({"op": "set", "value": (0..20).rev().map(|id| json!({"id": id})).collect::<Vec<_>>()}),
-            ),
+            Some(json!({"op": "set", "value": (0..20).rev().map(|id| json!({"id": id})).collect::<Vec<_>>()})),
         ),
         (
             // One item stays put, each other one moves; still smaller than the rows.
@@ -347,8 +310,7 @@ fn table() {
     for (name, old, new, key, expected) in cases {
         let got = roundtrip(&old, &new, key).map(|(op, _)| serde_json::to_value(op).unwrap());
         if got != expected {
-            let show =
-                |v: Option<Value>| v.map(|v| v.to_string().chars().take(300).collect::<String>());
+            let show = |v: Option<Value>| v.map(|v| v.to_string().chars().take(300).collect::<String>());
             failures.push(format!(
                 "{name}:\n  got      {:?}\n  expected {:?}",
                 show(got),
@@ -389,11 +351,7 @@ fn single_changes_to_10_000_rows_are_small() {
                 panic!("{name}: no op");
             };
             let start: String = wire.chars().take(300).collect();
-            assert!(
-                wire.len() < 200,
-                "{name} ({key:?}): {} bytes: {start}",
-                wire.len()
-            );
+            assert!(wire.len() < 200, "{name} ({key:?}): {} bytes: {start}", wire.len());
             if key.is_some() {
                 assert_eq!(list_ops(&op).len(), 1, "{name}: {wire}");
             }
@@ -425,10 +383,7 @@ fn set_is_chosen_only_when_strictly_smaller() {
         (json!([1, 2, 3]), json!([1, 2])),
         (json!([1]), json!([1, 2])),
         (json!([]), json!([1])),
-        (
-            json!(["a long string here", 2]),
-            json!(["a long string here", 3]),
-        ),
+        (json!(["a long string here", 2]), json!(["a long string here", 3])),
     ];
     for (old, new) in pairs {
         let (op, wire) = roundtrip(&old, &new, None).unwrap();
@@ -450,12 +405,7 @@ fn set_is_chosen_only_when_strictly_smaller() {
 #[test]
 fn wire_shape() {
     let cases = [
-        (
-            VarOp::Set {
-                value: json!({"a": 1}),
-            },
-            r#"{"op":"set","value":{"a":1}}"#,
-        ),
+        (VarOp::Set { value: json!({"a": 1}) }, r#"{"op":"set","value":{"a":1}}"#),
         (
             VarOp::List {
                 ops: vec![
@@ -501,26 +451,15 @@ fn wire_shape() {
     // Unknown ops and missing fields are rejected.
     assert!(serde_json::from_str::<VarOp>(r#"{"op":"patch","value":1}"#).is_err());
     assert!(serde_json::from_str::<VarOp>(r#"{"op":"list","ops":[{"op":"remove"}]}"#).is_err());
-    assert!(
-        serde_json::from_str::<VarOp>(r#"{"op":"list","ops":[{"op":"remove","index":-1}]}"#)
-            .is_err()
-    );
+    assert!(serde_json::from_str::<VarOp>(r#"{"op":"list","ops":[{"op":"remove","index":-1}]}"#).is_err());
 }
 
 #[test]
 fn apply_errors_leave_the_value_unchanged() {
     let list = |ops| VarOp::List { ops };
     let cases = [
-        (
-            json!(null),
-            list(vec![]),
-            DeltaError::NotAList { found: "null" },
-        ),
-        (
-            json!({"a": 1}),
-            list(vec![]),
-            DeltaError::NotAList { found: "object" },
-        ),
+        (json!(null), list(vec![]), DeltaError::NotAList { found: "null" }),
+        (json!({"a": 1}), list(vec![]), DeltaError::NotAList { found: "object" }),
         (
             json!("abc"),
             list(vec![ListOp::Remove { index: 0 }]),
@@ -528,10 +467,7 @@ fn apply_errors_leave_the_value_unchanged() {
         ),
         (
             json!([1, 2]),
-            list(vec![
-                ListOp::Remove { index: 0 },
-                ListOp::Remove { index: 1 },
-            ]),
+            list(vec![ListOp::Remove { index: 0 }, ListOp::Remove { index: 1 }]),
             DeltaError::OutOfRange {
                 op: "remove",
                 index: 1,
@@ -553,9 +489,7 @@ fn apply_errors_leave_the_value_unchanged() {
         (
             json!([1, 2]),
             list(vec![
-                ListOp::Append {
-                    values: vec![json!(3)],
-                },
+                ListOp::Append { values: vec![json!(3)] },
                 ListOp::Replace {
                     index: 3,
                     value: json!(0),
@@ -673,27 +607,13 @@ fn applies_each_list_op() {
             ListOp::Move { from: 4, to: 0 },
             json!([4, 0, 1, 2, 3]),
         ),
-        (
-            json!([0, 1, 2]),
-            ListOp::Move { from: 1, to: 1 },
-            json!([0, 1, 2]),
-        ),
+        (json!([0, 1, 2]), ListOp::Move { from: 1, to: 1 }, json!([0, 1, 2])),
         (json!([0, 1, 2]), ListOp::Truncate { len: 0 }, json!([])),
-        (
-            json!([0, 1, 2]),
-            ListOp::Truncate { len: 3 },
-            json!([0, 1, 2]),
-        ),
+        (json!([0, 1, 2]), ListOp::Truncate { len: 3 }, json!([0, 1, 2])),
         (json!([0]), ListOp::Append { values: vec![] }, json!([0])),
     ];
     for (mut value, op, expected) in cases {
-        apply_var(
-            &mut value,
-            &VarOp::List {
-                ops: vec![op.clone()],
-            },
-        )
-        .unwrap();
+        apply_var(&mut value, &VarOp::List { ops: vec![op.clone()] }).unwrap();
         assert_eq!(value, expected, "{op:?}");
     }
 }
@@ -744,8 +664,7 @@ fn state_diffs_only_changed_vars() {
     assert!(diff_state(&new, &new, &keys).is_empty());
 
     // Keys may borrow from the caller's configuration.
-    let config: std::collections::HashMap<String, String> =
-        [("orders".to_owned(), "id".to_owned())].into();
+    let config: std::collections::HashMap<String, String> = [("orders".to_owned(), "id".to_owned())].into();
     let keys = |var: &str| config.get(var).map(String::as_str);
     assert_eq!(diff_state(&old, &new, &keys).len(), 4);
 }
@@ -771,18 +690,12 @@ fn state_apply_is_all_or_nothing() {
             source: Box::new(DeltaError::NotAList { found: "string" }),
         }
     );
-    assert_eq!(
-        error.to_string(),
-        "var `c`: list op applied to string, not a list"
-    );
+    assert_eq!(error.to_string(), "var `c`: list op applied to string, not a list");
     assert_eq!(applied, state);
 
     // A list op on a var the state does not have.
     let mut delta = Delta::new();
     delta.insert("zzz".into(), VarOp::List { ops: vec![] });
-    assert!(matches!(
-        apply_state(&mut applied, &delta),
-        Err(DeltaError::Var { .. })
-    ));
+    assert!(matches!(apply_state(&mut applied, &delta), Err(DeltaError::Var { .. })));
     assert_eq!(applied, state);
 }

@@ -286,10 +286,7 @@ fn list_ops_of_a_moved_and_updated_row() {
         VarOp::List {
             ops: vec![
                 ListOp::Move { from: 2, to: 7 },
-                ListOp::Replace {
-                    index: 7,
-                    value: moved
-                },
+                ListOp::Replace { index: 7, value: moved },
             ]
         }
     );

@@ -13,13 +13,12 @@ use serde_json::{Value, json};
 
 async fn engine(ttl: Duration) -> Engine {
     let db = Db::connect_url("sqlite://:memory:").await.unwrap();
-    db.migrate(&[duet_models::FRAMEWORK_MIGRATIONS])
-        .await
-        .unwrap();
+    db.migrate(&[duet_models::FRAMEWORK_MIGRATIONS]).await.unwrap();
     Engine::new(
         common::registry(),
         Arc::new(MemoryStateManager::new(ttl)),
         db,
+        duet_state::Broadcaster::new(),
     )
 }
 
@@ -104,9 +103,7 @@ async fn failures_leave_the_state_as_it_was() {
     let engine = engine(Duration::from_secs(60)).await;
     let caller = Caller::default();
     let (tab, _) = hello(&engine, &caller, None).await;
-    engine
-        .event(&caller, &tab, 1, "counter", "set_to", json!(7))
-        .await;
+    engine.event(&caller, &tab, 1, "counter", "set_to", json!(7)).await;
     let cases = [
         (2, "counter", "set_to", json!("seven"), "bad_payload"),
         (3, "counter", "fail", Value::Null, "handler_failed"),
@@ -116,46 +113,24 @@ async fn failures_leave_the_state_as_it_was() {
         (7, "private", "anything", Value::Null, "login_required"),
     ];
     for (seq, state, handler, payload, code) in cases {
-        let reply = text(
-            &engine
-                .event(&caller, &tab, seq, state, handler, payload)
-                .await,
-        );
+        let reply = text(&engine.event(&caller, &tab, seq, state, handler, payload).await);
         assert_eq!(
-            (
-                reply["type"].as_str(),
-                reply["seq"].as_u64(),
-                reply["code"].as_str()
-            ),
+            (reply["type"].as_str(), reply["seq"].as_u64(), reply["code"].as_str()),
             (Some("error"), Some(seq), Some(code)),
             "{handler}"
         );
     }
     assert_eq!(
-        text(
-            &engine
-                .event(&caller, &tab, 4, "counter", "boom", Value::Null)
-                .await
-        )["code"],
+        text(&engine.event(&caller, &tab, 4, "counter", "boom", Value::Null).await)["code"],
         "handler_failed",
         "errors are replayed too"
     );
     let (_, hydrate) = hello(&engine, &caller, Some(&tab)).await;
-    assert_eq!(
-        hydrate["states"]["counter"]["count"], 7,
-        "no failure changed the state"
-    );
+    assert_eq!(hydrate["states"]["counter"]["count"], 7, "no failure changed the state");
     assert_eq!(
         text(
             &engine
-                .event(
-                    &caller,
-                    "unknown-tab-token-123",
-                    1,
-                    "counter",
-                    "increment",
-                    Value::Null
-                )
+                .event(&caller, "unknown-tab-token-123", 1, "counter", "increment", Value::Null)
                 .await
         )["code"],
         "not_hydrated"
@@ -167,12 +142,8 @@ async fn appending_to_a_long_list_sends_one_row() {
     let engine = engine(Duration::from_secs(60)).await;
     let caller = Caller::default();
     let (tab, _) = hello(&engine, &caller, None).await;
-    engine
-        .event(&caller, &tab, 1, "counter", "fill", json!(10_000))
-        .await;
-    let reply = engine
-        .event(&caller, &tab, 2, "counter", "add_row", Value::Null)
-        .await;
+    engine.event(&caller, &tab, 1, "counter", "fill", json!(10_000)).await;
+    let reply = engine.event(&caller, &tab, 2, "counter", "add_row", Value::Null).await;
     let frame = reply.to_text();
     assert!(frame.len() < 200, "{} bytes: {frame}", frame.len());
     assert_eq!(
@@ -185,37 +156,19 @@ async fn appending_to_a_long_list_sends_one_row() {
 async fn routes_run_on_load_and_send_router_data_once() {
     let engine = engine(Duration::from_secs(60)).await;
     let caller = Caller::default();
-    let (tab, hydrate) = engine
-        .hello(&caller, None, &route("/orders/5"), None)
-        .await
-        .unwrap();
+    let (tab, hydrate) = engine.hello(&caller, None, &route("/orders/5"), None).await.unwrap();
     let hydrate = text(&hydrate);
-    assert_eq!(
-        hydrate["router"],
-        json!({"path": "/orders/5", "params": {"id": "5"}})
-    );
-    assert_eq!(
-        hydrate["states"]["counter"]["count"], 5,
-        "on_load ran before hydrate"
-    );
+    assert_eq!(hydrate["router"], json!({"path": "/orders/5", "params": {"id": "5"}}));
+    assert_eq!(hydrate["states"]["counter"]["count"], 5, "on_load ran before hydrate");
     let moved = text(&engine.navigate(&caller, &tab, 1, &route("/orders/9")).await);
-    assert_eq!(
-        moved["router"],
-        json!({"path": "/orders/9", "params": {"id": "9"}})
-    );
-    assert_eq!(
-        moved["changes"]["counter"]["count"],
-        json!({"op": "set", "value": 9})
-    );
+    assert_eq!(moved["router"], json!({"path": "/orders/9", "params": {"id": "9"}}));
+    assert_eq!(moved["changes"]["counter"]["count"], json!({"op": "set", "value": 9}));
     let event = text(
         &engine
             .event(&caller, &tab, 2, "counter", "increment", Value::Null)
             .await,
     );
-    assert!(
-        event.get("router").is_none(),
-        "router data is not resent with events"
-    );
+    assert!(event.get("router").is_none(), "router data is not resent with events");
     let home = text(&engine.navigate(&caller, &tab, 3, &route("/")).await);
     assert_eq!(home["changes"], json!({}), "no on_load for /");
 }
@@ -224,9 +177,7 @@ async fn routes_run_on_load_and_send_router_data_once() {
 async fn tabs_belong_to_their_user_and_expire() {
     let engine = engine(Duration::from_millis(50)).await;
     let db = Db::connect_url("sqlite://:memory:").await.unwrap();
-    db.migrate(&[duet_models::FRAMEWORK_MIGRATIONS])
-        .await
-        .unwrap();
+    db.migrate(&[duet_models::FRAMEWORK_MIGRATIONS]).await.unwrap();
     let ada = User::create(
         &db,
         NewUser {
@@ -245,9 +196,7 @@ async fn tabs_belong_to_their_user_and_expire() {
         hydrate["states"].get("private").is_some(),
         "logged-in users get login-required states"
     );
-    engine
-        .event(&ada, &tab, 1, "counter", "set_to", json!(3))
-        .await;
+    engine.event(&ada, &tab, 1, "counter", "set_to", json!(3)).await;
 
     // Anonymous (or another user) presenting Ada's token gets a fresh tab.
     let (other_tab, other) = hello(&engine, &Caller::default(), Some(&tab)).await;
@@ -256,14 +205,7 @@ async fn tabs_belong_to_their_user_and_expire() {
     assert_eq!(
         text(
             &engine
-                .event(
-                    &Caller::default(),
-                    &tab,
-                    2,
-                    "counter",
-                    "increment",
-                    Value::Null
-                )
+                .event(&Caller::default(), &tab, 2, "counter", "increment", Value::Null)
                 .await
         )["code"],
         "not_hydrated"

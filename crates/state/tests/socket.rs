@@ -9,18 +9,18 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use duet_auth::{AuthConfig, LogoutListener, SessionBackend, SessionConfig};
 use duet_models::{Db, NewUser, User};
-use duet_state::{Engine, EventService, MemoryStateManager, SocketConfig, event_socket};
+use duet_state::{Broadcaster, Engine, EventService, MemoryStateManager, SocketConfig, event_socket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct TestApp {
     base: String,
     db: Db,
+    broadcaster: Broadcaster,
     _dir: tempfile::TempDir,
 }
 
@@ -29,17 +29,18 @@ async fn start(config: SocketConfig) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
     let db = Db::connect_url(&url).await.unwrap();
-    db.migrate(&[duet_models::FRAMEWORK_MIGRATIONS])
-        .await
-        .unwrap();
+    db.migrate(&[duet_models::FRAMEWORK_MIGRATIONS]).await.unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let server_db = db.clone();
+    let broadcaster = Broadcaster::new();
+    let server_broadcaster = broadcaster.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let engine = Engine::new(
                 common::registry(),
                 Arc::new(MemoryStateManager::new(Duration::from_secs(60))),
                 server_db.clone(),
+                server_broadcaster,
             );
             let service = web::Data::new(EventService::new(engine, config));
             let listener: Arc<dyn LogoutListener> = service.sockets();
@@ -53,18 +54,9 @@ async fn start(config: SocketConfig) -> TestApp {
                     .app_data(service.clone())
                     .app_data(listener.clone())
                     .route("/_event", web::get().to(event_socket))
-                    .route(
-                        "/accounts/login/",
-                        web::get().to(duet_auth::accounts::login_form),
-                    )
-                    .route(
-                        "/accounts/login/",
-                        web::post().to(duet_auth::accounts::login),
-                    )
-                    .route(
-                        "/accounts/logout/",
-                        web::post().to(duet_auth::accounts::logout),
-                    )
+                    .route("/accounts/login/", web::get().to(duet_auth::accounts::login_form))
+                    .route("/accounts/login/", web::post().to(duet_auth::accounts::login))
+                    .route("/accounts/logout/", web::post().to(duet_auth::accounts::logout))
                     .wrap(from_fn(duet_auth::authenticate))
                     .wrap(sessions.middleware(SessionBackend::cookie()))
             })
@@ -79,6 +71,7 @@ async fn start(config: SocketConfig) -> TestApp {
     TestApp {
         base: format!("http://{addr}"),
         db,
+        broadcaster,
         _dir: dir,
     }
 }
@@ -95,14 +88,10 @@ impl TestApp {
     ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
         let mut request = self.ws_url().into_client_request().unwrap();
         if let Some(cookie) = cookie {
-            request
-                .headers_mut()
-                .insert("cookie", cookie.parse().unwrap());
+            request.headers_mut().insert("cookie", cookie.parse().unwrap());
         }
         if let Some(origin) = origin {
-            request
-                .headers_mut()
-                .insert("origin", origin.parse().unwrap());
+            request.headers_mut().insert("origin", origin.parse().unwrap());
         }
         tokio_tungstenite::connect_async(request)
             .await
@@ -148,14 +137,7 @@ impl TestApp {
             .map(|v| v.to_str().unwrap())
             .find(|c| c.starts_with("csrftoken="))
             .unwrap();
-        let csrf = csrf
-            .split(';')
-            .next()
-            .unwrap()
-            .split_once('=')
-            .unwrap()
-            .1
-            .to_owned();
+        let csrf = csrf.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
         (session_cookie(&login), csrf)
     }
 }
@@ -288,7 +270,11 @@ async fn tabs_run_in_parallel_and_stay_apart() {
             json!({"type": "event", "seq": seq, "state": "counter", "handler": "increment"}),
         )
         .await;
-        send(&mut b, json!({"type": "event", "seq": seq, "state": "counter", "handler": "set_to", "payload": seq * 100})).await;
+        send(
+            &mut b,
+            json!({"type": "event", "seq": seq, "state": "counter", "handler": "set_to", "payload": seq * 100}),
+        )
+        .await;
     }
     let (mut last_a, mut last_b) = (Value::Null, Value::Null);
     for _ in 0..10 {
@@ -314,15 +300,10 @@ async fn bad_input_gets_error_frames_and_the_socket_stays() {
         (Message::text("{not json"), "bad_frame"),
         (Message::text("[1,2]"), "bad_frame"),
         (Message::text(r#"{"type":"dance"}"#), "unknown_type"),
-        (
-            Message::text(r#"{"type":"event","seq":"x"}"#),
-            "bad_message",
-        ),
+        (Message::text(r#"{"type":"event","seq":"x"}"#), "bad_message"),
         (Message::binary(vec![1, 2, 3]), "bad_frame"),
         (
-            Message::text(
-                r#"{"type":"event","seq":2,"state":"counter","handler":"set_to","payload":"seven"}"#,
-            ),
+            Message::text(r#"{"type":"event","seq":2,"state":"counter","handler":"set_to","payload":"seven"}"#),
             "bad_payload",
         ),
         (
@@ -369,12 +350,9 @@ async fn floods_oversized_frames_and_old_protocols_close_the_socket() {
     assert_eq!(closed(&mut flood).await.0, 1008);
 
     let mut big = app.connect(None, None).await.unwrap();
-    big.send(Message::text(format!(
-        "{{\"pad\":\"{}\"}}",
-        "x".repeat(4096)
-    )))
-    .await
-    .unwrap();
+    big.send(Message::text(format!("{{\"pad\":\"{}\"}}", "x".repeat(4096))))
+        .await
+        .unwrap();
     assert_eq!(closed(&mut big).await.0, 1009);
 
     let mut old = app.connect(None, None).await.unwrap();
@@ -389,10 +367,7 @@ async fn floods_oversized_frames_and_old_protocols_close_the_socket() {
     );
     assert_eq!(
         closed(&mut old).await,
-        (
-            4001,
-            "unsupported protocol version 2; this server speaks 1".to_owned()
-        )
+        (4001, "unsupported protocol version 2; this server speaks 1".to_owned())
     );
 
     // The server is unaffected.
@@ -407,22 +382,14 @@ async fn foreign_origins_are_refused() {
         ..SocketConfig::default()
     })
     .await;
-    let refused = app
-        .connect(None, Some("https://evil.example"))
-        .await
-        .unwrap_err();
+    let refused = app.connect(None, Some("https://evil.example")).await.unwrap_err();
     match refused {
         tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 403),
         other => panic!("expected HTTP 403, got {other:?}"),
     }
+    assert!(app.connect(None, Some(&app.base)).await.is_ok(), "own origin");
     assert!(
-        app.connect(None, Some(&app.base)).await.is_ok(),
-        "own origin"
-    );
-    assert!(
-        app.connect(None, Some("https://app.example.com"))
-            .await
-            .is_ok(),
+        app.connect(None, Some("https://app.example.com")).await.is_ok(),
         "configured origin"
     );
     assert!(
@@ -435,11 +402,7 @@ async fn foreign_origins_are_refused() {
 async fn the_socket_has_the_sessions_user_and_logout_closes_it() {
     let app = start(SocketConfig::default()).await;
     let mut anonymous = app.connect(None, None).await.unwrap();
-    assert!(
-        hello(&mut anonymous, None).await["states"]
-            .get("private")
-            .is_none()
-    );
+    assert!(hello(&mut anonymous, None).await["states"].get("private").is_none());
 
     let (cookie, csrf) = app.login("ada").await;
     let mut socket = app.connect(Some(&cookie), None).await.unwrap();
@@ -485,4 +448,49 @@ async fn silent_sockets_time_out() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     let (code, reason) = closed(&mut socket).await;
     assert_eq!((code, reason.as_str()), (1001, "idle timeout"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_messages_reach_subscribed_tabs() {
+    let app = start(SocketConfig::default()).await;
+    let mut watcher = app.connect(None, None).await.unwrap();
+    let tab = hello(&mut watcher, None).await["tab"].as_str().unwrap().to_owned();
+    let mut bystander = app.connect(None, None).await.unwrap();
+    hello(&mut bystander, None).await;
+    assert_eq!(
+        app.broadcaster.publish("counter:news", &json!(5)),
+        0,
+        "nobody listens yet"
+    );
+
+    send(
+        &mut watcher,
+        json!({"type": "event", "seq": 1, "state": "counter", "handler": "watch"}),
+    )
+    .await;
+    assert_eq!(recv(&mut watcher).await["seq"], 1);
+    // A second socket on the same tab (another window after a reload) gets the push too.
+    let mut twin = app.connect(None, None).await.unwrap();
+    hello(&mut twin, Some(&tab)).await;
+
+    assert_eq!(app.broadcaster.publish("counter:news", &json!(42)), 1);
+    for socket in [&mut watcher, &mut twin] {
+        let push = recv(socket).await;
+        assert!(push.get("seq").is_none(), "a push acknowledges no event: {push}");
+        assert_eq!(push["changes"]["counter"]["count"], json!({"op": "set", "value": 42}));
+    }
+    // The tab's state really changed, once.
+    send(
+        &mut watcher,
+        json!({"type": "event", "seq": 2, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    assert_eq!(recv(&mut watcher).await["changes"]["counter"]["count"]["value"], 43);
+    // The bystander heard nothing: its next frame is the reply to its own event.
+    send(
+        &mut bystander,
+        json!({"type": "event", "seq": 1, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    assert_eq!(recv(&mut bystander).await["seq"], 1);
 }

@@ -34,11 +34,9 @@ pub fn apply_var(value: &mut Value, op: &VarOp) -> Result<(), DeltaError> {
 /// [`apply_var`].
 pub fn apply_state(state: &mut Map<String, Value>, delta: &Delta) -> Result<(), DeltaError> {
     for (var, op) in delta {
-        check_var(state.get(var).unwrap_or(&Value::Null), op).map_err(|source| {
-            DeltaError::Var {
-                var: var.clone(),
-                source: Box::new(source),
-            }
+        check_var(state.get(var).unwrap_or(&Value::Null), op).map_err(|source| DeltaError::Var {
+            var: var.clone(),
+            source: Box::new(source),
         })?;
     }
     for (var, op) in delta {

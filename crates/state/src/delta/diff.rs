@@ -76,9 +76,7 @@ pub fn diff_state<'k>(
     let changed = new.iter().filter_map(|(var, value)| {
         let op = match old.get(var) {
             Some(old) => diff_var(old, value, keys(var))?,
-            None => VarOp::Set {
-                value: value.clone(),
-            },
+            None => VarOp::Set { value: value.clone() },
         };
         Some((var.clone(), op))
     });

@@ -42,10 +42,8 @@ pub(super) fn diff(old: &[Value], new: &[Value], key: &str) -> Option<Vec<ListOp
     let (old_keys, old_index) = keys(old, key)?;
     let (new_keys, new_index) = keys(new, key)?;
     // Where each old item went, and where each new item came from.
-    let old_to_new: Vec<Option<usize>> =
-        old_keys.iter().map(|k| new_index.get(k).copied()).collect();
-    let new_to_old: Vec<Option<usize>> =
-        new_keys.iter().map(|k| old_index.get(k).copied()).collect();
+    let old_to_new: Vec<Option<usize>> = old_keys.iter().map(|k| new_index.get(k).copied()).collect();
+    let new_to_old: Vec<Option<usize>> = new_keys.iter().map(|k| old_index.get(k).copied()).collect();
 
     let stable = stable_items(&old_to_new);
     let is_stable_new = |j: usize| new_to_old[j].is_some_and(|p| stable[p]);

@@ -13,11 +13,7 @@ pub struct Counter {
     rows: Vec<Value>,
 }
 
-fn increment<'a>(
-    s: &'a mut Counter,
-    _: &'a mut EventCtx,
-    _: Value,
-) -> LocalBoxFuture<'a, EventResult> {
+fn increment<'a>(s: &'a mut Counter, _: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
     Box::pin(async move {
         s.count += 1;
         s.secret = format!("clicked {} times", s.count);
@@ -25,11 +21,7 @@ fn increment<'a>(
     })
 }
 
-fn set_to<'a>(
-    s: &'a mut Counter,
-    _: &'a mut EventCtx,
-    payload: Value,
-) -> LocalBoxFuture<'a, EventResult> {
+fn set_to<'a>(s: &'a mut Counter, _: &'a mut EventCtx, payload: Value) -> LocalBoxFuture<'a, EventResult> {
     Box::pin(async move {
         s.count = serde_json::from_value(payload).map_err(EventError::bad_payload)?;
         Ok(())
@@ -50,24 +42,15 @@ fn boom<'a>(s: &'a mut Counter, _: &'a mut EventCtx, _: Value) -> LocalBoxFuture
     })
 }
 
-fn add_row<'a>(
-    s: &'a mut Counter,
-    _: &'a mut EventCtx,
-    _: Value,
-) -> LocalBoxFuture<'a, EventResult> {
+fn add_row<'a>(s: &'a mut Counter, _: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
     Box::pin(async move {
         let id = s.rows.len();
-        s.rows
-            .push(json!({"id": id, "status": "paid", "total": "12.50"}));
+        s.rows.push(json!({"id": id, "status": "paid", "total": "12.50"}));
         Ok(())
     })
 }
 
-fn fill<'a>(
-    s: &'a mut Counter,
-    _: &'a mut EventCtx,
-    payload: Value,
-) -> LocalBoxFuture<'a, EventResult> {
+fn fill<'a>(s: &'a mut Counter, _: &'a mut EventCtx, payload: Value) -> LocalBoxFuture<'a, EventResult> {
     Box::pin(async move {
         let n = payload.as_u64().unwrap_or(0) as usize;
         s.rows = (0..n)
@@ -77,18 +60,16 @@ fn fill<'a>(
     })
 }
 
-fn load<'a>(
-    s: &'a mut Counter,
-    ctx: &'a mut EventCtx,
-    _: Value,
-) -> LocalBoxFuture<'a, EventResult> {
+fn load<'a>(s: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
     Box::pin(async move {
-        s.count = ctx
-            .route()
-            .params
-            .get("id")
-            .and_then(|id| id.parse().ok())
-            .unwrap_or(0);
+        s.count = ctx.route().params.get("id").and_then(|id| id.parse().ok()).unwrap_or(0);
+        Ok(())
+    })
+}
+
+fn watch<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
+    Box::pin(async move {
+        ctx.subscribe("counter:news", "set_to");
         Ok(())
     })
 }
@@ -124,13 +105,15 @@ impl Events for Counter {
                 name: "load",
                 call: load,
             },
+            HandlerDef {
+                name: "watch",
+                call: watch,
+            },
         ]
     }
 
     fn computed(&self) -> Map<String, Value> {
-        [("doubled".to_owned(), json!(self.count * 2))]
-            .into_iter()
-            .collect()
+        [("doubled".to_owned(), json!(self.count * 2))].into_iter().collect()
     }
 }
 

@@ -1,0 +1,87 @@
+//! The in-process broadcaster: code anywhere in the app (an HTTP view, a webhook handler)
+//! publishes on a topic; tabs subscribed to it react and their sockets receive the delta.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::socket::Sockets;
+
+/// Publishes messages to the tabs subscribed to a topic.
+///
+/// A state subscribes its tab while handling an event: `ctx.subscribe("orders:user:42",
+/// "refresh")`. `publish("orders:user:42", payload)` then runs that state's `refresh` with
+/// `payload` under the tab's lock, on one of the tab's sockets, and sends the change to all
+/// of them. Delivery is to the tabs open in this process; the Redis broadcaster (for many
+/// instances) comes with the scale-out work.
+#[derive(Clone, Default)]
+pub struct Broadcaster {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    topics: Mutex<HashMap<String, HashSet<String>>>,
+    sockets: Arc<Sockets>,
+}
+
+impl std::fmt::Debug for Broadcaster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let topics = self.inner.topics.lock().map(|t| t.len()).unwrap_or(0);
+        f.debug_struct("Broadcaster")
+            .field("topics", &topics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Broadcaster {
+    /// A broadcaster with no subscriptions.
+    pub fn new() -> Broadcaster {
+        Broadcaster::default()
+    }
+
+    /// Delivers `payload` to every tab subscribed to `topic`; returns how many tabs.
+    pub fn publish(&self, topic: &str, payload: &Value) -> usize {
+        let tabs: Vec<String> = self
+            .inner
+            .topics
+            .lock()
+            .map(|topics| {
+                topics
+                    .get(topic)
+                    .map(|tabs| tabs.iter().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let mut reached = 0;
+        for tab in tabs {
+            if self.inner.sockets.react(&tab, topic, payload) {
+                reached += 1;
+            }
+        }
+        tracing::debug!(topic, reached, "published");
+        reached
+    }
+
+    /// Records that `tab` listens to exactly `topics` (replacing what it listened to).
+    pub(crate) fn set_topics(&self, tab: &str, topics: &HashSet<String>) {
+        let Ok(mut index) = self.inner.topics.lock() else {
+            return;
+        };
+        index.retain(|topic, tabs| {
+            if !topics.contains(topic) {
+                tabs.remove(tab);
+            }
+            !tabs.is_empty()
+        });
+        for topic in topics {
+            index.entry(topic.clone()).or_default().insert(tab.to_owned());
+        }
+    }
+
+    /// The open sockets of this process.
+    pub fn sockets(&self) -> Arc<Sockets> {
+        Arc::clone(&self.inner.sockets)
+    }
+}
