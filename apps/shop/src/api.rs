@@ -4,7 +4,8 @@ use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use duet_auth::CurrentUser;
 use duet_models::{Db, ListQuery, Model, Scope};
-use duet_views::{Action, ApiError, ApiRequest, ApiResult, ApiSerializer, Input, ValidationErrors, ViewSet};
+use duet_state::Broadcaster;
+use duet_views::{Action, ApiError, ApiRequest, ApiResult, ApiSerializer, Change, Input, ValidationErrors, ViewSet};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 
@@ -68,6 +69,12 @@ impl ViewSet for OrderViewSet {
         &["-placed_at"]
     }
 
+    /// Tells the owner's open `/orders` tabs.
+    fn changed(&self, req: &ApiRequest, change: Change<'_, Order>) {
+        let (Change::Created(order) | Change::Updated(order) | Change::Deleted(order)) = change;
+        publish_order_change(req.http(), order);
+    }
+
     fn actions(&self) -> Vec<Action<Self>> {
         vec![Action {
             name: "cancel",
@@ -96,6 +103,7 @@ fn cancel<'a>(
             ..OrderChanges::default()
         };
         let order = Order::update(req.db(), order.id, &changes).await?;
+        publish_order_change(req.http(), &order);
         Ok(HttpResponse::Ok().json(OrderApiSerializer::to_json(&order)))
     })
 }
@@ -151,6 +159,16 @@ impl ApiSerializer for OrderApiSerializer {
         };
         input.finish()?;
         Ok(Order::update(req.db(), row.id, &changes).await?)
+    }
+}
+
+/// Publishes that `order` changed, so its owner's open tabs refresh.
+pub fn publish_order_change(req: &actix_web::HttpRequest, order: &Order) {
+    if let Some(bus) = req.app_data::<web::Data<Broadcaster>>() {
+        bus.publish(
+            &crate::states::orders_topic(order.customer_id),
+            &serde_json::json!({"order": order.id}),
+        );
     }
 }
 

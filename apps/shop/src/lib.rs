@@ -8,6 +8,7 @@ pub mod orders;
 pub mod seed;
 pub mod server;
 pub mod settings;
+pub mod states;
 pub mod webhooks;
 
 use std::io::{BufRead, IsTerminal};

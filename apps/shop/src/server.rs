@@ -33,6 +33,7 @@ pub fn app(webhooks: Webhooks) -> Duet {
                 .configure(routes);
             webhooks.configure(routes);
         })
+        .states(crate::states::register)
         .assets(Assets::new().hashed("shop.css", include_bytes!("../static/shop.css").as_slice()))
         .shell(SpaShell::new("Shop").stylesheet("shop.css").body(PLACEHOLDER))
 }

@@ -84,7 +84,10 @@ async fn stripe(event: Verified<StripeVerifier>, req: HttpRequest) -> WebhookRes
         .app_data::<web::Data<Db>>()
         .ok_or_else(|| HandlerError::new("no database"))?;
     match Order::mark_paid(db, reference).await? {
-        Some(order) => tracing::info!(order = order.id, customer = order.customer_id, "order paid"),
+        Some(order) => {
+            tracing::info!(order = order.id, customer = order.customer_id, "order paid");
+            crate::api::publish_order_change(&req, &order);
+        }
         None => tracing::warn!(reference, "checkout completed for an unknown order: ignored"),
     }
     Ok(())

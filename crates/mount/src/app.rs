@@ -311,6 +311,7 @@ impl Duet {
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.route("/_health", web::get().to(health))
             .route("/_health", web::head().to(health));
+        cfg.route("/_event", web::get().to(duet_state::event_socket));
         for service in &self.services {
             service(cfg);
         }

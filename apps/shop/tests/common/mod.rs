@@ -221,3 +221,44 @@ pub(crate) async fn make_order(
     .await
     .expect("create order")
 }
+
+/// Logs `username` in over HTTP; returns the `sessionid=…` cookie and the CSRF token.
+pub(crate) async fn session_login(server: &Server, username: &str, password: &str) -> (String, String) {
+    let client = reqwest::Client::new();
+    let form = client
+        .get(server.url("/accounts/login/"))
+        .send()
+        .await
+        .expect("login form");
+    let cookie = set_cookie_pair(&form, "sessionid");
+    let token = form.json::<serde_json::Value>().await.expect("json")["csrftoken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let login = client
+        .post(server.url("/accounts/login/"))
+        .header("cookie", &cookie)
+        .header("x-csrftoken", token)
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 200, "login as {username}");
+    let csrf = set_cookie_pair(&login, "csrftoken");
+    (
+        set_cookie_pair(&login, "sessionid"),
+        csrf.split_once('=').expect("pair").1.to_owned(),
+    )
+}
+
+fn set_cookie_pair(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .expect("the cookie is set")
+        .to_owned()
+}

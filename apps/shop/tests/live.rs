@@ -1,0 +1,145 @@
+//! The event-state side of the shop over real WebSockets, on both backends: the counter,
+//! the user's orders, and live updates from the API and from Stripe webhooks.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, make_order, make_user, session_login, shop};
+use duet_models::testing::{NO_MIGRATIONS, TestDb};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const STRIPE_SECRET: &str = "whsec_live_test";
+
+async fn connect(server: &Server, cookie: Option<&str>) -> Socket {
+    let mut request = server
+        .url("/_event")
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request).await.expect("socket").0
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket.send(Message::text(frame.to_string())).await.unwrap();
+}
+
+async fn recv(socket: &mut Socket) -> Value {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame in time")
+        {
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+async fn hello(socket: &mut Socket, path: &str) -> Value {
+    send(
+        socket,
+        json!({"type": "hello", "protocol": 1, "tab": null, "route": {"path": path}}),
+    )
+    .await;
+    recv(socket).await
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+duet_models::db_tests! {
+    migrations: NO_MIGRATIONS;
+
+    async fn the_counter_counts(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        let mut socket = connect(&server, None).await;
+        let hydrate = hello(&mut socket, "/").await;
+        assert_eq!(hydrate["states"]["counter"], json!({"count": 0}));
+        assert!(hydrate["states"].get("orders").is_none(), "orders need a login");
+        send(&mut socket, json!({"type": "event", "seq": 1, "state": "counter", "handler": "increment"})).await;
+        assert_eq!(recv(&mut socket).await, json!({"type": "delta", "seq": 1, "changes": {"counter": {"count": {"op": "set", "value": 1}}}}));
+        send(&mut socket, json!({"type": "event", "seq": 2, "state": "counter", "handler": "set_to", "payload": "ten"})).await;
+        assert_eq!(recv(&mut socket).await["code"], "bad_payload");
+        send(&mut socket, json!({"type": "event", "seq": 3, "state": "orders", "handler": "refresh"})).await;
+        assert_eq!(recv(&mut socket).await["code"], "login_required");
+    }
+
+    async fn orders_change_live_from_the_api_and_from_stripe(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = shop(dir.path(), Some(&test.url), &[]);
+        cmd.env("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET);
+        let server = Server::start(cmd).await;
+        let ada = make_user(&test.db, "ada", "pw").await;
+        let bob = make_user(&test.db, "bob", "pw").await;
+        let first = make_order(&test.db, &ada, 1000, "pending").await;
+        let second = make_order(&test.db, &ada, 2500, "pending").await;
+        let bobs = make_order(&test.db, &bob, 500, "pending").await;
+
+        let (cookie, csrf) = session_login(&server, "ada", "pw").await;
+        let mut tab = connect(&server, Some(&cookie)).await;
+        let hydrate = hello(&mut tab, "/orders").await;
+        let ids: Vec<i64> = hydrate["states"]["orders"]["orders"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [second.id, first.id], "on_load loaded ada's orders, newest first, and only hers");
+
+        // Ada changes an order over HTTP (as a mobile app would): her open tab hears of it.
+        let patch = reqwest::Client::new()
+            .patch(server.url(&format!("/api/v1/orders/{}/", first.id)))
+            .header("cookie", &cookie)
+            .header("x-csrftoken", &csrf)
+            .json(&json!({"status": "shipped"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patch.status(), 200);
+        let push = recv(&mut tab).await;
+        assert!(push.get("seq").is_none(), "{push}");
+        let ops = &push["changes"]["orders"]["orders"];
+        assert_eq!(ops["op"], "list", "a list operation, not the whole list: {push}");
+        assert_eq!(ops["ops"][0]["op"], "replace");
+        assert_eq!(ops["ops"][0]["value"]["status"], "shipped");
+        assert!(push.to_string().len() < 300, "{push}");
+
+        // Stripe pays the second order: the tab hears of it too.
+        let body = json!({"id": "evt_live_1", "type": "checkout.session.completed",
+            "data": {"object": {"client_reference_id": second.client_reference}}}).to_string();
+        let hook = reqwest::Client::new()
+            .post(server.url("/webhooks/stripe/"))
+            .header("content-type", "application/json")
+            .header("Stripe-Signature", duet_webhooks::stripe::sign(STRIPE_SECRET, now(), body.as_bytes()))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hook.status(), 200);
+        let push = recv(&mut tab).await;
+        assert_eq!(push["changes"]["orders"]["orders"]["ops"][0]["value"]["status"], "paid", "{push}");
+
+        // Bob's orders are not Ada's business: a change to his sends her nothing.
+        let bob_key = duet_models::ApiToken::issue(&test.db, bob.id).await.unwrap();
+        let bob_patch = reqwest::Client::new()
+            .patch(server.url(&format!("/api/v1/orders/{}/", bobs.id)))
+            .header("authorization", format!("Token {bob_key}"))
+            .json(&json!({"status": "cancelled"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bob_patch.status(), 200);
+        send(&mut tab, json!({"type": "event", "seq": 1, "state": "counter", "handler": "increment"})).await;
+        assert_eq!(recv(&mut tab).await["seq"], 1, "the next frame is the reply to ada's own event, no push for bob's order");
+    }
+}
