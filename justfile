@@ -26,6 +26,7 @@ bench:
     command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
     cargo build --release -p shop -p duet-bench
     target/release/duet-bench http
+    DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench webhooks
 
 # What CI runs.
 ci:

@@ -5,6 +5,7 @@
 
 mod http;
 mod load;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,28 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         connections: u32,
     },
+    /// Signed 1 KiB Stripe POSTs, a fresh event id each: verification alone vs a bare
+    /// handler, and the shop's full path (delivery recorded) on SQLite and PostgreSQL.
+    Webhooks {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 8)]
+        seconds: u64,
+        /// Concurrent requests.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// A PostgreSQL server URL for the full path on PostgreSQL (skipped when unset).
+        #[arg(long, env = "DUET_TEST_POSTGRES_URL")]
+        postgres: Option<String>,
+    },
+    /// The webhook baseline servers (started by the webhooks command).
+    WebhookServer {
+        /// Address to listen on.
+        #[arg(long)]
+        addr: String,
+        /// `bare` (returns 200) or `verify` (checks the Stripe signature, then 200).
+        #[arg(long)]
+        mode: String,
+    },
     /// The bare baseline server (started by the other commands).
     Bare {
         /// Address to listen on.
@@ -43,6 +66,10 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bare { addr, body } => http::serve_bare(&addr, &body),
+        Command::WebhookServer { addr, mode } => webhooks::serve(&addr, &mode),
+        Command::Webhooks { seconds, concurrency, postgres } => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(webhooks::run(seconds, concurrency, postgres))),
         Command::Http { seconds, connections } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(http::run(seconds, connections))),
