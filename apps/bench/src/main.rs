@@ -67,7 +67,11 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Bare { addr, body } => http::serve_bare(&addr, &body),
         Command::WebhookServer { addr, mode } => webhooks::serve(&addr, &mode),
-        Command::Webhooks { seconds, concurrency, postgres } => tokio::runtime::Runtime::new()
+        Command::Webhooks {
+            seconds,
+            concurrency,
+            postgres,
+        } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(webhooks::run(seconds, concurrency, postgres))),
         Command::Http { seconds, connections } => tokio::runtime::Runtime::new()

@@ -12,7 +12,10 @@ use duet_webhooks::{StripeVerifier, WebhookVerifier};
 const SECRET: &str = "whsec_bench_secret";
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// A ~1 KiB Stripe event with a fresh id.
@@ -35,12 +38,14 @@ pub(crate) fn serve(addr: &str, mode: &str) -> Result<(), String> {
         HttpServer::new(move || {
             App::new().app_data(verifier.clone()).route(
                 "/webhooks/stripe/",
-                web::post().to(move |req: HttpRequest, body: web::Bytes, v: web::Data<StripeVerifier>| async move {
-                    if verify && v.verify(&body, req.headers(), now()).is_err() {
-                        return HttpResponse::BadRequest().finish();
-                    }
-                    HttpResponse::Ok().finish()
-                }),
+                web::post().to(
+                    move |req: HttpRequest, body: web::Bytes, v: web::Data<StripeVerifier>| async move {
+                        if verify && v.verify(&body, req.headers(), now()).is_err() {
+                            return HttpResponse::BadRequest().finish();
+                        }
+                        HttpResponse::Ok().finish()
+                    },
+                ),
             )
         })
         .bind(addr)
@@ -136,7 +141,9 @@ fn spawn_baseline(mode: &str) -> Result<(Killed, String), String> {
 
 fn spawn_shop(database_url: &str, dir: &std::path::Path) -> Result<(Killed, String), String> {
     let addr = free_addr()?;
-    let shop = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("shop");
+    let shop = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("shop");
     let child = Command::new(shop)
         .args(["serve", "--addr", &addr])
         .current_dir(dir)
@@ -153,7 +160,10 @@ fn spawn_shop(database_url: &str, dir: &std::path::Path) -> Result<(Killed, Stri
 
 /// The whole webhook comparison; prints Markdown tables.
 pub(crate) async fn run(seconds: u64, concurrency: usize, postgres: Option<String>) -> Result<(), String> {
-    println!("Signed Stripe POSTs, {} bytes, a fresh event id each, {concurrency} concurrent, {seconds} s", event(0).len());
+    println!(
+        "Signed Stripe POSTs, {} bytes, a fresh event id each, {concurrency} concurrent, {seconds} s",
+        event(0).len()
+    );
     println!();
     let (_bare, bare_addr) = spawn_baseline("bare")?;
     let (_verify, verify_addr) = spawn_baseline("verify")?;
@@ -164,10 +174,19 @@ pub(crate) async fn run(seconds: u64, concurrency: usize, postgres: Option<Strin
     let verify = load(&url(&verify_addr), seconds, concurrency, 10_000_000).await;
     println!("| path | requests/s | p99 ms | failures |");
     println!("|---|---:|---:|---:|");
-    println!("| bare actix handler, 200 | {:.0} | {:.2} | {} |", bare.per_second, bare.p99_ms, bare.failures);
-    println!("| signature verification, then 200 | {:.0} | {:.2} | {} |", verify.per_second, verify.p99_ms, verify.failures);
+    println!(
+        "| bare actix handler, 200 | {:.0} | {:.2} | {} |",
+        bare.per_second, bare.p99_ms, bare.failures
+    );
+    println!(
+        "| signature verification, then 200 | {:.0} | {:.2} | {} |",
+        verify.per_second, verify.p99_ms, verify.failures
+    );
     println!();
-    println!("verification / bare = {:.0}% (target >= 85%)", 100.0 * verify.per_second / bare.per_second);
+    println!(
+        "verification / bare = {:.0}% (target >= 85%)",
+        100.0 * verify.per_second / bare.per_second
+    );
     println!();
 
     let dir = std::env::temp_dir().join(format!("duet-bench-hooks-{}", std::process::id()));
@@ -190,7 +209,10 @@ pub(crate) async fn run(seconds: u64, concurrency: usize, postgres: Option<Strin
         let (_shop, addr) = spawn_shop(database_url, &dir)?;
         wait_for(&addr).await?;
         let full = load(&url(&addr), seconds, concurrency, 20_000_000 + n as u64 * 10_000_000).await;
-        println!("| {name} | {:.0} | {:.2} | {} |", full.per_second, full.p99_ms, full.failures);
+        println!(
+            "| {name} | {:.0} | {:.2} | {} |",
+            full.per_second, full.p99_ms, full.failures
+        );
     }
     if let Some(db) = &admin {
         admin_sql(db, &format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")).await?;
