@@ -2,10 +2,8 @@
 //! live: changes made over HTTP or by a webhook reach open `/orders` tabs.
 
 use duet_models::{ListQuery, Model, Scope};
-use duet_state::{EventCtx, EventError, EventResult, Events, HandlerDef, Registry, RegistryError, State};
-use futures_util::future::LocalBoxFuture;
+use duet_state::{EventCtx, EventResult, Registry, RegistryError, State, events};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::orders::Order;
 
@@ -24,54 +22,29 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
 }
 
 /// A counter: the smallest state.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, State)]
+#[state(name = "counter")]
 pub struct CounterState {
     /// The count.
     pub count: i64,
 }
 
-fn increment<'a>(state: &'a mut CounterState, _: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
-    Box::pin(async move {
-        state.count += 1;
+#[events]
+impl CounterState {
+    async fn increment(&mut self, _ctx: &mut EventCtx) -> EventResult {
+        self.count += 1;
         Ok(())
-    })
-}
-
-fn decrement<'a>(state: &'a mut CounterState, _: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
-    Box::pin(async move {
-        state.count -= 1;
-        Ok(())
-    })
-}
-
-fn set_to<'a>(state: &'a mut CounterState, _: &'a mut EventCtx, payload: Value) -> LocalBoxFuture<'a, EventResult> {
-    Box::pin(async move {
-        state.count = serde_json::from_value(payload).map_err(EventError::bad_payload)?;
-        Ok(())
-    })
-}
-
-impl Events for CounterState {
-    fn handlers() -> Vec<HandlerDef<Self>> {
-        vec![
-            HandlerDef {
-                name: "increment",
-                call: increment,
-            },
-            HandlerDef {
-                name: "decrement",
-                call: decrement,
-            },
-            HandlerDef {
-                name: "set_to",
-                call: set_to,
-            },
-        ]
     }
-}
 
-impl State for CounterState {
-    const NAME: &'static str = "counter";
+    async fn decrement(&mut self, _ctx: &mut EventCtx) -> EventResult {
+        self.count -= 1;
+        Ok(())
+    }
+
+    async fn set_to(&mut self, _ctx: &mut EventCtx, value: i64) -> EventResult {
+        self.count = value;
+        Ok(())
+    }
 }
 
 /// One order as the `/orders` page shows it.
@@ -88,17 +61,23 @@ pub struct OrderRow {
 }
 
 /// The logged-in user's orders, newest first; refreshed on load and whenever they change.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, State)]
+#[state(name = "orders", login_required)]
 pub struct OrderState {
     /// The orders.
     pub orders: Vec<OrderRow>,
 }
 
-fn refresh<'a>(state: &'a mut OrderState, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
-    Box::pin(async move {
+#[events]
+impl OrderState {
+    /// Loads the user's orders and listens for changes to them. `change` (what a publisher
+    /// sent, e.g. `{"order": 7}`; `None` on page load) is not trusted for content: the list
+    /// is read again, so it is always what the database says.
+    async fn refresh(&mut self, ctx: &mut EventCtx, change: Option<serde_json::Value>) -> EventResult {
+        tracing::debug!(?change, "refreshing orders");
         let user_id = ctx.require_user()?.id;
         let query = ListQuery::new(Scope::Owner(user_id)).order_by("placed_at", true);
-        state.orders = Order::list(ctx.db(), &query)
+        self.orders = Order::list(ctx.db(), &query)
             .await?
             .into_iter()
             .map(|o| OrderRow {
@@ -110,19 +89,5 @@ fn refresh<'a>(state: &'a mut OrderState, ctx: &'a mut EventCtx, _: Value) -> Lo
             .collect();
         ctx.subscribe(orders_topic(user_id), "refresh");
         Ok(())
-    })
-}
-
-impl Events for OrderState {
-    fn handlers() -> Vec<HandlerDef<Self>> {
-        vec![HandlerDef {
-            name: "refresh",
-            call: refresh,
-        }]
     }
-}
-
-impl State for OrderState {
-    const NAME: &'static str = "orders";
-    const LOGIN_REQUIRED: bool = true;
 }
