@@ -27,6 +27,7 @@ bench:
     cargo build --release -p shop -p duet-bench
     target/release/duet-bench http
     DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench webhooks
+    target/release/duet-bench events
 
 # What CI runs.
 ci:

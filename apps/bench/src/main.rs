@@ -3,6 +3,7 @@
 //! `docs/benchmarks.md`.
 #![allow(clippy::print_stdout)]
 
+mod events;
 mod http;
 mod load;
 mod webhooks;
@@ -42,6 +43,25 @@ enum Command {
         #[arg(long, env = "DUET_TEST_POSTGRES_URL")]
         postgres: Option<String>,
     },
+    /// Event round trips over `/_event` vs a bare actix-ws echo of the same frames (1 and
+    /// 1,000 clients), and server memory per idle connection.
+    Events {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 8)]
+        seconds: u64,
+        /// Concurrent clients for the second measurement.
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Idle connections for the memory measurement.
+        #[arg(long, default_value_t = 10_000)]
+        idle: usize,
+    },
+    /// The bare actix-ws echo server (started by the events command).
+    EchoServer {
+        /// Address to listen on.
+        #[arg(long)]
+        addr: String,
+    },
     /// The webhook baseline servers (started by the webhooks command).
     WebhookServer {
         /// Address to listen on.
@@ -67,6 +87,10 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Bare { addr, body } => http::serve_bare(&addr, &body),
         Command::WebhookServer { addr, mode } => webhooks::serve(&addr, &mode),
+        Command::EchoServer { addr } => events::serve_echo(&addr),
+        Command::Events { seconds, clients, idle } => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(events::run(seconds, clients, idle))),
         Command::Webhooks {
             seconds,
             concurrency,

@@ -1,0 +1,226 @@
+//! Event round trips: duet's `/_event` (hello, then `counter.increment` events, each
+//! answered with a delta) against a bare actix-ws server echoing the same frames.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The bare baseline: echoes every text frame.
+pub(crate) fn serve_echo(addr: &str) -> Result<(), String> {
+    async fn echo(req: HttpRequest, body: web::Payload) -> Result<HttpResponse, actix_web::Error> {
+        let (response, mut session, mut stream) = actix_ws::handle(&req, body)?;
+        actix_web::rt::spawn(async move {
+            while let Some(Ok(message)) = stream.recv().await {
+                match message {
+                    actix_ws::Message::Text(text) if session.text(text.clone()).await.is_err() => break,
+                    actix_ws::Message::Text(_) => {}
+                    actix_ws::Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+        });
+        Ok(response)
+    }
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(|| App::new().route("/_event", web::get().to(echo)))
+            .backlog(4096)
+            .bind(addr)
+            .map_err(|e| e.to_string())?
+            .run()
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_addr() -> Result<String, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.to_string())
+}
+
+async fn wait_for(addr: &str) -> Result<(), String> {
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("nothing listens on {addr}"))
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+const EVENT: &str = r#"{"type":"event","seq":SEQ,"state":"counter","handler":"increment"}"#;
+
+async fn connect(url: &str, duet: bool) -> Result<Socket, String> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+    if duet {
+        let hello = r#"{"type":"hello","protocol":1,"tab":null,"route":{"path":"/"}}"#;
+        socket.send(Message::text(hello)).await.map_err(|e| e.to_string())?;
+        next_text(&mut socket).await?;
+    }
+    Ok(socket)
+}
+
+async fn next_text(socket: &mut Socket) -> Result<(), String> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(_))) => return Ok(()),
+            Some(Ok(_)) => {}
+            other => return Err(format!("socket ended: {other:?}")),
+        }
+    }
+}
+
+struct Figures {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `clients` sockets, each sending one event and waiting for its answer, for `seconds`.
+async fn round_trips(url: &str, duet: bool, clients: usize, seconds: u64) -> Result<Figures, String> {
+    let mut sockets = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        sockets.push(connect(url, duet).await?);
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for mut socket in sockets {
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut seq = 0u64;
+            while Instant::now() < deadline {
+                seq += 1;
+                let started = Instant::now();
+                if socket
+                    .send(Message::text(EVENT.replace("SEQ", &seq.to_string())))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                if next_text(&mut socket).await.is_err() {
+                    break;
+                }
+                latencies.push(started.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap_or_default());
+    }
+    latencies.sort();
+    let at = |q: usize| {
+        latencies
+            .get(latencies.len() * q / 100)
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok(Figures {
+        per_second: latencies.len() as f64 / seconds as f64,
+        p50_ms: at(50),
+        p99_ms: at(99),
+    })
+}
+
+/// Server memory per idle connection: RSS before and after opening `count` sockets.
+async fn idle_memory(url: &str, duet: bool, pid: u32, count: usize) -> Result<f64, String> {
+    let before = rss_kib(pid);
+    let mut sockets = Vec::with_capacity(count);
+    for _ in 0..count {
+        sockets.push(connect(url, duet).await?);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(pid);
+    drop(sockets);
+    Ok((after.saturating_sub(before) as f64) * 1024.0 / count as f64)
+}
+
+/// The whole comparison; prints Markdown tables.
+pub(crate) async fn run(seconds: u64, clients: usize, idle: usize) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("duet-bench-events-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let echo_addr = free_addr()?;
+    let echo = Killed(
+        Command::new(&me)
+            .args(["echo-server", "--addr", &echo_addr])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    let shop_addr = free_addr()?;
+    let shop = Killed(
+        Command::new(me.with_file_name("shop"))
+            .args(["serve", "--addr", &shop_addr])
+            .current_dir(&dir)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join("events.sqlite3").display()),
+            )
+            .env("DUET_ENV", "production")
+            .env("DUET_SECRET_KEY", "e".repeat(64))
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    wait_for(&echo_addr).await?;
+    wait_for(&shop_addr).await?;
+    let (echo_url, duet_url) = (format!("ws://{echo_addr}/_event"), format!("ws://{shop_addr}/_event"));
+
+    println!("Event round trips (send one event, wait for its answer), {seconds} s per row");
+    println!();
+    println!("| clients | server | events/s | p50 ms | p99 ms |");
+    println!("|---:|---|---:|---:|---:|");
+    for n in [1, clients] {
+        let bare = round_trips(&echo_url, false, n, seconds).await?;
+        let duet = round_trips(&duet_url, true, n, seconds).await?;
+        println!(
+            "| {n} | bare actix-ws echo | {:.0} | {:.2} | {:.2} |",
+            bare.per_second, bare.p50_ms, bare.p99_ms
+        );
+        println!(
+            "| {n} | duet `counter.increment` | {:.0} | {:.2} | {:.2} |",
+            duet.per_second, duet.p50_ms, duet.p99_ms
+        );
+        println!(
+            "| | duet / bare | {:.0}% | | {:.2}x |",
+            100.0 * duet.per_second / bare.per_second,
+            duet.p99_ms / bare.p99_ms
+        );
+    }
+    println!();
+    let bare_idle = idle_memory(&echo_url, false, echo.0.id(), idle).await?;
+    let duet_idle = idle_memory(&duet_url, true, shop.0.id(), idle).await?;
+    println!("| idle connections | server | bytes per connection (RSS) |");
+    println!("|---:|---|---:|");
+    println!("| {idle} | bare actix-ws echo | {bare_idle:.0} |");
+    println!("| {idle} | duet (hydrated tab) | {duet_idle:.0} |");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
