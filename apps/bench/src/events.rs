@@ -8,6 +8,8 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::servers::{Killed, free_addr, sibling, wait_for};
+
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The bare baseline: echoes every text frame.
@@ -35,30 +37,6 @@ pub(crate) fn serve_echo(addr: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
-}
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_addr() -> Result<String, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.to_string())
-}
-
-async fn wait_for(addr: &str) -> Result<(), String> {
-    for _ in 0..600 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err(format!("nothing listens on {addr}"))
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -175,7 +153,7 @@ pub(crate) async fn run(seconds: u64, clients: usize, idle: usize) -> Result<(),
     );
     let shop_addr = free_addr()?;
     let shop = Killed(
-        Command::new(me.with_file_name("shop"))
+        Command::new(sibling("shop")?)
             .args(["serve", "--addr", &shop_addr])
             .current_dir(&dir)
             .env(

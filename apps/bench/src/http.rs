@@ -1,51 +1,14 @@
 //! `GET /api/orders/` through duet (session, database) vs the same JSON from a bare handler.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use duet_models::{Db, NewUser, User};
 use shop::orders::{NewOrder, Order};
 
 use crate::load::{LoadResult, wrk};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sibling(name: &str) -> Result<std::path::PathBuf, String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let path = me.with_file_name(name);
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!("{} not built: cargo build --release -p shop", path.display()))
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
-async fn wait_for(addr: &str) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err(format!("nothing listens on {addr}"))
-}
+use crate::servers::{Killed, free_addr, sibling, wait_for};
 
 /// The whole HTTP comparison; prints a Markdown table.
 pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
@@ -76,7 +39,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
         Order::create(&db, &order).await.map_err(|e| e.to_string())?;
     }
 
-    let shop_addr = format!("127.0.0.1:{}", free_port()?);
+    let shop_addr = free_addr()?;
     let _shop = Killed(
         Command::new(sibling("shop")?)
             .args(["serve", "--addr", &shop_addr])
@@ -130,7 +93,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
     let body_file = dir.join("orders.json");
     std::fs::write(&body_file, &body).map_err(|e| e.to_string())?;
 
-    let bare_addr = format!("127.0.0.1:{}", free_port()?);
+    let bare_addr = free_addr()?;
     let _bare = Killed(
         Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
             .args(["bare", "--addr", &bare_addr, "--body"])

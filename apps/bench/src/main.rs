@@ -6,6 +6,7 @@
 mod events;
 mod http;
 mod load;
+mod servers;
 mod webhooks;
 
 use clap::{Parser, Subcommand};

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use duet_webhooks::{StripeVerifier, WebhookVerifier};
 
+use crate::servers::{Killed, free_addr, sibling, wait_for};
+
 const SECRET: &str = "whsec_bench_secret";
 
 fn now() -> i64 {
@@ -105,30 +107,6 @@ async fn load(url: &str, seconds: u64, concurrency: usize, first_id: u64) -> Fig
     }
 }
 
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_addr() -> Result<String, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.to_string())
-}
-
-async fn wait_for(addr: &str) -> Result<(), String> {
-    for _ in 0..600 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err(format!("nothing listens on {addr}"))
-}
-
 fn spawn_baseline(mode: &str) -> Result<(Killed, String), String> {
     let addr = free_addr()?;
     let child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
@@ -141,10 +119,7 @@ fn spawn_baseline(mode: &str) -> Result<(Killed, String), String> {
 
 fn spawn_shop(database_url: &str, dir: &std::path::Path) -> Result<(Killed, String), String> {
     let addr = free_addr()?;
-    let shop = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .with_file_name("shop");
-    let child = Command::new(shop)
+    let child = Command::new(sibling("shop")?)
         .args(["serve", "--addr", &addr])
         .current_dir(dir)
         .env("DATABASE_URL", database_url)
