@@ -279,7 +279,7 @@ impl Engine {
             Ok(Ok(reply)) => reply,
             Ok(Err(error)) => {
                 record = before;
-                ServerMessage::error(Some(seq), error.code, error.message)
+                ServerMessage::event_error(Some(seq), error)
             }
             Err(_) => {
                 tracing::error!(tab, seq, "an event handler panicked; the tab keeps its previous state");
@@ -311,10 +311,10 @@ impl Engine {
         changes: &mut Changes,
         actions: &mut Vec<ClientAction>,
     ) -> Result<(), EventError> {
-        let entry = self.registry.get(state).ok_or_else(|| EventError {
-            code: "unknown_state",
-            message: format!("no state named {state:?}"),
-        })?;
+        let entry = self
+            .registry
+            .get(state)
+            .ok_or_else(|| EventError::new("unknown_state", format!("no state named {state:?}")))?;
         if entry.login_required() && caller.user.is_none() {
             return Err(EventError::login_required());
         }
@@ -402,10 +402,13 @@ fn store_error(error: &StoreError) -> ServerMessage {
 
 fn with_seq(message: ServerMessage, seq: u64) -> ServerMessage {
     match message {
-        ServerMessage::Error { code, message, .. } => ServerMessage::Error {
+        ServerMessage::Error {
+            code, message, fields, ..
+        } => ServerMessage::Error {
             seq: Some(seq),
             code,
             message,
+            fields,
         },
         other => other,
     }
