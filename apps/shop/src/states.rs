@@ -89,3 +89,45 @@ impl StateSerializer for OrderRows {
         Ok(Order::update(ctx.db(), row.id, &changes).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Misdescribed;
+
+    struct Unknown;
+
+    impl StateSerializer for Unknown {
+        type Model = Order;
+        const FIELDS: &'static [&'static str] = &["status", "colour"];
+
+        async fn create(_: &EventCtx, _: Input) -> Result<Order, EventError> {
+            Err(EventError::msg("unused"))
+        }
+
+        async fn update(_: &EventCtx, row: Order, _: Input) -> Result<Order, EventError> {
+            Ok(row)
+        }
+    }
+
+    impl ModelState for Misdescribed {
+        type Serializer = Unknown;
+        const NAME: &'static str = "misdescribed";
+
+        fn queryset(_: &EventCtx) -> Result<ListQuery, EventError> {
+            Ok(ListQuery::new(Scope::All))
+        }
+    }
+
+    #[test]
+    fn registering_a_model_state_checks_its_fields() {
+        let mut registry = Registry::new();
+        register(&mut registry).expect("the shop's states are well described");
+        let error = registry.register::<ModelList<Misdescribed>>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state \"misdescribed\": its serializer shows field \"colour\", which model \"order\" does not have"
+        );
+    }
+}

@@ -22,9 +22,12 @@
 //!
 //! - [`macro@State`] + [`macro@events`]: the macros that write a state's `State` and
 //!   `Events` impls (duet-state-macros, whose docs have the attribute and payload tables).
-//!
-//! Still to come (see the event-state issue): `ModelState`, progress updates and background
-//! work.
+//! - [`ModelState`] + [`StateSerializer`]: a tab's live list of one model's rows, scoped to
+//!   its user, with permission-checked `refresh`/`create`/`update`/`delete` handlers and
+//!   validation errors in an `errors` var; registered as [`ModelList<M>`](ModelList).
+//! - Long handlers: [`EventCtx::flush`] sends progress before the handler returns;
+//!   [`EventCtx::spawn`] starts background work that updates the tab later
+//!   ([`Background::update`]), each change pushed to the tab's sockets.
 //!
 //! ```
 //! use duet_state::{EventCtx, EventError, EventResult, Events, State, events};
@@ -80,6 +83,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as duet_state;
 
+mod background;
 mod broadcast;
 mod ctx;
 pub mod delta;
@@ -92,6 +96,7 @@ mod socket;
 mod state;
 pub mod wire;
 
+pub use background::Background;
 pub use broadcast::Broadcaster;
 pub use ctx::{ClientAction, EventCtx, Route};
 pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};

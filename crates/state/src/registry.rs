@@ -102,7 +102,7 @@ impl StateEntry {
     }
 }
 
-fn load<S: State>(name: &str, stored: Option<Stored>) -> S {
+pub(crate) fn load<S: State>(name: &str, stored: Option<Stored>) -> S {
     match stored {
         None => S::default(),
         Some(map) => serde_json::from_value(Value::Object(map)).unwrap_or_else(|error| {
@@ -113,7 +113,7 @@ fn load<S: State>(name: &str, stored: Option<Stored>) -> S {
     }
 }
 
-fn outcome<S: State>(state: &S) -> Outcome {
+pub(crate) fn outcome<S: State>(state: &S) -> Outcome {
     let stored = match serde_json::to_value(state) {
         Ok(Value::Object(map)) => map,
         _ => {

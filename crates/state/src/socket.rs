@@ -112,7 +112,7 @@ impl Sockets {
     }
 
     /// Sends `text` to every socket of `tab`.
-    fn push(&self, tab: &str, text: &str) {
+    pub(crate) fn push(&self, tab: &str, text: &str) {
         let open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for socket in open.values().filter(|s| s.tab.as_deref() == Some(tab)) {
             let _ = socket.control.send(Control::Push(text.to_owned()));
@@ -232,8 +232,8 @@ pub async fn event_socket(
     actix_web::rt::spawn(async move {
         Connection {
             service: &service,
+            caller: Caller::on_socket(user, session.clone()),
             session,
-            caller: Caller { user },
             tab: None,
             last_bad: false,
             id: 0,
@@ -375,15 +375,20 @@ impl Connection<'_> {
             }
             ClientMessage::Event {
                 seq,
+                acked,
                 state,
                 handler,
                 payload,
             } => match &self.tab {
-                Some(tab) => engine.event(&self.caller, tab, seq, &state, &handler, payload).await,
+                Some(tab) => {
+                    engine
+                        .event(&self.caller, tab, seq, acked, &state, &handler, payload)
+                        .await
+                }
                 None => ServerMessage::error(Some(seq), "not_hydrated", "send hello first"),
             },
-            ClientMessage::Navigate { seq, route } => match &self.tab {
-                Some(tab) => engine.navigate(&self.caller, tab, seq, &route).await,
+            ClientMessage::Navigate { seq, acked, route } => match &self.tab {
+                Some(tab) => engine.navigate(&self.caller, tab, seq, acked, &route).await,
                 None => ServerMessage::error(Some(seq), "not_hydrated", "send hello first"),
             },
         };

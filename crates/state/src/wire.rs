@@ -41,6 +41,10 @@ pub enum ClientMessage {
     Event {
         /// The client's sequence number for this tab.
         seq: u64,
+        /// The last `seq` whose reply the client has processed (the server forgets older
+        /// replies).
+        #[serde(default)]
+        acked: Option<u64>,
         /// The state's name.
         state: String,
         /// The handler's name.
@@ -53,6 +57,9 @@ pub enum ClientMessage {
     Navigate {
         /// The client's sequence number for this tab.
         seq: u64,
+        /// As in `Event`.
+        #[serde(default)]
+        acked: Option<u64>,
         /// The new page.
         route: ClientRoute,
     },
