@@ -493,6 +493,26 @@ async fn published_messages_reach_subscribed_tabs() {
     )
     .await;
     assert_eq!(recv(&mut bystander).await["seq"], 1);
+
+    // When the tab's last socket here closes, the topic index forgets it; a reconnect with
+    // the tab's token subscribes it again (the subscription is part of the tab's state).
+    for socket in [watcher, twin] {
+        drop(socket);
+    }
+    let mut index = String::new();
+    for _ in 0..50 {
+        index = format!("{:?}", app.broadcaster);
+        if index == "Broadcaster { topics: 0, .. }" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(index, "Broadcaster { topics: 0, .. }", "the closed tab left the index");
+    assert_eq!(app.broadcaster.publish("counter:news", &json!(1)), 0);
+    let mut back = app.connect(None, None).await.unwrap();
+    hello(&mut back, Some(&tab)).await;
+    assert_eq!(app.broadcaster.publish("counter:news", &json!(7)), 1);
+    assert_eq!(recv(&mut back).await["changes"]["counter"]["count"]["value"], 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
