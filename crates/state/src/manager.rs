@@ -123,12 +123,15 @@ struct Slot {
 
 #[derive(Default)]
 struct SlotData {
-    record: Option<TabRecord>,
+    /// The record as JSON text: an idle tab then costs its text's length, not a tree of
+    /// maps (as in the Redis manager, a tab is loaded per event and stored after).
+    record: Option<Box<str>>,
     used: Option<Instant>,
     fence: u64,
 }
 
-/// Tabs in this process's memory: for one instance. Idle tabs expire after the TTL.
+/// Tabs in this process's memory, as JSON text: for one instance. Idle tabs expire after
+/// the TTL.
 pub struct MemoryStateManager {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     ttl: Duration,
@@ -218,12 +221,12 @@ impl StateManager for MemoryStateManager {
                 data.record = None;
             }
             data.fence += 1;
-            Ok(TabLock::new(
-                tab.to_owned(),
-                data.record.clone(),
-                data.fence,
-                Some(Box::new(guard)),
-            ))
+            let record = data.record.as_deref().and_then(|text| {
+                serde_json::from_str(text)
+                    .map_err(|error| tracing::error!(tab, %error, "a stored tab no longer parses; starting it afresh"))
+                    .ok()
+            });
+            Ok(TabLock::new(tab.to_owned(), record, data.fence, Some(Box::new(guard))))
         })
     }
 
@@ -239,7 +242,8 @@ impl StateManager for MemoryStateManager {
             if data.fence != lock.fence {
                 return Err(StoreError::LockLost);
             }
-            data.record = Some(record.clone());
+            let text = serde_json::to_string(record).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            data.record = Some(text.into_boxed_str());
             data.used = Some(Instant::now());
             drop(data);
             drop(lock);

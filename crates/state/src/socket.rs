@@ -42,11 +42,11 @@ impl Default for SocketConfig {
     }
 }
 
-/// What other parts of the process ask of a socket's task. Kept small: each socket's
-/// channel preallocates room for a block of these.
+/// What other parts of the process ask of a socket's task; sent boxed, because each
+/// socket's channel preallocates a block of 32 slots.
 pub(crate) enum Control {
     Close(u16, &'static str),
-    React(Box<(String, serde_json::Value)>),
+    React(String, serde_json::Value),
     Push(String),
 }
 
@@ -55,7 +55,7 @@ pub(crate) enum Control {
 struct OpenSocket {
     login: Option<String>,
     tab: Option<String>,
-    control: mpsc::UnboundedSender<Control>,
+    control: mpsc::UnboundedSender<Box<Control>>,
 }
 
 /// Every open socket of this process, by the login (session auth id) it belongs to, so a
@@ -103,7 +103,7 @@ impl Sockets {
         self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn add(&self, login: Option<String>, control: mpsc::UnboundedSender<Control>) -> u64 {
+    fn add(&self, login: Option<String>, control: mpsc::UnboundedSender<Box<Control>>) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.open().sockets.insert(
             id,
@@ -132,7 +132,7 @@ impl Sockets {
     pub(crate) fn react(&self, tab: &str, topic: &str, payload: &serde_json::Value) -> bool {
         self.open().of_tab(tab).any(|s| {
             s.control
-                .send(Control::React(Box::new((topic.to_owned(), payload.clone()))))
+                .send(Box::new(Control::React(topic.to_owned(), payload.clone())))
                 .is_ok()
         })
     }
@@ -140,7 +140,7 @@ impl Sockets {
     /// Sends `text` to every socket of `tab`.
     pub(crate) fn push(&self, tab: &str, text: &str) {
         for socket in self.open().of_tab(tab) {
-            let _ = socket.control.send(Control::Push(text.to_owned()));
+            let _ = socket.control.send(Box::new(Control::Push(text.to_owned())));
         }
     }
 
@@ -173,7 +173,10 @@ impl Sockets {
         let mut closed = 0;
         for socket in open.sockets.values() {
             if socket.login.as_deref() == Some(session_auth_id)
-                && socket.control.send(Control::Close(4401, "logged out")).is_ok()
+                && socket
+                    .control
+                    .send(Box::new(Control::Close(4401, "logged out")))
+                    .is_ok()
             {
                 closed += 1;
             }
@@ -329,13 +332,13 @@ impl Connection<'_> {
                         Next::Continue
                     }
                 }
-                Some(command) = control.recv() => match command {
+                Some(command) = control.recv() => match *command {
                     Control::Close(code, reason) => Next::Close(code, reason.into()),
                     Control::Push(text) => match self.session.text(text).await {
                         Ok(()) => Next::Continue,
                         Err(_) => break None,
                     },
-                    Control::React(reaction) => Box::pin(self.react(&reaction.0, &reaction.1)).await,
+                    Control::React(topic, payload) => Box::pin(self.react(&topic, &payload)).await,
                 },
             };
             match next {
