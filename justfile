@@ -3,6 +3,7 @@
 # Services for `test-all`; override to point elsewhere.
 postgres_url := env_var_or_default("DUET_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 redis_url := env_var_or_default("DUET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+chromedriver := env_var_or_default("DUET_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 
 # Run the demo shop on http://127.0.0.1:8000 (embedded SQLite).
 run:
@@ -14,7 +15,7 @@ test:
 
 # Every test, against PostgreSQL and Redis too.
 test-all:
-    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} cargo test --workspace
+    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} DUET_TEST_CHROMEDRIVER={{chromedriver}} cargo test --workspace
 
 # Formatting and lints, as CI runs them.
 lint:

@@ -674,9 +674,14 @@ function onFrame(f) {
 
 function onError(f) {
   const p = f.seq != null ? rt.pending.get(f.seq) : null;
-  if (f.code === "bad_message" && p && /acked/.test(f.message) && rt.ackedOnEvents) {
-    rt.ackedOnEvents = false; // an older server: resend without it
-    return transmit(p.frame);
+  if (f.code === "bad_message" && /`acked`/.test(f.message)) {
+    if (!rt.ackedOnEvents) return; // frames sent before we knew; already resent
+    // A server from before `acked` on event/navigate refused the frame without applying
+    // it (and without knowing its seq): resend what is pending without the field. A frame
+    // that did arrive is answered with its first reply (exactly once).
+    rt.ackedOnEvents = false;
+    for (const seq of [...rt.pending.keys()].sort((a, b) => a - b)) transmit(rt.pending.get(seq).frame);
+    return;
   }
   if (f.code === "not_hydrated") return connect(); // the frame stays pending
   if (f.seq != null) {
