@@ -164,3 +164,43 @@ fn order() -> Page {
             link("← All orders", "/orders").id("back"),
         ]))
 }
+
+#[cfg(test)]
+mod tests {
+    use duet_state::Registry;
+    use duet_ui::{Page, Ui, el, text, var};
+
+    use crate::states::CounterState;
+
+    fn registry() -> Registry {
+        let mut registry = Registry::new();
+        crate::states::register(&mut registry).unwrap();
+        registry
+    }
+
+    #[test]
+    fn the_pages_fit_the_states() {
+        let mut registry = registry();
+        let ui = super::ui();
+        ui.register_on_load(&mut registry).unwrap();
+        let compiled = ui.compile(&registry).unwrap();
+        assert_eq!(compiled.pages().len(), 4);
+        assert!(compiled.page_for("/orders/7").unwrap().requires_login());
+    }
+
+    #[test]
+    fn a_typo_names_the_page_and_the_component() {
+        let typo =
+            Page::new("/").body(el("section").child(el("p").child(text(var::<CounterState>("cuont")).id("count"))));
+        let error = Ui::new("Shop")
+            .layout(super::layout)
+            .page(typo)
+            .compile(&registry())
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "page /: component `div > main > section > p > span[count] > text` reads counter.cuont, which does \
+             not exist (vars: count)"
+        );
+    }
+}

@@ -37,6 +37,7 @@ const rt = {
   functions: new Map(), // names for `call` actions
   afterApply: new Set(),
   pageKey: null,
+  lastApplyMs: 0, // how long the last delta took to apply to the state and the DOM
 };
 
 // ---------------------------------------------------------------------------------------
@@ -129,6 +130,7 @@ class Scope {
     this.name = name;
     this.value = value;
     this.cleanups = [];
+    this.children = new Set();
   }
   item(name) {
     for (let s = this; s; s = s.parent) if (s.name === name) return s.value;
@@ -136,7 +138,7 @@ class Scope {
   }
   child(name, value) {
     const c = new Scope(this, name, value);
-    this.cleanups.push(() => c.dispose());
+    this.children.add(c);
     return c;
   }
   // Calls `fn` now and whenever a var `e` reads changes.
@@ -145,9 +147,11 @@ class Scope {
     fn(evaluate(e, this));
   }
   dispose() {
+    for (const c of [...this.children]) c.dispose();
     const cleanups = this.cleanups;
     this.cleanups = [];
     for (const c of cleanups) c();
+    this.parent?.children.delete(this);
   }
 }
 
@@ -261,7 +265,12 @@ function renderForeach(node, scope) {
       return make(value, i);
     });
     for (const e of old.values()) drop(e);
-    for (const e of next) parent.insertBefore(e.node, end); // moves kept nodes into order
+    // Put each node in place, moving only those that are not.
+    let cursor = start.nextSibling;
+    for (const e of next) {
+      if (e.node === cursor) cursor = cursor.nextSibling;
+      else parent.insertBefore(e.node, cursor);
+    }
     entries = next;
   };
   // List ops, as the server sent them: touch only the rows they name.
@@ -325,7 +334,6 @@ function renderForeach(node, scope) {
       }),
     );
   }
-  scope.cleanups.push(() => entries.forEach((e) => e.scope.dispose()));
   return frag;
 }
 
@@ -642,8 +650,10 @@ function onFrame(f) {
     case "hydrate":
       return onHydrate(f);
     case "delta": {
+      const started = performance.now();
       try {
         applyChanges(f.changes);
+        rt.lastApplyMs = performance.now() - started;
       } catch (error) {
         // Our copy no longer fits the server's: fetch it whole again.
         console.warn("duet: delta did not apply, rehydrating:", error.message);
@@ -888,6 +898,10 @@ export const duet = {
   },
   get pending() {
     return rt.pending.size;
+  },
+  /** Milliseconds the last delta took to apply to the state and the DOM. */
+  get lastApplyMs() {
+    return rt.lastApplyMs;
   },
 };
 
