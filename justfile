@@ -22,13 +22,15 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks against a bare actix-web baseline, in one run (needs wrk: apt-get install wrk).
+# Benchmarks against a bare actix-web baseline, in one run (needs wrk, and chromium-driver for `ui`).
 bench:
     command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
     cargo build --release -p shop -p duet-bench
     target/release/duet-bench http
     DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench webhooks
     target/release/duet-bench events
+    command -v chromedriver >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
+    target/release/duet-bench ui
 
 # What CI runs.
 ci:
