@@ -298,7 +298,7 @@ async fn log_in_see_own_orders_live_navigate_and_log_out() {
 #[tokio::test]
 async fn events_update_the_dom_survive_reloads_and_reconnects() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
-    let (_dir, server) = shop_server(&test).await;
+    let (dir, mut server) = shop_server(&test).await;
     let Some(browser) = Browser::start(&server).await else {
         return;
     };
@@ -359,6 +359,27 @@ async fn events_update_the_dom_survive_reloads_and_reconnects() {
     browser.settled().await;
     assert_eq!(browser.text("#count").await, "44");
 
+    // The server goes away: the indicator says so, and the page keeps retrying with
+    // backoff. It comes back on the same address: the page reconnects by itself. (Tabs
+    // live in the server's memory in this setup, so the tab starts afresh.)
+    server.stop();
+    browser.until("duet.status === 'offline'").await;
+    assert!(
+        browser.text("#duet-status").await.starts_with("Offline"),
+        "{}",
+        browser.text("#duet-status").await
+    );
+    server.restart(shop(dir.path(), Some(&test.url), &[])).await;
+    browser.settled().await;
+    browser
+        .until("document.querySelector('#count').innerText === '0'")
+        .await;
+    browser.click("#increment").await;
+    browser
+        .until("document.querySelector('#count').innerText === '1'")
+        .await;
+    browser.settled().await;
+
     // A failing event is shown to the user, and the state is unchanged.
     browser
         .js("duet.send('counter', 'set_to', 'ten').catch(() => {}); return 1")
@@ -369,7 +390,7 @@ async fn events_update_the_dom_survive_reloads_and_reconnects() {
         "{}",
         browser.text(".duet-error").await
     );
-    assert_eq!(browser.text("#count").await, "44");
+    assert_eq!(browser.text("#count").await, "1");
 
     // An unknown page is the 404 page, rendered by the runtime.
     browser.goto("/no/such/page").await;
