@@ -399,3 +399,76 @@ async fn events_update_the_dom_survive_reloads_and_reconnects() {
         .await;
     browser.client.clone().close().await.unwrap();
 }
+
+/// Random list operations, applied to the `/orders` table as deltas: after each, the rows
+/// are the list, in order, and rows the ops did not touch keep their DOM nodes.
+const LIST_OPS_CHECK: &str = r"
+let seed = 7;
+const random = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+const list = () => duet.states.orders.orders;
+const rows = () => [...document.querySelectorAll('#orders tbody tr')];
+let next = 100000;
+const row = () => ({ id: next++, status: ['pending', 'paid', 'shipped'][random(3)], total: `${random(100)}.00`, currency: 'EUR' });
+const kinds = ['append', 'insert', 'remove', 'replace', 'move', 'truncate', 'set'];
+for (let round = 0; round < 300; round++) {
+  const n = list().length;
+  const kind = kinds[random(kinds.length)];
+  let op;
+  if (kind === 'append') op = { op: 'append', values: [row(), row()].slice(0, 1 + random(2)) };
+  else if (kind === 'insert') op = { op: 'insert', index: random(n + 1), value: row() };
+  else if (n === 0) op = { op: 'append', values: [row()] };
+  else if (kind === 'remove') op = { op: 'remove', index: random(n) };
+  else if (kind === 'replace') { const i = random(n); op = { op: 'replace', index: i, value: { ...row(), id: list()[i].id } }; }
+  else if (kind === 'move') op = { op: 'move', from: random(n), to: random(n) };
+  else if (kind === 'truncate') op = { op: 'truncate', len: Math.max(n - 1 - random(3), 0) };
+  else op = null;
+  // Mark every row; a row the op leaves alone must keep its node.
+  rows().forEach((r) => { r.dataset.round = String(round); });
+  const before = new Map(rows().map((r, i) => [list()[i].id, r]));
+  let changes;
+  if (op) changes = { op: 'list', ops: [op] };
+  else {
+    const shuffled = [...list()].sort(() => random(3) - 1);
+    changes = { op: 'set', value: shuffled.slice(0, Math.max(shuffled.length - random(2), 0)) };
+  }
+  if (list().length === 0 && op === null) changes = { op: 'set', value: [row(), row(), row()] };
+  duet.applyFrame({ type: 'delta', changes: { orders: { orders: changes } } });
+  const shown = rows().map((r) => r.querySelector('a').textContent);
+  const want = list().map((o) => `#${o.id}`);
+  if (JSON.stringify(shown) !== JSON.stringify(want)) {
+    return `round ${round}, ${JSON.stringify(changes)}: rows ${shown} but the list is ${want}`;
+  }
+  const touched = op && op.op === 'replace' ? list()[op.index].id : null;
+  for (const [i, o] of list().entries()) {
+    const old = before.get(o.id);
+    if (old && o.id !== touched && changes.op === 'list' && rows()[i] !== old) {
+      return `round ${round}, ${JSON.stringify(op)}: the row of order ${o.id} was re-rendered`;
+    }
+  }
+}
+return 'ok';
+";
+
+#[tokio::test]
+async fn list_operations_update_only_their_rows() {
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let (_dir, server) = shop_server(&test).await;
+    let Some(browser) = Browser::start(&server).await else {
+        return;
+    };
+    let ada = make_user(&test.db, "ada", "pw").await;
+    for cents in 0..12 {
+        make_order(&test.db, &ada, 100 * cents, "pending").await;
+    }
+    browser.goto("/login?next=/orders").await;
+    browser.until("document.querySelector('#login-form')").await;
+    browser.type_into("input[name=username]", "ada").await;
+    browser.type_into("input[name=password]", "pw").await;
+    browser.click("#login-submit").await;
+    browser
+        .until("document.querySelectorAll('#orders tbody tr').length === 12")
+        .await;
+    browser.settled().await;
+    assert_eq!(browser.js(LIST_OPS_CHECK).await, json!("ok"));
+    browser.client.clone().close().await.unwrap();
+}

@@ -875,6 +875,8 @@ export const duet = {
   navigate,
   drop,
   reconnect: connect,
+  /** Applies `frame` as if the server had sent it (for tests of the DOM updates). */
+  applyFrame: onFrame,
   /** Registers `fn` under `name` for the server's `call` actions. */
   register(name, fn) {
     rt.functions.set(name, fn);
