@@ -142,6 +142,9 @@ fn shop_routes_prints_the_table_and_every_route() {
         "/api/v1/orders/{id}/",
         "GET, HEAD, PUT, PATCH, DELETE",
         "/accounts/login/",
+        "/_duet/*",
+        "(page \"Your orders · Shop\", login required)",
+        "/orders/{id}",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
