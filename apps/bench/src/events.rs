@@ -50,7 +50,8 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-const EVENT: &str = r#"{"type":"event","seq":SEQ,"state":"counter","handler":"increment"}"#;
+/// As the browser runtime sends it: `acked` lets the server forget the previous reply.
+const EVENT: &str = r#"{"type":"event","seq":SEQ,"acked":ACKED,"state":"counter","handler":"increment"}"#;
 
 async fn connect(url: &str, duet: bool) -> Result<Socket, String> {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
@@ -94,7 +95,11 @@ async fn round_trips(url: &str, duet: bool, clients: usize, seconds: u64) -> Res
                 seq += 1;
                 let started = Instant::now();
                 if socket
-                    .send(Message::text(EVENT.replace("SEQ", &seq.to_string())))
+                    .send(Message::text(
+                        EVENT
+                            .replace("SEQ", &seq.to_string())
+                            .replace("ACKED", &(seq - 1).to_string()),
+                    ))
                     .await
                     .is_err()
                 {

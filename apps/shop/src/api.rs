@@ -9,7 +9,7 @@ use duet_views::{Action, ApiError, ApiRequest, ApiResult, ApiSerializer, Change,
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 
-use crate::orders::{NewOrder, Order, OrderChanges, STATUSES};
+use crate::orders::{NewOrder, Order, OrderChanges};
 
 /// One order as `GET /api/orders/` shows it.
 #[derive(Debug, Serialize)]
@@ -108,56 +108,22 @@ fn cancel<'a>(
     })
 }
 
-/// The HTTP side of `Order`: totals as decimal strings, status from its choices, currency
-/// as a three-letter code. `id`, `customer`, `placed_at` and `client_reference` are read-only.
+/// The HTTP side of `Order`: every field, totals as decimal strings. `id`, `customer`,
+/// `placed_at` and `client_reference` are read-only; validation is `Order`'s own (shared
+/// with the pages' serializer).
 #[derive(Debug, Clone, Copy)]
 pub struct OrderApiSerializer;
-
-fn currency(input: &mut Input) -> Option<String> {
-    let code = input.text("currency", 3)?;
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-        Some(code)
-    } else {
-        input.error("currency", "Use a three-letter ISO 4217 code such as \"EUR\".");
-        None
-    }
-}
 
 impl ApiSerializer for OrderApiSerializer {
     type Model = Order;
 
-    async fn create(req: &ApiRequest, mut input: Input) -> ApiResult<Order> {
-        let user = req.require_user()?;
-        let total_cents = input.money("total");
-        let currency = currency(&mut input);
-        // New orders start pending unless the client says otherwise.
-        let status = if input.raw("status").is_some() {
-            input.choice("status", STATUSES)
-        } else {
-            Some("pending".into())
-        };
-        input.finish()?;
-        let (Some(total_cents), Some(currency), Some(status)) = (total_cents, currency, status) else {
-            return Err(duet_views::ApiError::Internal);
-        };
-        let order = NewOrder {
-            customer_id: user.id,
-            total_cents,
-            currency,
-            status,
-            placed_at: duet_models::now(),
-            client_reference: new_reference()?,
-        };
+    async fn create(req: &ApiRequest, input: Input) -> ApiResult<Order> {
+        let order = NewOrder::from_input(req.require_user()?.id, input)?;
         Ok(Order::create(req.db(), &order).await?)
     }
 
-    async fn update(req: &ApiRequest, row: Order, mut input: Input) -> ApiResult<Order> {
-        let changes = OrderChanges {
-            total_cents: input.money("total"),
-            currency: currency(&mut input),
-            status: input.choice("status", STATUSES),
-        };
-        input.finish()?;
+    async fn update(req: &ApiRequest, row: Order, input: Input) -> ApiResult<Order> {
+        let changes = OrderChanges::from_input(input)?;
         Ok(Order::update(req.db(), row.id, &changes).await?)
     }
 }
@@ -170,11 +136,4 @@ pub fn publish_order_change(req: &actix_web::HttpRequest, order: &Order) {
             &serde_json::json!({"order": order.id}),
         );
     }
-}
-
-/// A fresh `client_reference` for payment providers, e.g. `ord_3f9a…`.
-pub fn new_reference() -> ApiResult<String> {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).map_err(|_| ApiError::Internal)?;
-    Ok(format!("ord_{}", hex::encode(bytes)))
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use duet_models::{Db, Field, FieldKind, Model, Result, db_run, json_object};
+use duet_models::{Db, Field, FieldKind, Input, Model, Result, ValidationErrors, db_run, json_object};
 use serde_json::{Map, Value, json};
 
 /// diesel's description of the `orders` table.
@@ -80,6 +80,62 @@ impl OrderChanges {
     fn is_empty(&self) -> bool {
         self.total_cents.is_none() && self.currency.is_none() && self.status.is_none()
     }
+
+    /// Validates a (partial) update: only the fields sent are read. Shared by the API's and
+    /// the pages' serializers, so both surfaces accept exactly the same input.
+    pub fn from_input(mut input: Input) -> std::result::Result<OrderChanges, ValidationErrors> {
+        let changes = OrderChanges {
+            total_cents: input.money("total"),
+            currency: read_currency(&mut input),
+            status: input.choice("status", STATUSES),
+        };
+        input.finish()?;
+        Ok(changes)
+    }
+}
+
+impl NewOrder {
+    /// Validates a new order for `customer_id`: `total` and `currency` are required,
+    /// `status` defaults to pending.
+    pub fn from_input(customer_id: i64, mut input: Input) -> std::result::Result<NewOrder, ValidationErrors> {
+        let total_cents = input.money("total");
+        let currency = read_currency(&mut input);
+        let status = if input.raw("status").is_some() {
+            input.choice("status", STATUSES)
+        } else {
+            Some("pending".into())
+        };
+        let (Some(total_cents), Some(currency), Some(status)) = (total_cents, currency, status) else {
+            return Err(input.finish().err().unwrap_or_default());
+        };
+        input.finish()?;
+        Ok(NewOrder {
+            customer_id,
+            total_cents,
+            currency,
+            status,
+            placed_at: duet_models::now(),
+            client_reference: new_reference(),
+        })
+    }
+}
+
+/// A three-letter ISO 4217 code such as `EUR`.
+fn read_currency(input: &mut Input) -> Option<String> {
+    let code = input.text("currency", 3)?;
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Some(code)
+    } else {
+        input.error("currency", "Use a three-letter ISO 4217 code such as \"EUR\".");
+        None
+    }
+}
+
+/// A fresh `client_reference` for payment providers, e.g. `ord_3f9a…`.
+pub fn new_reference() -> String {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the OS provides randomness");
+    format!("ord_{}", hex::encode(bytes))
 }
 
 impl Order {

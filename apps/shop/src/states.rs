@@ -1,11 +1,13 @@
 //! The shop's event-state side: a counter (the smallest example) and the user's orders,
 //! live: changes made over HTTP or by a webhook reach open `/orders` tabs.
 
-use duet_models::{ListQuery, Model, Scope};
-use duet_state::{EventCtx, EventResult, Registry, RegistryError, State, events};
+use duet_models::{Input, ListQuery, Scope};
+use duet_state::{
+    EventCtx, EventError, EventResult, ModelList, ModelState, Registry, RegistryError, State, StateSerializer, events,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::orders::Order;
+use crate::orders::{NewOrder, Order, OrderChanges};
 
 /// The topic on which changes to `user_id`'s orders are published.
 pub fn orders_topic(user_id: i64) -> String {
@@ -15,7 +17,7 @@ pub fn orders_topic(user_id: i64) -> String {
 /// Registers the shop's states and their `on_load` handlers.
 pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.register::<CounterState>()?;
-    registry.register::<OrderState>()?;
+    registry.register::<ModelList<OrderState>>()?;
     registry.on_load("/orders", OrderState::NAME, "refresh")?;
     registry.on_load("/orders/{id}", OrderState::NAME, "refresh")?;
     Ok(())
@@ -47,47 +49,85 @@ impl CounterState {
     }
 }
 
-/// One order as the `/orders` page shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderRow {
-    /// The order's id (the list's key).
-    pub id: i64,
-    /// Its status.
-    pub status: String,
-    /// Its total as a decimal string.
-    pub total: String,
-    /// Its currency.
-    pub currency: String,
-}
+/// The logged-in user's orders, newest first, in list var `orders`: refreshed on load,
+/// written from the pages (`create`, `update`, `delete`) and kept live: changes made over
+/// HTTP or by a webhook are published on [`orders_topic`].
+#[derive(Debug, Clone, Copy)]
+pub struct OrderState;
 
-/// The logged-in user's orders, newest first; refreshed on load and whenever they change.
-#[derive(Debug, Default, Serialize, Deserialize, State)]
-#[state(name = "orders", login_required)]
-pub struct OrderState {
-    /// The orders.
-    pub orders: Vec<OrderRow>,
-}
+impl ModelState for OrderState {
+    type Serializer = OrderRows;
+    const NAME: &'static str = "orders";
+    const LIST_VAR: &'static str = "orders";
 
-#[events]
-impl OrderState {
-    /// Loads the user's orders and listens for changes to them. `change` (what a publisher
-    /// sent, e.g. `{"order": 7}`; `None` on page load) is not trusted for content: the list
-    /// is read again, so it is always what the database says.
-    async fn refresh(&mut self, ctx: &mut EventCtx, change: Option<serde_json::Value>) -> EventResult {
-        tracing::debug!(?change, "refreshing orders");
+    fn queryset(ctx: &EventCtx) -> Result<ListQuery, EventError> {
         let user_id = ctx.require_user()?.id;
-        let query = ListQuery::new(Scope::Owner(user_id)).order_by("placed_at", true);
-        self.orders = Order::list(ctx.db(), &query)
-            .await?
-            .into_iter()
-            .map(|o| OrderRow {
-                id: o.id,
-                status: o.status,
-                total: duet_models::cents_to_decimal(o.total_cents),
-                currency: o.currency,
-            })
-            .collect();
-        ctx.subscribe(orders_topic(user_id), "refresh");
-        Ok(())
+        Ok(ListQuery::new(Scope::Owner(user_id)).order_by("placed_at", true))
+    }
+
+    fn topic(ctx: &EventCtx) -> Option<String> {
+        ctx.user().map(|user| orders_topic(user.id))
+    }
+}
+
+/// An order as the pages show it: `{id, status, total, currency}`. Validation is the
+/// model's own, shared with the API's serializer.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderRows;
+
+impl StateSerializer for OrderRows {
+    type Model = Order;
+    const FIELDS: &'static [&'static str] = &["status", "total", "currency"];
+
+    async fn create(ctx: &EventCtx, input: Input) -> Result<Order, EventError> {
+        let order = NewOrder::from_input(ctx.require_user()?.id, input)?;
+        Ok(Order::create(ctx.db(), &order).await?)
+    }
+
+    async fn update(ctx: &EventCtx, row: Order, input: Input) -> Result<Order, EventError> {
+        let changes = OrderChanges::from_input(input)?;
+        Ok(Order::update(ctx.db(), row.id, &changes).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Misdescribed;
+
+    struct Unknown;
+
+    impl StateSerializer for Unknown {
+        type Model = Order;
+        const FIELDS: &'static [&'static str] = &["status", "colour"];
+
+        async fn create(_: &EventCtx, _: Input) -> Result<Order, EventError> {
+            Err(EventError::msg("unused"))
+        }
+
+        async fn update(_: &EventCtx, row: Order, _: Input) -> Result<Order, EventError> {
+            Ok(row)
+        }
+    }
+
+    impl ModelState for Misdescribed {
+        type Serializer = Unknown;
+        const NAME: &'static str = "misdescribed";
+
+        fn queryset(_: &EventCtx) -> Result<ListQuery, EventError> {
+            Ok(ListQuery::new(Scope::All))
+        }
+    }
+
+    #[test]
+    fn registering_a_model_state_checks_its_fields() {
+        let mut registry = Registry::new();
+        register(&mut registry).expect("the shop's states are well described");
+        let error = registry.register::<ModelList<Misdescribed>>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state \"misdescribed\": its serializer shows field \"colour\", which model \"order\" does not have"
+        );
     }
 }

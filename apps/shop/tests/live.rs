@@ -142,4 +142,61 @@ duet_models::db_tests! {
         send(&mut tab, json!({"type": "event", "seq": 1, "state": "counter", "handler": "increment"})).await;
         assert_eq!(recv(&mut tab).await["seq"], 1, "the next frame is the reply to ada's own event, no push for bob's order");
     }
+
+    async fn orders_are_written_from_the_page(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        let ada = make_user(&test.db, "ada", "pw").await;
+        let bob = make_user(&test.db, "bob", "pw").await;
+        let old = make_order(&test.db, &ada, 1000, "pending").await;
+        let bobs = make_order(&test.db, &bob, 500, "pending").await;
+        let (cookie, _) = session_login(&server, "ada", "pw").await;
+        let mut tab = connect(&server, Some(&cookie)).await;
+        let hydrate = hello(&mut tab, "/orders").await;
+        assert_eq!(hydrate["states"]["orders"]["errors"], json!({}));
+        let mut other_tab = connect(&server, Some(&cookie)).await;
+        hello(&mut other_tab, "/orders").await;
+        let event = |seq: u64, handler: &str, payload: Value| {
+            json!({"type": "event", "seq": seq, "state": "orders", "handler": handler, "payload": payload})
+        };
+
+        // Invalid input lands in the errors var; nothing is written.
+        send(&mut tab, event(1, "create", json!({"total": "12.999", "currency": "eu"}))).await;
+        let reply = recv(&mut tab).await;
+        let errors = &reply["changes"]["orders"]["errors"]["value"];
+        assert!(errors["total"].is_array() && errors["currency"].is_array(), "{reply}");
+        assert!(reply["changes"]["orders"].get("orders").is_none(), "{reply}");
+
+        // A valid order is inserted at the top as one row; the errors are cleared.
+        send(&mut tab, event(2, "create", json!({"total": "12.50", "currency": "EUR"}))).await;
+        let reply = recv(&mut tab).await;
+        assert_eq!(reply["changes"]["orders"]["errors"], json!({"op": "set", "value": {}}), "{reply}");
+        let ops = &reply["changes"]["orders"]["orders"]["ops"];
+        assert_eq!(ops.as_array().unwrap().len(), 1, "{reply}");
+        assert_eq!((ops[0]["op"].as_str(), ops[0]["index"].as_u64()), (Some("insert"), Some(0)), "{reply}");
+        let row = &ops[0]["value"];
+        assert_eq!((row["total"].as_str(), row["currency"].as_str(), row["status"].as_str()), (Some("12.50"), Some("EUR"), Some("pending")));
+        let created = row["id"].as_i64().unwrap();
+        let push = recv(&mut other_tab).await;
+        assert!(push.get("seq").is_none() && push.to_string().contains("12.50"), "Ada's other tab hears of it: {push}");
+
+        // Update and delete, scoped to Ada's own orders.
+        send(&mut tab, event(3, "update", json!({"id": created, "status": "paid"}))).await;
+        let reply = recv(&mut tab).await;
+        assert_eq!(reply["changes"]["orders"]["orders"]["ops"][0]["value"]["status"], "paid", "{reply}");
+        send(&mut tab, event(4, "update", json!({"id": bobs.id, "status": "paid"}))).await;
+        let refused = recv(&mut tab).await;
+        assert_eq!((refused["code"].as_str(), refused["message"].as_str()), (Some("handler_failed"), Some("Not found.")), "{refused}");
+        send(&mut tab, event(5, "update", json!({"status": "paid"}))).await;
+        assert_eq!(recv(&mut tab).await["code"], "bad_payload");
+        send(&mut tab, event(6, "delete", json!(old.id))).await;
+        let reply = recv(&mut tab).await;
+        assert_eq!(reply["changes"]["orders"]["orders"]["ops"][0]["op"], "remove", "{reply}");
+
+        use duet_models::{Model, Scope};
+        let order = shop::orders::Order::get(&test.db, Scope::All, created).await.unwrap();
+        assert_eq!((order.status.as_str(), order.customer_id), ("paid", ada.id));
+        assert!(shop::orders::Order::get(&test.db, Scope::All, old.id).await.is_err(), "deleted");
+        assert_eq!(shop::orders::Order::get(&test.db, Scope::All, bobs.id).await.unwrap().status, "pending", "bob's order untouched");
+    }
 }

@@ -38,6 +38,7 @@ pub mod schema;
 pub mod testing;
 mod tokens;
 mod users;
+mod validation;
 
 pub use config::{DatabaseUrl, DbConfig};
 pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
@@ -49,6 +50,7 @@ pub use model_queries::ScopeOf;
 pub use password::{hash_password, verify_password};
 pub use tokens::ApiToken;
 pub use users::{NewUser, User};
+pub use validation::{Input, NON_FIELD_ERRORS, ValidationErrors, parse_cents};
 
 /// The current UTC time, at the precision both backends store (microseconds).
 pub fn now() -> chrono::NaiveDateTime {

@@ -22,13 +22,20 @@ pub struct Broadcaster {
 
 #[derive(Default)]
 struct Inner {
-    topics: Mutex<HashMap<String, HashSet<String>>>,
+    topics: Mutex<Index>,
     sockets: Arc<Sockets>,
+}
+
+/// Topic → tabs, and each tab's topics (so a tab's change touches only its own entries).
+#[derive(Default)]
+struct Index {
+    tabs_of: HashMap<String, HashSet<String>>,
+    topics_of: HashMap<String, HashSet<String>>,
 }
 
 impl std::fmt::Debug for Broadcaster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let topics = self.inner.topics.lock().map(|t| t.len()).unwrap_or(0);
+        let topics = self.inner.topics.lock().map(|t| t.tabs_of.len()).unwrap_or(0);
         f.debug_struct("Broadcaster")
             .field("topics", &topics)
             .finish_non_exhaustive()
@@ -47,8 +54,9 @@ impl Broadcaster {
             .inner
             .topics
             .lock()
-            .map(|topics| {
-                topics
+            .map(|index| {
+                index
+                    .tabs_of
                     .get(topic)
                     .map(|tabs| tabs.iter().cloned().collect())
                     .unwrap_or_default()
@@ -69,15 +77,32 @@ impl Broadcaster {
         let Ok(mut index) = self.inner.topics.lock() else {
             return;
         };
-        index.retain(|topic, tabs| {
-            if !topics.contains(topic) {
-                tabs.remove(tab);
-            }
-            !tabs.is_empty()
-        });
-        for topic in topics {
-            index.entry(topic.clone()).or_default().insert(tab.to_owned());
+        let Index { tabs_of, topics_of } = &mut *index;
+        let old = topics_of.get(tab);
+        if old.map_or(topics.is_empty(), |old| old == topics) {
+            return;
         }
+        for topic in old.into_iter().flatten().filter(|t| !topics.contains(*t)) {
+            if let Some(tabs) = tabs_of.get_mut(topic) {
+                tabs.remove(tab);
+                if tabs.is_empty() {
+                    tabs_of.remove(topic);
+                }
+            }
+        }
+        for topic in topics {
+            tabs_of.entry(topic.clone()).or_default().insert(tab.to_owned());
+        }
+        if topics.is_empty() {
+            topics_of.remove(tab);
+        } else {
+            topics_of.insert(tab.to_owned(), topics.clone());
+        }
+    }
+
+    /// Forgets `tab`'s topics: its last socket here closed (a reconnect subscribes again).
+    pub(crate) fn forget_tab(&self, tab: &str) {
+        self.set_topics(tab, &HashSet::new());
     }
 
     /// The open sockets of this process.

@@ -5,9 +5,12 @@ use std::rc::Rc;
 
 use duet_models::{Db, User};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::{Broadcaster, EventError};
+use crate::background::{Background, Spawner};
+use crate::delta::diff_state;
+use crate::wire::ServerMessage;
+use crate::{Broadcaster, EventError, EventResult, State};
 
 /// The page a tab is on: its path and the parameters its route pattern captured.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +48,16 @@ pub struct EventCtx {
     actions: Vec<ClientAction>,
     subscriptions: Vec<(String, &'static str)>,
     broadcaster: Broadcaster,
+    progress: Option<Progress>,
+    spawner: Option<Spawner>,
+}
+
+/// Where a running handler's intermediate updates go: the socket that sent the event, and
+/// what that client shows of the state now.
+pub(crate) struct Progress {
+    pub(crate) socket: actix_ws::Session,
+    pub(crate) state: &'static str,
+    pub(crate) shown: Map<String, Value>,
 }
 
 impl std::fmt::Debug for EventCtx {
@@ -66,6 +79,8 @@ impl EventCtx {
             actions: Vec::new(),
             subscriptions: Vec::new(),
             broadcaster: Broadcaster::new(),
+            progress: None,
+            spawner: None,
         }
     }
 
@@ -118,9 +133,83 @@ impl EventCtx {
         &self.broadcaster
     }
 
+    /// Sends what `state` changed so far to the browser, before the handler returns: for
+    /// progress (`self.step = 3; ctx.flush(self).await;`). The event's reply then carries
+    /// only what changed after the last flush; if the handler fails, the browser is sent
+    /// the state as it was before the event. Outside a socket's event (on load, reactions,
+    /// tests) there is no one waiting and nothing is sent.
+    pub async fn flush<S: State>(&mut self, state: &S) {
+        let Some(progress) = self.progress.as_mut().filter(|p| p.state == S::NAME) else {
+            return;
+        };
+        let client = crate::registry::outcome(state).client;
+        let delta = diff_state(&progress.shown, &client, &S::list_key);
+        if delta.is_empty() {
+            return;
+        }
+        progress.shown = client;
+        let push = ServerMessage::Delta {
+            seq: None,
+            changes: [(S::NAME.to_owned(), delta)].into_iter().collect(),
+            router: None,
+            actions: Vec::new(),
+        };
+        if progress.socket.text(push.to_text()).await.is_err() {
+            tracing::debug!(state = S::NAME, "flush: the socket is gone");
+        }
+    }
+
+    /// Runs `work` in the background, after this event is answered; it may update this tab's
+    /// state `S` any number of times ([`Background::update`]), each update reaching the
+    /// tab's open sockets as a push. Fails outside a tab (a detached context).
+    ///
+    /// ```no_run
+    /// # use duet_state::{Background, EventCtx, EventResult, State, events};
+    /// # #[derive(State, Default, serde::Serialize, serde::Deserialize)]
+    /// # struct ReportState { report: Option<String> }
+    /// # async fn build_report() -> String { String::new() }
+    /// #[events]
+    /// impl ReportState {
+    ///     async fn build(&mut self, ctx: &mut EventCtx) -> EventResult {
+    ///         ctx.spawn(|tab: Background<ReportState>| async move {
+    ///             let report = build_report().await; // slow: the tab stays usable meanwhile
+    ///             let _ = tab.update(|state| state.report = Some(report)).await;
+    ///         })
+    ///     }
+    /// }
+    /// ```
+    pub fn spawn<S, F, Fut>(&mut self, work: F) -> EventResult
+    where
+        S: State,
+        F: FnOnce(Background<S>) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let spawner = self
+            .spawner
+            .clone()
+            .ok_or_else(|| EventError::msg("Background work needs a tab."))?;
+        spawner.spawn(work);
+        Ok(())
+    }
+
     pub(crate) fn with_broadcaster(mut self, broadcaster: Broadcaster) -> EventCtx {
         self.broadcaster = broadcaster;
         self
+    }
+
+    pub(crate) fn with_progress(mut self, progress: Option<Progress>) -> EventCtx {
+        self.progress = progress;
+        self
+    }
+
+    pub(crate) fn with_spawner(mut self, spawner: Spawner) -> EventCtx {
+        self.spawner = Some(spawner);
+        self
+    }
+
+    /// What the client was last sent by [`EventCtx::flush`], if anything.
+    pub(crate) fn take_shown(&mut self) -> Option<Map<String, Value>> {
+        self.progress.take().map(|p| p.shown)
     }
 
     pub(crate) fn take_subscriptions(&mut self) -> Vec<(String, &'static str)> {

@@ -8,20 +8,24 @@ use std::sync::Arc;
 
 use duet_models::{Db, User};
 use futures_util::FutureExt;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::background::Spawner;
+use crate::ctx::Progress;
 use crate::delta::diff_state;
 use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
-use crate::registry::{Outcome, Registry};
+use crate::registry::{Outcome, Registry, StateEntry, load, outcome};
 use crate::wire::{Changes, ClientRoute, PROTOCOL_VERSION, ServerMessage};
-use crate::{Broadcaster, ClientAction, EventCtx, EventError, Route};
+use crate::{Broadcaster, ClientAction, EventCtx, EventError, Route, State};
 
 /// Replies kept per tab for resent events (beyond what the client acknowledged).
 const KEPT_REPLIES: usize = 256;
 
 /// The event-state engine of one app: its states, where tabs are kept, and the database.
+/// Cloning it is cheap (background work holds a clone).
+#[derive(Clone)]
 pub struct Engine {
-    registry: Registry,
+    registry: Arc<Registry>,
     manager: Arc<dyn StateManager>,
     db: Db,
     broadcaster: Broadcaster,
@@ -35,16 +39,45 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Who is asking: the socket's user, resolved once at the handshake.
-#[derive(Debug, Clone, Default)]
+/// Who is asking: the socket's user, resolved once at the handshake, and the socket itself
+/// (where a handler's progress updates go).
+#[derive(Clone, Default)]
 pub struct Caller {
     /// The logged-in user, if any.
     pub user: Option<Rc<User>>,
+    socket: Option<actix_ws::Session>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.user_id())
+            .field("socket", &self.socket.is_some())
+            .finish()
+    }
 }
 
 impl Caller {
+    /// `user`, calling from no socket (tests, tools): progress updates go nowhere.
+    pub fn new(user: Option<Rc<User>>) -> Caller {
+        Caller { user, socket: None }
+    }
+
+    /// `user` on `socket`.
+    pub(crate) fn on_socket(user: Option<Rc<User>>, socket: actix_ws::Session) -> Caller {
+        Caller {
+            user,
+            socket: Some(socket),
+        }
+    }
+
     fn user_id(&self) -> Option<i64> {
         self.user.as_ref().map(|u| u.id)
+    }
+
+    /// The same user, for work that outlives the event (it reports through pushes).
+    fn detached(&self) -> Caller {
+        Caller::new(self.user.clone())
     }
 }
 
@@ -52,7 +85,7 @@ impl Engine {
     /// An engine over `registry`, keeping tabs in `manager`.
     pub fn new(registry: Registry, manager: Arc<dyn StateManager>, db: Db, broadcaster: Broadcaster) -> Engine {
         Engine {
-            registry,
+            registry: Arc::new(registry),
             manager,
             db,
             broadcaster,
@@ -62,6 +95,54 @@ impl Engine {
     /// The broadcaster publishing to this engine's tabs.
     pub fn broadcaster(&self) -> &Broadcaster {
         &self.broadcaster
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Changes state `S` of `tab` under the tab's lock and pushes the change to the tab's
+    /// sockets: background work's [`Background::update`](crate::Background::update).
+    pub(crate) async fn update<S: State>(
+        &self,
+        caller: &Caller,
+        tab: &str,
+        change: impl FnOnce(&mut S),
+    ) -> Result<(), EventError> {
+        if self.registry.get(S::NAME).is_none() {
+            return Err(EventError::new(
+                "unknown_state",
+                format!("no state named {:?}", S::NAME),
+            ));
+        }
+        let mut lock = self.manager.lock(tab).await.map_err(|error| {
+            tracing::warn!(%error, "state store");
+            EventError::unavailable()
+        })?;
+        let Some(mut record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
+            self.manager.release(lock);
+            return Err(EventError::new("not_hydrated", "The tab is gone."));
+        };
+        let mut state: S = load(S::NAME, record.states.get(S::NAME).cloned());
+        let before = outcome(&state).client;
+        change(&mut state);
+        let after = outcome(&state);
+        let delta = diff_state(&before, &after.client, &S::list_key);
+        record.states.insert(S::NAME.to_owned(), after.stored);
+        self.store(lock, &record, &[S::NAME.to_owned()])
+            .await
+            .map_err(|_| EventError::unavailable())?;
+        if !delta.is_empty() {
+            let push = ServerMessage::Delta {
+                seq: None,
+                changes: [(S::NAME.to_owned(), delta)].into_iter().collect(),
+                router: None,
+                actions: Vec::new(),
+            };
+            self.broadcaster.sockets().push(tab, &push.to_text());
+        }
+        Ok(())
     }
 
     /// A message on `topic` for `tab`: runs each subscribed handler with `payload` and
@@ -81,9 +162,12 @@ impl Engine {
             .collect();
         let mut changes = Changes::new();
         let mut actions = Vec::new();
+        // A reaction's changes go to every socket of the tab as one push, so no progress.
+        let caller = caller.detached();
         for (state, handler) in subscribed {
             let step = self.run(
-                caller,
+                &caller,
+                tab,
                 &mut record,
                 &state,
                 &handler,
@@ -151,7 +235,11 @@ impl Engine {
         if let Some(acked) = acked {
             record.replies.retain(|(seq, _)| *seq > acked);
         }
-        let (router, _, _) = self.route_and_load(caller, &mut record, &route.path).await;
+        // No progress updates before the client has its first full state.
+        let tab = lock.tab.clone();
+        let (router, _, _) = self
+            .route_and_load(&caller.detached(), &tab, &mut record, &route.path)
+            .await;
         let mut states = BTreeMap::new();
         for entry in self.registry.states() {
             if entry.login_required() && caller.user.is_none() {
@@ -162,7 +250,7 @@ impl Engine {
             states.insert(entry.name().to_owned(), client);
         }
         let touched: Vec<String> = record.states.keys().cloned().collect();
-        let token = lock.tab.clone();
+        let token = tab;
         let seq = record.seq;
         self.store(lock, &record, &touched).await?;
         Ok((
@@ -177,17 +265,20 @@ impl Engine {
         ))
     }
 
-    /// `event`: runs `state.handler(payload)` for the tab, once per `seq`.
+    /// `event`: runs `state.handler(payload)` for the tab, once per `seq`. Replies up to
+    /// `acked` are forgotten.
+    #[allow(clippy::too_many_arguments)]
     pub async fn event(
         &self,
         caller: &Caller,
         tab: &str,
         seq: u64,
+        acked: Option<u64>,
         state: &str,
         handler: &str,
         payload: Value,
     ) -> ServerMessage {
-        let (lock, mut record) = match self.begin(caller, tab, seq).await {
+        let (lock, mut record) = match self.begin(caller, tab, seq, acked).await {
             Ok(begun) => begun,
             Err(reply) => return reply,
         };
@@ -195,8 +286,17 @@ impl Engine {
         let step = async {
             let mut changes = Changes::new();
             let mut actions = Vec::new();
-            self.run(caller, &mut record, state, handler, payload, &mut changes, &mut actions)
-                .await?;
+            self.run(
+                caller,
+                tab,
+                &mut record,
+                state,
+                handler,
+                payload,
+                &mut changes,
+                &mut actions,
+            )
+            .await?;
             Ok(ServerMessage::Delta {
                 seq: Some(seq),
                 changes,
@@ -209,14 +309,21 @@ impl Engine {
     }
 
     /// `navigate`: moves the tab to `route` and runs the page's `on_load` handlers.
-    pub async fn navigate(&self, caller: &Caller, tab: &str, seq: u64, route: &ClientRoute) -> ServerMessage {
-        let (lock, mut record) = match self.begin(caller, tab, seq).await {
+    pub async fn navigate(
+        &self,
+        caller: &Caller,
+        tab: &str,
+        seq: u64,
+        acked: Option<u64>,
+        route: &ClientRoute,
+    ) -> ServerMessage {
+        let (lock, mut record) = match self.begin(caller, tab, seq, acked).await {
             Ok(begun) => begun,
             Err(reply) => return reply,
         };
         let before = record.clone();
         let step = async {
-            let (router, changes, actions) = self.route_and_load(caller, &mut record, &route.path).await;
+            let (router, changes, actions) = self.route_and_load(caller, tab, &mut record, &route.path).await;
             Ok(ServerMessage::Delta {
                 seq: Some(seq),
                 changes,
@@ -230,9 +337,15 @@ impl Engine {
 
     /// Locks the tab for `seq`. A `seq` already applied is answered with its original reply
     /// (exactly once), without running anything.
-    async fn begin(&self, caller: &Caller, tab: &str, seq: u64) -> Result<(TabLock, TabRecord), ServerMessage> {
+    async fn begin(
+        &self,
+        caller: &Caller,
+        tab: &str,
+        seq: u64,
+        acked: Option<u64>,
+    ) -> Result<(TabLock, TabRecord), ServerMessage> {
         let mut lock = self.lock(tab).await.map_err(|e| with_seq(e, seq))?;
-        let Some(record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
+        let Some(mut record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
             self.manager.release(lock);
             return Err(ServerMessage::error(
                 Some(seq),
@@ -240,6 +353,9 @@ impl Engine {
                 "This tab is unknown or expired: send hello again.",
             ));
         };
+        if let Some(acked) = acked {
+            record.replies.retain(|(seq, _)| *seq > acked);
+        }
         if seq <= record.seq {
             self.manager.release(lock);
             return Err(match record.replies.iter().find(|(s, _)| *s == seq) {
@@ -279,7 +395,7 @@ impl Engine {
             Ok(Ok(reply)) => reply,
             Ok(Err(error)) => {
                 record = before;
-                ServerMessage::error(Some(seq), error.code, error.message)
+                ServerMessage::event_error(Some(seq), error)
             }
             Err(_) => {
                 tracing::error!(tab, seq, "an event handler panicked; the tab keeps its previous state");
@@ -304,6 +420,7 @@ impl Engine {
     async fn run(
         &self,
         caller: &Caller,
+        tab: &str,
         record: &mut TabRecord,
         state: &str,
         handler: &str,
@@ -311,19 +428,47 @@ impl Engine {
         changes: &mut Changes,
         actions: &mut Vec<ClientAction>,
     ) -> Result<(), EventError> {
-        let entry = self.registry.get(state).ok_or_else(|| EventError {
-            code: "unknown_state",
-            message: format!("no state named {state:?}"),
-        })?;
+        let entry = self
+            .registry
+            .get(state)
+            .ok_or_else(|| EventError::new("unknown_state", format!("no state named {state:?}")))?;
         if entry.login_required() && caller.user.is_none() {
             return Err(EventError::login_required());
         }
         let stored = record.states.get(state).cloned();
         let before = entry.view(stored.clone()).client;
+        let progress = caller.socket.clone().map(|socket| Progress {
+            socket,
+            state: entry.name(),
+            shown: before.clone(),
+        });
         let mut ctx = EventCtx::new(caller.user.clone(), self.db.clone(), record.route.clone())
-            .with_broadcaster(self.broadcaster.clone());
-        let after = entry.run(stored, handler, payload, &mut ctx).await?;
-        let delta = diff_state(&before, &after.client, &|var| entry.list_key(var));
+            .with_broadcaster(self.broadcaster.clone())
+            .with_progress(progress)
+            .with_spawner(Spawner::new(self.clone(), caller.detached(), tab));
+        let result = match AssertUnwindSafe(entry.run(stored, handler, payload, &mut ctx))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::error!(
+                    state,
+                    handler,
+                    "an event handler panicked; the tab keeps its previous state"
+                );
+                Err(EventError::msg("Something went wrong."))
+            }
+        };
+        let shown = ctx.take_shown().unwrap_or(before);
+        let after = match result {
+            Ok(after) => after,
+            Err(error) => {
+                self.unflush(caller, entry, record, shown).await;
+                return Err(error);
+            }
+        };
+        let delta = diff_state(&shown, &after.client, &|var| entry.list_key(var));
         if !delta.is_empty() {
             changes.entry(state.to_owned()).or_default().extend(delta);
         }
@@ -342,11 +487,32 @@ impl Engine {
         Ok(())
     }
 
+    /// After a failed handler that flushed progress: sends the caller the state as it was
+    /// before the event, since the failure rolls it back.
+    async fn unflush(&self, caller: &Caller, entry: &StateEntry, record: &TabRecord, shown: Map<String, Value>) {
+        let Some(socket) = &caller.socket else {
+            return;
+        };
+        let before = entry.view(record.states.get(entry.name()).cloned()).client;
+        let delta = diff_state(&shown, &before, &|var| entry.list_key(var));
+        if delta.is_empty() {
+            return;
+        }
+        let push = ServerMessage::Delta {
+            seq: None,
+            changes: [(entry.name().to_owned(), delta)].into_iter().collect(),
+            router: None,
+            actions: Vec::new(),
+        };
+        let _ = socket.clone().text(push.to_text()).await;
+    }
+
     /// Points the tab at `path` and runs its `on_load` handlers; a failing one is logged
     /// and skipped so the page still loads.
     async fn route_and_load(
         &self,
         caller: &Caller,
+        tab: &str,
         record: &mut TabRecord,
         path: &str,
     ) -> (Route, Changes, Vec<ClientAction>) {
@@ -361,6 +527,7 @@ impl Engine {
             if let Err(error) = self
                 .run(
                     caller,
+                    tab,
                     record,
                     on_load.state,
                     on_load.handler,
@@ -402,10 +569,13 @@ fn store_error(error: &StoreError) -> ServerMessage {
 
 fn with_seq(message: ServerMessage, seq: u64) -> ServerMessage {
     match message {
-        ServerMessage::Error { code, message, .. } => ServerMessage::Error {
+        ServerMessage::Error {
+            code, message, fields, ..
+        } => ServerMessage::Error {
             seq: Some(seq),
             code,
             message,
+            fields,
         },
         other => other,
     }

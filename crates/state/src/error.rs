@@ -1,6 +1,8 @@
-/// Why an event failed. Its `code` and `message` reach the client in an error frame, so
-/// messages are written for users; causes that are not (database errors) are logged and
-/// replaced by a generic message.
+use duet_models::ValidationErrors;
+
+/// Why an event failed. Its `code`, `message` and `fields` reach the client in an error
+/// frame, so messages are written for users; causes that are not (database errors) are
+/// logged and replaced by a generic message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct EventError {
@@ -8,38 +10,71 @@ pub struct EventError {
     pub code: &'static str,
     /// A message safe to show to the user.
     pub message: String,
+    /// Per-field validation errors (code `invalid`), in DRF's shape; usually empty.
+    pub fields: ValidationErrors,
 }
 
 impl EventError {
+    /// An error with `code` (one of docs/protocol.md's) and a message for the user.
+    pub fn new(code: &'static str, message: impl Into<String>) -> EventError {
+        EventError {
+            code,
+            message: message.into(),
+            fields: ValidationErrors::new(),
+        }
+    }
+
     /// A handler's own failure, shown as is: `EventError::msg("Out of stock")`.
     pub fn msg(message: impl Into<String>) -> EventError {
+        EventError::new("handler_failed", message)
+    }
+
+    /// The input did not validate: `fields` says what is wrong with which field.
+    pub fn invalid(fields: ValidationErrors) -> EventError {
         EventError {
-            code: "handler_failed",
-            message: message.into(),
+            code: "invalid",
+            message: "Please correct the errors.".into(),
+            fields,
         }
+    }
+
+    /// The user may not do this.
+    pub fn forbidden() -> EventError {
+        EventError::new("forbidden", "You do not have permission to perform this action.")
     }
 
     /// The payload did not fit the handler's arguments.
     pub fn bad_payload(detail: impl std::fmt::Display) -> EventError {
-        EventError {
-            code: "bad_payload",
-            message: format!("bad payload: {detail}"),
-        }
+        EventError::new("bad_payload", format!("bad payload: {detail}"))
     }
 
     /// The handler needs a logged-in user.
     pub fn login_required() -> EventError {
-        EventError {
-            code: "login_required",
-            message: "You need to log in to do that.".into(),
-        }
+        EventError::new("login_required", "You need to log in to do that.")
     }
 
     /// A dependency (database, state store) cannot be reached.
     pub fn unavailable() -> EventError {
-        EventError {
-            code: "unavailable",
-            message: "The service is temporarily unavailable; try again.".into(),
+        EventError::new("unavailable", "The service is temporarily unavailable; try again.")
+    }
+}
+
+impl From<ValidationErrors> for EventError {
+    fn from(fields: ValidationErrors) -> Self {
+        EventError::invalid(fields)
+    }
+}
+
+impl From<duet_auth::AuthError> for EventError {
+    fn from(error: duet_auth::AuthError) -> Self {
+        match error {
+            duet_auth::AuthError::NotAuthenticated => EventError::login_required(),
+            duet_auth::AuthError::Unavailable => EventError::unavailable(),
+            duet_auth::AuthError::PermissionDenied => EventError::forbidden(),
+            other => {
+                tracing::error!(error = %other, "event: authorization failed");
+                EventError::msg("Something went wrong.")
+            }
         }
     }
 }

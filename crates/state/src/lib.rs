@@ -22,9 +22,12 @@
 //!
 //! - [`macro@State`] + [`macro@events`]: the macros that write a state's `State` and
 //!   `Events` impls (duet-state-macros, whose docs have the attribute and payload tables).
-//!
-//! Still to come (see the event-state issue): `ModelState`, progress updates and background
-//! work.
+//! - [`ModelState`] + [`StateSerializer`]: a tab's live list of one model's rows, scoped to
+//!   its user, with permission-checked `refresh`/`create`/`update`/`delete` handlers and
+//!   validation errors in an `errors` var; registered as [`ModelList<M>`](ModelList).
+//! - Long handlers: [`EventCtx::flush`] sends progress before the handler returns;
+//!   [`EventCtx::spawn`] starts background work that updates the tab later
+//!   ([`Background::update`]), each change pushed to the tab's sockets.
 //!
 //! ```
 //! use duet_state::{EventCtx, EventError, EventResult, Events, State, events};
@@ -80,23 +83,27 @@
 #[allow(unused_extern_crates)]
 extern crate self as duet_state;
 
+mod background;
 mod broadcast;
 mod ctx;
 pub mod delta;
 mod engine;
 mod error;
 mod manager;
+mod model_state;
 mod registry;
 mod socket;
 mod state;
 pub mod wire;
 
+pub use background::Background;
 pub use broadcast::Broadcaster;
 pub use ctx::{ClientAction, EventCtx, Route};
 pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};
 pub use engine::{Caller, Engine};
 pub use error::EventError;
 pub use manager::{MemoryStateManager, StateManager, StoreError, Subscription, TabLock, TabRecord};
+pub use model_state::{ModelList, ModelOf, ModelState, StateSerializer};
 pub use registry::{OnLoad, Outcome, Registry, RegistryError, StateEntry, Stored};
 pub use socket::{EventService, SocketConfig, Sockets, event_socket};
 pub use state::{EventResult, Events, HandlerDef, HandlerFn, State};

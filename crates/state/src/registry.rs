@@ -102,7 +102,7 @@ impl StateEntry {
     }
 }
 
-fn load<S: State>(name: &str, stored: Option<Stored>) -> S {
+pub(crate) fn load<S: State>(name: &str, stored: Option<Stored>) -> S {
     match stored {
         None => S::default(),
         Some(map) => serde_json::from_value(Value::Object(map)).unwrap_or_else(|error| {
@@ -113,7 +113,7 @@ fn load<S: State>(name: &str, stored: Option<Stored>) -> S {
     }
 }
 
-fn outcome<S: State>(state: &S) -> Outcome {
+pub(crate) fn outcome<S: State>(state: &S) -> Outcome {
     let stored = match serde_json::to_value(state) {
         Ok(Value::Object(map)) => map,
         _ => {
@@ -145,9 +145,11 @@ fn run<'a, S: State>(
             .handlers
             .downcast_ref::<HashMap<&'static str, HandlerDef<S>>>()
             .ok_or_else(|| EventError::msg("internal error"))?;
-        let def = defs.get(handler).ok_or_else(|| EventError {
-            code: "unknown_handler",
-            message: format!("state {:?} has no handler {handler:?}", S::NAME),
+        let def = defs.get(handler).ok_or_else(|| {
+            EventError::new(
+                "unknown_handler",
+                format!("state {:?} has no handler {handler:?}", S::NAME),
+            )
         })?;
         let mut state = load::<S>(S::NAME, stored);
         (def.call)(&mut state, ctx, payload).await?;
@@ -180,6 +182,14 @@ pub enum RegistryError {
     /// Two states share a name.
     #[error("two states are named {0:?}")]
     DuplicateState(&'static str),
+    /// The state's own check failed (e.g. a `ModelState` showing a field its model lacks).
+    #[error("state {state:?}: {problem}")]
+    Invalid {
+        /// The state.
+        state: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
     /// An on_load names a state that is not registered.
     #[error("on_load for {pattern} names state {state:?}, which is not registered")]
     UnknownState {
@@ -213,6 +223,10 @@ impl Registry {
         if self.states.contains_key(S::NAME) {
             return Err(RegistryError::DuplicateState(S::NAME));
         }
+        S::check().map_err(|problem| RegistryError::Invalid {
+            state: S::NAME,
+            problem,
+        })?;
         self.states.insert(S::NAME, StateEntry::new::<S>());
         Ok(())
     }

@@ -42,9 +42,11 @@ impl Default for SocketConfig {
     }
 }
 
+/// What other parts of the process ask of a socket's task. Kept small: each socket's
+/// channel preallocates room for a block of these.
 pub(crate) enum Control {
-    Close(u16, String),
-    React { topic: String, payload: serde_json::Value },
+    Close(u16, &'static str),
+    React(Box<(String, serde_json::Value)>),
     Push(String),
 }
 
@@ -57,11 +59,37 @@ struct OpenSocket {
 }
 
 /// Every open socket of this process, by the login (session auth id) it belongs to, so a
-/// logout can end that login's sockets at once.
+/// logout can end that login's sockets at once, and by tab, so pushes reach a tab's
+/// sockets without a scan.
 #[derive(Default)]
 pub struct Sockets {
     next: AtomicU64,
-    open: Mutex<HashMap<u64, OpenSocket>>,
+    open: Mutex<Open>,
+}
+
+#[derive(Default)]
+struct Open {
+    sockets: HashMap<u64, OpenSocket>,
+    by_tab: HashMap<String, Vec<u64>>,
+}
+
+impl Open {
+    fn of_tab<'a>(&'a self, tab: &str) -> impl Iterator<Item = &'a OpenSocket> {
+        self.by_tab
+            .get(tab)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.sockets.get(id))
+    }
+
+    fn untab(&mut self, id: u64, tab: &str) {
+        if let Some(ids) = self.by_tab.get_mut(tab) {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_tab.remove(tab);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Sockets {
@@ -71,64 +99,67 @@ impl std::fmt::Debug for Sockets {
 }
 
 impl Sockets {
+    fn open(&self) -> std::sync::MutexGuard<'_, Open> {
+        self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn add(&self, login: Option<String>, control: mpsc::UnboundedSender<Control>) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(
-                id,
-                OpenSocket {
-                    login,
-                    tab: None,
-                    control,
-                },
-            );
+        self.open().sockets.insert(
+            id,
+            OpenSocket {
+                login,
+                tab: None,
+                control,
+            },
+        );
         id
     }
 
     fn set_tab(&self, id: u64, tab: &str) {
-        if let Some(socket) = self
-            .open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get_mut(&id)
-        {
-            socket.tab = Some(tab.to_owned());
+        let mut open = self.open();
+        let Some(socket) = open.sockets.get_mut(&id) else {
+            return;
+        };
+        let old = socket.tab.replace(tab.to_owned());
+        if let Some(old) = old {
+            open.untab(id, &old);
         }
+        open.by_tab.entry(tab.to_owned()).or_default().push(id);
     }
 
     /// Asks one socket of `tab` to run the reaction to `topic`; false when none is open.
     pub(crate) fn react(&self, tab: &str, topic: &str, payload: &serde_json::Value) -> bool {
-        let open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        open.values().filter(|s| s.tab.as_deref() == Some(tab)).any(|s| {
+        self.open().of_tab(tab).any(|s| {
             s.control
-                .send(Control::React {
-                    topic: topic.to_owned(),
-                    payload: payload.clone(),
-                })
+                .send(Control::React(Box::new((topic.to_owned(), payload.clone()))))
                 .is_ok()
         })
     }
 
     /// Sends `text` to every socket of `tab`.
-    fn push(&self, tab: &str, text: &str) {
-        let open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for socket in open.values().filter(|s| s.tab.as_deref() == Some(tab)) {
+    pub(crate) fn push(&self, tab: &str, text: &str) {
+        for socket in self.open().of_tab(tab) {
             let _ = socket.control.send(Control::Push(text.to_owned()));
         }
     }
 
-    fn remove(&self, id: u64) {
-        self.open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&id);
+    /// Forgets socket `id`; true when it was its tab's last socket here.
+    fn remove(&self, id: u64) -> bool {
+        let mut open = self.open();
+        let Some(socket) = open.sockets.remove(&id) else {
+            return false;
+        };
+        let Some(tab) = socket.tab else {
+            return false;
+        };
+        open.untab(id, &tab);
+        !open.by_tab.contains_key(&tab)
     }
 
     /// How many sockets are open.
     pub fn len(&self) -> usize {
-        self.open.lock().map(|o| o.len()).unwrap_or(0)
+        self.open().sockets.len()
     }
 
     /// True when none is open.
@@ -138,11 +169,11 @@ impl Sockets {
 
     /// Closes every socket of the login `session_auth_id` with 4401; returns how many.
     pub fn close_login(&self, session_auth_id: &str) -> usize {
-        let open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let open = self.open();
         let mut closed = 0;
-        for socket in open.values() {
+        for socket in open.sockets.values() {
             if socket.login.as_deref() == Some(session_auth_id)
-                && socket.control.send(Control::Close(4401, "logged out".into())).is_ok()
+                && socket.control.send(Control::Close(4401, "logged out")).is_ok()
             {
                 closed += 1;
             }
@@ -232,8 +263,8 @@ pub async fn event_socket(
     actix_web::rt::spawn(async move {
         Connection {
             service: &service,
+            caller: Caller::on_socket(user, session.clone()),
             session,
-            caller: Caller { user },
             tab: None,
             last_bad: false,
             id: 0,
@@ -278,8 +309,9 @@ impl Connection<'_> {
                         None => break None,
                         Some(Err(ProtocolError::Overflow)) => Next::Close(1009, format!("frame larger than {} bytes", config.max_frame)),
                         Some(Err(error)) => Next::Close(1002, format!("protocol error: {error}")),
-                        Some(Ok(AggregatedMessage::Text(text))) => self.text(&text).await,
-                        Some(Ok(AggregatedMessage::Binary(_))) => self.bad("bad_frame", "binary frames are not accepted".into()).await,
+                        // Boxed: an idle socket's task then holds no space for handling a frame.
+                        Some(Ok(AggregatedMessage::Text(text))) => Box::pin(self.text(&text)).await,
+                        Some(Ok(AggregatedMessage::Binary(_))) => Box::pin(self.bad("bad_frame", "binary frames are not accepted".into())).await,
                         Some(Ok(AggregatedMessage::Ping(bytes))) => match self.session.pong(&bytes).await {
                             Ok(()) => Next::Continue,
                             Err(_) => break None,
@@ -298,12 +330,12 @@ impl Connection<'_> {
                     }
                 }
                 Some(command) = control.recv() => match command {
-                    Control::Close(code, reason) => Next::Close(code, reason),
+                    Control::Close(code, reason) => Next::Close(code, reason.into()),
                     Control::Push(text) => match self.session.text(text).await {
                         Ok(()) => Next::Continue,
                         Err(_) => break None,
                     },
-                    Control::React { topic, payload } => self.react(&topic, &payload).await,
+                    Control::React(reaction) => Box::pin(self.react(&reaction.0, &reaction.1)).await,
                 },
             };
             match next {
@@ -319,7 +351,11 @@ impl Connection<'_> {
                 }
             }
         };
-        self.service.sockets.remove(id);
+        if self.service.sockets.remove(id)
+            && let Some(tab) = &self.tab
+        {
+            self.service.engine.broadcaster().forget_tab(tab);
+        }
         if let Some((code, reason)) = close {
             let _ = self
                 .session
@@ -375,15 +411,20 @@ impl Connection<'_> {
             }
             ClientMessage::Event {
                 seq,
+                acked,
                 state,
                 handler,
                 payload,
             } => match &self.tab {
-                Some(tab) => engine.event(&self.caller, tab, seq, &state, &handler, payload).await,
+                Some(tab) => {
+                    engine
+                        .event(&self.caller, tab, seq, acked, &state, &handler, payload)
+                        .await
+                }
                 None => ServerMessage::error(Some(seq), "not_hydrated", "send hello first"),
             },
-            ClientMessage::Navigate { seq, route } => match &self.tab {
-                Some(tab) => engine.navigate(&self.caller, tab, seq, &route).await,
+            ClientMessage::Navigate { seq, acked, route } => match &self.tab {
+                Some(tab) => engine.navigate(&self.caller, tab, seq, acked, &route).await,
                 None => ServerMessage::error(Some(seq), "not_hydrated", "send hello first"),
             },
         };

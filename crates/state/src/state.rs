@@ -67,4 +67,9 @@ pub trait State: Events + Default + Serialize + DeserializeOwned + 'static {
         let _ = var;
         Some("id")
     }
+
+    /// Checks the state's definition when it is registered (an error stops start-up).
+    fn check() -> Result<(), String> {
+        Ok(())
+    }
 }

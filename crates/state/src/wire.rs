@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::delta::VarOp;
-use crate::{ClientAction, Route};
+use duet_models::ValidationErrors;
+
+use crate::{ClientAction, EventError, Route};
 
 /// The protocol version this server speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -39,6 +41,10 @@ pub enum ClientMessage {
     Event {
         /// The client's sequence number for this tab.
         seq: u64,
+        /// The last `seq` whose reply the client has processed (the server forgets older
+        /// replies).
+        #[serde(default)]
+        acked: Option<u64>,
         /// The state's name.
         state: String,
         /// The handler's name.
@@ -51,6 +57,9 @@ pub enum ClientMessage {
     Navigate {
         /// The client's sequence number for this tab.
         seq: u64,
+        /// As in `Event`.
+        #[serde(default)]
+        acked: Option<u64>,
         /// The new page.
         route: ClientRoute,
     },
@@ -99,6 +108,9 @@ pub enum ServerMessage {
         code: String,
         /// A message safe to show.
         message: String,
+        /// Per-field validation errors (code `invalid`): `{"total": ["…"], "non_field_errors": […]}`.
+        #[serde(default, skip_serializing_if = "ValidationErrors::is_empty")]
+        fields: ValidationErrors,
     },
     /// The server is about to close the socket.
     Bye {
@@ -116,6 +128,17 @@ impl ServerMessage {
             seq,
             code: code.to_owned(),
             message: message.into(),
+            fields: ValidationErrors::new(),
+        }
+    }
+
+    /// The error frame for a failed event.
+    pub fn event_error(seq: Option<u64>, error: EventError) -> ServerMessage {
+        ServerMessage::Error {
+            seq,
+            code: error.code.to_owned(),
+            message: error.message,
+            fields: error.fields,
         }
     }
 

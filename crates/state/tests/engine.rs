@@ -62,7 +62,7 @@ async fn events_answer_with_deltas_exactly_once() {
     let caller = Caller::default();
     let (tab, _) = hello(&engine, &caller, None).await;
     let first = engine
-        .event(&caller, &tab, 1, "counter", "increment", Value::Null)
+        .event(&caller, &tab, 1, None, "counter", "increment", Value::Null)
         .await;
     assert_eq!(
         text(&first),
@@ -70,7 +70,7 @@ async fn events_answer_with_deltas_exactly_once() {
     );
     // The client resends seq 1 after a reconnect: same reply, applied once.
     let again = engine
-        .event(&caller, &tab, 1, "counter", "increment", Value::Null)
+        .event(&caller, &tab, 1, None, "counter", "increment", Value::Null)
         .await;
     assert_eq!(again, first);
     let (_, hydrate) = hello(&engine, &caller, Some(&tab)).await;
@@ -80,7 +80,7 @@ async fn events_answer_with_deltas_exactly_once() {
     // 100 pipelined events, in order.
     for seq in 2..=101 {
         let reply = engine
-            .event(&caller, &tab, seq, "counter", "increment", Value::Null)
+            .event(&caller, &tab, seq, None, "counter", "increment", Value::Null)
             .await;
         assert_eq!(text(&reply)["seq"], seq);
     }
@@ -93,7 +93,7 @@ async fn events_answer_with_deltas_exactly_once() {
         .await
         .unwrap();
     let old = engine
-        .event(&caller, &tab, 50, "counter", "increment", Value::Null)
+        .event(&caller, &tab, 50, None, "counter", "increment", Value::Null)
         .await;
     assert_eq!(text(&old)["code"], "out_of_order");
 }
@@ -103,7 +103,9 @@ async fn failures_leave_the_state_as_it_was() {
     let engine = engine(Duration::from_secs(60)).await;
     let caller = Caller::default();
     let (tab, _) = hello(&engine, &caller, None).await;
-    engine.event(&caller, &tab, 1, "counter", "set_to", json!(7)).await;
+    engine
+        .event(&caller, &tab, 1, None, "counter", "set_to", json!(7))
+        .await;
     let cases = [
         (2, "counter", "set_to", json!("seven"), "bad_payload"),
         (3, "counter", "fail", Value::Null, "handler_failed"),
@@ -113,7 +115,7 @@ async fn failures_leave_the_state_as_it_was() {
         (7, "private", "anything", Value::Null, "login_required"),
     ];
     for (seq, state, handler, payload, code) in cases {
-        let reply = text(&engine.event(&caller, &tab, seq, state, handler, payload).await);
+        let reply = text(&engine.event(&caller, &tab, seq, None, state, handler, payload).await);
         assert_eq!(
             (reply["type"].as_str(), reply["seq"].as_u64(), reply["code"].as_str()),
             (Some("error"), Some(seq), Some(code)),
@@ -121,7 +123,11 @@ async fn failures_leave_the_state_as_it_was() {
         );
     }
     assert_eq!(
-        text(&engine.event(&caller, &tab, 4, "counter", "boom", Value::Null).await)["code"],
+        text(
+            &engine
+                .event(&caller, &tab, 4, None, "counter", "boom", Value::Null)
+                .await
+        )["code"],
         "handler_failed",
         "errors are replayed too"
     );
@@ -130,7 +136,15 @@ async fn failures_leave_the_state_as_it_was() {
     assert_eq!(
         text(
             &engine
-                .event(&caller, "unknown-tab-token-123", 1, "counter", "increment", Value::Null)
+                .event(
+                    &caller,
+                    "unknown-tab-token-123",
+                    1,
+                    None,
+                    "counter",
+                    "increment",
+                    Value::Null
+                )
                 .await
         )["code"],
         "not_hydrated"
@@ -142,8 +156,12 @@ async fn appending_to_a_long_list_sends_one_row() {
     let engine = engine(Duration::from_secs(60)).await;
     let caller = Caller::default();
     let (tab, _) = hello(&engine, &caller, None).await;
-    engine.event(&caller, &tab, 1, "counter", "fill", json!(10_000)).await;
-    let reply = engine.event(&caller, &tab, 2, "counter", "add_row", Value::Null).await;
+    engine
+        .event(&caller, &tab, 1, None, "counter", "fill", json!(10_000))
+        .await;
+    let reply = engine
+        .event(&caller, &tab, 2, None, "counter", "add_row", Value::Null)
+        .await;
     let frame = reply.to_text();
     assert!(frame.len() < 200, "{} bytes: {frame}", frame.len());
     assert_eq!(
@@ -160,16 +178,16 @@ async fn routes_run_on_load_and_send_router_data_once() {
     let hydrate = text(&hydrate);
     assert_eq!(hydrate["router"], json!({"path": "/orders/5", "params": {"id": "5"}}));
     assert_eq!(hydrate["states"]["counter"]["count"], 5, "on_load ran before hydrate");
-    let moved = text(&engine.navigate(&caller, &tab, 1, &route("/orders/9")).await);
+    let moved = text(&engine.navigate(&caller, &tab, 1, None, &route("/orders/9")).await);
     assert_eq!(moved["router"], json!({"path": "/orders/9", "params": {"id": "9"}}));
     assert_eq!(moved["changes"]["counter"]["count"], json!({"op": "set", "value": 9}));
     let event = text(
         &engine
-            .event(&caller, &tab, 2, "counter", "increment", Value::Null)
+            .event(&caller, &tab, 2, None, "counter", "increment", Value::Null)
             .await,
     );
     assert!(event.get("router").is_none(), "router data is not resent with events");
-    let home = text(&engine.navigate(&caller, &tab, 3, &route("/")).await);
+    let home = text(&engine.navigate(&caller, &tab, 3, None, &route("/")).await);
     assert_eq!(home["changes"], json!({}), "no on_load for /");
 }
 
@@ -188,15 +206,13 @@ async fn tabs_belong_to_their_user_and_expire() {
     )
     .await
     .unwrap();
-    let ada = Caller {
-        user: Some(Rc::new(ada)),
-    };
+    let ada = Caller::new(Some(Rc::new(ada)));
     let (tab, hydrate) = hello(&engine, &ada, None).await;
     assert!(
         hydrate["states"].get("private").is_some(),
         "logged-in users get login-required states"
     );
-    engine.event(&ada, &tab, 1, "counter", "set_to", json!(3)).await;
+    engine.event(&ada, &tab, 1, None, "counter", "set_to", json!(3)).await;
 
     // Anonymous (or another user) presenting Ada's token gets a fresh tab.
     let (other_tab, other) = hello(&engine, &Caller::default(), Some(&tab)).await;
@@ -205,7 +221,7 @@ async fn tabs_belong_to_their_user_and_expire() {
     assert_eq!(
         text(
             &engine
-                .event(&Caller::default(), &tab, 2, "counter", "increment", Value::Null)
+                .event(&Caller::default(), &tab, 2, None, "counter", "increment", Value::Null)
                 .await
         )["code"],
         "not_hydrated"
@@ -215,4 +231,29 @@ async fn tabs_belong_to_their_user_and_expire() {
     tokio::time::sleep(Duration::from_millis(80)).await;
     let (_, expired) = hello(&engine, &ada, Some(&tab)).await;
     assert_eq!(expired["states"]["counter"]["count"], 0);
+}
+
+#[tokio::test]
+async fn acknowledged_replies_are_forgotten() {
+    let engine = engine(Duration::from_secs(60)).await;
+    let caller = Caller::default();
+    let (tab, _) = hello(&engine, &caller, None).await;
+    engine
+        .event(&caller, &tab, 1, None, "counter", "increment", Value::Null)
+        .await;
+    let again = engine
+        .event(&caller, &tab, 1, None, "counter", "increment", Value::Null)
+        .await;
+    assert_eq!(text(&again)["seq"], 1, "an unacknowledged reply is replayed");
+    engine
+        .event(&caller, &tab, 2, Some(1), "counter", "increment", Value::Null)
+        .await;
+    let forgotten = engine
+        .event(&caller, &tab, 1, None, "counter", "increment", Value::Null)
+        .await;
+    assert_eq!(text(&forgotten)["code"], "out_of_order", "seq 1 was acknowledged");
+    let kept = engine
+        .event(&caller, &tab, 2, None, "counter", "increment", Value::Null)
+        .await;
+    assert_eq!(text(&kept)["changes"]["counter"]["count"]["value"], 2);
 }

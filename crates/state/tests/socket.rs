@@ -493,4 +493,92 @@ async fn published_messages_reach_subscribed_tabs() {
     )
     .await;
     assert_eq!(recv(&mut bystander).await["seq"], 1);
+
+    // When the tab's last socket here closes, the topic index forgets it; a reconnect with
+    // the tab's token subscribes it again (the subscription is part of the tab's state).
+    for socket in [watcher, twin] {
+        drop(socket);
+    }
+    let mut index = String::new();
+    for _ in 0..50 {
+        index = format!("{:?}", app.broadcaster);
+        if index == "Broadcaster { topics: 0, .. }" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(index, "Broadcaster { topics: 0, .. }", "the closed tab left the index");
+    assert_eq!(app.broadcaster.publish("counter:news", &json!(1)), 0);
+    let mut back = app.connect(None, None).await.unwrap();
+    hello(&mut back, Some(&tab)).await;
+    assert_eq!(app.broadcaster.publish("counter:news", &json!(7)), 1);
+    assert_eq!(recv(&mut back).await["changes"]["counter"]["count"]["value"], 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_arrives_before_the_reply_and_is_undone_on_failure() {
+    let app = start(SocketConfig::default()).await;
+    let mut socket = app.connect(None, None).await.unwrap();
+    hello(&mut socket, None).await;
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": 1, "state": "counter", "handler": "count_to", "payload": 3}),
+    )
+    .await;
+    for step in 1..=3 {
+        let push = recv(&mut socket).await;
+        assert!(push.get("seq").is_none(), "progress is a push: {push}");
+        assert_eq!(push["changes"]["counter"]["count"], json!({"op": "set", "value": step}));
+    }
+    let reply = recv(&mut socket).await;
+    assert_eq!(reply["seq"], 1);
+    assert_eq!(reply["changes"], json!({}), "everything was already shown: {reply}");
+
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": 2, "state": "counter", "handler": "count_and_fail"}),
+    )
+    .await;
+    for step in [4, 5] {
+        assert_eq!(recv(&mut socket).await["changes"]["counter"]["count"]["value"], step);
+    }
+    let undo = recv(&mut socket).await;
+    assert_eq!(
+        undo["changes"]["counter"]["count"],
+        json!({"op": "set", "value": 3}),
+        "the failure rolled the state back, and the client is told: {undo}"
+    );
+    let error = recv(&mut socket).await;
+    assert_eq!(
+        (error["type"].as_str(), error["seq"].as_u64()),
+        (Some("error"), Some(2))
+    );
+    assert_eq!(error["message"], "gave up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_work_updates_the_tab_later() {
+    let app = start(SocketConfig::default()).await;
+    let mut socket = app.connect(None, None).await.unwrap();
+    hello(&mut socket, None).await;
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": 1, "state": "counter", "handler": "later", "payload": 42}),
+    )
+    .await;
+    let reply = recv(&mut socket).await;
+    assert_eq!((reply["seq"].as_u64(), &reply["changes"]), (Some(1), &json!({})));
+    let push = recv(&mut socket).await;
+    assert!(push.get("seq").is_none(), "{push}");
+    assert_eq!(push["changes"]["counter"]["count"], json!({"op": "set", "value": 42}));
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": 2, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut socket).await["changes"]["counter"]["count"]["value"],
+        43,
+        "the background update was stored"
+    );
 }

@@ -1,4 +1,4 @@
-//! Reading a JSON body safely, and typed field readers that collect validation errors.
+//! Reading a JSON body safely (the field readers, [`Input`](duet_models::Input), live in duet-models).
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -6,7 +6,9 @@ use actix_web::web::Payload;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use crate::{ApiError, ApiResult, ValidationErrors};
+use duet_models::ValidationErrors;
+
+use crate::{ApiError, ApiResult};
 
 /// Default largest JSON body an API view reads.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -60,192 +62,5 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "str",
         Value::Array(_) => "list",
         Value::Object(_) => "dict",
-    }
-}
-
-/// A JSON object being validated: each reader returns the field's value when it is present
-/// and valid, and records a DRF-style error otherwise. In a partial update (PATCH) an absent
-/// field is simply skipped. Finish with [`Input::finish`].
-#[derive(Debug)]
-pub struct Input {
-    data: Map<String, Value>,
-    errors: ValidationErrors,
-    partial: bool,
-}
-
-const REQUIRED: &str = "This field is required.";
-
-impl Input {
-    /// Wraps a parsed body; `partial` for PATCH.
-    pub fn new(data: Map<String, Value>, partial: bool) -> Input {
-        Input {
-            data,
-            errors: ValidationErrors::new(),
-            partial,
-        }
-    }
-
-    /// True for a partial update.
-    pub fn is_partial(&self) -> bool {
-        self.partial
-    }
-
-    /// The raw value of `field`, if sent.
-    pub fn raw(&self, field: &str) -> Option<&Value> {
-        self.data.get(field)
-    }
-
-    fn present(&mut self, field: &str, required: bool) -> Option<Value> {
-        match self.data.get(field) {
-            Some(Value::Null) if required => {
-                self.errors.add(field, "This field may not be null.");
-                None
-            }
-            Some(value) => Some(value.clone()),
-            None if required && !self.partial => {
-                self.errors.add(field, REQUIRED);
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// Text of 1..=`max_len` characters, trimmed.
-    pub fn text(&mut self, field: &str, max_len: usize) -> Option<String> {
-        match self.present(field, true)? {
-            Value::String(s) => {
-                let s = s.trim().to_owned();
-                if s.is_empty() {
-                    self.errors.add(field, "This field may not be blank.");
-                    None
-                } else if s.chars().count() > max_len {
-                    self.errors.add(
-                        field,
-                        format!("Ensure this field has no more than {max_len} characters."),
-                    );
-                    None
-                } else {
-                    Some(s)
-                }
-            }
-            _ => {
-                self.errors.add(field, "Not a valid string.");
-                None
-            }
-        }
-    }
-
-    /// One of `choices`.
-    pub fn choice(&mut self, field: &str, choices: &[&str]) -> Option<String> {
-        match self.present(field, true)? {
-            Value::String(s) if choices.contains(&s.as_str()) => Some(s),
-            other => {
-                let shown = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
-                self.errors.add(field, format!("\"{shown}\" is not a valid choice."));
-                None
-            }
-        }
-    }
-
-    /// A non-negative amount of money as a decimal string (`"12.50"`) or number, in cents.
-    pub fn money(&mut self, field: &str) -> Option<i64> {
-        let value = self.present(field, true)?;
-        let text = match &value {
-            Value::String(s) => s.trim().to_owned(),
-            Value::Number(n) => n.to_string(),
-            _ => String::new(),
-        };
-        match parse_cents(&text) {
-            Some(cents) => Some(cents),
-            None => {
-                self.errors
-                    .add(field, "A valid amount with at most 2 decimal places is required.");
-                None
-            }
-        }
-    }
-
-    /// Records an error about `field` found by the caller's own checks.
-    pub fn error(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.add(field, message);
-    }
-
-    /// `Ok` when every reader succeeded, else the collected errors (400).
-    pub fn finish(self) -> ApiResult<()> {
-        self.errors.into_result().map_err(ApiError::Validation)
-    }
-}
-
-/// Parses `"12.5"`, `"12.50"`, `"12"` into cents; refuses negatives, more than two decimal
-/// places, exponents and amounts past `i64`.
-pub fn parse_cents(text: &str) -> Option<i64> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 2 {
-        return None;
-    }
-    if !fraction.bytes().all(|b| b.is_ascii_digit()) || (text.contains('.') && fraction.is_empty()) {
-        return None;
-    }
-    let whole: i64 = whole.parse().ok()?;
-    let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
-    whole.checked_mul(100)?.checked_add(fraction)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn cents_parse() {
-        for (text, want) in [
-            ("12.50", Some(1250)),
-            ("12.5", Some(1250)),
-            ("12", Some(1200)),
-            ("0.05", Some(5)),
-            ("12.", None),
-            (".5", None),
-            ("-1", None),
-            ("1.234", None),
-            ("1e3", None),
-            ("abc", None),
-            ("", None),
-            ("99999999999999999999", None),
-        ] {
-            assert_eq!(parse_cents(text), want, "{text:?}");
-        }
-    }
-
-    fn input(value: Value, partial: bool) -> Input {
-        let Value::Object(map) = value else { panic!("an object") };
-        Input::new(map, partial)
-    }
-
-    #[test]
-    fn readers_collect_errors() {
-        let mut i = input(json!({"total": "1.999", "status": "lost", "currency": " "}), false);
-        assert_eq!(i.money("total"), None);
-        assert_eq!(i.choice("status", &["paid"]), None);
-        assert_eq!(i.text("currency", 3), None);
-        assert_eq!(i.text("missing", 3), None);
-        let ApiError::Validation(errors) = i.finish().unwrap_err() else {
-            panic!()
-        };
-        let body = serde_json::to_value(&errors).unwrap();
-        assert_eq!(body["status"], json!(["\"lost\" is not a valid choice."]));
-        assert_eq!(body["missing"], json!(["This field is required."]));
-        assert_eq!(body["currency"], json!(["This field may not be blank."]));
-        assert!(body["total"].is_array());
-    }
-
-    #[test]
-    fn partial_input_skips_absent_fields() {
-        let mut i = input(json!({"status": "paid"}), true);
-        assert_eq!(i.choice("status", &["paid"]).as_deref(), Some("paid"));
-        assert_eq!(i.money("total"), None);
-        assert!(i.finish().is_ok());
-        let mut nulls = input(json!({"total": null}), true);
-        assert_eq!(nulls.money("total"), None);
-        assert!(nulls.finish().is_err(), "null is not a value");
     }
 }

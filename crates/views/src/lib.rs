@@ -31,15 +31,14 @@ mod listing;
 mod request;
 mod router;
 mod routes;
-mod validation;
 mod viewset;
 
+pub use duet_models::{Input, NON_FIELD_ERRORS, ValidationErrors, parse_cents};
 pub use error::{ApiError, ApiResult};
-pub use input::{DEFAULT_BODY_LIMIT, Input, parse_cents, read_json_object};
+pub use input::{DEFAULT_BODY_LIMIT, read_json_object};
 pub use json::{json_config, path_config, query_config};
 pub use listing::{ListOptions, ListRequest, Pagination, parse_list_request};
 pub use request::ApiRequest;
 pub use router::ApiRouter;
 pub use routes::{RouteInfo, Routes};
-pub use validation::{NON_FIELD_ERRORS, ValidationErrors};
 pub use viewset::{Action, ActionHandler, ApiSerializer, Change, ViewSet};

@@ -5,8 +5,8 @@ use actix_web::HttpRequest;
 use duet_models::{FieldKind, FieldValue, ListQuery, Model, Scope};
 use serde_json::{Value, json};
 
-use crate::input::parse_cents;
 use crate::{ApiError, ApiResult};
+use duet_models::parse_cents;
 
 /// How a list endpoint pages its results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,8 @@ use duet_models::{Model, Scope};
 use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
-use crate::input::{DEFAULT_BODY_LIMIT, Input, read_json_object};
+use crate::Input;
+use crate::input::{DEFAULT_BODY_LIMIT, read_json_object};
 use crate::listing::{ListOptions, Pagination, parse_list_request};
 use crate::{ApiError, ApiRequest, ApiResult};
 

@@ -231,7 +231,7 @@ pub(crate) async fn make_order(
             currency: "EUR".into(),
             status: status.into(),
             placed_at: duet_models::now(),
-            client_reference: shop::api::new_reference().expect("reference"),
+            client_reference: shop::orders::new_reference(),
         },
     )
     .await

@@ -1,7 +1,7 @@
 //! A test state with every kind of handler, written by hand (no macros).
 #![allow(dead_code, unreachable_pub)]
 
-use duet_state::{EventCtx, EventError, EventResult, Events, HandlerDef, Registry, State};
+use duet_state::{Background, EventCtx, EventError, EventResult, Events, HandlerDef, Registry, State};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -74,6 +74,40 @@ fn watch<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFut
     })
 }
 
+/// Counts up to `n`, showing each step (progress).
+fn count_to<'a>(s: &'a mut Counter, ctx: &'a mut EventCtx, payload: Value) -> LocalBoxFuture<'a, EventResult> {
+    Box::pin(async move {
+        let n: i64 = serde_json::from_value(payload).map_err(EventError::bad_payload)?;
+        while s.count < n {
+            s.count += 1;
+            ctx.flush(s).await;
+        }
+        Ok(())
+    })
+}
+
+/// Shows two steps of progress, then fails.
+fn count_and_fail<'a>(s: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
+    Box::pin(async move {
+        for _ in 0..2 {
+            s.count += 1;
+            ctx.flush(s).await;
+        }
+        Err(EventError::msg("gave up"))
+    })
+}
+
+/// Sets the count to `value` in the background, 50 ms after answering.
+fn later<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, payload: Value) -> LocalBoxFuture<'a, EventResult> {
+    Box::pin(async move {
+        let value: i64 = serde_json::from_value(payload).map_err(EventError::bad_payload)?;
+        ctx.spawn(move |tab: Background<Counter>| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tab.update(|s| s.count = value).await.expect("the tab is there");
+        })
+    })
+}
+
 impl Events for Counter {
     fn handlers() -> Vec<HandlerDef<Self>> {
         vec![
@@ -108,6 +142,18 @@ impl Events for Counter {
             HandlerDef {
                 name: "watch",
                 call: watch,
+            },
+            HandlerDef {
+                name: "count_to",
+                call: count_to,
+            },
+            HandlerDef {
+                name: "count_and_fail",
+                call: count_and_fail,
+            },
+            HandlerDef {
+                name: "later",
+                call: later,
             },
         ]
     }
