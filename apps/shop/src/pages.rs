@@ -7,6 +7,9 @@ use duet_ui::{
 
 use crate::states::{CounterState, OrderState};
 
+/// The registered state behind `OrderState` (a `ModelState`): its vars and handlers.
+type Orders = duet_state::ModelList<OrderState>;
+
 /// Every page of the shop, in one layout.
 pub fn ui() -> Ui {
     Ui::new("Shop")
@@ -100,7 +103,7 @@ fn money(o: &duet_ui::Item) -> Expr {
 }
 
 fn orders() -> Page {
-    let list = var::<OrderState>("orders");
+    let list = var::<Orders>("orders");
     let table = Table::new(list.clone())
         .row_class("order")
         .column("Order", |o| {
@@ -119,11 +122,11 @@ fn orders() -> Page {
     Page::new("/orders")
         .title("Your orders · Shop")
         .login_required()
-        .on_load(handler::<OrderState>("refresh"))
+        .on_load(handler::<Orders>("refresh"))
         .body(column([
             row([
                 heading(1, "Your orders"),
-                button("Refresh").id("refresh").on_click(event::<OrderState>("refresh")),
+                button("Refresh").id("refresh").on_click(event::<Orders>("refresh")),
             ])
             .class("row spread"),
             cond(
@@ -157,10 +160,10 @@ fn order() -> Page {
     Page::new("/orders/{id}")
         .title("Order · Shop")
         .login_required()
-        .on_load(handler::<OrderState>("refresh"))
+        .on_load(handler::<Orders>("refresh"))
         .body(column([
             heading(1, Expr::concat([Expr::lit("Order #"), param("id")])),
-            el("div").child(foreach(var::<OrderState>("orders"), detail)),
+            el("div").child(foreach(var::<Orders>("orders"), detail)),
             link("← All orders", "/orders").id("back"),
         ]))
 }
