@@ -426,7 +426,9 @@ function run(action, ev, el, scope) {
       else if (p.from === "field") payload = formFields(el.closest("form") ?? el)[p.name] ?? null;
       else if (ev.type === "submit") payload = formFields(el);
       else if (ev.type === "input" || ev.type === "change") payload = inputValue(el);
-      send(action.state, action.handler, payload).catch(() => {});
+      const form = ev.type === "submit" ? el : null;
+      if (form) fieldErrors(form, {});
+      sendFrame({ type: "event", state: action.state, handler: action.handler, payload }, form).catch(() => {});
       break;
     }
     case "navigate":
@@ -461,6 +463,27 @@ async function post(path, body) {
     json = null;
   }
   return { ok: response.ok, status: response.status, json };
+}
+
+// Per-field validation errors (`error.errors`): next to each named field, the rest on top.
+function fieldErrors(form, errors) {
+  form.querySelectorAll(".duet-field-error").forEach((e) => e.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+  const general = [];
+  for (const [name, messages] of Object.entries(errors ?? {})) {
+    const input = name === "non_field_errors" ? null : form.elements.namedItem(name);
+    const text = [].concat(messages).join(" ");
+    if (!input || !input.after) {
+      general.push(text);
+      continue;
+    }
+    const note = document.createElement("small");
+    note.className = "duet-field-error";
+    note.textContent = text;
+    input.setAttribute("aria-invalid", "true");
+    input.after(note);
+  }
+  formError(form, general.join(" "));
 }
 
 function formError(form, message) {
@@ -549,11 +572,12 @@ function nextSeq() {
   return rt.seq;
 }
 
-function sendFrame(frame) {
+// `form`: the form that sent it, where validation errors are shown.
+function sendFrame(frame, form = null) {
   const seq = nextSeq();
   const full = { ...frame, seq };
   return new Promise((resolve, reject) => {
-    rt.pending.set(seq, { frame: full, resolve, reject });
+    rt.pending.set(seq, { frame: full, resolve, reject, form });
     if (rt.hydrated) transmit(full);
     // Otherwise it waits in `pending` and goes out after the next hydrate.
   });
@@ -699,8 +723,10 @@ function onError(f) {
     rt.pending.delete(f.seq);
     const error = new Error(f.message);
     error.code = f.code;
+    error.errors = f.errors ?? null;
     p?.reject(error);
   }
+  if (f.errors && p?.form?.isConnected) return fieldErrors(p.form, f.errors);
   if (f.code === "login_required") {
     rt.user = null;
     return navigate(loginUrl(location.pathname + location.search));
@@ -848,7 +874,8 @@ const STYLE = `
 .duet-error{background:#fdecea;color:#a12c1f;border:1px solid #f2c2bc;border-radius:.4rem;
  padding:.5rem .75rem;font:14px/1.4 system-ui,sans-serif;max-width:24rem}
 .duet-error button{margin-left:.75rem;border:0;background:none;color:inherit;cursor:pointer}
-.duet-form-error{color:#a12c1f}`;
+.duet-form-error{color:#a12c1f}
+.duet-field-error{display:block;color:#a12c1f;font-size:.85em}`;
 
 // ---------------------------------------------------------------------------------------
 // Start
