@@ -50,6 +50,7 @@ function truthy(v) {
 
 function str(v) {
   if (v === null || v === undefined) return "";
+  if (Array.isArray(v)) return v.map(str).join(" ");
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
@@ -78,6 +79,11 @@ function evaluate(e, scope) {
     }
     case "not":
       return !truthy(evaluate(e.e, scope));
+    case "get": {
+      let v = evaluate(e.e, scope);
+      for (const f of e.f) v = v?.[f];
+      return v ?? null;
+    }
     case "len":
       return evaluate(e.e, scope)?.length ?? 0;
     default:
@@ -105,6 +111,7 @@ function deps(e, out = new Set()) {
       break;
     case "not":
     case "len":
+    case "get":
       deps(e.e, out);
       break;
   }

@@ -59,6 +59,13 @@ pub enum Expr {
         /// The value.
         e: Box<Expr>,
     },
+    /// A field of an object value (`errors.total`); `null` when absent.
+    Get {
+        /// The object.
+        e: Box<Expr>,
+        /// The field's path.
+        f: Vec<String>,
+    },
     /// The length of a list or string.
     Len {
         /// The list or string.
@@ -85,6 +92,15 @@ impl Expr {
         Expr::Len { e: Box::new(self) }
     }
 
+    /// The field `path` of `self` (an object); dots reach into nested objects:
+    /// `var::<Orders>("errors").get("total")`.
+    pub fn get(self, path: &str) -> Expr {
+        Expr::Get {
+            e: Box::new(self),
+            f: path.split('.').map(str::to_owned).collect(),
+        }
+    }
+
     /// The parts one after the other, as a string.
     pub fn concat(parts: impl IntoIterator<Item = Expr>) -> Expr {
         Expr::Concat {
@@ -101,7 +117,7 @@ impl Expr {
                 a.visit_vars(f);
                 b.visit_vars(f);
             }
-            Expr::Not { e } | Expr::Len { e } => e.visit_vars(f),
+            Expr::Not { e } | Expr::Len { e } | Expr::Get { e, .. } => e.visit_vars(f),
             Expr::Lit { .. } | Expr::Item { .. } | Expr::Param { .. } | Expr::User { .. } => {}
         }
     }

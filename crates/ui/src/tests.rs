@@ -81,6 +81,10 @@ fn unknown_names_are_start_up_errors_naming_page_and_component() {
         assert_eq!(got, expected);
     }
     assert_eq!(
+        error(Page::new("/e").body(text(var::<Counter>("errors").get("total")))),
+        "page /e: component `text` reads counter.errors, which does not exist (vars: count)"
+    );
+    assert_eq!(
         error(Page::new("orders")),
         "page orders: a page's pattern is an absolute path such as /orders"
     );
