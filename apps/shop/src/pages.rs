@@ -129,6 +129,7 @@ fn orders() -> Page {
                 button("Refresh").id("refresh").on_click(event::<Orders>("refresh")),
             ])
             .class("row spread"),
+            new_order_form(),
             cond(
                 list.clone().len(),
                 Node::from(table).id("orders"),
@@ -136,6 +137,40 @@ fn orders() -> Page {
             ),
             paragraph(Expr::concat([list.len(), Expr::lit(" order(s), updated live.")])).class("muted"),
         ]))
+}
+
+/// Places an order with `orders.create`; invalid input lands in the `errors` var.
+fn new_order_form() -> Node {
+    let errors = var::<Orders>("errors");
+    let error = |field: &str| {
+        cond(
+            errors.clone().get(field),
+            el("small")
+                .class("error")
+                .id(&format!("{field}-error"))
+                .child(text(errors.clone().get(field))),
+            None,
+        )
+    };
+    form([
+        column([
+            field(
+                "Total",
+                input_kind("total", "text")
+                    .attr("inputmode", "decimal")
+                    .attr("placeholder", "12.50"),
+            ),
+            error("total"),
+        ]),
+        column([
+            field("Currency", input_kind("currency", "text").attr("value", "EUR")),
+            error("currency"),
+        ]),
+        submit("Place order").id("place"),
+    ])
+    .class("inline card")
+    .id("new-order")
+    .on_submit(event::<Orders>("create"))
 }
 
 fn order() -> Page {

@@ -472,3 +472,46 @@ async fn list_operations_update_only_their_rows() {
     assert_eq!(browser.js(LIST_OPS_CHECK).await, json!("ok"));
     browser.client.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+async fn placing_an_order_through_the_form_validates_and_shows_it() {
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let (_dir, server) = shop_server(&test).await;
+    let Some(browser) = Browser::start(&server).await else {
+        return;
+    };
+    let ada = make_user(&test.db, "ada", "pw").await;
+    make_order(&test.db, &ada, 500, "paid").await;
+    browser.goto("/login?next=/orders").await;
+    browser.until("document.querySelector('#login-form')").await;
+    browser.type_into("input[name=username]", "ada").await;
+    browser.type_into("input[name=password]", "pw").await;
+    browser.click("#login-submit").await;
+    browser
+        .until("document.querySelectorAll('#orders tbody tr').length === 1")
+        .await;
+    browser.settled().await;
+
+    // Invalid input: the state's `errors` var says why, next to the field; nothing is added.
+    browser.type_into("input[name=total]", "a lot").await;
+    browser.click("#place").await;
+    browser.until("document.querySelector('#total-error')").await;
+    assert!(!browser.text("#total-error").await.is_empty());
+    assert_eq!(
+        browser
+            .js("return document.querySelectorAll('#orders tbody tr').length")
+            .await,
+        json!(1)
+    );
+
+    // Valid input: the new order appears at the top, and the error goes away.
+    browser.type_into("input[name=total]", "12.50").await;
+    browser.click("#place").await;
+    browser
+        .until("document.querySelectorAll('#orders tbody tr').length === 2")
+        .await;
+    browser.until("!document.querySelector('#total-error')").await;
+    assert!(browser.text("#orders tbody tr:first-child").await.contains("12.50 EUR"));
+    assert_eq!(shown_errors(&browser).await, json!([]));
+    browser.client.clone().close().await.unwrap();
+}
