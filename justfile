@@ -3,6 +3,7 @@
 # Services for `test-all`; override to point elsewhere.
 postgres_url := env_var_or_default("DUET_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 redis_url := env_var_or_default("DUET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+chromedriver := env_var_or_default("DUET_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 
 # Run the demo shop on http://127.0.0.1:8000 (embedded SQLite).
 run:
@@ -14,20 +15,22 @@ test:
 
 # Every test, against PostgreSQL and Redis too.
 test-all:
-    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} cargo test --workspace
+    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} DUET_TEST_CHROMEDRIVER={{chromedriver}} cargo test --workspace
 
 # Formatting and lints, as CI runs them.
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks against a bare actix-web baseline, in one run (needs wrk: apt-get install wrk).
+# Benchmarks against a bare actix-web baseline, in one run (needs wrk, and chromium-driver for `ui`).
 bench:
     command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
     cargo build --release -p shop -p duet-bench
     target/release/duet-bench http
     DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench webhooks
     target/release/duet-bench events
+    command -v chromedriver >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
+    target/release/duet-bench ui
 
 # What CI runs.
 ci:

@@ -7,6 +7,7 @@ mod events;
 mod http;
 mod load;
 mod servers;
+mod ui;
 mod webhooks;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +58,16 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         idle: usize,
     },
+    /// The browser runtime: event sent → DOM updated in headless Chromium for a list of
+    /// 1,000 orders (one added, one changed).
+    Ui {
+        /// Events per measurement.
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+        /// The chromedriver binary.
+        #[arg(long, env = "DUET_TEST_CHROMEDRIVER", default_value = "/usr/bin/chromedriver")]
+        chromedriver: String,
+    },
     /// The bare actix-ws echo server (started by the events command).
     EchoServer {
         /// Address to listen on.
@@ -92,6 +103,12 @@ fn main() -> std::process::ExitCode {
         Command::Events { seconds, clients, idle } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(events::run(seconds, clients, idle))),
+        Command::Ui {
+            iterations,
+            chromedriver,
+        } => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(ui::run(iterations, &chromedriver))),
         Command::Webhooks {
             seconds,
             concurrency,

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod orders;
+pub mod pages;
 pub mod seed;
 pub mod server;
 pub mod settings;

@@ -14,9 +14,9 @@ use crate::error::ShopError;
 use crate::settings::{Env, Settings};
 use crate::webhooks::Webhooks;
 
-const PLACEHOLDER: &str = r#"<main id="app"><h1>Shop</h1>
-<p class="muted">The single-page app is not built yet. Meanwhile the JSON API is live:
-<a href="/api/v1/">/api/v1/</a> (log in with <code>POST /accounts/login/</code>).</p></main>"#;
+/// What the shell shows before the runtime renders the page (and without JavaScript).
+const SHELL_BODY: &str = r#"<div id="app"><main><noscript>This shop needs JavaScript. The JSON API is at
+<a href="/api/v1/">/api/v1/</a>.</noscript></main></div>"#;
 
 /// How long an idle tab's state is kept.
 const TAB_TTL: Duration = Duration::from_secs(60 * 60);
@@ -34,8 +34,9 @@ pub fn app(webhooks: Webhooks) -> Duet {
             webhooks.configure(routes);
         })
         .states(crate::states::register)
+        .ui(crate::pages::ui())
         .assets(Assets::new().hashed("shop.css", include_bytes!("../static/shop.css").as_slice()))
-        .shell(SpaShell::new("Shop").stylesheet("shop.css").body(PLACEHOLDER))
+        .shell(SpaShell::new("Shop").stylesheet("shop.css").body(SHELL_BODY))
 }
 
 /// Serves the shop on `addr` with `db` and the sessions `settings` ask for.

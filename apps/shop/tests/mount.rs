@@ -34,11 +34,11 @@ duet_models::db_tests! {
         // (path, status, is the SPA shell)
         let table: &[(&str, u16, bool)] = &[
             ("/", 200, true),
-            ("/orders", 200, true),
-            ("/orders/7", 200, true),
-            ("/apix", 200, true),
-            ("/api-docs", 200, true),
-            ("/API/orders/", 200, true),
+            ("/login", 200, true),
+            // Paths no page has: the shell with the 404 page, and HTTP 404.
+            ("/apix", 404, true),
+            ("/api-docs", 404, true),
+            ("/API/orders/", 404, true),
             ("/api", 404, false),
             ("/api/", 404, false),
             ("/api/nope/", 404, false),
@@ -46,7 +46,7 @@ duet_models::db_tests! {
             ("/webhooks/unknown/", 404, false),
             ("/accounts/unknown/", 404, false),
             ("/_duet/unknown.js", 404, false),
-            ("/_eventx", 200, true),
+            ("/_eventx", 404, true),
         ];
         for (path, status, shell) in table {
             let response = get(&c, server.url(path)).await;
@@ -60,6 +60,12 @@ duet_models::db_tests! {
                 assert!(ct.starts_with("application/json"), "{path}: {ct}");
                 assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["detail"], "Not found.", "{path}");
             }
+        }
+        // Pages that need a login send anonymous visitors to the login page, and back.
+        for (path, next) in [("/orders", "%2Forders"), ("/orders/7?x=1", "%2Forders%2F7%3Fx%3D1")] {
+            let response = get(&c, server.url(path)).await;
+            assert_eq!(response.status(), 302, "{path}");
+            assert_eq!(response.headers()["location"], format!("/login?next={next}").as_str());
         }
         // A backend route reached without its trailing slash redirects to it (method kept).
         let redirect = get(&c, server.url("/api/v1/orders?page=2")).await;
@@ -79,6 +85,15 @@ duet_models::db_tests! {
         let css = html.split("href=\"").nth(1).and_then(|s| s.split('"').next()).expect("a stylesheet link").to_owned();
         assert!(css.starts_with("/static/shop.") && css.ends_with(".css"), "{css}");
 
+        // The runtime and the app spec: content-hashed, immutable, under /_duet/.
+        for (prefix, suffix, ct) in [("/_duet/duet.", ".js", "text/javascript"), ("/_duet/app.", ".json", "application/json")] {
+            let url = html.split('"').find(|s| s.starts_with(prefix) && s.ends_with(suffix)).unwrap_or_else(|| panic!("{prefix}…{suffix} in {html}")).to_owned();
+            let file = get(&c, server.url(&url)).await;
+            assert_eq!(file.status(), 200, "{url}");
+            assert!(content_type(&file).starts_with(ct), "{url}: {}", content_type(&file));
+            assert!(file.headers()["cache-control"].to_str().unwrap().contains("immutable"), "{url}");
+        }
+        assert!(html.contains(r#"<script id="duet-boot" type="application/json">{"user":null}</script>"#), "{html}");
         let asset = get(&c, server.url(&css)).await;
         assert_eq!(asset.status(), 200);
         assert_eq!(content_type(&asset), "text/css; charset=utf-8");
@@ -93,7 +108,7 @@ duet_models::db_tests! {
         assert_eq!(head.status(), 200);
         assert!(head.headers()["content-length"].to_str().unwrap().parse::<u64>().unwrap() > 0);
         assert_eq!(head.text().await.unwrap(), "");
-        assert_eq!(c.head(server.url("/orders")).send().await.unwrap().status(), 200, "HEAD works on pages");
+        assert_eq!(c.head(server.url("/login")).send().await.unwrap().status(), 200, "HEAD works on pages");
 
         // Path traversal, plain and encoded, never reaches a file.
         for path in ["/static/../Cargo.toml", "/static/%2e%2e/Cargo.toml", "/static/..%2fCargo.toml", "/%2e%2e/%2e%2e/etc/passwd", "/static//shop.css"] {
@@ -127,6 +142,9 @@ fn shop_routes_prints_the_table_and_every_route() {
         "/api/v1/orders/{id}/",
         "GET, HEAD, PUT, PATCH, DELETE",
         "/accounts/login/",
+        "/_duet/*",
+        "(page \"Your orders · Shop\", login required)",
+        "/orders/{id}",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }

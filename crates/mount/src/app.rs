@@ -14,6 +14,7 @@ use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
 use duet_auth::{AuthConfig, SessionBackend, SessionConfig};
 use duet_models::Db;
 use duet_state::{Broadcaster, Engine, EventService, Registry, RegistryError, SocketConfig, StateManager};
+use duet_ui::{CompiledUi, RUNTIME_JS, Ui};
 use duet_views::{ApiError, RouteInfo, Routes};
 use serde_json::json;
 
@@ -49,6 +50,7 @@ pub struct Duet {
     trusted_origins: Vec<String>,
     shell: SpaShell,
     assets: Assets,
+    ui: Option<Ui>,
 }
 
 impl std::fmt::Debug for Duet {
@@ -67,6 +69,8 @@ pub struct Mounted {
     pub table: PrefixTable,
     /// Every HTTP route, with the prefix it lies under.
     pub routes: Vec<(RouteInfo, String)>,
+    /// Every page of the UI: pattern, title, whether it needs a login.
+    pub pages: Vec<(String, String, bool)>,
 }
 
 impl std::fmt::Display for Mounted {
@@ -79,6 +83,15 @@ impl std::fmt::Display for Mounted {
         }
         writeln!(f, "  {:<34} {:<28} (reserved)", "/_health", "GET, HEAD")?;
         writeln!(f, "  {:<34} {:<28} (reserved: event-state WebSocket)", "/_event", "GET")?;
+        writeln!(
+            f,
+            "  {:<34} {:<28} (reserved: runtime and app spec)",
+            "/_duet/*", "GET, HEAD"
+        )?;
+        for (pattern, title, login) in &self.pages {
+            let login = if *login { ", login required" } else { "" };
+            writeln!(f, "  {pattern:<34} {:<28} (page {title:?}{login})", "GET, HEAD")?;
+        }
         write!(
             f,
             "  {:<34} {:<28} (catch-all: SPA shell and assets)",
@@ -116,6 +129,7 @@ impl Duet {
             trusted_origins: Vec::new(),
             shell: SpaShell::new(name),
             assets: Assets::new(),
+            ui: None,
         }
     }
 
@@ -148,12 +162,30 @@ impl Duet {
         self
     }
 
+    /// The app's pages: served as the SPA (page paths get the shell, other paths a 404
+    /// page), their `on_load` handlers registered with the states.
+    pub fn ui(mut self, ui: Ui) -> Duet {
+        self.ui = Some(ui);
+        self
+    }
+
     fn registry(&self) -> Result<Registry, MountError> {
         let mut registry = Registry::new();
         for configure in &self.states {
             configure(&mut registry).map_err(|e| MountError::States(e.to_string()))?;
         }
+        if let Some(ui) = &self.ui {
+            ui.register_on_load(&mut registry)
+                .map_err(|e| MountError::Ui(e.to_string()))?;
+        }
         Ok(registry)
+    }
+
+    fn compile_ui(&self, registry: &Registry) -> Result<Option<CompiledUi>, MountError> {
+        self.ui
+            .as_ref()
+            .map(|ui| ui.compile(registry).map_err(|e| MountError::Ui(e.to_string())))
+            .transpose()
     }
 
     /// Adds a framework service (such as `/_event`) on a reserved path.
@@ -202,7 +234,15 @@ impl Duet {
     /// route registered twice, every asset the shell names present.
     pub fn check(&self) -> Result<Mounted, MountError> {
         let table = PrefixTable::new(&self.prefixes)?;
-        self.registry()?;
+        let registry = self.registry()?;
+        let pages = match self.compile_ui(&registry)? {
+            Some(ui) => ui
+                .pages()
+                .iter()
+                .map(|p| (p.pattern().to_owned(), p.page_title().to_owned(), p.requires_login()))
+                .collect(),
+            None => Vec::new(),
+        };
         for exempt in &self.csrf_exempt {
             if !table.prefixes().any(|p| p == exempt) {
                 return Err(MountError::UnknownExemptPrefix(exempt.clone()));
@@ -241,14 +281,20 @@ impl Duet {
                 return Err(MountError::MissingAsset(name.to_owned()));
             }
         }
-        Ok(Mounted { table, routes: checked })
+        Ok(Mounted {
+            table,
+            routes: checked,
+            pages,
+        })
     }
 
     /// Checks the app, then serves it on `addr` until interrupted. Refuses to start (before
     /// binding) when the check fails.
     pub async fn serve(self, services: Services, addr: &str) -> Result<(), MountError> {
         let mounted = self.check()?;
+        let ui = self.compile_ui(&self.registry()?)?.map(UiMount::new);
         let state = web::Data::new(MountState {
+            ui,
             patterns: mounted
                 .routes
                 .iter()
@@ -312,6 +358,7 @@ impl Duet {
         cfg.route("/_health", web::get().to(health))
             .route("/_health", web::head().to(health));
         cfg.route("/_event", web::get().to(duet_state::event_socket));
+        cfg.service(web::resource("/_duet/{file:.*}").to(duet_files));
         for service in &self.services {
             service(cfg);
         }
@@ -321,11 +368,91 @@ impl Duet {
 }
 
 struct MountState {
+    ui: Option<UiMount>,
     table: PrefixTable,
     patterns: Vec<ResourceDef>,
     shell: SpaShell,
     assets: Assets,
     secure: bool,
+}
+
+/// The compiled UI and the files under `/_duet/`: the runtime and the app spec, each under
+/// a content-hashed name.
+struct UiMount {
+    compiled: CompiledUi,
+    files: Assets,
+    head: String,
+}
+
+impl UiMount {
+    fn new(compiled: CompiledUi) -> UiMount {
+        let files = Assets::with_base(crate::DUET_PATH)
+            .hashed("duet.js", RUNTIME_JS)
+            .hashed("app.json", compiled.spec().to_owned());
+        let url =
+            |name: &str| html_escape::encode_double_quoted_attribute(files.url(name).unwrap_or_default()).into_owned();
+        let head = format!(
+            "  <meta name=\"duet-spec\" content=\"{spec}\">\n  \
+             <link rel=\"preload\" href=\"{spec}\" as=\"fetch\" crossorigin>\n  \
+             <script type=\"module\" src=\"{runtime}\"></script>\n",
+            spec = url("app.json"),
+            runtime = url("duet.js"),
+        );
+        UiMount { compiled, files, head }
+    }
+}
+
+/// `/_duet/…`: the runtime and the app spec, or a JSON 404.
+async fn duet_files(req: HttpRequest, state: web::Data<MountState>) -> HttpResponse {
+    state
+        .ui
+        .as_ref()
+        .and_then(|ui| ui.files.respond(&req))
+        .unwrap_or_else(|| ApiError::not_found().error_response())
+}
+
+/// The shell of a UI page: 302 to the login page for anonymous visitors of a page that
+/// needs a login, the page's title, or the 404 page for paths no page has.
+async fn page_shell(req: &HttpRequest, state: &MountState, ui: &UiMount, token: &str) -> HttpResponse {
+    let page = ui.compiled.page_for(req.path());
+    let user = match duet_auth::current_user(req).await {
+        Ok(user) => user,
+        Err(error) => return error.error_response(),
+    };
+    if page.is_some_and(|p| p.requires_login()) && user.is_none() {
+        let mut next = req.path().to_owned();
+        if !req.query_string().is_empty() {
+            next = format!("{next}?{}", req.query_string());
+        }
+        let next = percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC);
+        return HttpResponse::Found()
+            .insert_header((LOCATION, format!("{}?next={next}", ui.compiled.login_page())))
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .finish();
+    }
+    let boot = json!({ "user": user.map(|u| duet_models::Model::to_json(&*u)) })
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let head = format!(
+        "{}  <script id=\"duet-boot\" type=\"application/json\">{boot}</script>\n",
+        ui.head
+    );
+    let title = match page {
+        Some(page) => page.page_title().to_owned(),
+        None => ui.compiled.not_found_title(),
+    };
+    let mut response = if page.is_some() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::NotFound()
+    };
+    response
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "no-cache"))
+        .cookie(duet_auth::csrf::cookie(token, state.secure))
+        .body(state.shell.render_page(&state.assets, token, Some(&title), &head))
 }
 
 /// `GET /_health`: 200 when the database answers, 503 with the reason when it does not.
@@ -385,6 +512,9 @@ async fn catch_all(req: HttpRequest, session: Session, state: web::Data<MountSta
                 Ok(token) => token,
                 Err(error) => return error.error_response(),
             };
+            if let Some(ui) = &state.ui {
+                return page_shell(&req, &state, ui, &token).await;
+            }
             HttpResponse::Ok()
                 .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
                 .insert_header((CACHE_CONTROL, "no-cache"))

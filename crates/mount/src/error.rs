@@ -117,6 +117,11 @@ pub enum MountError {
     #[error("event-state: {0}")]
     States(String),
 
+    /// The UI's pages do not fit the registered states (unknown var or handler), or two
+    /// pages share a pattern. The message names the page and the component.
+    #[error("ui: {0}")]
+    Ui(String),
+
     /// The SPA shell refers to an asset that was not registered.
     #[error("the SPA shell refers to asset `{0}`, which is not registered")]
     MissingAsset(String),

@@ -43,6 +43,13 @@ impl SpaShell {
 
     /// The document, with `csrf_token` in its meta tag; asset names resolve through `assets`.
     pub fn render(&self, assets: &Assets, csrf_token: &str) -> String {
+        self.render_page(assets, csrf_token, None, "")
+    }
+
+    /// The document for one page: `title` instead of the shell's own (when given) and
+    /// `extra_head` (trusted HTML: the runtime's script and the app spec's URL) at the end of
+    /// `<head>`.
+    pub fn render_page(&self, assets: &Assets, csrf_token: &str, title: Option<&str>, extra_head: &str) -> String {
         let mut head = String::new();
         for name in &self.stylesheets {
             if let Some(url) = assets.url(name) {
@@ -60,13 +67,14 @@ impl SpaShell {
                 ));
             }
         }
+        head.push_str(extra_head);
         format!(
             "<!doctype html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  \
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  \
              <meta name=\"csrf-token\" content=\"{token}\">\n  <title>{title}</title>\n{head}</head>\n\
              <body>\n{body}\n</body>\n</html>\n",
             token = html_escape::encode_double_quoted_attribute(csrf_token),
-            title = html_escape::encode_text(&self.title),
+            title = html_escape::encode_text(title.unwrap_or(&self.title)),
             body = self.body,
         )
     }

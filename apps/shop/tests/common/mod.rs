@@ -73,8 +73,24 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) async fn start(mut cmd: Command) -> Server {
-        let port = free_port();
+    pub(crate) async fn start(cmd: Command) -> Server {
+        Server::start_on(cmd, free_port()).await
+    }
+
+    /// Stops the server (as a crash would) and starts `cmd` on the same address.
+    pub(crate) async fn restart(&mut self, cmd: Command) {
+        let port: u16 = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        self.stop();
+        *self = Server::start_on(cmd, port).await;
+    }
+
+    /// Kills the server process.
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    async fn start_on(mut cmd: Command, port: u16) -> Server {
         let addr = format!("127.0.0.1:{port}");
         cmd.args(["serve", "--addr", &addr])
             .stdin(Stdio::null())

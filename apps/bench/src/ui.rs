@@ -1,0 +1,258 @@
+//! The browser runtime under a 1,000-row list: the time from an event sent to the DOM
+//! updated, measured in headless Chromium (`performance.now()` around `duet.send`, whose
+//! promise resolves once the reply's delta is applied to the DOM; a MutationObserver checks
+//! the table really changed).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use duet_models::{Db, NewUser, User};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use shop::orders::{NewOrder, Order, OrderChanges};
+
+use crate::servers::{Killed, free_addr, sibling, wait_for};
+
+const ROWS: i64 = 1000;
+
+/// One measurement in the page: sends `orders.refresh` (the server re-reads the list and
+/// answers with list ops), resolves with the timings once the DOM has the change.
+const MEASURE: &str = r"
+const done = arguments[arguments.length - 1];
+const tbody = document.querySelector('#orders tbody');
+let mutations = 0;
+const observer = new MutationObserver((records) => { mutations += records.length; });
+observer.observe(tbody, { childList: true, subtree: true, characterData: true, attributes: true });
+const started = performance.now();
+duet.send('orders', 'refresh').then((reply) => {
+  const applied = performance.now();
+  requestAnimationFrame(() => {
+    const frame = performance.now();
+    setTimeout(() => {
+      observer.disconnect();
+      done({
+        dom: applied - started,
+        frame: frame - started,
+        apply: duet.lastApplyMs,
+        mutations,
+        rows: tbody.querySelectorAll('tr').length,
+        ops: JSON.stringify(reply.changes).length,
+      });
+    }, 0);
+  });
+}, (error) => done({ error: String(error) }));
+";
+
+struct Sample {
+    dom: f64,
+    frame: f64,
+    apply: f64,
+}
+
+fn percentile(values: &mut [f64], q: usize) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values
+        .get((values.len() * q / 100).min(values.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+async fn measure(client: &Client) -> Result<(Sample, Value), String> {
+    let result = client.execute_async(MEASURE, vec![]).await.map_err(|e| e.to_string())?;
+    if let Some(error) = result.get("error") {
+        return Err(format!("the event failed in the page: {error}"));
+    }
+    if result["mutations"].as_u64().unwrap_or(0) == 0 {
+        return Err(format!("the DOM did not change: {result}"));
+    }
+    let number = |k: &str| result[k].as_f64().unwrap_or(f64::NAN);
+    Ok((
+        Sample {
+            dom: number("dom"),
+            frame: number("frame"),
+            apply: number("apply"),
+        },
+        result,
+    ))
+}
+
+/// The whole benchmark; prints a Markdown table.
+pub(crate) async fn run(iterations: usize, chromedriver: &str) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("duet-bench-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let url = format!("sqlite://{}", dir.join("ui.sqlite3").display());
+    let db = Db::connect_url(&url).await.map_err(|e| e.to_string())?;
+    db.migrate(&shop::MIGRATIONS).await.map_err(|e| e.to_string())?;
+    let user = User::create(
+        &db,
+        NewUser {
+            username: "bench".into(),
+            password: "bench".into(),
+            ..NewUser::default()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let new_order = |n: i64| NewOrder {
+        customer_id: user.id,
+        total_cents: 1000 + n,
+        currency: "EUR".into(),
+        status: "paid".into(),
+        placed_at: duet_models::now(),
+        client_reference: format!("bench-ui-{n}"),
+    };
+    let mut ids = Vec::new();
+    for n in 0..ROWS {
+        ids.push(Order::create(&db, &new_order(n)).await.map_err(|e| e.to_string())?.id);
+    }
+
+    let shop_addr = free_addr()?;
+    let _shop = Killed(
+        Command::new(sibling("shop")?)
+            .args(["serve", "--addr", &shop_addr])
+            .current_dir(&dir)
+            .env("DATABASE_URL", &url)
+            .env("DUET_SECRET_KEY", "u".repeat(64))
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    let driver_addr = free_addr()?;
+    let driver_port = driver_addr.rsplit(':').next().unwrap_or_default().to_owned();
+    let _driver = Killed(
+        Command::new(chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("start {chromedriver}: {e}"))?,
+    );
+    wait_for(&shop_addr).await?;
+    wait_for(&driver_addr).await?;
+
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-dev-shm-usage", "--window-size=1100,800"]}),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://{driver_addr}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = bench(&client, &db, &shop_addr, iterations, &ids, &new_order).await;
+    let _ = client.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn bench(
+    client: &Client,
+    db: &Db,
+    shop_addr: &str,
+    iterations: usize,
+    ids: &[i64],
+    new_order: &dyn Fn(i64) -> NewOrder,
+) -> Result<(), String> {
+    let cmd = |e: fantoccini::error::CmdError| e.to_string();
+    client
+        .goto(&format!("http://{shop_addr}/login?next=/orders"))
+        .await
+        .map_err(cmd)?;
+    client
+        .wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .map_err(cmd)?
+        .send_keys("bench")
+        .await
+        .map_err(cmd)?;
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .map_err(cmd)?
+        .send_keys("bench")
+        .await
+        .map_err(cmd)?;
+    client
+        .find(Locator::Css("#login-submit"))
+        .await
+        .map_err(cmd)?
+        .click()
+        .await
+        .map_err(cmd)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = client
+            .execute(
+                "return window.duet && duet.status === 'open' && document.querySelectorAll('#orders tbody tr').length",
+                vec![],
+            )
+            .await
+            .map_err(cmd)?;
+        if ready.as_i64() == Some(ROWS) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the /orders page did not show {ROWS} rows: {ready}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Warm up, then measure: a new order (inserted at the top) and a changed one.
+    let mut added = Vec::new();
+    let mut updated = Vec::new();
+    let mut example = (Value::Null, Value::Null);
+    for i in 0..iterations + 5 {
+        let n = ROWS + i as i64;
+        Order::create(db, &new_order(n)).await.map_err(|e| e.to_string())?;
+        let (sample, raw) = measure(client).await?;
+        if i >= 5 {
+            added.push(sample);
+        }
+        example.0 = raw;
+        // Every order starts `paid`; each iteration ships another one.
+        let id = ids[i % ids.len()];
+        let status = if (i / ids.len()).is_multiple_of(2) {
+            "shipped"
+        } else {
+            "paid"
+        };
+        let changes = OrderChanges {
+            status: Some(status.into()),
+            ..OrderChanges::default()
+        };
+        Order::update(db, id, &changes).await.map_err(|e| e.to_string())?;
+        let (sample, raw) = measure(client).await?;
+        if i >= 5 {
+            updated.push(sample);
+        }
+        example.1 = raw;
+    }
+
+    println!("Event sent → DOM updated in headless Chromium, /orders with {ROWS}+ rows, {iterations} events per row");
+    println!("(`orders.refresh` re-reads the user's orders from SQLite and answers with list ops)");
+    println!();
+    println!("| change | p50 ms | p90 ms | max ms | next frame p50 ms | DOM apply p50 ms | delta bytes |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, samples, raw) in [
+        ("add one order (insert at the top)", &added, &example.0),
+        ("update one order's status (replace)", &updated, &example.1),
+    ] {
+        let mut dom: Vec<f64> = samples.iter().map(|s| s.dom).collect();
+        let mut frame: Vec<f64> = samples.iter().map(|s| s.frame).collect();
+        let mut apply: Vec<f64> = samples.iter().map(|s| s.apply).collect();
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+            percentile(&mut dom, 50),
+            percentile(&mut dom, 90),
+            percentile(&mut dom, 100),
+            percentile(&mut frame, 50),
+            percentile(&mut apply, 50),
+            raw["ops"],
+        );
+    }
+    Ok(())
+}

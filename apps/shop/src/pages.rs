@@ -1,0 +1,244 @@
+//! The shop's pages: home (a counter), login, the user's orders (live) and one order.
+
+use duet_ui::{
+    Expr, Node, Page, Table, Ui, button, column, cond, el, event, field, foreach, form, handler, heading, input_kind,
+    link, login, logout, paragraph, param, row, submit, text, user, var,
+};
+
+use crate::states::{CounterState, OrderState};
+
+/// The registered state behind `OrderState` (a `ModelState`): its vars and handlers.
+type Orders = duet_state::ModelList<OrderState>;
+
+/// Every page of the shop, in one layout.
+pub fn ui() -> Ui {
+    Ui::new("Shop")
+        .layout(layout)
+        .login_page("/login")
+        .page(home())
+        .page(login_page())
+        .page(orders())
+        .page(order())
+}
+
+/// A header with the navigation and who is logged in, around the page.
+fn layout(body: Node) -> Node {
+    let account = cond(
+        user("username"),
+        row([
+            el("span")
+                .class("muted")
+                .child(duet_ui::text!("Signed in as ", user("username"))),
+            button("Log out").class("link").id("logout").on_click(logout("/")),
+        ]),
+        Some(link("Log in", "/login").id("login-link")),
+    );
+    column([
+        el("header").class("bar").children([
+            el("nav").children([link("Shop", "/").class("brand"), link("Orders", "/orders")]),
+            el("div").class("account").child(account),
+        ]),
+        el("main").child(body),
+    ])
+}
+
+fn home() -> Page {
+    let count = var::<CounterState>("count");
+    Page::new("/").title("Shop").body(column([
+        heading(1, "Shop"),
+        paragraph("A counter kept on the server: every click is an event, every change a delta."),
+        el("section").class("card").children([
+            heading(2, "Counter"),
+            el("p").class("count").child(text(count.clone()).id("count")),
+            row([
+                button("−1")
+                    .id("decrement")
+                    .on_click(event::<CounterState>("decrement")),
+                button("+1")
+                    .id("increment")
+                    .on_click(event::<CounterState>("increment")),
+            ]),
+            form([
+                field(
+                    "Set to",
+                    input_kind("value", "number").attr("required", true).id("set-value"),
+                ),
+                submit("Set").id("set"),
+            ])
+            .class("inline")
+            .id("set-form")
+            .on_submit(event::<CounterState>("set_to").with_field("value")),
+            field(
+                "Live value",
+                input_kind("count", "number")
+                    .id("bound")
+                    .bind(count, event::<CounterState>("set_to")),
+            ),
+        ]),
+    ]))
+}
+
+fn login_page() -> Page {
+    Page::new("/login").title("Log in · Shop").body(column([
+        heading(1, "Log in"),
+        form([
+            field(
+                "Username",
+                input_kind("username", "text").attr("autocomplete", "username"),
+            ),
+            field(
+                "Password",
+                input_kind("password", "password").attr("autocomplete", "current-password"),
+            ),
+            submit("Log in").id("login-submit"),
+        ])
+        .class("card stack")
+        .id("login-form")
+        .on_submit(login()),
+    ]))
+}
+
+fn money(o: &duet_ui::Item) -> Expr {
+    Expr::concat([o.field("total"), Expr::lit(" "), o.field("currency")])
+}
+
+fn orders() -> Page {
+    let list = var::<Orders>("orders");
+    let table = Table::new(list.clone())
+        .row_class("order")
+        .column("Order", |o| {
+            link(
+                Expr::concat([Expr::lit("#"), o.field("id")]),
+                Expr::concat([Expr::lit("/orders/"), o.field("id")]),
+            )
+        })
+        .column("Status", |o| {
+            el("span")
+                .class("status")
+                .attr("data-status", o.field("status"))
+                .child(text(o.field("status")))
+        })
+        .column("Total", |o| text(money(o)).class("num"));
+    Page::new("/orders")
+        .title("Your orders · Shop")
+        .login_required()
+        .on_load(handler::<Orders>("refresh"))
+        .body(column([
+            row([
+                heading(1, "Your orders"),
+                button("Refresh").id("refresh").on_click(event::<Orders>("refresh")),
+            ])
+            .class("row spread"),
+            new_order_form(),
+            cond(
+                list.clone().len(),
+                Node::from(table).id("orders"),
+                Some(paragraph("No orders yet.").class("muted").id("no-orders")),
+            ),
+            paragraph(Expr::concat([list.len(), Expr::lit(" order(s), updated live.")])).class("muted"),
+        ]))
+}
+
+/// Places an order with `orders.create`; invalid input lands in the `errors` var.
+fn new_order_form() -> Node {
+    let errors = var::<Orders>("errors");
+    let error = |field: &str| {
+        cond(
+            errors.clone().get(field),
+            el("small")
+                .class("error")
+                .id(&format!("{field}-error"))
+                .child(text(errors.clone().get(field))),
+            None,
+        )
+    };
+    form([
+        column([
+            field(
+                "Total",
+                input_kind("total", "text")
+                    .attr("inputmode", "decimal")
+                    .attr("placeholder", "12.50"),
+            ),
+            error("total"),
+        ]),
+        column([
+            field("Currency", input_kind("currency", "text").attr("value", "EUR")),
+            error("currency"),
+        ]),
+        submit("Place order").id("place"),
+    ])
+    .class("inline card")
+    .id("new-order")
+    .on_submit(event::<Orders>("create"))
+}
+
+fn order() -> Page {
+    let detail = |o: &duet_ui::Item| {
+        cond(
+            o.field("id").eq(param("id")),
+            el("dl").class("card detail").id("order").children([
+                el("dt").child(text("Order")),
+                el("dd").child(duet_ui::text!("#", o.field("id"))),
+                el("dt").child(text("Status")),
+                el("dd").child(
+                    text(o.field("status"))
+                        .class("status")
+                        .attr("data-status", o.field("status")),
+                ),
+                el("dt").child(text("Total")),
+                el("dd").child(text(money(o))),
+            ]),
+            None,
+        )
+    };
+    Page::new("/orders/{id}")
+        .title("Order · Shop")
+        .login_required()
+        .on_load(handler::<Orders>("refresh"))
+        .body(column([
+            heading(1, Expr::concat([Expr::lit("Order #"), param("id")])),
+            el("div").child(foreach(var::<Orders>("orders"), detail)),
+            link("← All orders", "/orders").id("back"),
+        ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use duet_state::Registry;
+    use duet_ui::{Page, Ui, el, text, var};
+
+    use crate::states::CounterState;
+
+    fn registry() -> Registry {
+        let mut registry = Registry::new();
+        crate::states::register(&mut registry).unwrap();
+        registry
+    }
+
+    #[test]
+    fn the_pages_fit_the_states() {
+        let mut registry = registry();
+        let ui = super::ui();
+        ui.register_on_load(&mut registry).unwrap();
+        let compiled = ui.compile(&registry).unwrap();
+        assert_eq!(compiled.pages().len(), 4);
+        assert!(compiled.page_for("/orders/7").unwrap().requires_login());
+    }
+
+    #[test]
+    fn a_typo_names_the_page_and_the_component() {
+        let typo =
+            Page::new("/").body(el("section").child(el("p").child(text(var::<CounterState>("cuont")).id("count"))));
+        let error = Ui::new("Shop")
+            .layout(super::layout)
+            .page(typo)
+            .compile(&registry())
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "page /: component `div > main > section > p > span[count] > text` reads counter.cuont, which does \
+             not exist (vars: count)"
+        );
+    }
+}

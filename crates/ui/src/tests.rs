@@ -1,0 +1,135 @@
+use duet_state::{EventCtx, EventResult, Registry, State, events};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::*;
+
+#[derive(Debug, Default, Serialize, Deserialize, State)]
+#[state(name = "counter")]
+struct Counter {
+    count: i64,
+}
+
+#[events]
+impl Counter {
+    async fn increment(&mut self, _ctx: &mut EventCtx) -> EventResult {
+        self.count += 1;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Row {
+    id: i64,
+    status: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, State)]
+#[state(name = "rows")]
+struct Rows {
+    rows: Vec<Row>,
+}
+
+#[events]
+impl Rows {
+    async fn refresh(&mut self, _ctx: &mut EventCtx) -> EventResult {
+        Ok(())
+    }
+}
+
+fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry.register::<Counter>().unwrap();
+    registry.register::<Rows>().unwrap();
+    registry
+}
+
+fn error(page: Page) -> String {
+    Ui::new("t").page(page).compile(&registry()).unwrap_err().to_string()
+}
+
+#[test]
+fn unknown_names_are_start_up_errors_naming_page_and_component() {
+    let cases = [
+        (
+            Page::new("/a").body(column([button("go").on_click(event::<Counter>("incremnt"))])),
+            "page /a: component `div > button` runs counter.incremnt, which does not exist (handlers: increment)",
+        ),
+        (
+            Page::new("/b").body(el("main").child(foreach(var::<Rows>("rows"), |r| {
+                el("li").child(text!(r.field("status"), " ", var::<Counter>("total")))
+            }))),
+            "page /b: component `main > foreach > li > text` reads counter.total, which does not exist (vars: count)",
+        ),
+        (
+            Page::new("/c").body(form([input("n").bind(var::<Counter>("count"), event::<Rows>("nope"))])),
+            "page /c: component `form > input[n]` runs rows.nope, which does not exist (handlers: refresh)",
+        ),
+        (
+            Page::new("/d").on_load(handler::<Rows>("reload")),
+            "page /d: on_load: on_load for /d names rows.reload, which does not exist (handlers: refresh)",
+        ),
+    ];
+    for (page, expected) in cases {
+        let mut registry = registry();
+        let ui = Ui::new("t").page(page);
+        let got = ui
+            .register_on_load(&mut registry)
+            .and_then(|()| ui.compile(&registry).map(|_| ()))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(got, expected);
+    }
+    assert_eq!(
+        error(Page::new("/e").body(text(var::<Counter>("errors").get("total")))),
+        "page /e: component `text` reads counter.errors, which does not exist (vars: count)"
+    );
+    assert_eq!(
+        error(Page::new("orders")),
+        "page orders: a page's pattern is an absolute path such as /orders"
+    );
+}
+
+#[test]
+fn the_spec_has_every_page_with_keyed_lists() {
+    let ui = Ui::new("shop").layout(|body| el("main").child(body)).page(
+        Page::new("/rows")
+            .title("Rows")
+            .login_required()
+            .body(Table::new(var::<Rows>("rows")).column("Status", |r| text(r.field("status")))),
+    );
+    let compiled = ui.compile(&registry()).unwrap();
+    let spec: Value = serde_json::from_str(compiled.spec()).unwrap();
+    let page = &spec["pages"][0];
+    assert_eq!(page["path"], "/rows");
+    assert_eq!(page["title"], "Rows");
+    assert_eq!(page["login_required"], true);
+    let table = &page["body"]["children"][0];
+    assert_eq!(table["tag"], "table");
+    let foreach = &table["children"][1]["children"][0];
+    assert_eq!(foreach["t"], "foreach");
+    assert_eq!(foreach["key"], "id", "the key comes from the state's list key");
+    assert_eq!(foreach["list"], json!({"k": "var", "s": "rows", "v": "rows"}));
+    assert_eq!(
+        spec["not_found"]["body"]["tag"], "main",
+        "the layout wraps the 404 page too"
+    );
+    assert!(compiled.page_for("/rows").unwrap().requires_login());
+    assert!(compiled.page_for("/nope").is_none());
+}
+
+#[test]
+fn on_load_registers_once() {
+    let mut registry = registry();
+    registry.on_load("/rows", "rows", "refresh").unwrap();
+    let ui = Ui::new("t").page(Page::new("/rows").on_load(handler::<Rows>("refresh")));
+    ui.register_on_load(&mut registry).unwrap();
+    ui.register_on_load(&mut registry).unwrap();
+    assert_eq!(registry.resolve("/rows").1.len(), 1);
+}
+
+#[test]
+fn the_runtime_is_an_es_module_speaking_protocol_1() {
+    assert!(RUNTIME_JS.contains("const PROTOCOL = 1;"));
+    assert!(RUNTIME_JS.contains("export "));
+}
