@@ -30,8 +30,6 @@ const rt = {
   pending: new Map(),
   attempts: 0,
   reconnectTimer: null,
-  // Servers before the protocol's `acked` on event/navigate refuse the field: then omit it.
-  ackedOnEvents: true,
   subs: new Map(), // "state.var", "$router", "$user" → Set<fn(change)>
   root: null, // the page's scope
   functions: new Map(), // names for `call` actions
@@ -472,7 +470,7 @@ async function post(path, body) {
   return { ok: response.ok, status: response.status, json };
 }
 
-// Per-field validation errors (`error.errors`): next to each named field, the rest on top.
+// Per-field validation errors (`error.fields`): next to each named field, the rest on top.
 function fieldErrors(form, errors) {
   form.querySelectorAll(".duet-field-error").forEach((e) => e.remove());
   form.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
@@ -591,7 +589,7 @@ function sendFrame(frame, form = null) {
 }
 
 function transmit(frame) {
-  const out = rt.ackedOnEvents && rt.acked ? { ...frame, acked: rt.acked } : frame;
+  const out = rt.acked ? { ...frame, acked: rt.acked } : frame;
   try {
     rt.ws.send(JSON.stringify(out));
   } catch {
@@ -715,25 +713,16 @@ function onFrame(f) {
 
 function onError(f) {
   const p = f.seq != null ? rt.pending.get(f.seq) : null;
-  if (f.code === "bad_message" && /`acked`/.test(f.message)) {
-    if (!rt.ackedOnEvents) return; // frames sent before we knew; already resent
-    // A server from before `acked` on event/navigate refused the frame without applying
-    // it (and without knowing its seq): resend what is pending without the field. A frame
-    // that did arrive is answered with its first reply (exactly once).
-    rt.ackedOnEvents = false;
-    for (const seq of [...rt.pending.keys()].sort((a, b) => a - b)) transmit(rt.pending.get(seq).frame);
-    return;
-  }
   if (f.code === "not_hydrated") return connect(); // the frame stays pending
   if (f.seq != null) {
     ack(f.seq);
     rt.pending.delete(f.seq);
     const error = new Error(f.message);
     error.code = f.code;
-    error.errors = f.errors ?? null;
+    error.fields = f.fields ?? null;
     p?.reject(error);
   }
-  if (f.errors && p?.form?.isConnected) return fieldErrors(p.form, f.errors);
+  if (f.fields && p?.form?.isConnected) return fieldErrors(p.form, f.fields);
   if (f.code === "login_required") {
     rt.user = null;
     return navigate(loginUrl(location.pathname + location.search));
