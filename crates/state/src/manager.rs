@@ -89,6 +89,12 @@ impl TabLock {
             _guard: guard,
         }
     }
+
+    /// Takes out what keeps the lock held, for the manager that handed it out (a networked
+    /// manager disarms its guard once `store` has released the lock).
+    pub fn take_guard(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        self._guard.take()
+    }
 }
 
 /// Stores tabs between events, one writer per tab at a time.
