@@ -1,9 +1,10 @@
 //! `RedisStateManager`: tabs in Redis, one lock per tab with a fencing token, two round
 //! trips per event.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, MultiplexedConnection};
@@ -11,7 +12,7 @@ use ::redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::{RedisConfig, timed_out};
+use super::{RedisConfig, no_delay, timed_out};
 use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
 use crate::{Route, Stored};
 
@@ -85,7 +86,12 @@ struct MetaIn {
 struct Shared {
     config: RedisConfig,
     client: Client,
+    /// The connection made at start-up, used where a thread has none of its own.
     conn: ConnectionManager,
+    /// A connection per thread (actix runs one single-threaded runtime per worker): its
+    /// driver runs on the worker's own runtime, so a request does not hop to another thread
+    /// and back (measured: that hop cost several times the round trip itself).
+    per_thread: Mutex<HashMap<ThreadId, ConnectionManager>>,
     lock_and_load: Script,
     store_and_unlock: Script,
     unlock: Script,
@@ -158,6 +164,7 @@ impl RedisStateManager {
                 config,
                 client,
                 conn,
+                per_thread: Mutex::new(HashMap::new()),
                 lock_and_load: Script::new(LOCK_AND_LOAD),
                 store_and_unlock: Script::new(STORE_AND_UNLOCK),
                 unlock: Script::new(UNLOCK),
@@ -179,6 +186,30 @@ impl RedisStateManager {
 }
 
 impl Shared {
+    /// This thread's connection, made on first use; the shared one if that fails.
+    async fn conn(&self) -> ConnectionManager {
+        let thread = std::thread::current().id();
+        if let Some(conn) = self.per_thread.lock().ok().and_then(|c| c.get(&thread).cloned()) {
+            return conn;
+        }
+        match self.config.connection_manager().await {
+            Ok((_, conn)) => {
+                if let Ok(mut conns) = self.per_thread.lock() {
+                    conns.insert(thread, conn.clone());
+                }
+                conn
+            }
+            Err(_) => self.conn.clone(),
+        }
+    }
+
+    /// Forgets this thread's connection after a failure (its runtime may be gone).
+    fn forget_conn(&self) {
+        if let Ok(mut conns) = self.per_thread.lock() {
+            conns.remove(&std::thread::current().id());
+        }
+    }
+
     fn count(&self) {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
     }
@@ -191,7 +222,7 @@ impl Shared {
     }
 
     async fn attempt(&self, tab: &str) -> Result<Attempt, RedisError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn().await;
         let (fence, rest): (u64, Value) = self
             .timed(
                 self.lock_and_load
@@ -201,7 +232,8 @@ impl Shared {
                     .arg(millis(self.config.lock_ttl))
                     .invoke_async(&mut conn),
             )
-            .await?;
+            .await
+            .inspect_err(|_| self.forget_conn())?;
         if fence == 0 {
             let ttl: i64 = ::redis::from_redis_value(&rest)?;
             // -1 (a lock without expiry) cannot come from this code; wait a full TTL then.
@@ -218,7 +250,9 @@ impl Shared {
         let mut conn = match pooled {
             Some(conn) => conn,
             None => {
-                let config = AsyncConnectionConfig::new().set_connection_timeout(self.config.timeout);
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(self.config.timeout)
+                    .set_tcp_settings(no_delay());
                 self.timed(self.client.get_multiplexed_async_connection_with_config(&config))
                     .await?
             }
@@ -393,7 +427,7 @@ impl StateManager for RedisStateManager {
             }
             let shared = &self.shared;
             let args = encode(record, touched, &guard.replies).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            let mut conn = shared.conn.clone();
+            let mut conn = shared.conn().await;
             let stored: i64 = shared
                 .timed(
                     shared
@@ -408,7 +442,10 @@ impl StateManager for RedisStateManager {
                         .invoke_async(&mut conn),
                 )
                 .await
-                .map_err(|e| unavailable(&e))?;
+                .map_err(|e| {
+                    shared.forget_conn();
+                    unavailable(&e)
+                })?;
             if stored == 1 {
                 Ok(())
             } else {

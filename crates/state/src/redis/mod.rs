@@ -98,12 +98,19 @@ impl RedisConfig {
             .set_response_timeout(self.timeout)
             .set_number_of_retries(1)
             .set_factor(50)
-            .set_max_delay(500);
+            .set_max_delay(500)
+            .set_tcp_settings(no_delay());
         let manager = tokio::time::timeout(self.timeout, client.get_connection_manager_with_config(config))
             .await
             .map_err(|_| timed_out())??;
         Ok((client, manager))
     }
+}
+
+/// Requests are small and latency-bound: Nagle's algorithm would hold back a request while
+/// an earlier one is unacknowledged (redis-rs leaves it on unless told otherwise).
+fn no_delay() -> ::redis::io::tcp::TcpSettings {
+    ::redis::io::tcp::TcpSettings::default().set_nodelay(true)
 }
 
 fn timed_out() -> ::redis::RedisError {
