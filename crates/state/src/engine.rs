@@ -231,7 +231,11 @@ impl Engine {
     /// Locks the tab for `seq`. A `seq` already applied is answered with its original reply
     /// (exactly once), without running anything.
     async fn begin(&self, caller: &Caller, tab: &str, seq: u64) -> Result<(TabLock, TabRecord), ServerMessage> {
-        let mut lock = self.lock(tab).await.map_err(|e| with_seq(e, seq))?;
+        let mut lock = self
+            .manager
+            .lock_for_seq(tab, seq)
+            .await
+            .map_err(|e| with_seq(store_error(&e), seq))?;
         let Some(record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
             self.manager.release(lock);
             return Err(ServerMessage::error(

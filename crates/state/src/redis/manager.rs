@@ -17,33 +17,49 @@ use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord}
 use crate::{Route, Stored};
 
 /// Lock and load, in one round trip. Free: takes a fresh fence from the global counter, sets
-/// the lock to it with an expiry, and returns `{fence, HGETALL tab}`. Held: `{0, PTTL lock}`
-/// (how long the holder may still keep it).
+/// the lock to it with an expiry, and returns `{fence, HGETALL tab, replies, 1 if replies
+/// were loaded}` — the replies (`ZRANGE`) only when `ARGV[2]` is 0 (load everything) or at
+/// most the last applied seq (a resend). Held: `{0, PTTL lock}` (how long the holder may
+/// still keep it).
 const LOCK_AND_LOAD: &str = r"
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl ~= -2 then return {0, ttl} end
 local fence = redis.call('INCR', KEYS[3])
 redis.call('SET', KEYS[1], fence, 'PX', ARGV[1])
-return {fence, redis.call('HGETALL', KEYS[2])}
+local want = tonumber(ARGV[2])
+local replies, loaded = {}, 0
+if want == 0 or want <= tonumber(redis.call('HGET', KEYS[2], 'seq') or '0') then
+  replies = redis.call('ZRANGE', KEYS[4], 0, -1)
+  loaded = 1
+end
+return {fence, redis.call('HGETALL', KEYS[2]), replies, loaded}
 ";
 
 /// Store and unlock, in one round trip, only if the lock still holds this fence: sets
-/// `ARGV[4]` field/value pairs, deletes the remaining fields named, refreshes the tab's TTL,
-/// deletes the lock and leaves one wake-up token for a waiter. Returns 0 (lock lost, nothing
-/// written) or 1.
+/// `ARGV[5]` field/value pairs of the tab, adds the score/member pairs of new replies
+/// (counted in the argument after the pairs), removes the replies whose seqs follow, keeps
+/// at most `ARGV[4]` replies, refreshes both TTLs, deletes the lock and leaves one wake-up
+/// token for a waiter. Returns 0 (lock lost, nothing written) or 1.
 const STORE_AND_UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local pairs = tonumber(ARGV[4])
-local i = 5
-for _ = 1, pairs do
+local i = 6
+for _ = 1, tonumber(ARGV[5]) do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
+local added = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, added do
+  redis.call('ZADD', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
 while i <= #ARGV do
-  redis.call('HDEL', KEYS[2], ARGV[i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], ARGV[i], ARGV[i])
   i = i + 1
 end
+redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[4]) + 1))
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ARGV[2])
 redis.call('DEL', KEYS[1])
 if redis.call('LLEN', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], 1) end
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
@@ -59,12 +75,15 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 ";
 
-/// The tab's fields besides states and replies.
+/// The tab's fields besides states: its meta (JSON) and, for the lock script, its last
+/// applied seq.
 const META: &str = "meta";
+const SEQ: &str = "seq";
 /// Prefix of a state's field: `s:counter`.
 const STATE: &str = "s:";
-/// Prefix of a kept reply's field: `r:7`.
-const REPLY: &str = "r:";
+/// Replies kept per tab, as the engine keeps them (it trims what it sees; the store trims
+/// what it did not load).
+const KEPT_REPLIES: usize = 256;
 
 #[derive(Serialize)]
 struct MetaOut<'a> {
@@ -127,8 +146,9 @@ struct LockGuard {
     shared: Arc<Shared>,
     tab: String,
     fence: u64,
-    /// The replies' seqs as loaded, so `store` writes only new ones and deletes dropped ones.
-    replies: Vec<u64>,
+    /// The replies' seqs as loaded (`None`: not loaded), so `store` writes only new ones
+    /// and deletes dropped ones.
+    replies: Option<Vec<u64>>,
     armed: bool,
 }
 
@@ -151,7 +171,11 @@ impl Drop for LockGuard {
 }
 
 enum Attempt {
-    Locked(u64, Vec<String>),
+    Locked {
+        fence: u64,
+        fields: Vec<String>,
+        replies: Option<Vec<String>>,
+    },
     Held(Duration),
 }
 
@@ -221,26 +245,39 @@ impl Shared {
             .map_err(|_| timed_out())?
     }
 
-    async fn attempt(&self, tab: &str) -> Result<Attempt, RedisError> {
+    async fn attempt(&self, tab: &str, seq: u64) -> Result<Attempt, RedisError> {
         let mut conn = self.conn().await;
-        let (fence, rest): (u64, Value) = self
+        let items: Vec<Value> = self
             .timed(
                 self.lock_and_load
                     .key(self.config.key("lock", tab))
                     .key(self.config.key("tab", tab))
                     .key(format!("{}:fence", self.config.prefix))
+                    .key(self.config.key("replies", tab))
                     .arg(millis(self.config.lock_ttl))
+                    .arg(seq)
                     .invoke_async(&mut conn),
             )
             .await
             .inspect_err(|_| self.forget_conn())?;
+        let item = |n: usize| items.get(n).unwrap_or(&Value::Nil);
+        let fence: u64 = ::redis::from_redis_value(item(0))?;
         if fence == 0 {
-            let ttl: i64 = ::redis::from_redis_value(&rest)?;
+            let ttl: i64 = ::redis::from_redis_value(item(1))?;
             // -1 (a lock without expiry) cannot come from this code; wait a full TTL then.
             let ttl = u64::try_from(ttl).map_or(self.config.lock_ttl, Duration::from_millis);
             return Ok(Attempt::Held(ttl));
         }
-        Ok(Attempt::Locked(fence, ::redis::from_redis_value(&rest)?))
+        let loaded: i64 = ::redis::from_redis_value(item(3))?;
+        Ok(Attempt::Locked {
+            fence,
+            fields: ::redis::from_redis_value(item(1))?,
+            replies: if loaded == 1 {
+                Some(::redis::from_redis_value(item(2))?)
+            } else {
+                None
+            },
+        })
     }
 
     /// Waits for a wake-up token on the tab's list, at most `ttl` (when the holder's lock
@@ -299,18 +336,16 @@ fn unavailable(error: &RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
-/// Builds a record from `HGETALL`'s flat field/value list; `None` when there is no tab (or
-/// its `meta` is unreadable). Also returns the seqs of the replies loaded.
-fn decode(tab: &str, fields: Vec<String>) -> (Option<TabRecord>, Vec<u64>) {
+/// Builds a record from `HGETALL`'s flat field/value list and the replies (members
+/// `{seq}:{reply}`, if loaded); `None` when there is no tab (or its `meta` is unreadable).
+/// Also returns the seqs of the replies loaded.
+fn decode(tab: &str, fields: Vec<String>, replies: Option<Vec<String>>) -> (Option<TabRecord>, Option<Vec<u64>>) {
     let mut meta = None;
-    let mut replies = Vec::new();
     let mut states = BTreeMap::new();
     let mut fields = fields.into_iter();
     while let (Some(field), Some(value)) = (fields.next(), fields.next()) {
         if field == META {
             meta = Some(value);
-        } else if let Some(seq) = field.strip_prefix(REPLY).and_then(|s| s.parse::<u64>().ok()) {
-            replies.push((seq, value));
         } else if let Some(name) = field.strip_prefix(STATE) {
             match serde_json::from_str::<Stored>(&value) {
                 Ok(stored) => {
@@ -321,93 +356,116 @@ fn decode(tab: &str, fields: Vec<String>) -> (Option<TabRecord>, Vec<u64>) {
         }
     }
     let Some(meta) = meta else {
-        return (None, Vec::new());
+        return (None, None);
     };
     let meta: MetaIn = match serde_json::from_str(&meta) {
         Ok(meta) => meta,
         Err(error) => {
             tracing::warn!(tab, %error, "redis: unreadable tab; starting afresh");
-            return (None, Vec::new());
+            return (None, None);
         }
     };
-    replies.sort_unstable_by_key(|(seq, _)| *seq);
-    let seqs = replies.iter().map(|(seq, _)| *seq).collect();
+    let replies: Option<Vec<(u64, String)>> = replies.map(|members| {
+        members
+            .into_iter()
+            .filter_map(|m| {
+                let (seq, reply) = m.split_once(':')?;
+                Some((seq.parse().ok()?, reply.to_owned()))
+            })
+            .collect()
+    });
+    let seqs = replies.as_ref().map(|r| r.iter().map(|(seq, _)| *seq).collect());
     let record = TabRecord {
         user_id: meta.user_id,
         route: meta.route,
         seq: meta.seq,
-        replies,
+        replies: replies.unwrap_or_default(),
         states,
         subscriptions: meta.subscriptions,
     };
     (Some(record), seqs)
 }
 
-/// The store script's arguments after the fence and TTLs: the count of pairs, the pairs
-/// (meta, new replies, touched states), then the reply fields to delete.
-fn encode(record: &TabRecord, touched: &[String], loaded_replies: &[u64]) -> Result<Vec<String>, serde_json::Error> {
+/// The store script's arguments after the fence, TTLs and reply limit: the count of tab
+/// pairs, the pairs (meta, seq, touched states), the count of new replies, their
+/// score/member pairs, then the seqs of replies to delete.
+fn encode(
+    record: &TabRecord,
+    touched: &[String],
+    loaded_replies: Option<&[u64]>,
+) -> Result<Vec<String>, serde_json::Error> {
     let meta = serde_json::to_string(&MetaOut {
         user_id: record.user_id,
         route: &record.route,
         seq: record.seq,
         subscriptions: &record.subscriptions,
     })?;
-    let mut pairs = vec![META.to_owned(), meta];
-    for (seq, reply) in &record.replies {
-        if !loaded_replies.contains(seq) {
-            pairs.push(format!("{REPLY}{seq}"));
-            pairs.push(reply.clone());
-        }
-    }
+    let mut pairs = vec![META.to_owned(), meta, SEQ.to_owned(), record.seq.to_string()];
     for name in touched {
         if let Some(stored) = record.states.get(name) {
             pairs.push(format!("{STATE}{name}"));
             pairs.push(serde_json::to_string(stored)?);
         }
     }
-    let mut args = Vec::with_capacity(pairs.len() + 1);
+    let loaded = loaded_replies.unwrap_or_default();
+    let new: Vec<&(u64, String)> = record.replies.iter().filter(|(seq, _)| !loaded.contains(seq)).collect();
+    let mut args = Vec::with_capacity(pairs.len() + 2 * new.len() + 2);
     args.push((pairs.len() / 2).to_string());
     args.extend(pairs);
-    for seq in loaded_replies {
+    args.push(new.len().to_string());
+    for (seq, reply) in new {
+        args.push(seq.to_string());
+        args.push(format!("{seq}:{reply}"));
+    }
+    for seq in loaded {
         if !record.replies.iter().any(|(kept, _)| kept == seq) {
-            args.push(format!("{REPLY}{seq}"));
+            args.push(seq.to_string());
         }
     }
     Ok(args)
 }
 
-impl StateManager for RedisStateManager {
-    fn lock<'a>(&'a self, tab: &'a str) -> BoxFuture<'a, Result<TabLock, StoreError>> {
-        Box::pin(async move {
-            let shared = &self.shared;
-            // A lock is free at the latest one TTL after each attempt; past a few, something
-            // is wrong (or the tab is hammered): give up rather than hang the socket.
-            let deadline = Instant::now() + shared.config.lock_ttl * 3 + shared.config.timeout;
-            loop {
-                match shared.attempt(tab).await.map_err(|e| unavailable(&e))? {
-                    Attempt::Locked(fence, fields) => {
-                        let (record, replies) = decode(tab, fields);
-                        let guard = LockGuard {
-                            shared: Arc::clone(shared),
-                            tab: tab.to_owned(),
-                            fence,
-                            replies,
-                            armed: true,
-                        };
-                        return Ok(TabLock::new(tab.to_owned(), record, fence, Some(Box::new(guard))));
+impl RedisStateManager {
+    async fn lock_seq(&self, tab: &str, seq: u64) -> Result<TabLock, StoreError> {
+        let shared = &self.shared;
+        // A lock is free at the latest one TTL after each attempt; past a few, something
+        // is wrong (or the tab is hammered): give up rather than hang the socket.
+        let deadline = Instant::now() + shared.config.lock_ttl * 3 + shared.config.timeout;
+        loop {
+            match shared.attempt(tab, seq).await.map_err(|e| unavailable(&e))? {
+                Attempt::Locked { fence, fields, replies } => {
+                    let (record, replies) = decode(tab, fields, replies);
+                    let guard = LockGuard {
+                        shared: Arc::clone(shared),
+                        tab: tab.to_owned(),
+                        fence,
+                        replies,
+                        armed: true,
+                    };
+                    return Ok(TabLock::new(tab.to_owned(), record, fence, Some(Box::new(guard))));
+                }
+                Attempt::Held(ttl) => {
+                    if Instant::now() >= deadline {
+                        return Err(StoreError::Unavailable(format!(
+                            "tab lock still held after waiting {:?}",
+                            shared.config.lock_ttl * 3
+                        )));
                     }
-                    Attempt::Held(ttl) => {
-                        if Instant::now() >= deadline {
-                            return Err(StoreError::Unavailable(format!(
-                                "tab lock still held after waiting {:?}",
-                                shared.config.lock_ttl * 3
-                            )));
-                        }
-                        shared.wait(tab, ttl).await.map_err(|e| unavailable(&e))?;
-                    }
+                    shared.wait(tab, ttl).await.map_err(|e| unavailable(&e))?;
                 }
             }
-        })
+        }
+    }
+}
+
+impl StateManager for RedisStateManager {
+    fn lock<'a>(&'a self, tab: &'a str) -> BoxFuture<'a, Result<TabLock, StoreError>> {
+        Box::pin(self.lock_seq(tab, 0))
+    }
+
+    /// Loads the kept replies only for a resend (`seq` at or below the last applied).
+    fn lock_for_seq<'a>(&'a self, tab: &'a str, seq: u64) -> BoxFuture<'a, Result<TabLock, StoreError>> {
+        Box::pin(self.lock_seq(tab, seq.max(1)))
     }
 
     fn store<'a>(
@@ -426,7 +484,8 @@ impl StateManager for RedisStateManager {
                 return Err(StoreError::LockLost);
             }
             let shared = &self.shared;
-            let args = encode(record, touched, &guard.replies).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let args = encode(record, touched, guard.replies.as_deref())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let mut conn = shared.conn().await;
             let stored: i64 = shared
                 .timed(
@@ -435,9 +494,11 @@ impl StateManager for RedisStateManager {
                         .key(shared.config.key("lock", &lock.tab))
                         .key(shared.config.key("tab", &lock.tab))
                         .key(shared.config.key("wake", &lock.tab))
+                        .key(shared.config.key("replies", &lock.tab))
                         .arg(guard.fence)
                         .arg(millis(shared.config.tab_ttl))
                         .arg(millis(shared.config.lock_ttl))
+                        .arg(KEPT_REPLIES)
                         .arg(args)
                         .invoke_async(&mut conn),
                 )

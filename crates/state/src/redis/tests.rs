@@ -103,7 +103,7 @@ async fn an_event_is_two_round_trips_whatever_the_number_of_states() {
 }
 
 #[tokio::test]
-async fn only_touched_states_are_written_and_replies_are_written_once() {
+async fn only_touched_states_are_written() {
     let Some(url) = redis_url() else { return };
     let config = config(&url);
     let manager = RedisStateManager::connect(config.clone()).await.unwrap();
@@ -130,26 +130,51 @@ async fn only_touched_states_are_written_and_replies_are_written_once() {
     let a: String = conn.hget(&key, "s:a").await.unwrap();
     assert_eq!(a, r#"{"value":2}"#);
 
-    // Replies: the loaded ones are not rewritten, dropped ones are deleted.
-    let _: () = conn.hset(&key, "r:2", "changed behind our back").await.unwrap();
-    let mut lock = manager.lock("t").await.unwrap();
-    let mut next = lock.record.take().unwrap();
-    assert_eq!(next.replies, [(2, "changed behind our back".to_owned())]);
-    next.replies.push((3, "three".into()));
-    next.seq = 3;
-    manager.store(lock, &next, &[]).await.unwrap();
-    assert_eq!(
-        conn.hget::<_, _, String>(&key, "r:2").await.unwrap(),
-        "changed behind our back"
-    );
-    let mut lock = manager.lock("t").await.unwrap();
-    let mut next = lock.record.take().unwrap();
-    next.replies.retain(|(seq, _)| *seq > 2);
-    manager.store(lock, &next, &[]).await.unwrap();
-    let kept: Vec<String> = conn.hkeys(&key).await.unwrap();
-    let mut kept = kept;
+    let mut kept: Vec<String> = conn.hkeys(&key).await.unwrap();
     kept.sort();
-    assert_eq!(kept, ["meta", "r:3", "s:a", "s:b"]);
+    assert_eq!(
+        kept,
+        ["meta", "s:a", "s:b", "seq"],
+        "replies live in a key of their own"
+    );
+}
+
+#[tokio::test]
+async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
+    let Some(url) = redis_url() else { return };
+    let config = config(&url);
+    let manager = RedisStateManager::connect(config.clone()).await.unwrap();
+    let mut conn = raw(&url).await;
+    let lock = manager.lock("t").await.unwrap();
+    manager
+        .store(lock, &record(&[("a", 1)], 0), &names(&["a"]))
+        .await
+        .unwrap();
+    // As the engine does it: lock for the event's seq, push its reply, store.
+    for seq in 1..=300u64 {
+        let mut lock = manager.lock_for_seq("t", seq).await.unwrap();
+        let mut next = lock.record.take().unwrap();
+        assert!(next.replies.is_empty(), "a new seq needs no replies (seq {seq})");
+        next.seq = seq;
+        next.replies.push((seq, format!("reply {seq}")));
+        manager.store(lock, &next, &[]).await.unwrap();
+    }
+    let kept: i64 = conn.zcard(config.key("replies", "t")).await.unwrap();
+    assert_eq!(kept, 256, "the oldest are dropped by the store");
+    // A resend: the replies are there to answer it.
+    let mut lock = manager.lock_for_seq("t", 299).await.unwrap();
+    let record = lock.record.take().unwrap();
+    assert_eq!(record.replies.first(), Some(&(45, "reply 45".to_owned())));
+    assert_eq!(record.replies.last(), Some(&(300, "reply 300".to_owned())));
+    manager.release(lock);
+    // hello with `acked`: everything loaded, acknowledged ones dropped and deleted.
+    let mut lock = manager.lock("t").await.unwrap();
+    let mut record = lock.record.take().unwrap();
+    assert_eq!(record.replies.len(), 256);
+    record.replies.retain(|(seq, _)| *seq > 298);
+    manager.store(lock, &record, &[]).await.unwrap();
+    let left: Vec<String> = conn.zrange(config.key("replies", "t"), 0, -1).await.unwrap();
+    assert_eq!(left, ["299:reply 299", "300:reply 300"]);
 }
 
 #[tokio::test]
