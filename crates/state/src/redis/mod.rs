@@ -2,8 +2,9 @@
 //! instances, so any instance can serve any socket of any tab — no sticky sessions.
 //!
 //! - [`RedisStateManager`]: a [`StateManager`](crate::StateManager) over Redis. Each tab is
-//!   one hash (a `meta` field, one field per reply kept for resends, one per state) with a
-//!   TTL; its lock is a key holding a fencing token. Lock-and-load is one Lua script, and
+//!   one hash (`meta`, `seq`, one field per state) plus a sorted set of the replies kept
+//!   for resends (read only to answer a resend), both with a TTL; its lock is a key holding
+//!   a fencing token. Lock-and-load is one Lua script, and
 //!   store-and-unlock another that refuses to write unless the fence still matches: two
 //!   round trips per event, whatever the number of states, and a worker that lost its lock
 //!   writes nothing. Waiters block on a per-tab wake-up list (`BLPOP`) instead of polling.
@@ -11,7 +12,8 @@
 //!   and logouts on one instance reach the tabs and sockets of every instance; it resubscribes
 //!   by itself after Redis restarts.
 //!
-//! Keys (with the default prefix `duet`): `duet:tab:{tab}` (hash), `duet:lock:{tab}`,
+//! Keys (with the default prefix `duet`): `duet:tab:{tab}` (hash), `duet:replies:{tab}`
+//! (sorted set by seq), `duet:lock:{tab}`,
 //! `duet:wake:{tab}` (list), `duet:fence` (counter) and the channel `duet:broadcast`.
 //! One Redis server (or a primary with replicas) is assumed, not Redis Cluster: the fence
 //! counter is one key for all tabs.
