@@ -1,5 +1,6 @@
 //! Event round trips: duet's `/_event` (hello, then `counter.increment` events, each
-//! answered with a delta) against a bare actix-ws server echoing the same frames.
+//! answered with a delta) against a bare actix-ws server echoing the same frames, and the
+//! Redis state manager against the in-memory one (with Redis commands counted per event).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,17 +75,23 @@ async fn next_text(socket: &mut Socket) -> Result<(), String> {
 }
 
 struct Figures {
+    events: usize,
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
 }
 
-/// `clients` sockets, each sending one event and waiting for its answer, for `seconds`.
-async fn round_trips(url: &str, duet: bool, clients: usize, seconds: u64) -> Result<Figures, String> {
+/// `clients` sockets, connected (and hydrated) before the clock starts.
+async fn open(url: &str, duet: bool, clients: usize) -> Result<Vec<Socket>, String> {
     let mut sockets = Vec::with_capacity(clients);
     for _ in 0..clients {
         sockets.push(connect(url, duet).await?);
     }
+    Ok(sockets)
+}
+
+/// Each socket sends one event and waits for its answer, for `seconds`.
+async fn drive(sockets: Vec<Socket>, seconds: u64) -> Figures {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for mut socket in sockets {
@@ -123,11 +130,120 @@ async fn round_trips(url: &str, duet: bool, clients: usize, seconds: u64) -> Res
             .get(latencies.len() * q / 100)
             .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
     };
-    Ok(Figures {
+    Figures {
+        events: latencies.len(),
         per_second: latencies.len() as f64 / seconds as f64,
         p50_ms: at(50),
         p99_ms: at(99),
-    })
+    }
+}
+
+async fn round_trips(url: &str, duet: bool, clients: usize, seconds: u64) -> Result<Figures, String> {
+    Ok(drive(open(url, duet, clients).await?, seconds).await)
+}
+
+/// A Redis server of the benchmark's own, so that every command it counts is the shop's.
+struct OwnRedis {
+    _process: Killed,
+    url: String,
+}
+
+impl OwnRedis {
+    async fn start() -> Result<OwnRedis, String> {
+        let addr = free_addr()?;
+        let port = addr.rsplit(':').next().unwrap_or("6379").to_owned();
+        let process = Command::new("redis-server")
+            .args([
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("redis-server: {e}"))?;
+        let process = Killed(process);
+        wait_for(&addr).await?;
+        Ok(OwnRedis {
+            _process: process,
+            url: format!("redis://{addr}"),
+        })
+    }
+
+    /// Requests Redis has received from clients so far (`INFO commandstats`): the calls of
+    /// the commands the shop sends itself (`EVALSHA`, and `EVAL`, `SCRIPT`, `BLPOP`,
+    /// `PUBLISH`, `INFO`), and every command including those its Lua scripts run.
+    async fn counts(&self) -> Result<(u64, u64), String> {
+        let client = redis::Client::open(self.url.as_str()).map_err(|e| e.to_string())?;
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| e.to_string())?;
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut requests, mut all) = (0, 0);
+        for line in info.lines() {
+            let Some((name, stats)) = line.strip_prefix("cmdstat_").and_then(|l| l.split_once(':')) else {
+                continue;
+            };
+            let calls: u64 = stats
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("calls="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            all += calls;
+            if ["evalsha", "eval", "script", "blpop", "publish", "info"].contains(&name) {
+                requests += calls;
+            }
+        }
+        Ok((requests, all))
+    }
+}
+
+/// Like [`round_trips`], also counting Redis requests (each one round trip: the manager
+/// sends no pipelines) and Redis commands (scripts' inner commands included) per event
+/// while the clock runs.
+async fn round_trips_on_redis(
+    url: &str,
+    redis: &OwnRedis,
+    clients: usize,
+    seconds: u64,
+) -> Result<(Figures, f64, f64), String> {
+    let sockets = open(url, true, clients).await?;
+    let (requests_before, all_before) = redis.counts().await?;
+    let figures = drive(sockets, seconds).await;
+    let (requests_after, all_after) = redis.counts().await?;
+    // The first INFO is counted in the second reading, not in the first.
+    let events = figures.events.max(1) as f64;
+    let requests = (requests_after - requests_before - 1) as f64 / events;
+    let all = (all_after - all_before - 1) as f64 / events;
+    Ok((figures, requests, all))
+}
+
+fn start_shop(dir: &std::path::Path, addr: &str, name: &str, redis: Option<&str>) -> Result<Killed, String> {
+    let mut cmd = Command::new(sibling("shop")?);
+    cmd.args(["serve", "--addr", addr])
+        .current_dir(dir)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join(format!("{name}.sqlite3")).display()),
+        )
+        .env("DUET_ENV", "production")
+        .env("DUET_SECRET_KEY", "e".repeat(64))
+        .env("RUST_LOG", "error")
+        .env_remove("REDIS_URL")
+        .stdout(Stdio::null());
+    if let Some(url) = redis {
+        cmd.env("REDIS_URL", url).env("REDIS_KEY_PREFIX", "bench");
+    }
+    Ok(Killed(cmd.spawn().map_err(|e| e.to_string())?))
 }
 
 /// Server memory per idle connection: RSS before and after opening `count` sockets.
@@ -157,45 +273,61 @@ pub(crate) async fn run(seconds: u64, clients: usize, idle: usize) -> Result<(),
             .map_err(|e| e.to_string())?,
     );
     let shop_addr = free_addr()?;
-    let shop = Killed(
-        Command::new(sibling("shop")?)
-            .args(["serve", "--addr", &shop_addr])
-            .current_dir(&dir)
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", dir.join("events.sqlite3").display()),
-            )
-            .env("DUET_ENV", "production")
-            .env("DUET_SECRET_KEY", "e".repeat(64))
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?,
-    );
+    let shop = start_shop(&dir, &shop_addr, "events", None)?;
+    let redis = match OwnRedis::start().await {
+        Ok(redis) => Some(redis),
+        Err(error) => {
+            println!("(no Redis rows: {error})");
+            None
+        }
+    };
+    let redis_shop_addr = free_addr()?;
+    let _redis_shop = match &redis {
+        Some(redis) => Some(start_shop(&dir, &redis_shop_addr, "events-redis", Some(&redis.url))?),
+        None => None,
+    };
     wait_for(&echo_addr).await?;
     wait_for(&shop_addr).await?;
+    if redis.is_some() {
+        wait_for(&redis_shop_addr).await?;
+    }
     let (echo_url, duet_url) = (format!("ws://{echo_addr}/_event"), format!("ws://{shop_addr}/_event"));
+    let redis_url = format!("ws://{redis_shop_addr}/_event");
 
     println!("Event round trips (send one event, wait for its answer), {seconds} s per row");
     println!();
-    println!("| clients | server | events/s | p50 ms | p99 ms |");
-    println!("|---:|---|---:|---:|---:|");
+    println!(
+        "| clients | server | events/s | p50 ms | p99 ms | Redis round trips per event | Redis commands per event (in scripts too) |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for n in [1, clients] {
         let bare = round_trips(&echo_url, false, n, seconds).await?;
         let duet = round_trips(&duet_url, true, n, seconds).await?;
         println!(
-            "| {n} | bare actix-ws echo | {:.0} | {:.2} | {:.2} |",
+            "| {n} | bare actix-ws echo | {:.0} | {:.2} | {:.2} | | |",
             bare.per_second, bare.p50_ms, bare.p99_ms
         );
         println!(
-            "| {n} | duet `counter.increment` | {:.0} | {:.2} | {:.2} |",
+            "| {n} | duet `counter.increment`, memory manager | {:.0} | {:.2} | {:.2} | | |",
             duet.per_second, duet.p50_ms, duet.p99_ms
         );
         println!(
-            "| | duet / bare | {:.0}% | | {:.2}x |",
+            "| | duet (memory) / bare | {:.0}% | | {:.2}x | | |",
             100.0 * duet.per_second / bare.per_second,
             duet.p99_ms / bare.p99_ms
         );
+        if let Some(redis) = &redis {
+            let (on_redis, per_event, commands) = round_trips_on_redis(&redis_url, redis, n, seconds).await?;
+            println!(
+                "| {n} | duet `counter.increment`, Redis manager | {:.0} | {:.2} | {:.2} | {per_event:.2} | {commands:.1} |",
+                on_redis.per_second, on_redis.p50_ms, on_redis.p99_ms
+            );
+            println!(
+                "| | duet (Redis) / duet (memory) | {:.0}% | | {:.2}x | | |",
+                100.0 * on_redis.per_second / duet.per_second,
+                on_redis.p99_ms / duet.p99_ms
+            );
+        }
     }
     println!();
     let bare_idle = idle_memory(&echo_url, false, echo.0.id(), idle).await?;

@@ -45,8 +45,9 @@ enum Command {
         #[arg(long, env = "DUET_TEST_POSTGRES_URL")]
         postgres: Option<String>,
     },
-    /// Event round trips over `/_event` vs a bare actix-ws echo of the same frames (1 and
-    /// 1,000 clients), and server memory per idle connection.
+    /// Event round trips over `/_event` vs a bare actix-ws echo of the same frames, and the
+    /// Redis state manager vs the in-memory one (1 and 1,000 clients; Redis commands per
+    /// event counted on a redis-server of its own), and server memory per idle connection.
     Events {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 8)]

@@ -6,7 +6,8 @@ use std::time::Duration;
 use duet_auth::{SessionBackend, SessionConfig};
 use duet_models::Db;
 use duet_mount::{Assets, Duet, MountError, Services, SpaShell};
-use duet_state::{Broadcaster, MemoryStateManager};
+use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
+use duet_state::{Broadcaster, MemoryStateManager, StateManager};
 use duet_views::ApiRouter;
 
 use crate::api::{OrderViewSet, my_orders};
@@ -39,6 +40,28 @@ pub fn app(webhooks: Webhooks) -> Duet {
         .shell(SpaShell::new("Shop").stylesheet("shop.css").body(SHELL_BODY))
 }
 
+/// Where tabs live and how publishes travel: in this process, or — with `REDIS_URL` — in
+/// Redis, shared by every instance of the shop.
+async fn state_services(settings: &Settings) -> Result<(Arc<dyn StateManager>, Broadcaster), ShopError> {
+    let broadcaster = Broadcaster::new();
+    let Some(url) = &settings.redis_url else {
+        tracing::info!(store = "memory", "tabs");
+        return Ok((Arc::new(MemoryStateManager::new(TAB_TTL)), broadcaster));
+    };
+    let config = RedisConfig::new(url)
+        .prefix(&settings.redis.prefix)
+        .tab_ttl(TAB_TTL)
+        .lock_ttl(settings.redis.lock_ttl);
+    let unreachable =
+        |e: duet_state::redis::RedisError| ShopError::config("REDIS_URL", format!("cannot reach Redis: {e}"));
+    let manager = RedisStateManager::connect(config.clone()).await.map_err(unreachable)?;
+    RedisBroadcaster::start(&config, &broadcaster)
+        .await
+        .map_err(unreachable)?;
+    tracing::info!(store = "redis", prefix = config.prefix, lock_ttl = ?config.lock_ttl, "tabs and broadcasts");
+    Ok((Arc::new(manager), broadcaster))
+}
+
 /// Serves the shop on `addr` with `db` and the sessions `settings` ask for.
 pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopError> {
     let session_backend = match &settings.redis_url {
@@ -50,14 +73,15 @@ pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopEr
     tracing::info!(store = session_backend.name(), "sessions");
     let sessions = SessionConfig::new(&settings.secret_key).secure(settings.env == Env::Production);
     let webhooks = Webhooks::new(&settings.webhooks)?;
+    let (state_manager, broadcaster) = state_services(settings).await?;
     app(webhooks)
         .serve(
             Services {
                 db,
                 sessions,
                 session_backend,
-                state_manager: Arc::new(MemoryStateManager::new(TAB_TTL)),
-                broadcaster: Broadcaster::new(),
+                state_manager,
+                broadcaster,
             },
             addr,
         )

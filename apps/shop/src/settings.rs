@@ -30,12 +30,49 @@ pub struct Settings {
     pub env: Env,
     /// `DATABASE_URL`, `DATABASE_POOL_SIZE`, `DATABASE_TIMEOUT_SECS`.
     pub database: DbConfig,
-    /// `REDIS_URL`, if set.
+    /// `REDIS_URL`, if set: sessions, tabs and broadcasts in Redis.
     pub redis_url: Option<String>,
+    /// `REDIS_KEY_PREFIX`, `REDIS_LOCK_TTL_MS`.
+    pub redis: RedisSettings,
     /// `DUET_SECRET_KEY` (or the development key kept in `var/`).
     pub secret_key: Vec<u8>,
     /// The webhook signing secrets; a missing one disables its endpoint.
     pub webhooks: WebhookSecrets,
+}
+
+/// How tabs are kept in Redis (used when `REDIS_URL` is set).
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// `REDIS_KEY_PREFIX` (default `shop`): prefix of every tab key and of the broadcast
+    /// channel, so several apps can share one Redis.
+    pub prefix: String,
+    /// `REDIS_LOCK_TTL_MS` (default 10,000): a tab lock not released within this long
+    /// expires (an instance died mid-event); an event running longer loses its write.
+    pub lock_ttl: Duration,
+}
+
+impl RedisSettings {
+    fn from_env() -> Result<RedisSettings, ShopError> {
+        let prefix = var("REDIS_KEY_PREFIX").unwrap_or_else(|| "shop".to_owned());
+        if prefix.contains(char::is_whitespace) {
+            return Err(ShopError::config("REDIS_KEY_PREFIX", "must not contain spaces"));
+        }
+        let lock_ttl = match var("REDIS_LOCK_TTL_MS") {
+            None => Duration::from_secs(10),
+            Some(ms) => ms
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| *ms >= 100)
+                .map(Duration::from_millis)
+                .ok_or_else(|| {
+                    ShopError::config(
+                        "REDIS_LOCK_TTL_MS",
+                        "must be a whole number of milliseconds, at least 100",
+                    )
+                })?,
+        };
+        Ok(RedisSettings { prefix, lock_ttl })
+    }
 }
 
 /// `STRIPE_WEBHOOK_SECRET`, `GITHUB_WEBHOOK_SECRET`, `STANDARD_WEBHOOK_SECRET`.
@@ -80,11 +117,13 @@ impl Settings {
         {
             return Err(ShopError::config("REDIS_URL", "must start with redis:// or rediss://"));
         }
+        let redis = RedisSettings::from_env()?;
         let secret_key = secret_key(env)?;
         Ok(Settings {
             env,
             database,
             redis_url,
+            redis,
             secret_key,
             webhooks: WebhookSecrets::from_env(),
         })

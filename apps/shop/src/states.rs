@@ -47,6 +47,14 @@ impl CounterState {
         self.count = value;
         Ok(())
     }
+
+    /// Adds one after `millis` milliseconds (at most 30 s): a stand-in for slow work, such as
+    /// a call to a payment provider, during which the tab stays locked.
+    async fn increment_slowly(&mut self, _ctx: &mut EventCtx, millis: u64) -> EventResult {
+        tokio::time::sleep(std::time::Duration::from_millis(millis.min(30_000))).await;
+        self.count += 1;
+        Ok(())
+    }
 }
 
 /// The logged-in user's orders, newest first, in list var `orders`: refreshed on load,

@@ -319,7 +319,9 @@ impl Duet {
         );
         let broadcaster = web::Data::new(services.broadcaster.clone());
         let events = web::Data::new(EventService::new(engine, self.socket.clone()));
-        let logout: Arc<dyn LogoutListener> = events.sockets();
+        // Through the broadcaster: it closes this instance's sockets of the login and tells
+        // the other instances (when it has a transport) to close theirs.
+        let logout: Arc<dyn LogoutListener> = Arc::new(services.broadcaster.clone());
         let logout = web::Data::from(logout);
         let app = Arc::new(self);
         let server = HttpServer::new(move || {

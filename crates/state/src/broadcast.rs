@@ -2,7 +2,7 @@
 //! publishes on a topic; tabs subscribed to it react and their sockets receive the delta.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -13,8 +13,9 @@ use crate::socket::Sockets;
 /// A state subscribes its tab while handling an event: `ctx.subscribe("orders:user:42",
 /// "refresh")`. `publish("orders:user:42", payload)` then runs that state's `refresh` with
 /// `payload` under the tab's lock, on one of the tab's sockets, and sends the change to all
-/// of them. Delivery is to the tabs open in this process; the Redis broadcaster (for many
-/// instances) comes with the scale-out work.
+/// of them. Delivery is to the tabs open in this process, plus — when a [`Transport`] is set
+/// (the Redis broadcaster, `duet_state::redis`) — to the tabs open in the app's other
+/// instances.
 #[derive(Clone, Default)]
 pub struct Broadcaster {
     inner: Arc<Inner>,
@@ -24,6 +25,19 @@ pub struct Broadcaster {
 struct Inner {
     topics: Mutex<Index>,
     sockets: Arc<Sockets>,
+    transport: OnceLock<Arc<dyn Transport>>,
+}
+
+/// Carries publishes and logouts to the app's other instances (e.g. Redis pub/sub). The
+/// instances that receive them call [`Broadcaster::deliver`] and
+/// [`Sockets::close_login`].
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `payload` on `topic` to the other instances. Must not block: a transport that
+    /// cannot send drops the message (and says so in its logs).
+    fn publish(&self, topic: &str, payload: &Value);
+
+    /// Tells the other instances that the login `session_auth_id` logged out.
+    fn logout(&self, session_auth_id: &str);
 }
 
 /// Topic → tabs, and each tab's topics (so a tab's change touches only its own entries).
@@ -48,8 +62,24 @@ impl Broadcaster {
         Broadcaster::default()
     }
 
-    /// Delivers `payload` to every tab subscribed to `topic`; returns how many tabs.
+    /// Delivers `payload` to every tab subscribed to `topic`, in this instance and (through
+    /// the transport, if any) in the others; returns how many tabs of this instance.
     pub fn publish(&self, topic: &str, payload: &Value) -> usize {
+        let reached = self.deliver(topic, payload);
+        if let Some(transport) = self.inner.transport.get() {
+            transport.publish(topic, payload);
+        }
+        reached
+    }
+
+    /// Sets the transport to the app's other instances; false if one was already set.
+    pub fn set_transport(&self, transport: Arc<dyn Transport>) -> bool {
+        self.inner.transport.set(transport).is_ok()
+    }
+
+    /// Delivers `payload` to the tabs of this instance subscribed to `topic` (what a
+    /// transport calls for a message from another instance); returns how many tabs.
+    pub fn deliver(&self, topic: &str, payload: &Value) -> usize {
         let tabs: Vec<String> = self
             .inner
             .topics
@@ -108,5 +138,15 @@ impl Broadcaster {
     /// The open sockets of this process.
     pub fn sockets(&self) -> Arc<Sockets> {
         Arc::clone(&self.inner.sockets)
+    }
+}
+
+/// Logout closes the login's sockets here and, through the transport, in every instance.
+impl duet_auth::LogoutListener for Broadcaster {
+    fn logged_out(&self, session_auth_id: &str) {
+        duet_auth::LogoutListener::logged_out(&*self.inner.sockets, session_auth_id);
+        if let Some(transport) = self.inner.transport.get() {
+            transport.logout(session_auth_id);
+        }
     }
 }

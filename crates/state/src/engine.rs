@@ -344,7 +344,11 @@ impl Engine {
         seq: u64,
         acked: Option<u64>,
     ) -> Result<(TabLock, TabRecord), ServerMessage> {
-        let mut lock = self.lock(tab).await.map_err(|e| with_seq(e, seq))?;
+        let mut lock = self
+            .manager
+            .lock_for_seq(tab, seq)
+            .await
+            .map_err(|e| with_seq(store_error(&e), seq))?;
         let Some(mut record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
             self.manager.release(lock);
             return Err(ServerMessage::error(

@@ -18,7 +18,9 @@
 //!
 //! - [`Broadcaster`]: HTTP views and webhooks publish on a topic; tabs that subscribed
 //!   (`ctx.subscribe(topic, handler)`) react under their lock and their sockets get the
-//!   push. In-process; the Redis broadcaster comes with the scale-out work.
+//!   push. In-process, plus a [`Transport`] to the app's other instances.
+//! - `redis` (feature `redis`): `RedisStateManager` and `RedisBroadcaster`, for many
+//!   instances behind a load balancer (docs/deployment.md).
 //!
 //! - [`macro@State`] + [`macro@events`]: the macros that write a state's `State` and
 //!   `Events` impls (duet-state-macros, whose docs have the attribute and payload tables).
@@ -91,13 +93,15 @@ mod engine;
 mod error;
 mod manager;
 mod model_state;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod registry;
 mod socket;
 mod state;
 pub mod wire;
 
 pub use background::Background;
-pub use broadcast::Broadcaster;
+pub use broadcast::{Broadcaster, Transport};
 pub use ctx::{ClientAction, EventCtx, Route};
 pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};
 pub use engine::{Caller, Engine};

@@ -16,6 +16,8 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DATABASE_POOL_SIZE",
         "DATABASE_TIMEOUT_SECS",
         "REDIS_URL",
+        "REDIS_KEY_PREFIX",
+        "REDIS_LOCK_TTL_MS",
         "DUET_SECRET_KEY",
         "DUET_ENV",
         "SHOP_ADDR",

@@ -1,0 +1,522 @@
+//! `RedisStateManager`: tabs in Redis, one lock per tab with a fencing token, two round
+//! trips per event.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use ::redis::aio::{ConnectionManager, MultiplexedConnection};
+use ::redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use super::{RedisConfig, no_delay, timed_out};
+use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
+use crate::{Route, Stored};
+
+/// Lock and load, in one round trip. Free: takes a fresh fence from the global counter, sets
+/// the lock to it with an expiry, and returns `{fence, HGETALL tab, replies, 1 if replies
+/// were loaded}` — the replies (`ZRANGE`) only when `ARGV[2]` is 0 (load everything) or at
+/// most the last applied seq (a resend). Held: `{0, PTTL lock}` (how long the holder may
+/// still keep it).
+const LOCK_AND_LOAD: &str = r"
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl ~= -2 then return {0, ttl} end
+local fence = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[1], fence, 'PX', ARGV[1])
+local want = tonumber(ARGV[2])
+local replies, loaded = {}, 0
+if want == 0 or want <= tonumber(redis.call('HGET', KEYS[2], 'seq') or '0') then
+  replies = redis.call('ZRANGE', KEYS[4], 0, -1)
+  loaded = 1
+end
+return {fence, redis.call('HGETALL', KEYS[2]), replies, loaded}
+";
+
+/// Store and unlock, in one round trip, only if the lock still holds this fence: sets
+/// `ARGV[5]` field/value pairs of the tab, adds the score/member pairs of new replies
+/// (counted in the argument after the pairs), removes the replies whose seqs follow, keeps
+/// at most `ARGV[4]` replies, refreshes both TTLs, deletes the lock and leaves one wake-up
+/// token for a waiter. Returns 0 (lock lost, nothing written) or 1.
+const STORE_AND_UNLOCK: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local i = 6
+for _ = 1, tonumber(ARGV[5]) do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local added = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, added do
+  redis.call('ZADD', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], ARGV[i], ARGV[i])
+  i = i + 1
+end
+redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[4]) + 1))
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ARGV[2])
+redis.call('DEL', KEYS[1])
+if redis.call('LLEN', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], 1) end
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return 1
+";
+
+/// Unlock without writing (if the lock still holds this fence), waking one waiter.
+const UNLOCK: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if redis.call('LLEN', KEYS[2]) == 0 then redis.call('RPUSH', KEYS[2], 1) end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+";
+
+/// The tab's fields besides states: its meta (JSON) and, for the lock script, its last
+/// applied seq.
+const META: &str = "meta";
+const SEQ: &str = "seq";
+/// Prefix of a state's field: `s:counter`.
+const STATE: &str = "s:";
+/// Replies kept per tab, as the engine keeps them (it trims what it sees; the store trims
+/// what it did not load).
+const KEPT_REPLIES: usize = 256;
+
+#[derive(Serialize)]
+struct MetaOut<'a> {
+    user_id: Option<i64>,
+    route: &'a Route,
+    seq: u64,
+    subscriptions: &'a [Subscription],
+}
+
+#[derive(Deserialize)]
+struct MetaIn {
+    user_id: Option<i64>,
+    route: Route,
+    seq: u64,
+    #[serde(default)]
+    subscriptions: Vec<Subscription>,
+}
+
+struct Shared {
+    config: RedisConfig,
+    client: Client,
+    /// The connection made at start-up, used where a thread has none of its own.
+    conn: ConnectionManager,
+    /// A connection per thread (actix runs one single-threaded runtime per worker): its
+    /// driver runs on the worker's own runtime, so a request does not hop to another thread
+    /// and back (measured: that hop cost several times the round trip itself).
+    per_thread: Mutex<HashMap<ThreadId, ConnectionManager>>,
+    lock_and_load: Script,
+    store_and_unlock: Script,
+    unlock: Script,
+    round_trips: AtomicU64,
+    /// Idle connections for `BLPOP` (a blocking command must not share the multiplexed one).
+    waiting: Mutex<Vec<MultiplexedConnection>>,
+}
+
+/// Tabs in Redis, for many instances. See the [module docs](super) for the layout.
+///
+/// Every event costs two Redis round trips (lock and load; store and unlock), whatever the
+/// number of states; only the states an event touched are written. A contended tab costs a
+/// `BLPOP` per wake-up (and one more lock attempt) on a connection of its own.
+#[derive(Clone)]
+pub struct RedisStateManager {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RedisStateManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStateManager")
+            .field("prefix", &self.shared.config.prefix)
+            .field("tab_ttl", &self.shared.config.tab_ttl)
+            .field("lock_ttl", &self.shared.config.lock_ttl)
+            .field("round_trips", &self.round_trips())
+            .finish()
+    }
+}
+
+/// Holds a Redis lock: dropped without `store` (a released or abandoned lock), it unlocks in
+/// the background; if even that fails, the lock expires after its TTL.
+struct LockGuard {
+    shared: Arc<Shared>,
+    tab: String,
+    fence: u64,
+    /// The replies' seqs as loaded (`None`: not loaded), so `store` writes only new ones
+    /// and deletes dropped ones.
+    replies: Option<Vec<u64>>,
+    armed: bool,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        let (tab, fence) = (std::mem::take(&mut self.tab), self.fence);
+        runtime.spawn(async move {
+            if let Err(error) = shared.unlock(&tab, fence).await {
+                tracing::warn!(%error, "redis: releasing a tab's lock failed; it expires by itself");
+            }
+        });
+    }
+}
+
+enum Attempt {
+    Locked {
+        fence: u64,
+        fields: Vec<String>,
+        replies: Option<Vec<String>>,
+    },
+    Held(Duration),
+}
+
+impl RedisStateManager {
+    /// Connects to Redis (failing if it cannot be reached now; later outages are survived).
+    pub async fn connect(config: RedisConfig) -> Result<RedisStateManager, RedisError> {
+        let (client, conn) = config.connection_manager().await?;
+        Ok(RedisStateManager {
+            shared: Arc::new(Shared {
+                config,
+                client,
+                conn,
+                per_thread: Mutex::new(HashMap::new()),
+                lock_and_load: Script::new(LOCK_AND_LOAD),
+                store_and_unlock: Script::new(STORE_AND_UNLOCK),
+                unlock: Script::new(UNLOCK),
+                round_trips: AtomicU64::new(0),
+                waiting: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// How many requests this manager has sent to Redis (each one round trip).
+    pub fn round_trips(&self) -> u64 {
+        self.shared.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &RedisConfig {
+        &self.shared.config
+    }
+}
+
+impl Shared {
+    /// This thread's connection, made on first use; the shared one if that fails.
+    async fn conn(&self) -> ConnectionManager {
+        let thread = std::thread::current().id();
+        if let Some(conn) = self.per_thread.lock().ok().and_then(|c| c.get(&thread).cloned()) {
+            return conn;
+        }
+        match self.config.connection_manager().await {
+            Ok((_, conn)) => {
+                if let Ok(mut conns) = self.per_thread.lock() {
+                    conns.insert(thread, conn.clone());
+                }
+                conn
+            }
+            Err(_) => self.conn.clone(),
+        }
+    }
+
+    /// Forgets this thread's connection after a failure (its runtime may be gone).
+    fn forget_conn(&self) {
+        if let Ok(mut conns) = self.per_thread.lock() {
+            conns.remove(&std::thread::current().id());
+        }
+    }
+
+    fn count(&self) {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn timed<T>(&self, request: impl Future<Output = Result<T, RedisError>>) -> Result<T, RedisError> {
+        self.count();
+        tokio::time::timeout(self.config.timeout, request)
+            .await
+            .map_err(|_| timed_out())?
+    }
+
+    async fn attempt(&self, tab: &str, seq: u64) -> Result<Attempt, RedisError> {
+        let mut conn = self.conn().await;
+        let items: Vec<Value> = self
+            .timed(
+                self.lock_and_load
+                    .key(self.config.key("lock", tab))
+                    .key(self.config.key("tab", tab))
+                    .key(format!("{}:fence", self.config.prefix))
+                    .key(self.config.key("replies", tab))
+                    .arg(millis(self.config.lock_ttl))
+                    .arg(seq)
+                    .invoke_async(&mut conn),
+            )
+            .await
+            .inspect_err(|_| self.forget_conn())?;
+        let item = |n: usize| items.get(n).unwrap_or(&Value::Nil);
+        let fence: u64 = ::redis::from_redis_value(item(0))?;
+        if fence == 0 {
+            let ttl: i64 = ::redis::from_redis_value(item(1))?;
+            // -1 (a lock without expiry) cannot come from this code; wait a full TTL then.
+            let ttl = u64::try_from(ttl).map_or(self.config.lock_ttl, Duration::from_millis);
+            return Ok(Attempt::Held(ttl));
+        }
+        let loaded: i64 = ::redis::from_redis_value(item(3))?;
+        Ok(Attempt::Locked {
+            fence,
+            fields: ::redis::from_redis_value(item(1))?,
+            replies: if loaded == 1 {
+                Some(::redis::from_redis_value(item(2))?)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Waits for a wake-up token on the tab's list, at most `ttl` (when the holder's lock
+    /// expires by itself).
+    async fn wait(&self, tab: &str, ttl: Duration) -> Result<(), RedisError> {
+        let pooled = self.waiting.lock().ok().and_then(|mut idle| idle.pop());
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(self.config.timeout)
+                    .set_tcp_settings(no_delay());
+                self.timed(self.client.get_multiplexed_async_connection_with_config(&config))
+                    .await?
+            }
+        };
+        // BLPOP takes seconds (fractions allowed); 0 would mean for ever.
+        let seconds = ttl.as_secs_f64().max(0.005);
+        self.count();
+        let popped = tokio::time::timeout(
+            ttl + self.config.timeout,
+            ::redis::cmd("BLPOP")
+                .arg(self.config.key("wake", tab))
+                .arg(seconds)
+                .query_async::<Option<(String, String)>>(&mut conn),
+        )
+        .await
+        .map_err(|_| timed_out())?;
+        popped?;
+        if let Ok(mut idle) = self.waiting.lock() {
+            idle.push(conn);
+        }
+        Ok(())
+    }
+
+    async fn unlock(&self, tab: &str, fence: u64) -> Result<(), RedisError> {
+        let mut conn = self.conn.clone();
+        self.timed(
+            self.unlock
+                .key(self.config.key("lock", tab))
+                .key(self.config.key("wake", tab))
+                .arg(fence)
+                .arg(millis(self.config.lock_ttl))
+                .invoke_async::<i64>(&mut conn),
+        )
+        .await
+        .map(drop)
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn unavailable(error: &RedisError) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+/// Builds a record from `HGETALL`'s flat field/value list and the replies (members
+/// `{seq}:{reply}`, if loaded); `None` when there is no tab (or its `meta` is unreadable).
+/// Also returns the seqs of the replies loaded.
+fn decode(tab: &str, fields: Vec<String>, replies: Option<Vec<String>>) -> (Option<TabRecord>, Option<Vec<u64>>) {
+    let mut meta = None;
+    let mut states = BTreeMap::new();
+    let mut fields = fields.into_iter();
+    while let (Some(field), Some(value)) = (fields.next(), fields.next()) {
+        if field == META {
+            meta = Some(value);
+        } else if let Some(name) = field.strip_prefix(STATE) {
+            match serde_json::from_str::<Stored>(&value) {
+                Ok(stored) => {
+                    states.insert(name.to_owned(), stored);
+                }
+                Err(error) => tracing::warn!(tab, state = name, %error, "redis: unreadable state; using its default"),
+            }
+        }
+    }
+    let Some(meta) = meta else {
+        return (None, None);
+    };
+    let meta: MetaIn = match serde_json::from_str(&meta) {
+        Ok(meta) => meta,
+        Err(error) => {
+            tracing::warn!(tab, %error, "redis: unreadable tab; starting afresh");
+            return (None, None);
+        }
+    };
+    let replies: Option<Vec<(u64, String)>> = replies.map(|members| {
+        members
+            .into_iter()
+            .filter_map(|m| {
+                let (seq, reply) = m.split_once(':')?;
+                Some((seq.parse().ok()?, reply.to_owned()))
+            })
+            .collect()
+    });
+    let seqs = replies.as_ref().map(|r| r.iter().map(|(seq, _)| *seq).collect());
+    let record = TabRecord {
+        user_id: meta.user_id,
+        route: meta.route,
+        seq: meta.seq,
+        replies: replies.unwrap_or_default(),
+        states,
+        subscriptions: meta.subscriptions,
+    };
+    (Some(record), seqs)
+}
+
+/// The store script's arguments after the fence, TTLs and reply limit: the count of tab
+/// pairs, the pairs (meta, seq, touched states), the count of new replies, their
+/// score/member pairs, then the seqs of replies to delete.
+fn encode(
+    record: &TabRecord,
+    touched: &[String],
+    loaded_replies: Option<&[u64]>,
+) -> Result<Vec<String>, serde_json::Error> {
+    let meta = serde_json::to_string(&MetaOut {
+        user_id: record.user_id,
+        route: &record.route,
+        seq: record.seq,
+        subscriptions: &record.subscriptions,
+    })?;
+    let mut pairs = vec![META.to_owned(), meta, SEQ.to_owned(), record.seq.to_string()];
+    for name in touched {
+        if let Some(stored) = record.states.get(name) {
+            pairs.push(format!("{STATE}{name}"));
+            pairs.push(serde_json::to_string(stored)?);
+        }
+    }
+    let loaded = loaded_replies.unwrap_or_default();
+    let new: Vec<&(u64, String)> = record.replies.iter().filter(|(seq, _)| !loaded.contains(seq)).collect();
+    let mut args = Vec::with_capacity(pairs.len() + 2 * new.len() + 2);
+    args.push((pairs.len() / 2).to_string());
+    args.extend(pairs);
+    args.push(new.len().to_string());
+    for (seq, reply) in new {
+        args.push(seq.to_string());
+        args.push(format!("{seq}:{reply}"));
+    }
+    for seq in loaded {
+        if !record.replies.iter().any(|(kept, _)| kept == seq) {
+            args.push(seq.to_string());
+        }
+    }
+    Ok(args)
+}
+
+impl RedisStateManager {
+    async fn lock_seq(&self, tab: &str, seq: u64) -> Result<TabLock, StoreError> {
+        let shared = &self.shared;
+        // A lock is free at the latest one TTL after each attempt; past a few, something
+        // is wrong (or the tab is hammered): give up rather than hang the socket.
+        let deadline = Instant::now() + shared.config.lock_ttl * 3 + shared.config.timeout;
+        loop {
+            match shared.attempt(tab, seq).await.map_err(|e| unavailable(&e))? {
+                Attempt::Locked { fence, fields, replies } => {
+                    let (record, replies) = decode(tab, fields, replies);
+                    let guard = LockGuard {
+                        shared: Arc::clone(shared),
+                        tab: tab.to_owned(),
+                        fence,
+                        replies,
+                        armed: true,
+                    };
+                    return Ok(TabLock::new(tab.to_owned(), record, fence, Some(Box::new(guard))));
+                }
+                Attempt::Held(ttl) => {
+                    if Instant::now() >= deadline {
+                        return Err(StoreError::Unavailable(format!(
+                            "tab lock still held after waiting {:?}",
+                            shared.config.lock_ttl * 3
+                        )));
+                    }
+                    shared.wait(tab, ttl).await.map_err(|e| unavailable(&e))?;
+                }
+            }
+        }
+    }
+}
+
+impl StateManager for RedisStateManager {
+    fn lock<'a>(&'a self, tab: &'a str) -> BoxFuture<'a, Result<TabLock, StoreError>> {
+        Box::pin(self.lock_seq(tab, 0))
+    }
+
+    /// Loads the kept replies only for a resend (`seq` at or below the last applied).
+    fn lock_for_seq<'a>(&'a self, tab: &'a str, seq: u64) -> BoxFuture<'a, Result<TabLock, StoreError>> {
+        Box::pin(self.lock_seq(tab, seq.max(1)))
+    }
+
+    fn store<'a>(
+        &'a self,
+        mut lock: TabLock,
+        record: &'a TabRecord,
+        touched: &'a [String],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let Some(mut guard) = lock.take_guard().and_then(|g| g.downcast::<LockGuard>().ok()) else {
+                return Err(StoreError::LockLost);
+            };
+            // Whatever happens now, the store script was the unlock: no second one on drop.
+            guard.armed = false;
+            if guard.fence != lock.fence {
+                return Err(StoreError::LockLost);
+            }
+            let shared = &self.shared;
+            let args = encode(record, touched, guard.replies.as_deref())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut conn = shared.conn().await;
+            let stored: i64 = shared
+                .timed(
+                    shared
+                        .store_and_unlock
+                        .key(shared.config.key("lock", &lock.tab))
+                        .key(shared.config.key("tab", &lock.tab))
+                        .key(shared.config.key("wake", &lock.tab))
+                        .key(shared.config.key("replies", &lock.tab))
+                        .arg(guard.fence)
+                        .arg(millis(shared.config.tab_ttl))
+                        .arg(millis(shared.config.lock_ttl))
+                        .arg(KEPT_REPLIES)
+                        .arg(args)
+                        .invoke_async(&mut conn),
+                )
+                .await
+                .map_err(|e| {
+                    shared.forget_conn();
+                    unavailable(&e)
+                })?;
+            if stored == 1 {
+                Ok(())
+            } else {
+                tracing::warn!(
+                    tab = lock.tab,
+                    fence = guard.fence,
+                    "redis: the tab's lock was lost; nothing written"
+                );
+                Err(StoreError::LockLost)
+            }
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! Past one machine (feature `redis`): tabs kept in Redis and live updates carried between
+//! instances, so any instance can serve any socket of any tab — no sticky sessions.
+//!
+//! - [`RedisStateManager`]: a [`StateManager`](crate::StateManager) over Redis. Each tab is
+//!   one hash (`meta`, `seq`, one field per state) plus a sorted set of the replies kept
+//!   for resends (read only to answer a resend), both with a TTL; its lock is a key holding
+//!   a fencing token. Lock-and-load is one Lua script, and
+//!   store-and-unlock another that refuses to write unless the fence still matches: two
+//!   round trips per event, whatever the number of states, and a worker that lost its lock
+//!   writes nothing. Waiters block on a per-tab wake-up list (`BLPOP`) instead of polling.
+//! - [`RedisBroadcaster`]: a [`Transport`](crate::Transport) over Redis pub/sub: publishes
+//!   and logouts on one instance reach the tabs and sockets of every instance; it resubscribes
+//!   by itself after Redis restarts.
+//!
+//! Keys (with the default prefix `duet`): `duet:tab:{tab}` (hash), `duet:replies:{tab}`
+//! (sorted set by seq), `duet:lock:{tab}`,
+//! `duet:wake:{tab}` (list), `duet:fence` (counter) and the channel `duet:broadcast`.
+//! One Redis server (or a primary with replicas) is assumed, not Redis Cluster: the fence
+//! counter is one key for all tabs.
+
+mod broadcast;
+mod manager;
+
+use std::time::Duration;
+
+pub use ::redis::RedisError;
+pub use broadcast::RedisBroadcaster;
+pub use manager::RedisStateManager;
+
+/// Where Redis is and how tabs are kept in it.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://host:port[/db]` (or `rediss://…`).
+    pub url: String,
+    /// Prefix of every key and channel, so apps (or test runs) can share one Redis.
+    pub prefix: String,
+    /// An idle tab is forgotten after this long.
+    pub tab_ttl: Duration,
+    /// A lock not released within this long expires, so a crashed instance cannot hold a tab
+    /// for ever. An event that runs longer loses its lock and its write is refused.
+    pub lock_ttl: Duration,
+    /// A Redis command not answered within this long fails: the event gets an `unavailable`
+    /// error frame instead of hanging while Redis is down.
+    pub timeout: Duration,
+}
+
+impl RedisConfig {
+    /// Defaults: prefix `duet`, tabs kept 1 hour, locks expire after 10 s, commands time out
+    /// after 2 s.
+    pub fn new(url: impl Into<String>) -> RedisConfig {
+        RedisConfig {
+            url: url.into(),
+            prefix: "duet".into(),
+            tab_ttl: Duration::from_secs(60 * 60),
+            lock_ttl: Duration::from_secs(10),
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// Sets the key prefix.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> RedisConfig {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sets how long idle tabs are kept.
+    pub fn tab_ttl(mut self, ttl: Duration) -> RedisConfig {
+        self.tab_ttl = ttl;
+        self
+    }
+
+    /// Sets when an unreleased lock expires.
+    pub fn lock_ttl(mut self, ttl: Duration) -> RedisConfig {
+        self.lock_ttl = ttl;
+        self
+    }
+
+    /// Sets the command timeout.
+    pub fn timeout(mut self, timeout: Duration) -> RedisConfig {
+        self.timeout = timeout;
+        self
+    }
+
+    fn key(&self, kind: &str, tab: &str) -> String {
+        format!("{}:{kind}:{tab}", self.prefix)
+    }
+
+    fn channel(&self) -> String {
+        format!("{}:broadcast", self.prefix)
+    }
+
+    /// A connection manager that reconnects by itself, with timeouts so that commands fail
+    /// fast while Redis is away.
+    async fn connection_manager(
+        &self,
+    ) -> Result<(::redis::Client, ::redis::aio::ConnectionManager), ::redis::RedisError> {
+        let client = ::redis::Client::open(self.url.as_str())?;
+        let config = ::redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(1)
+            .set_factor(50)
+            .set_max_delay(500)
+            .set_tcp_settings(no_delay());
+        let manager = tokio::time::timeout(self.timeout, client.get_connection_manager_with_config(config))
+            .await
+            .map_err(|_| timed_out())??;
+        Ok((client, manager))
+    }
+}
+
+/// Requests are small and latency-bound: Nagle's algorithm would hold back a request while
+/// an earlier one is unacknowledged (redis-rs leaves it on unless told otherwise).
+fn no_delay() -> ::redis::io::tcp::TcpSettings {
+    ::redis::io::tcp::TcpSettings::default().set_nodelay(true)
+}
+
+fn timed_out() -> ::redis::RedisError {
+    ::redis::RedisError::from((::redis::ErrorKind::IoError, "Redis did not answer in time"))
+}
+
+#[cfg(test)]
+mod tests;

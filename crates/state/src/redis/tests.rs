@@ -1,0 +1,330 @@
+//! The Redis manager against a real Redis (`DUET_TEST_REDIS_URL`; skipped when unset, a
+//! failure under `CI=true`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use ::redis::AsyncCommands;
+use serde_json::json;
+
+use super::{RedisConfig, RedisStateManager};
+use crate::manager::{StateManager, StoreError, TabLock, TabRecord};
+
+fn redis_url() -> Option<String> {
+    duet_models::testing::required_env("DUET_TEST_REDIS_URL", "Redis")
+}
+
+/// A config with a prefix of its own, so tests (and runs) never share keys.
+fn config(url: &str) -> RedisConfig {
+    static N: AtomicU32 = AtomicU32::new(0);
+    RedisConfig::new(url)
+        .prefix(format!(
+            "duet-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ))
+        .tab_ttl(Duration::from_secs(30))
+}
+
+async fn raw(url: &str) -> ::redis::aio::MultiplexedConnection {
+    ::redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+fn record(states: &[(&str, i64)], seq: u64) -> TabRecord {
+    let mut record = TabRecord {
+        user_id: Some(7),
+        seq,
+        ..TabRecord::default()
+    };
+    for (name, value) in states {
+        let mut vars = serde_json::Map::new();
+        vars.insert("value".into(), json!(value));
+        record.states.insert((*name).to_owned(), vars);
+    }
+    record
+}
+
+fn value(record: &TabRecord, state: &str) -> i64 {
+    record.states[state]["value"].as_i64().unwrap()
+}
+
+fn names(states: &[&str]) -> Vec<String> {
+    states.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn an_event_is_two_round_trips_whatever_the_number_of_states() {
+    let Some(url) = redis_url() else { return };
+    let manager = RedisStateManager::connect(config(&url)).await.unwrap();
+    let many: Vec<(String, i64)> = (0..20).map(|n| (format!("state{n}"), n)).collect();
+    let many: Vec<(&str, i64)> = many.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    let all: Vec<&str> = many.iter().map(|(n, _)| *n).collect();
+
+    let lock = manager.lock("tab").await.unwrap();
+    assert_eq!(lock.record, None, "a new tab");
+    manager.store(lock, &record(&many, 1), &names(&all)).await.unwrap();
+
+    for seq in 2..=11 {
+        let before = manager.round_trips();
+        let mut lock = manager.lock("tab").await.unwrap();
+        let mut record = lock.record.take().unwrap();
+        assert_eq!(record.seq, seq - 1);
+        assert_eq!(record.states.len(), 20, "every state loaded");
+        record.seq = seq;
+        record.replies.push((seq, format!("reply {seq}")));
+        for state in ["state3", "state17"] {
+            let vars = record.states.get_mut(state).unwrap();
+            vars.insert("value".into(), json!(seq));
+        }
+        manager
+            .store(lock, &record, &names(&["state3", "state17"]))
+            .await
+            .unwrap();
+        assert_eq!(manager.round_trips() - before, 2, "lock+load, store+unlock");
+    }
+    let lock = manager.lock("tab").await.unwrap();
+    let record = lock.record.clone().unwrap();
+    assert_eq!(
+        (
+            value(&record, "state3"),
+            value(&record, "state17"),
+            value(&record, "state5")
+        ),
+        (11, 11, 5)
+    );
+    assert_eq!(record.replies.len(), 10);
+    assert_eq!(record.user_id, Some(7));
+    manager.release(lock);
+}
+
+#[tokio::test]
+async fn only_touched_states_are_written() {
+    let Some(url) = redis_url() else { return };
+    let config = config(&url);
+    let manager = RedisStateManager::connect(config.clone()).await.unwrap();
+    let mut conn = raw(&url).await;
+    let key = config.key("tab", "t");
+
+    let lock = manager.lock("t").await.unwrap();
+    manager
+        .store(lock, &record(&[("a", 1), ("b", 1)], 1), &names(&["a", "b"]))
+        .await
+        .unwrap();
+    // Someone else's write to `b` (as if another field changed it in between) stays: an
+    // event that did not touch `b` does not write it back.
+    let _: () = conn.hset(&key, "s:b", r#"{"value":42}"#).await.unwrap();
+    let mut lock = manager.lock("t").await.unwrap();
+    let mut next = lock.record.take().unwrap();
+    next.states.get_mut("a").unwrap().insert("value".into(), json!(2));
+    next.states.get_mut("b").unwrap().insert("value".into(), json!(1000));
+    next.replies.push((2, "two".into()));
+    next.seq = 2;
+    manager.store(lock, &next, &names(&["a"])).await.unwrap();
+    let b: String = conn.hget(&key, "s:b").await.unwrap();
+    assert_eq!(b, r#"{"value":42}"#, "b was not touched, so not written");
+    let a: String = conn.hget(&key, "s:a").await.unwrap();
+    assert_eq!(a, r#"{"value":2}"#);
+
+    let mut kept: Vec<String> = conn.hkeys(&key).await.unwrap();
+    kept.sort();
+    assert_eq!(
+        kept,
+        ["meta", "s:a", "s:b", "seq"],
+        "replies live in a key of their own"
+    );
+}
+
+#[tokio::test]
+async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
+    let Some(url) = redis_url() else { return };
+    let config = config(&url);
+    let manager = RedisStateManager::connect(config.clone()).await.unwrap();
+    let mut conn = raw(&url).await;
+    let lock = manager.lock("t").await.unwrap();
+    manager
+        .store(lock, &record(&[("a", 1)], 0), &names(&["a"]))
+        .await
+        .unwrap();
+    // As the engine does it: lock for the event's seq, push its reply, store.
+    for seq in 1..=300u64 {
+        let mut lock = manager.lock_for_seq("t", seq).await.unwrap();
+        let mut next = lock.record.take().unwrap();
+        assert!(next.replies.is_empty(), "a new seq needs no replies (seq {seq})");
+        next.seq = seq;
+        next.replies.push((seq, format!("reply {seq}")));
+        manager.store(lock, &next, &[]).await.unwrap();
+    }
+    let kept: i64 = conn.zcard(config.key("replies", "t")).await.unwrap();
+    assert_eq!(kept, 256, "the oldest are dropped by the store");
+    // A resend: the replies are there to answer it.
+    let mut lock = manager.lock_for_seq("t", 299).await.unwrap();
+    let record = lock.record.take().unwrap();
+    assert_eq!(record.replies.first(), Some(&(45, "reply 45".to_owned())));
+    assert_eq!(record.replies.last(), Some(&(300, "reply 300".to_owned())));
+    manager.release(lock);
+    // hello with `acked`: everything loaded, acknowledged ones dropped and deleted.
+    let mut lock = manager.lock("t").await.unwrap();
+    let mut record = lock.record.take().unwrap();
+    assert_eq!(record.replies.len(), 256);
+    record.replies.retain(|(seq, _)| *seq > 298);
+    manager.store(lock, &record, &[]).await.unwrap();
+    let left: Vec<String> = conn.zrange(config.key("replies", "t"), 0, -1).await.unwrap();
+    assert_eq!(left, ["299:reply 299", "300:reply 300"]);
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lock_writes_nothing() {
+    let Some(url) = redis_url() else { return };
+    let manager = RedisStateManager::connect(config(&url).lock_ttl(Duration::from_millis(200)))
+        .await
+        .unwrap();
+    let lock = manager.lock("t").await.unwrap();
+    manager
+        .store(lock, &record(&[("a", 1)], 1), &names(&["a"]))
+        .await
+        .unwrap();
+
+    let slow = manager.lock("t").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await; // the slow worker stalls past its TTL
+    let mut fast = manager.lock("t").await.unwrap();
+    assert!(fast.fence > slow.fence);
+    let mut next = fast.record.take().unwrap();
+    next.states.get_mut("a").unwrap().insert("value".into(), json!(2));
+    next.seq = 2;
+    // The slow worker wakes up and tries to write its stale state: refused, before and
+    // after the new holder's write.
+    assert_eq!(
+        manager.store(slow, &record(&[("a", 99)], 2), &names(&["a"])).await,
+        Err(StoreError::LockLost)
+    );
+    manager.store(fast, &next, &names(&["a"])).await.unwrap();
+    let lock = manager.lock("t").await.unwrap();
+    assert_eq!(value(lock.record.as_ref().unwrap(), "a"), 2);
+    let forged = TabLock::new("t".into(), None, lock.fence, None);
+    assert_eq!(
+        manager.store(forged, &record(&[("a", 7)], 3), &names(&["a"])).await,
+        Err(StoreError::LockLost),
+        "a lock this manager did not hand out cannot write"
+    );
+    manager.release(lock);
+}
+
+#[tokio::test]
+async fn waiters_are_woken_by_the_unlock_not_by_polling() {
+    let Some(url) = redis_url() else { return };
+    let manager = Arc::new(
+        RedisStateManager::connect(config(&url).lock_ttl(Duration::from_secs(5)))
+            .await
+            .unwrap(),
+    );
+    let first = manager.lock("t").await.unwrap();
+    let mut waiters = Vec::new();
+    for _ in 0..4 {
+        let manager = Arc::clone(&manager);
+        waiters.push(tokio::spawn(async move {
+            let lock = manager.lock("t").await.unwrap();
+            let acquired = Instant::now();
+            let seen = lock.record.as_ref().map_or(0, |r| r.seq);
+            manager.store(lock, &record(&[], seen + 1), &[]).await.unwrap();
+            (seen, acquired)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = manager.round_trips();
+    let released = Instant::now();
+    manager.store(first, &record(&[], 0), &[]).await.unwrap();
+    let mut seen = Vec::new();
+    for waiter in waiters {
+        let (s, acquired) = waiter.await.unwrap();
+        assert!(
+            acquired.duration_since(released) < Duration::from_secs(2),
+            "woken by the unlock, long before the 5 s lock TTL"
+        );
+        seen.push(s);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [0, 1, 2, 3], "one at a time, each saw the write before it");
+    let spent = manager.round_trips() - before;
+    // Each waiter: a few wake-ups (BLPOP + lock attempt each), a lock and a store. Polling
+    // every few milliseconds for 300 ms would have cost far more.
+    assert!(spent <= 1 + 4 * 2 + 4 * 4 * 2, "{spent} round trips");
+}
+
+#[tokio::test]
+async fn an_abandoned_lock_expires_and_the_next_holder_sees_the_last_write() {
+    let Some(url) = redis_url() else { return };
+    let manager = RedisStateManager::connect(config(&url).lock_ttl(Duration::from_millis(400)))
+        .await
+        .unwrap();
+    let lock = manager.lock("t").await.unwrap();
+    manager
+        .store(lock, &record(&[("a", 1)], 1), &names(&["a"]))
+        .await
+        .unwrap();
+    // A worker dies holding the lock: nothing unlocks it.
+    let mut crashed = manager.lock("t").await.unwrap();
+    std::mem::forget(crashed.take_guard());
+    let started = Instant::now();
+    let lock = manager.lock("t").await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "waited for the expiry: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(2),
+        "woke at the expiry, not later: {waited:?}"
+    );
+    assert_eq!(value(lock.record.as_ref().unwrap(), "a"), 1);
+    manager.release(lock);
+}
+
+#[tokio::test]
+async fn release_wakes_the_next_waiter_and_tabs_expire() {
+    let Some(url) = redis_url() else { return };
+    let config = config(&url).tab_ttl(Duration::from_millis(1500));
+    let manager = Arc::new(RedisStateManager::connect(config.clone()).await.unwrap());
+    let lock = manager.lock("t").await.unwrap();
+    manager
+        .store(lock, &record(&[("a", 1)], 1), &names(&["a"]))
+        .await
+        .unwrap();
+    let mut conn = raw(&url).await;
+    let ttl: i64 = conn.pttl(config.key("tab", "t")).await.unwrap();
+    assert!(ttl > 0 && ttl <= 1500, "the tab carries its TTL: {ttl}");
+
+    let held = manager.lock("t").await.unwrap();
+    let waiter = {
+        let manager = Arc::clone(&manager);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let lock = manager.lock("t").await.unwrap();
+            manager.release(lock);
+            started.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    manager.release(held);
+    assert!(
+        waiter.await.unwrap() < Duration::from_secs(1),
+        "released, not expired (10 s)"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let lock = manager.lock("t").await.unwrap();
+    assert_eq!(lock.record, None, "an idle tab is forgotten after its TTL");
+    manager.release(lock);
+}
+
+#[tokio::test]
+async fn redis_away_is_unavailable_not_a_hang() {
+    // Nothing listens on port 1: connecting fails at once.
+    let result =
+        RedisStateManager::connect(RedisConfig::new("redis://127.0.0.1:1").timeout(Duration::from_millis(500))).await;
+    assert!(result.is_err());
+}
