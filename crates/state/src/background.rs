@@ -7,7 +7,8 @@ use duet_models::{Db, User};
 use futures_util::FutureExt;
 
 use crate::engine::{Caller, Engine};
-use crate::{EventResult, State};
+use crate::wire::ServerMessage;
+use crate::{EventError, EventResult, State};
 
 /// A handle on one tab's state `S`, given to work started with
 /// [`EventCtx::spawn`](crate::EventCtx::spawn).
@@ -26,9 +27,39 @@ impl<S: State> Background<S> {
     /// Changes the tab's state under its lock (waiting for the event being handled, if
     /// any) and pushes what changed to the tab's open sockets. Fails when the tab has
     /// expired or the state store is unavailable.
-    pub async fn update(&self, change: impl FnOnce(&mut S)) -> EventResult {
+    ///
+    /// With a socket of the tab open in this process, the update runs in that socket's task,
+    /// between its events, so the push reaches the browser in order with the replies.
+    pub async fn update(&self, change: impl FnOnce(&mut S) + Send + 'static) -> EventResult {
         let Spawner { engine, caller, tab } = &self.spawner;
-        engine.update::<S>(caller, tab, change).await
+        let (done, result) = tokio::sync::oneshot::channel();
+        let user = caller.user_id();
+        let job = Job {
+            run: Box::new(move |engine, tab| {
+                Box::pin(async move {
+                    let (outcome, push) = match engine.update::<S>(user, tab, change).await {
+                        Ok(push) => (Ok(()), push),
+                        Err(error) => (Err(error), None),
+                    };
+                    let _ = done.send(outcome);
+                    push
+                })
+            }),
+        };
+        match engine.broadcaster().sockets().run_update(tab, job) {
+            Ok(()) => result
+                .await
+                .unwrap_or_else(|_| Err(EventError::new("not_hydrated", "The tab is gone."))),
+            // No socket of the tab here: no reply to keep in order with.
+            Err(job) => {
+                if let Some(push) = job.run(engine, tab).await {
+                    engine.broadcaster().sockets().push(tab, &push.to_text());
+                }
+                result
+                    .await
+                    .unwrap_or_else(|_| Err(EventError::new("not_hydrated", "The tab is gone.")))
+            }
+        }
     }
 
     /// The user whose tab it is.
@@ -44,6 +75,22 @@ impl<S: State> Background<S> {
     /// The tab's token.
     pub fn tab(&self) -> &str {
         &self.spawner.tab
+    }
+}
+
+type RunFn = Box<
+    dyn for<'a> FnOnce(&'a Engine, &'a str) -> futures_util::future::LocalBoxFuture<'a, Option<ServerMessage>> + Send,
+>;
+
+/// One [`Background::update`], ready to run wherever the tab's socket is.
+pub(crate) struct Job {
+    run: RunFn,
+}
+
+impl Job {
+    /// Applies the update to `tab`; the push to send, if anything changed.
+    pub(crate) async fn run(self, engine: &Engine, tab: &str) -> Option<ServerMessage> {
+        (self.run)(engine, tab).await
     }
 }
 

@@ -173,7 +173,7 @@ impl EventCtx {
     ///     async fn build(&mut self, ctx: &mut EventCtx) -> EventResult {
     ///         ctx.spawn(|tab: Background<ReportState>| async move {
     ///             let report = build_report().await; // slow: the tab stays usable meanwhile
-    ///             let _ = tab.update(|state| state.report = Some(report)).await;
+    ///             let _ = tab.update(move |state| state.report = Some(report)).await;
     ///         })
     ///     }
     /// }

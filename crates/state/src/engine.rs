@@ -71,7 +71,7 @@ impl Caller {
         }
     }
 
-    fn user_id(&self) -> Option<i64> {
+    pub(crate) fn user_id(&self) -> Option<i64> {
         self.user.as_ref().map(|u| u.id)
     }
 
@@ -102,14 +102,14 @@ impl Engine {
         &self.db
     }
 
-    /// Changes state `S` of `tab` under the tab's lock and pushes the change to the tab's
-    /// sockets: background work's [`Background::update`](crate::Background::update).
+    /// Changes state `S` of `user_id`'s `tab` under the tab's lock; returns the push to
+    /// send, if anything changed: background work's [`Background::update`](crate::Background::update).
     pub(crate) async fn update<S: State>(
         &self,
-        caller: &Caller,
+        user_id: Option<i64>,
         tab: &str,
         change: impl FnOnce(&mut S),
-    ) -> Result<(), EventError> {
+    ) -> Result<Option<ServerMessage>, EventError> {
         if self.registry.get(S::NAME).is_none() {
             return Err(EventError::new(
                 "unknown_state",
@@ -120,7 +120,7 @@ impl Engine {
             tracing::warn!(%error, "state store");
             EventError::unavailable()
         })?;
-        let Some(mut record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
+        let Some(mut record) = lock.record.take().filter(|r| r.user_id == user_id) else {
             self.manager.release(lock);
             return Err(EventError::new("not_hydrated", "The tab is gone."));
         };
@@ -133,16 +133,12 @@ impl Engine {
         self.store(lock, &record, &[S::NAME.to_owned()])
             .await
             .map_err(|_| EventError::unavailable())?;
-        if !delta.is_empty() {
-            let push = ServerMessage::Delta {
-                seq: None,
-                changes: [(S::NAME.to_owned(), delta)].into_iter().collect(),
-                router: None,
-                actions: Vec::new(),
-            };
-            self.broadcaster.sockets().push(tab, &push.to_text());
-        }
-        Ok(())
+        Ok((!delta.is_empty()).then(|| ServerMessage::Delta {
+            seq: None,
+            changes: [(S::NAME.to_owned(), delta)].into_iter().collect(),
+            router: None,
+            actions: Vec::new(),
+        }))
     }
 
     /// A message on `topic` for `tab`: runs each subscribed handler with `payload` and

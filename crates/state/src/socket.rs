@@ -46,6 +46,9 @@ impl Default for SocketConfig {
 /// socket's channel preallocates a block of 32 slots.
 pub(crate) enum Control {
     Close(u16, &'static str),
+    /// Background work's update of the tab, run by the socket's task so that its push is
+    /// sent in order with the socket's replies.
+    Update(crate::background::Job),
     React(String, serde_json::Value),
     Push(String),
 }
@@ -139,9 +142,38 @@ impl Sockets {
 
     /// Sends `text` to every socket of `tab`.
     pub(crate) fn push(&self, tab: &str, text: &str) {
-        for socket in self.open().of_tab(tab) {
-            let _ = socket.control.send(Box::new(Control::Push(text.to_owned())));
+        self.push_except(tab, None, text);
+    }
+
+    /// Sends `text` to every socket of `tab` but `except`.
+    fn push_except(&self, tab: &str, except: Option<u64>, text: &str) {
+        let open = self.open();
+        for (id, socket) in open
+            .by_tab
+            .get(tab)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| Some((id, open.sockets.get(id)?)))
+        {
+            if Some(*id) != except {
+                let _ = socket.control.send(Box::new(Control::Push(text.to_owned())));
+            }
         }
+    }
+
+    /// Hands background work's update to a socket of `tab`; gives it back when none is open.
+    pub(crate) fn run_update(&self, tab: &str, job: crate::background::Job) -> Result<(), crate::background::Job> {
+        let open = self.open();
+        let Some(socket) = open.of_tab(tab).next() else {
+            return Err(job);
+        };
+        socket
+            .control
+            .send(Box::new(Control::Update(job)))
+            .map_err(|error| match *error.0 {
+                Control::Update(job) => job,
+                _ => unreachable!("the message sent was an update"),
+            })
     }
 
     /// Forgets socket `id`; true when it was its tab's last socket here.
@@ -339,6 +371,7 @@ impl Connection<'_> {
                         Err(_) => break None,
                     },
                     Control::React(topic, payload) => Box::pin(self.react(&topic, &payload)).await,
+                    Control::Update(job) => Box::pin(self.update(job)).await,
                 },
             };
             match next {
@@ -442,6 +475,23 @@ impl Connection<'_> {
         };
         if let Some(push) = self.service.engine.react(&self.caller, &tab, topic, payload).await {
             self.service.sockets.push(&tab, &push.to_text());
+        }
+        Next::Continue
+    }
+
+    /// Runs background work's update of this socket's tab; sends the push here first, then
+    /// to the tab's other sockets.
+    async fn update(&mut self, job: crate::background::Job) -> Next {
+        let Some(tab) = self.tab.clone() else {
+            return Next::Continue;
+        };
+        if let Some(push) = job.run(&self.service.engine, &tab).await {
+            let text = push.to_text();
+            self.service.sockets.push_except(&tab, Some(self.id), &text);
+            return match self.session.text(text).await {
+                Ok(()) => Next::Continue,
+                Err(_) => Next::Close(1000, "closed".into()),
+            };
         }
         Next::Continue
     }

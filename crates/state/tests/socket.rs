@@ -582,3 +582,53 @@ async fn background_work_updates_the_tab_later() {
         "the background update was stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_pushes_keep_their_place_among_replies() {
+    let app = start(SocketConfig::default()).await;
+    let mut socket = app.connect(None, None).await.unwrap();
+    hello(&mut socket, None).await;
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": 1, "state": "counter", "handler": "later", "payload": 1000}),
+    )
+    .await;
+    // Keep the tab busy while the update lands: the client applies frames in the order
+    // they arrive, so the value it ends with must be the server's.
+    let mut shown = 0;
+    let mut pushed = false;
+    let mut seq = 1;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(300) {
+        seq += 1;
+        send(
+            &mut socket,
+            json!({"type": "event", "seq": seq, "state": "counter", "handler": "increment"}),
+        )
+        .await;
+        loop {
+            let frame = recv(&mut socket).await;
+            if let Some(value) = frame["changes"]["counter"]["count"]["value"].as_i64() {
+                shown = value;
+            }
+            if frame.get("seq").is_none() {
+                pushed = true;
+            } else if frame["seq"] == seq {
+                break;
+            }
+        }
+    }
+    assert!(pushed, "the background update was pushed");
+    seq += 1;
+    send(
+        &mut socket,
+        json!({"type": "event", "seq": seq, "state": "counter", "handler": "increment"}),
+    )
+    .await;
+    let last = recv(&mut socket).await;
+    assert_eq!(
+        last["changes"]["counter"]["count"]["value"].as_i64(),
+        Some(shown + 1),
+        "the client's copy followed the server's"
+    );
+}

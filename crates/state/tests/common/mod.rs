@@ -103,7 +103,7 @@ fn later<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, payload: Value) -> Local
         let value: i64 = serde_json::from_value(payload).map_err(EventError::bad_payload)?;
         ctx.spawn(move |tab: Background<Counter>| async move {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            tab.update(|s| s.count = value).await.expect("the tab is there");
+            tab.update(move |s| s.count = value).await.expect("the tab is there");
         })
     })
 }
