@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
-use tokio::sync::mpsc;
 
 use crate::engine::{Caller, Engine};
 use crate::wire::{ClientMessage, PROTOCOL_VERSION, ServerMessage, parse_client_message};
@@ -42,8 +41,7 @@ impl Default for SocketConfig {
     }
 }
 
-/// What other parts of the process ask of a socket's task; sent boxed, because each
-/// socket's channel preallocates a block of 32 slots.
+/// What other parts of the process ask of a socket's task.
 pub(crate) enum Control {
     Close(u16, &'static str),
     /// Background work's update of the tab, run by the socket's task so that its push is
@@ -53,12 +51,37 @@ pub(crate) enum Control {
     Push(String),
 }
 
+/// A socket's inbox for messages from the rest of the process. Lighter than a channel: an
+/// idle socket holds one small allocation and an empty queue.
+#[derive(Default)]
+struct Mailbox {
+    queue: Mutex<std::collections::VecDeque<Control>>,
+    ready: tokio::sync::Notify,
+}
+
+impl Mailbox {
+    fn send(&self, message: Control) {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push_back(message);
+        self.ready.notify_one();
+    }
+
+    fn try_recv(&self) -> Option<Control> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front()
+    }
+}
+
 /// An open socket: the login it belongs to (if any), its tab once hydrated, and how to
 /// reach its task.
 struct OpenSocket {
     login: Option<String>,
     tab: Option<String>,
-    control: mpsc::UnboundedSender<Box<Control>>,
+    mailbox: std::sync::Arc<Mailbox>,
 }
 
 /// Every open socket of this process, by the login (session auth id) it belongs to, so a
@@ -106,14 +129,14 @@ impl Sockets {
         self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn add(&self, login: Option<String>, control: mpsc::UnboundedSender<Box<Control>>) -> u64 {
+    fn add(&self, login: Option<String>, mailbox: std::sync::Arc<Mailbox>) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.open().sockets.insert(
             id,
             OpenSocket {
                 login,
                 tab: None,
-                control,
+                mailbox,
             },
         );
         id
@@ -133,11 +156,12 @@ impl Sockets {
 
     /// Asks one socket of `tab` to run the reaction to `topic`; false when none is open.
     pub(crate) fn react(&self, tab: &str, topic: &str, payload: &serde_json::Value) -> bool {
-        self.open().of_tab(tab).any(|s| {
-            s.control
-                .send(Box::new(Control::React(topic.to_owned(), payload.clone())))
-                .is_ok()
-        })
+        let open = self.open();
+        let Some(socket) = open.of_tab(tab).next() else {
+            return false;
+        };
+        socket.mailbox.send(Control::React(topic.to_owned(), payload.clone()));
+        true
     }
 
     /// Sends `text` to every socket of `tab`.
@@ -156,7 +180,7 @@ impl Sockets {
             .filter_map(|id| Some((id, open.sockets.get(id)?)))
         {
             if Some(*id) != except {
-                let _ = socket.control.send(Box::new(Control::Push(text.to_owned())));
+                socket.mailbox.send(Control::Push(text.to_owned()));
             }
         }
     }
@@ -167,13 +191,8 @@ impl Sockets {
         let Some(socket) = open.of_tab(tab).next() else {
             return Err(job);
         };
-        socket
-            .control
-            .send(Box::new(Control::Update(job)))
-            .map_err(|error| match *error.0 {
-                Control::Update(job) => job,
-                _ => unreachable!("the message sent was an update"),
-            })
+        socket.mailbox.send(Control::Update(job));
+        Ok(())
     }
 
     /// Forgets socket `id`; true when it was its tab's last socket here.
@@ -204,12 +223,8 @@ impl Sockets {
         let open = self.open();
         let mut closed = 0;
         for socket in open.sockets.values() {
-            if socket.login.as_deref() == Some(session_auth_id)
-                && socket
-                    .control
-                    .send(Box::new(Control::Close(4401, "logged out")))
-                    .is_ok()
-            {
+            if socket.login.as_deref() == Some(session_auth_id) {
+                socket.mailbox.send(Control::Close(4401, "logged out"));
                 closed += 1;
             }
         }
@@ -328,15 +343,24 @@ enum Next {
 
 impl Connection<'_> {
     async fn run(mut self, mut stream: actix_ws::AggregatedMessageStream, login: Option<String>) {
-        let config = self.service.config.clone();
-        let (control_tx, mut control) = mpsc::unbounded_channel();
-        let id = self.service.sockets.add(login, control_tx);
+        let service = self.service;
+        let config = &service.config;
+        let mailbox = std::sync::Arc::new(Mailbox::default());
+        let id = service.sockets.add(login, std::sync::Arc::clone(&mailbox));
         self.id = id;
         let mut heard = Instant::now();
         let mut heartbeat = tokio::time::interval(config.heartbeat);
         heartbeat.tick().await;
         let mut bad_frames: Vec<Instant> = Vec::new();
         let close = loop {
+            // Messages first: one may have arrived while another branch won the last select.
+            if let Some(message) = mailbox.try_recv() {
+                match Box::pin(self.handle(message)).await {
+                    Some(Next::Continue) => continue,
+                    Some(Next::Close(code, reason)) => break Some((code, reason)),
+                    None => break None,
+                }
+            }
             let next = tokio::select! {
                 message = stream.recv() => {
                     heard = Instant::now();
@@ -364,15 +388,7 @@ impl Connection<'_> {
                         Next::Continue
                     }
                 }
-                Some(command) = control.recv() => match *command {
-                    Control::Close(code, reason) => Next::Close(code, reason.into()),
-                    Control::Push(text) => match self.session.text(text).await {
-                        Ok(()) => Next::Continue,
-                        Err(_) => break None,
-                    },
-                    Control::React(topic, payload) => Box::pin(self.react(&topic, &payload)).await,
-                    Control::Update(job) => Box::pin(self.update(job)).await,
-                },
+                () = mailbox.ready.notified() => continue,
             };
             match next {
                 Next::Continue => {}
@@ -477,6 +493,19 @@ impl Connection<'_> {
             self.service.sockets.push(&tab, &push.to_text());
         }
         Next::Continue
+    }
+
+    /// Handles a message from the mailbox; `None` when the socket is gone.
+    async fn handle(&mut self, message: Control) -> Option<Next> {
+        Some(match message {
+            Control::Close(code, reason) => Next::Close(code, reason.into()),
+            Control::Push(text) => match self.session.text(text).await {
+                Ok(()) => Next::Continue,
+                Err(_) => return None,
+            },
+            Control::React(topic, payload) => self.react(&topic, &payload).await,
+            Control::Update(job) => self.update(job).await,
+        })
     }
 
     /// Runs background work's update of this socket's tab; sends the push here first, then
