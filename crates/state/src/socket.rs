@@ -310,23 +310,22 @@ pub async fn event_socket(
         .aggregate_continuations()
         .max_continuation_size(service.config.max_frame);
     let service = service.into_inner();
-    actix_web::rt::spawn(async move {
-        Connection {
-            service: &service,
-            caller: Caller::on_socket(user, session.clone()),
-            session,
-            tab: None,
-            last_bad: false,
-            id: 0,
-        }
-        .run(stream, login)
-        .await;
-    });
+    // The task is the connection's own future: an idle socket holds nothing else.
+    let task = Connection {
+        service,
+        caller: Caller::on_socket(user, session.clone()),
+        session,
+        tab: None,
+        last_bad: false,
+        id: 0,
+    }
+    .run(stream, login);
+    actix_web::rt::spawn(task);
     Ok(response)
 }
 
-struct Connection<'a> {
-    service: &'a EventService,
+struct Connection {
+    service: std::sync::Arc<EventService>,
     session: actix_ws::Session,
     caller: Caller,
     tab: Option<String>,
@@ -341,9 +340,9 @@ enum Next {
     Close(u16, String),
 }
 
-impl Connection<'_> {
+impl Connection {
     async fn run(mut self, mut stream: actix_ws::AggregatedMessageStream, login: Option<String>) {
-        let service = self.service;
+        let service = std::sync::Arc::clone(&self.service);
         let config = &service.config;
         let mailbox = std::sync::Arc::new(Mailbox::default());
         let id = service.sockets.add(login, std::sync::Arc::clone(&mailbox));
@@ -371,7 +370,7 @@ impl Connection<'_> {
                         // Boxed: an idle socket's task then holds no space for handling a frame.
                         Some(Ok(AggregatedMessage::Text(text))) => Box::pin(self.text(&text)).await,
                         Some(Ok(AggregatedMessage::Binary(_))) => Box::pin(self.bad("bad_frame", "binary frames are not accepted".into())).await,
-                        Some(Ok(AggregatedMessage::Ping(bytes))) => match self.session.pong(&bytes).await {
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => match Box::pin(self.session.pong(&bytes)).await {
                             Ok(()) => Next::Continue,
                             Err(_) => break None,
                         },
@@ -382,7 +381,7 @@ impl Connection<'_> {
                 _ = heartbeat.tick() => {
                     if heard.elapsed() > config.idle_timeout {
                         Next::Close(1001, "idle timeout".into())
-                    } else if self.session.ping(b"").await.is_err() {
+                    } else if Box::pin(self.session.ping(b"")).await.is_err() {
                         break None;
                     } else {
                         Next::Continue
@@ -409,23 +408,7 @@ impl Connection<'_> {
             self.service.engine.broadcaster().forget_tab(tab);
         }
         if let Some((code, reason)) = close {
-            let _ = self
-                .session
-                .text(
-                    ServerMessage::Bye {
-                        code,
-                        message: reason.clone(),
-                    }
-                    .to_text(),
-                )
-                .await;
-            let _ = self
-                .session
-                .close(Some(CloseReason {
-                    code: CloseCode::from(code),
-                    description: Some(reason),
-                }))
-                .await;
+            Box::pin(bye(self.session, code, reason)).await;
         }
     }
 
@@ -537,4 +520,19 @@ impl Connection<'_> {
             Err(_) => Next::Close(1000, "closed".into()),
         }
     }
+}
+
+/// Says why in a `bye` frame, then closes with `code`.
+async fn bye(mut session: actix_ws::Session, code: u16, reason: String) {
+    let bye = ServerMessage::Bye {
+        code,
+        message: reason.clone(),
+    };
+    let _ = session.text(bye.to_text()).await;
+    let _ = session
+        .close(Some(CloseReason {
+            code: CloseCode::from(code),
+            description: Some(reason),
+        }))
+        .await;
 }
