@@ -3,56 +3,12 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::ws::{connect, hello, recv, send};
 use common::{Server, make_order, make_user, session_login, shop};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const STRIPE_SECRET: &str = "whsec_live_test";
-
-async fn connect(server: &Server, cookie: Option<&str>) -> Socket {
-    let mut request = server
-        .url("/_event")
-        .replace("http://", "ws://")
-        .into_client_request()
-        .unwrap();
-    if let Some(cookie) = cookie {
-        request.headers_mut().insert("cookie", cookie.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await.expect("socket").0
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket.send(Message::text(frame.to_string())).await.unwrap();
-}
-
-async fn recv(socket: &mut Socket) -> Value {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a frame in time")
-        {
-            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
-}
-
-async fn hello(socket: &mut Socket, path: &str) -> Value {
-    send(
-        socket,
-        json!({"type": "hello", "protocol": 1, "tab": null, "route": {"path": path}}),
-    )
-    .await;
-    recv(socket).await
-}
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -68,7 +24,7 @@ duet_models::db_tests! {
         let dir = tempfile::tempdir().unwrap();
         let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
         let mut socket = connect(&server, None).await;
-        let hydrate = hello(&mut socket, "/").await;
+        let hydrate = hello(&mut socket, None, "/").await;
         assert_eq!(hydrate["states"]["counter"], json!({"count": 0}));
         assert!(hydrate["states"].get("orders").is_none(), "orders need a login");
         send(&mut socket, json!({"type": "event", "seq": 1, "state": "counter", "handler": "increment"})).await;
@@ -92,7 +48,7 @@ duet_models::db_tests! {
 
         let (cookie, csrf) = session_login(&server, "ada", "pw").await;
         let mut tab = connect(&server, Some(&cookie)).await;
-        let hydrate = hello(&mut tab, "/orders").await;
+        let hydrate = hello(&mut tab, None, "/orders").await;
         let ids: Vec<i64> = hydrate["states"]["orders"]["orders"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
         assert_eq!(ids, [second.id, first.id], "on_load loaded ada's orders, newest first, and only hers");
 
@@ -152,10 +108,10 @@ duet_models::db_tests! {
         let bobs = make_order(&test.db, &bob, 500, "pending").await;
         let (cookie, _) = session_login(&server, "ada", "pw").await;
         let mut tab = connect(&server, Some(&cookie)).await;
-        let hydrate = hello(&mut tab, "/orders").await;
+        let hydrate = hello(&mut tab, None, "/orders").await;
         assert_eq!(hydrate["states"]["orders"]["errors"], json!({}));
         let mut other_tab = connect(&server, Some(&cookie)).await;
-        hello(&mut other_tab, "/orders").await;
+        hello(&mut other_tab, None, "/orders").await;
         let event = |seq: u64, handler: &str, payload: Value| {
             json!({"type": "event", "seq": seq, "state": "orders", "handler": handler, "payload": payload})
         };

@@ -11,14 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::ws::{Socket, connect, hello, recv, recv_within, send};
 use common::{Server, make_order, make_user, session_login, shop};
 use duet_models::testing::{NO_MIGRATIONS, TestDb, required_env};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const STRIPE_SECRET: &str = "whsec_scaleout_test";
 
@@ -59,48 +57,6 @@ async fn pair(lock_ttl_ms: u64) -> Option<Pair> {
 fn unique() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
-}
-
-async fn connect(server: &Server, cookie: Option<&str>) -> Socket {
-    let mut request = server
-        .url("/_event")
-        .replace("http://", "ws://")
-        .into_client_request()
-        .unwrap();
-    if let Some(cookie) = cookie {
-        request.headers_mut().insert("cookie", cookie.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await.expect("socket").0
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket.send(Message::text(frame.to_string())).await.unwrap();
-}
-
-async fn recv(socket: &mut Socket) -> Value {
-    recv_within(socket, Duration::from_secs(10)).await
-}
-
-async fn recv_within(socket: &mut Socket, limit: Duration) -> Value {
-    loop {
-        match tokio::time::timeout(limit, socket.next())
-            .await
-            .expect("a frame in time")
-        {
-            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
-}
-
-async fn hello(socket: &mut Socket, tab: Option<&str>, path: &str) -> Value {
-    send(
-        socket,
-        json!({"type": "hello", "protocol": 1, "tab": tab, "route": {"path": path}}),
-    )
-    .await;
-    recv(socket).await
 }
 
 fn event(seq: u64, handler: &str, payload: Value) -> Value {

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub(crate) mod ws;
+
 /// A `shop` command with a clean environment, run in `dir`.
 pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shop"));
