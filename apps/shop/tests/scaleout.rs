@@ -292,6 +292,13 @@ async fn an_instance_that_lost_its_lock_cannot_write_stale_state() {
     let refused = recv(&mut slow).await;
     assert_eq!(refused["type"], "error", "A's late write was refused: {refused}");
     assert_eq!(refused["seq"], 1);
+    assert_eq!(
+        (refused["code"].as_str(), refused["message"].as_str()),
+        (
+            Some("unavailable"),
+            Some("That took too long and was not saved; try again.")
+        )
+    );
     let hydrate = hello(&mut fast, Some(&tab), "/").await;
     assert_eq!(hydrate["states"]["counter"]["count"], 100, "B's write stands");
     assert_eq!(hydrate["seq"], 2);

@@ -564,7 +564,12 @@ impl Engine {
 
 fn store_error(error: &StoreError) -> ServerMessage {
     tracing::warn!(%error, "state store");
-    ServerMessage::error(None, "unavailable", "The state store is unavailable; try again.")
+    let message = match error {
+        // The tab's lock expired before the event finished: nothing of it was stored.
+        StoreError::LockLost => "That took too long and was not saved; try again.",
+        _ => "The state store is unavailable; try again.",
+    };
+    ServerMessage::error(None, "unavailable", message)
 }
 
 fn with_seq(message: ServerMessage, seq: u64) -> ServerMessage {
