@@ -4,29 +4,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use duet_models::{Db, NewUser, User};
 use shop::orders::{NewOrder, Order};
 
 use crate::load::{LoadResult, wrk};
-use crate::servers::{Killed, free_addr, sibling, wait_for};
+use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
 
 /// The whole HTTP comparison; prints a Markdown table.
 pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
-    let dir = std::env::temp_dir().join(format!("duet-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let url = format!("sqlite://{}", dir.join("bench.sqlite3").display());
-    let db = Db::connect_url(&url).await.map_err(|e| e.to_string())?;
-    db.migrate(&shop::MIGRATIONS).await.map_err(|e| e.to_string())?;
-    let user = User::create(
-        &db,
-        NewUser {
-            username: "bench".into(),
-            password: "bench".into(),
-            ..NewUser::default()
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let (dir, url, db, user) = bench_db("http").await?;
     for n in 0..50 {
         let order = NewOrder {
             customer_id: user.id,

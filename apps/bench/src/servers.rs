@@ -41,3 +41,24 @@ pub(crate) async fn wait_for(addr: &str) -> Result<(), String> {
     }
     Err(format!("nothing listens on {addr}"))
 }
+
+/// A fresh SQLite file `name` in a scratch directory of this run, migrated, with a user
+/// `bench`/`bench`: the directory, the database's URL, the pool and the user.
+pub(crate) async fn bench_db(name: &str) -> Result<(PathBuf, String, duet_models::Db, duet_models::User), String> {
+    let dir = std::env::temp_dir().join(format!("duet-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let url = format!("sqlite://{}", dir.join(format!("{name}.sqlite3")).display());
+    let db = duet_models::Db::connect_url(&url).await.map_err(|e| e.to_string())?;
+    db.migrate(&shop::MIGRATIONS).await.map_err(|e| e.to_string())?;
+    let user = duet_models::User::create(
+        &db,
+        duet_models::NewUser {
+            username: "bench".into(),
+            password: "bench".into(),
+            ..duet_models::NewUser::default()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok((dir, url, db, user))
+}

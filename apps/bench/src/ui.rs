@@ -6,12 +6,12 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use duet_models::{Db, NewUser, User};
+use duet_models::Db;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use shop::orders::{NewOrder, Order, OrderChanges};
 
-use crate::servers::{Killed, free_addr, sibling, wait_for};
+use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
 
 const ROWS: i64 = 1000;
 
@@ -78,21 +78,7 @@ async fn measure(client: &Client) -> Result<(Sample, Value), String> {
 
 /// The whole benchmark; prints a Markdown table.
 pub(crate) async fn run(iterations: usize, chromedriver: &str) -> Result<(), String> {
-    let dir = std::env::temp_dir().join(format!("duet-bench-ui-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let url = format!("sqlite://{}", dir.join("ui.sqlite3").display());
-    let db = Db::connect_url(&url).await.map_err(|e| e.to_string())?;
-    db.migrate(&shop::MIGRATIONS).await.map_err(|e| e.to_string())?;
-    let user = User::create(
-        &db,
-        NewUser {
-            username: "bench".into(),
-            password: "bench".into(),
-            ..NewUser::default()
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let (dir, url, db, user) = bench_db("ui").await?;
     let new_order = |n: i64| NewOrder {
         customer_id: user.id,
         total_cents: 1000 + n,
