@@ -1,9 +1,15 @@
-//! `GET /api/orders/` through duet (session, database) vs the same JSON from a bare handler.
+//! `GET /api/orders/` through duet (session, database) vs the same JSON from a bare handler,
+//! with a third server showing what the database query alone costs.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use shop::api::{OrderSummary, OrdersOut};
+use shop::orders::schema::orders;
 use shop::orders::{NewOrder, Order};
 
 use crate::load::{LoadResult, wrk};
@@ -87,22 +93,46 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
             .spawn()
             .map_err(|e| e.to_string())?,
     );
+    let floor_addr = free_addr()?;
+    let _floor = Killed(
+        Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+            .args(["bare-sqlite", "--addr", &floor_addr, "--customer", &user.id.to_string()])
+            .arg("--database")
+            .arg(url.trim_start_matches("sqlite://"))
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
     wait_for(&bare_addr).await?;
+    wait_for(&floor_addr).await?;
+    let floor_body = reqwest::get(format!("http://{floor_addr}/api/orders/"))
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
+    if floor_body != body {
+        return Err("the bare SQLite server's body differs from duet's".into());
+    }
 
     let cookie = vec![format!("Cookie: {session}")];
     let rounds = 2;
-    let mut bare = Vec::new();
-    let mut duet = Vec::new();
+    let (mut bare, mut floor, mut duet) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
-        bare.push(wrk(
-            &format!("http://{bare_addr}/api/orders/"),
-            &cookie,
-            seconds,
-            connections,
-        )?);
-        duet.push(wrk(&format!("{base}/api/orders/"), &cookie, seconds, connections)?);
+        for (addr, results) in [
+            (&bare_addr, &mut bare),
+            (&floor_addr, &mut floor),
+            (&shop_addr, &mut duet),
+        ] {
+            results.push(wrk(
+                &format!("http://{addr}/api/orders/"),
+                &cookie,
+                seconds,
+                connections,
+            )?);
+        }
     }
-    let (bare, duet) = (best(&bare), best(&duet));
+    let (bare, floor, duet) = (best(&bare), best(&floor), best(&duet));
     println!(
         "GET /api/orders/, 50 orders, {} bytes, {connections} connections, {seconds} s x {rounds} rounds (best round)",
         body.len()
@@ -112,6 +142,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
     println!("|---|---:|---:|---:|---:|");
     for (name, r) in [
         ("bare actix-web, JSON from memory", bare),
+        ("bare actix-web, the same query (diesel, sync SQLite) + JSON", floor),
         ("duet: session + SQLite + JSON", duet),
     ] {
         println!(
@@ -121,8 +152,10 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
     }
     println!();
     println!(
-        "duet / bare = {:.0}% (target >= 50%)",
-        100.0 * duet.requests_per_sec / bare.requests_per_sec
+        "duet / bare = {:.0}% (target >= 50%); the query alone / bare = {:.0}%; duet / the query alone = {:.0}%",
+        100.0 * duet.requests_per_sec / bare.requests_per_sec,
+        100.0 * floor.requests_per_sec / bare.requests_per_sec,
+        100.0 * duet.requests_per_sec / floor.requests_per_sec
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -152,6 +185,70 @@ pub(crate) fn serve_bare(addr: &str, body: &Path) -> Result<(), String> {
                 web::get().to(move || {
                     let body = body.clone();
                     async move { HttpResponse::Ok().content_type("application/json").body(body) }
+                }),
+            )
+        })
+        .bind(addr)
+        .map_err(|e| e.to_string())?
+        .run()
+        .await
+        .map_err(|e| e.to_string())
+    })
+}
+
+thread_local! {
+    static CONNECTION: RefCell<Option<SqliteConnection>> = const { RefCell::new(None) };
+}
+
+/// What the database part costs without duet: a bare actix-web handler running the same
+/// query as `GET /api/orders/` with diesel's synchronous SQLite connection (one per worker
+/// thread, opened as duet opens its own), and the same JSON. No session, no user lookup.
+pub(crate) fn serve_bare_sqlite(addr: &str, database: &str, customer: i64) -> Result<(), String> {
+    fn my_orders(database: &str, customer: i64) -> QueryResult<OrdersOut> {
+        CONNECTION.with_borrow_mut(|slot| {
+            let conn = match slot {
+                Some(conn) => conn,
+                None => {
+                    let mut conn = SqliteConnection::establish(database)
+                        .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+                    conn.batch_execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    )?;
+                    slot.insert(conn)
+                }
+            };
+            let rows = orders::table
+                .filter(orders::customer_id.eq(customer))
+                .order((orders::placed_at.desc(), orders::id.desc()))
+                .select(Order::as_select())
+                .load::<Order>(conn)?;
+            Ok(OrdersOut {
+                orders: rows
+                    .into_iter()
+                    .map(|o| OrderSummary {
+                        id: o.id,
+                        total: duet_models::cents_to_decimal(o.total_cents),
+                        status: o.status,
+                    })
+                    .collect(),
+            })
+        })
+    }
+    let database = database.to_owned();
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(move || {
+            let database = database.clone();
+            App::new().route(
+                "/api/orders/",
+                web::get().to(move || {
+                    let out = my_orders(&database, customer);
+                    async move {
+                        match out {
+                            Ok(out) => HttpResponse::Ok().json(out),
+                            Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
+                        }
+                    }
                 }),
             )
         })

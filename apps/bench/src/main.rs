@@ -93,12 +93,29 @@ enum Command {
         #[arg(long)]
         body: std::path::PathBuf,
     },
+    /// The database floor of the HTTP benchmark (started by the http command).
+    BareSqlite {
+        /// Address to listen on.
+        #[arg(long)]
+        addr: String,
+        /// The SQLite file holding the orders.
+        #[arg(long)]
+        database: String,
+        /// Whose orders to list.
+        #[arg(long)]
+        customer: i64,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bare { addr, body } => http::serve_bare(&addr, &body),
+        Command::BareSqlite {
+            addr,
+            database,
+            customer,
+        } => http::serve_bare_sqlite(&addr, &database, customer),
         Command::WebhookServer { addr, mode } => webhooks::serve(&addr, &mode),
         Command::EchoServer { addr } => events::serve_echo(&addr),
         Command::Events { seconds, clients, idle } => tokio::runtime::Runtime::new()
