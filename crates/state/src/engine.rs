@@ -230,6 +230,7 @@ impl Engine {
         });
         if let Some(acked) = acked {
             record.replies.retain(|(seq, _)| *seq > acked);
+            lock.acked = acked;
         }
         // No progress updates before the client has its first full state.
         let tab = lock.tab.clone();
@@ -355,6 +356,7 @@ impl Engine {
         };
         if let Some(acked) = acked {
             record.replies.retain(|(seq, _)| *seq > acked);
+            lock.acked = acked;
         }
         if seq <= record.seq {
             self.manager.release(lock);

@@ -61,6 +61,10 @@ pub struct TabLock {
     pub record: Option<TabRecord>,
     /// The fencing token of this lock: a write carrying an older token is refused.
     pub fence: u64,
+    /// The client has acknowledged the replies up to this `seq` (0: none). The engine sets
+    /// it; a manager that keeps replies apart from the record forgets those at the next
+    /// `store` (the record it is given holds only what the engine loaded).
+    pub acked: u64,
     /// Keeps the lock held until the `TabLock` is dropped.
     _guard: Option<Box<dyn std::any::Any + Send>>,
 }
@@ -86,6 +90,7 @@ impl TabLock {
             tab,
             record,
             fence,
+            acked: 0,
             _guard: guard,
         }
     }

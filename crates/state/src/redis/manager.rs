@@ -35,18 +35,17 @@ end
 return {fence, redis.call('HGETALL', KEYS[2]), replies, loaded}
 ";
 
-/// Store and unlock, in one round trip, only if the lock still holds this fence: sets
-/// `ARGV[5]` field/value pairs of the tab, adds the score/member pairs of new replies
-/// (counted in the argument after the pairs), removes the replies whose seqs follow, keeps
-/// at most `ARGV[4]` replies, refreshes both TTLs, deletes the lock and leaves one wake-up
-/// token for a waiter. Returns 0 (lock lost, nothing written) or 1.
+/// Store and unlock, in one round trip, only if the lock still holds this fence: sets the
+/// `ARGV[6]` field/value pairs of the tab, adds the score/member pairs of new replies
+/// (counted in the argument after the pairs), removes the replies whose seqs follow and
+/// those the client acknowledged (up to `ARGV[5]`), keeps at most `ARGV[4]` replies,
+/// refreshes both TTLs, deletes the lock and leaves one wake-up token for a waiter.
+/// Returns 0 (lock lost, nothing written) or 1.
 const STORE_AND_UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local i = 6
-for _ = 1, tonumber(ARGV[5]) do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
+local pairs = tonumber(ARGV[6])
+redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + 2 * pairs))
+local i = 7 + 2 * pairs
 local added = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, added do
@@ -57,6 +56,7 @@ while i <= #ARGV do
   redis.call('ZREMRANGEBYSCORE', KEYS[4], ARGV[i], ARGV[i])
   i = i + 1
 end
+if ARGV[5] ~= '0' then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[5]) end
 redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[4]) + 1))
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
@@ -386,7 +386,7 @@ fn decode(tab: &str, fields: Vec<String>, replies: Option<Vec<String>>) -> (Opti
     (Some(record), seqs)
 }
 
-/// The store script's arguments after the fence, TTLs and reply limit: the count of tab
+/// The store script's arguments after the fence, TTLs, reply limit and acked seq: the count of tab
 /// pairs, the pairs (meta, seq, touched states), the count of new replies, their
 /// score/member pairs, then the seqs of replies to delete.
 fn encode(
@@ -499,6 +499,7 @@ impl StateManager for RedisStateManager {
                         .arg(millis(shared.config.tab_ttl))
                         .arg(millis(shared.config.lock_ttl))
                         .arg(KEPT_REPLIES)
+                        .arg(lock.acked)
                         .arg(args)
                         .invoke_async(&mut conn),
                 )

@@ -178,6 +178,34 @@ async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
 }
 
 #[tokio::test]
+async fn acknowledged_replies_are_deleted_without_being_loaded() {
+    let Some(url) = redis_url() else { return };
+    let config = config(&url);
+    let manager = RedisStateManager::connect(config.clone()).await.unwrap();
+    let mut conn = raw(&url).await;
+    let lock = manager.lock("t").await.unwrap();
+    manager.store(lock, &record(&[("a", 1)], 0), &[]).await.unwrap();
+    // As the engine does it for events carrying `acked` (the browser runtime's way): only
+    // the replies the client has not acknowledged stay in Redis.
+    for seq in 1..=50u64 {
+        let mut lock = manager.lock_for_seq("t", seq).await.unwrap();
+        let mut next = lock.record.take().unwrap();
+        assert!(next.replies.is_empty(), "nothing loaded for a new seq");
+        lock.acked = seq - 1;
+        next.seq = seq;
+        next.replies.push((seq, format!("reply {seq}")));
+        manager.store(lock, &next, &[]).await.unwrap();
+    }
+    let left: Vec<String> = conn.zrange(config.key("replies", "t"), 0, -1).await.unwrap();
+    assert_eq!(left, ["50:reply 50"], "replies up to the acked seq are gone");
+    // A resend of the last event is still answered from Redis.
+    let mut lock = manager.lock_for_seq("t", 50).await.unwrap();
+    let record = lock.record.take().unwrap();
+    assert_eq!(record.replies, [(50, "reply 50".to_owned())]);
+    manager.release(lock);
+}
+
+#[tokio::test]
 async fn a_worker_that_lost_its_lock_writes_nothing() {
     let Some(url) = redis_url() else { return };
     let manager = RedisStateManager::connect(config(&url).lock_ttl(Duration::from_millis(200)))
