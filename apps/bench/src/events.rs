@@ -2,6 +2,7 @@
 //! answered with a delta) against a bare actix-ws server echoing the same frames, and the
 //! Redis state manager against the in-memory one (with Redis commands counted per event).
 
+use std::cell::RefCell;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,15 +14,51 @@ use crate::servers::{Killed, free_addr, sibling, wait_for};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// The bare baseline: echoes every text frame.
-pub(crate) fn serve_echo(addr: &str) -> Result<(), String> {
-    async fn echo(req: HttpRequest, body: web::Payload) -> Result<HttpResponse, actix_web::Error> {
+/// The bare baseline: echoes every text frame. With `redis`, each frame first costs two
+/// Redis round trips on the worker thread's connection (`HGETALL`, then `HSET`): the floor
+/// of any design that locks and loads, then stores, in Redis.
+pub(crate) fn serve_echo(addr: &str, redis: Option<String>) -> Result<(), String> {
+    thread_local! {
+        static REDIS: RefCell<Option<redis::aio::MultiplexedConnection>> = const { RefCell::new(None) };
+    }
+    async fn two_round_trips(url: &str, key: &str, n: u64) -> redis::RedisResult<()> {
+        let mut conn = match REDIS.with_borrow(Clone::clone) {
+            Some(conn) => conn,
+            None => {
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+                let conn = redis::Client::open(url)?
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await?;
+                REDIS.with_borrow_mut(|slot| slot.insert(conn).clone())
+            }
+        };
+        let _: Vec<String> = redis::cmd("HGETALL").arg(key).query_async(&mut conn).await?;
+        redis::cmd("HSET").arg(key).arg("n").arg(n).query_async(&mut conn).await
+    }
+    async fn echo(
+        req: HttpRequest,
+        body: web::Payload,
+        redis: web::Data<Option<String>>,
+    ) -> Result<HttpResponse, actix_web::Error> {
         let (response, mut session, mut stream) = actix_ws::handle(&req, body)?;
+        let redis = redis.get_ref().clone();
         actix_web::rt::spawn(async move {
+            let key = format!("echo:{}", socket_number());
+            let mut n = 0;
             while let Some(Ok(message)) = stream.recv().await {
                 match message {
-                    actix_ws::Message::Text(text) if session.text(text.clone()).await.is_err() => break,
-                    actix_ws::Message::Text(_) => {}
+                    actix_ws::Message::Text(text) => {
+                        n += 1;
+                        if let Some(url) = &redis
+                            && two_round_trips(url, &key, n).await.is_err()
+                        {
+                            break;
+                        }
+                        if session.text(text.clone()).await.is_err() {
+                            break;
+                        }
+                    }
                     actix_ws::Message::Close(_) => break,
                     _ => {}
                 }
@@ -29,8 +66,9 @@ pub(crate) fn serve_echo(addr: &str) -> Result<(), String> {
         });
         Ok(response)
     }
+    let redis = web::Data::new(redis);
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(|| App::new().route("/_event", web::get().to(echo)))
+        HttpServer::new(move || App::new().app_data(redis.clone()).route("/_event", web::get().to(echo)))
             .backlog(4096)
             .bind(addr)
             .map_err(|e| e.to_string())?
@@ -38,6 +76,13 @@ pub(crate) fn serve_echo(addr: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// Numbers the floor's sockets, each with a Redis key of its own.
+fn socket_number() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -175,8 +220,9 @@ impl OwnRedis {
     }
 
     /// Requests Redis has received from clients so far (`INFO commandstats`): the calls of
-    /// the commands the shop sends itself (`EVALSHA`, and `EVAL`, `SCRIPT`, `BLPOP`,
-    /// `PUBLISH`, `INFO`), and every command including those its Lua scripts run.
+    /// the commands that each take a round trip of their own (`EXEC` — a `MULTI`/`EXEC`
+    /// transaction is sent in one write —, `EVALSHA`, and `EVAL`, `SCRIPT`, `BLPOP`,
+    /// `PUBLISH`, `INFO`), and every command including those inside transactions and scripts.
     async fn counts(&self) -> Result<(u64, u64), String> {
         let client = redis::Client::open(self.url.as_str()).map_err(|e| e.to_string())?;
         let mut conn = client
@@ -199,7 +245,7 @@ impl OwnRedis {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
             all += calls;
-            if ["evalsha", "eval", "script", "blpop", "publish", "info"].contains(&name) {
+            if ["exec", "evalsha", "eval", "script", "blpop", "publish", "info"].contains(&name) {
                 requests += calls;
             }
         }
@@ -207,9 +253,8 @@ impl OwnRedis {
     }
 }
 
-/// Like [`round_trips`], also counting Redis requests (each one round trip: the manager
-/// sends no pipelines) and Redis commands (scripts' inner commands included) per event
-/// while the clock runs.
+/// Like [`round_trips`], also counting Redis round trips and Redis commands (those inside
+/// transactions and scripts included) per event while the clock runs.
 async fn round_trips_on_redis(
     url: &str,
     redis: &OwnRedis,
@@ -286,13 +331,26 @@ pub(crate) async fn run(seconds: u64, clients: usize, idle: usize) -> Result<(),
         Some(redis) => Some(start_shop(&dir, &redis_shop_addr, "events-redis", Some(&redis.url))?),
         None => None,
     };
+    let floor_addr = free_addr()?;
+    let _floor = match &redis {
+        Some(redis) => Some(Killed(
+            Command::new(&me)
+                .args(["echo-server", "--addr", &floor_addr, "--redis", &redis.url])
+                .stdout(Stdio::null())
+                .spawn()
+                .map_err(|e| e.to_string())?,
+        )),
+        None => None,
+    };
     wait_for(&echo_addr).await?;
     wait_for(&shop_addr).await?;
     if redis.is_some() {
         wait_for(&redis_shop_addr).await?;
+        wait_for(&floor_addr).await?;
     }
     let (echo_url, duet_url) = (format!("ws://{echo_addr}/_event"), format!("ws://{shop_addr}/_event"));
     let redis_url = format!("ws://{redis_shop_addr}/_event");
+    let floor_url = format!("ws://{floor_addr}/_event");
 
     println!("Event round trips (send one event, wait for its answer), {seconds} s per row");
     println!();
@@ -317,6 +375,16 @@ pub(crate) async fn run(seconds: u64, clients: usize, idle: usize) -> Result<(),
             duet.p99_ms / bare.p99_ms
         );
         if let Some(redis) = &redis {
+            let floor = round_trips(&floor_url, false, n, seconds).await?;
+            println!(
+                "| {n} | bare actix-ws echo + two Redis round trips (`HGETALL`, `HSET`) | {:.0} | {:.2} | {:.2} | 2 | 2 |",
+                floor.per_second, floor.p50_ms, floor.p99_ms
+            );
+            println!(
+                "| | (echo + Redis) / echo | {:.0}% | | {:.2}x | | |",
+                100.0 * floor.per_second / bare.per_second,
+                floor.p99_ms / bare.p99_ms
+            );
             let (on_redis, per_event, commands) = round_trips_on_redis(&redis_url, redis, n, seconds).await?;
             println!(
                 "| {n} | duet `counter.increment`, Redis manager | {:.0} | {:.2} | {:.2} | {per_event:.2} | {commands:.1} |",

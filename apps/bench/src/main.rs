@@ -74,6 +74,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long)]
         addr: String,
+        /// Make two Redis round trips per frame before echoing it.
+        #[arg(long)]
+        redis: Option<String>,
     },
     /// The webhook baseline servers (started by the webhooks command).
     WebhookServer {
@@ -117,7 +120,7 @@ fn main() -> std::process::ExitCode {
             customer,
         } => http::serve_bare_sqlite(&addr, &database, customer),
         Command::WebhookServer { addr, mode } => webhooks::serve(&addr, &mode),
-        Command::EchoServer { addr } => events::serve_echo(&addr),
+        Command::EchoServer { addr, redis } => events::serve_echo(&addr, redis),
         Command::Events { seconds, clients, idle } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(events::run(seconds, clients, idle))),

@@ -59,7 +59,8 @@ pub struct TabLock {
     pub tab: String,
     /// The record, or `None` for a tab the store does not know (new or expired).
     pub record: Option<TabRecord>,
-    /// The fencing token of this lock: a write carrying an older token is refused.
+    /// The token of this lock: a write carrying a token the tab's lock no longer holds (it
+    /// expired and was taken again) is refused.
     pub fence: u64,
     /// The client has acknowledged the replies up to this `seq` (0: none). The engine sets
     /// it; a manager that keeps replies apart from the record forgets those at the next

@@ -8,7 +8,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, MultiplexedConnection};
-use ::redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
+use ::redis::{AsyncConnectionConfig, Client, RedisError, Script};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -16,24 +16,32 @@ use super::{RedisConfig, no_delay, timed_out};
 use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
 use crate::{Route, Stored};
 
-/// Lock and load, in one round trip. Free: takes a fresh fence from the global counter, sets
-/// the lock to it with an expiry, and returns `{fence, HGETALL tab, replies, 1 if replies
-/// were loaded}` — the replies (`ZRANGE`) only when `ARGV[2]` is 0 (load everything) or at
-/// most the last applied seq (a resend). Held: `{0, PTTL lock}` (how long the holder may
-/// still keep it).
-const LOCK_AND_LOAD: &str = r"
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl ~= -2 then return {0, ttl} end
-local fence = redis.call('INCR', KEYS[3])
-redis.call('SET', KEYS[1], fence, 'PX', ARGV[1])
-local want = tonumber(ARGV[2])
-local replies, loaded = {}, 0
-if want == 0 or want <= tonumber(redis.call('HGET', KEYS[2], 'seq') or '0') then
-  replies = redis.call('ZRANGE', KEYS[4], 0, -1)
-  loaded = 1
-end
-return {fence, redis.call('HGETALL', KEYS[2]), replies, loaded}
-";
+/// Lock and load, in one round trip: a `MULTI`/`EXEC` transaction (plain commands, no
+/// script) that sets the lock to a fresh random token if it is free (`SET NX PX`), reads how
+/// long the lock has left, the tab's hash and the kept replies from `seq` on — none for a
+/// new event, the resent one for a resend, all for `seq` 0. Whether the lock was taken is
+/// the `SET`'s answer; the rest was read atomically with it.
+fn lock_and_load(config: &RedisConfig, tab: &str, token: u64, seq: u64) -> ::redis::Pipeline {
+    let lock = config.key("lock", tab);
+    let from = if seq == 0 { "-inf".to_owned() } else { seq.to_string() };
+    let mut pipe = ::redis::pipe();
+    pipe.atomic()
+        .cmd("SET")
+        .arg(&lock)
+        .arg(token)
+        .arg("NX")
+        .arg("PX")
+        .arg(millis(config.lock_ttl))
+        .cmd("PTTL")
+        .arg(&lock)
+        .cmd("HGETALL")
+        .arg(config.key("tab", tab))
+        .cmd("ZRANGEBYSCORE")
+        .arg(config.key("replies", tab))
+        .arg(from)
+        .arg("+inf");
+    pipe
+}
 
 /// Store and unlock, in one round trip, only if the lock still holds this fence: sets the
 /// `ARGV[6]` field/value pairs of the tab, adds the score/member pairs of new replies
@@ -75,10 +83,9 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 ";
 
-/// The tab's fields besides states: its meta (JSON) and, for the lock script, its last
-/// applied seq.
+/// The tab's field besides states: its meta (JSON: user, route, last applied seq,
+/// subscriptions).
 const META: &str = "meta";
-const SEQ: &str = "seq";
 /// Prefix of a state's field: `s:counter`.
 const STATE: &str = "s:";
 /// Replies kept per tab, as the engine keeps them (it trims what it sees; the store trims
@@ -111,7 +118,6 @@ struct Shared {
     /// driver runs on the worker's own runtime, so a request does not hop to another thread
     /// and back (measured: that hop cost several times the round trip itself).
     per_thread: Mutex<HashMap<ThreadId, ConnectionManager>>,
-    lock_and_load: Script,
     store_and_unlock: Script,
     unlock: Script,
     round_trips: AtomicU64,
@@ -146,9 +152,9 @@ struct LockGuard {
     shared: Arc<Shared>,
     tab: String,
     fence: u64,
-    /// The replies' seqs as loaded (`None`: not loaded), so `store` writes only new ones
-    /// and deletes dropped ones.
-    replies: Option<Vec<u64>>,
+    /// The seqs of the replies loaded, so `store` writes only new ones and deletes dropped
+    /// ones.
+    replies: Vec<u64>,
     armed: bool,
 }
 
@@ -174,7 +180,7 @@ enum Attempt {
     Locked {
         fence: u64,
         fields: Vec<String>,
-        replies: Option<Vec<String>>,
+        replies: Vec<String>,
     },
     Held(Duration),
 }
@@ -189,7 +195,6 @@ impl RedisStateManager {
                 client,
                 conn,
                 per_thread: Mutex::new(HashMap::new()),
-                lock_and_load: Script::new(LOCK_AND_LOAD),
                 store_and_unlock: Script::new(STORE_AND_UNLOCK),
                 unlock: Script::new(UNLOCK),
                 round_trips: AtomicU64::new(0),
@@ -247,36 +252,20 @@ impl Shared {
 
     async fn attempt(&self, tab: &str, seq: u64) -> Result<Attempt, RedisError> {
         let mut conn = self.conn().await;
-        let items: Vec<Value> = self
-            .timed(
-                self.lock_and_load
-                    .key(self.config.key("lock", tab))
-                    .key(self.config.key("tab", tab))
-                    .key(format!("{}:fence", self.config.prefix))
-                    .key(self.config.key("replies", tab))
-                    .arg(millis(self.config.lock_ttl))
-                    .arg(seq)
-                    .invoke_async(&mut conn),
-            )
+        let token = lock_token();
+        let (taken, ttl, fields, replies): (Option<String>, i64, Vec<String>, Vec<String>) = self
+            .timed(lock_and_load(&self.config, tab, token, seq).query_async(&mut conn))
             .await
             .inspect_err(|_| self.forget_conn())?;
-        let item = |n: usize| items.get(n).unwrap_or(&Value::Nil);
-        let fence: u64 = ::redis::from_redis_value(item(0))?;
-        if fence == 0 {
-            let ttl: i64 = ::redis::from_redis_value(item(1))?;
+        if taken.is_none() {
             // -1 (a lock without expiry) cannot come from this code; wait a full TTL then.
             let ttl = u64::try_from(ttl).map_or(self.config.lock_ttl, Duration::from_millis);
             return Ok(Attempt::Held(ttl));
         }
-        let loaded: i64 = ::redis::from_redis_value(item(3))?;
         Ok(Attempt::Locked {
-            fence,
-            fields: ::redis::from_redis_value(item(1))?,
-            replies: if loaded == 1 {
-                Some(::redis::from_redis_value(item(2))?)
-            } else {
-                None
-            },
+            fence: token,
+            fields,
+            replies,
         })
     }
 
@@ -328,6 +317,14 @@ impl Shared {
     }
 }
 
+/// A fresh lock token: random, so a holder whose lock expired and was taken by another can
+/// never match the new holder's token (the store checks it).
+fn lock_token() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the OS provides randomness");
+    u64::from_le_bytes(bytes)
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
 }
@@ -336,10 +333,10 @@ fn unavailable(error: &RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
-/// Builds a record from `HGETALL`'s flat field/value list and the replies (members
-/// `{seq}:{reply}`, if loaded); `None` when there is no tab (or its `meta` is unreadable).
-/// Also returns the seqs of the replies loaded.
-fn decode(tab: &str, fields: Vec<String>, replies: Option<Vec<String>>) -> (Option<TabRecord>, Option<Vec<u64>>) {
+/// Builds a record from `HGETALL`'s flat field/value list and the replies loaded (members
+/// `{seq}:{reply}`); `None` when there is no tab (or its `meta` is unreadable). Also returns
+/// the seqs of the replies loaded.
+fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> (Option<TabRecord>, Vec<u64>) {
     let mut meta = None;
     let mut states = BTreeMap::new();
     let mut fields = fields.into_iter();
@@ -356,58 +353,51 @@ fn decode(tab: &str, fields: Vec<String>, replies: Option<Vec<String>>) -> (Opti
         }
     }
     let Some(meta) = meta else {
-        return (None, None);
+        return (None, Vec::new());
     };
     let meta: MetaIn = match serde_json::from_str(&meta) {
         Ok(meta) => meta,
         Err(error) => {
             tracing::warn!(tab, %error, "redis: unreadable tab; starting afresh");
-            return (None, None);
+            return (None, Vec::new());
         }
     };
-    let replies: Option<Vec<(u64, String)>> = replies.map(|members| {
-        members
-            .into_iter()
-            .filter_map(|m| {
-                let (seq, reply) = m.split_once(':')?;
-                Some((seq.parse().ok()?, reply.to_owned()))
-            })
-            .collect()
-    });
-    let seqs = replies.as_ref().map(|r| r.iter().map(|(seq, _)| *seq).collect());
+    let replies: Vec<(u64, String)> = replies
+        .into_iter()
+        .filter_map(|m| {
+            let (seq, reply) = m.split_once(':')?;
+            Some((seq.parse().ok()?, reply.to_owned()))
+        })
+        .collect();
+    let seqs = replies.iter().map(|(seq, _)| *seq).collect();
     let record = TabRecord {
         user_id: meta.user_id,
         route: meta.route,
         seq: meta.seq,
-        replies: replies.unwrap_or_default(),
+        replies,
         states,
         subscriptions: meta.subscriptions,
     };
     (Some(record), seqs)
 }
 
-/// The store script's arguments after the fence, TTLs, reply limit and acked seq: the count of tab
-/// pairs, the pairs (meta, seq, touched states), the count of new replies, their
+/// The store script's arguments after the fence, TTLs, reply limit and acked seq: the count
+/// of tab pairs, the pairs (meta, touched states), the count of new replies, their
 /// score/member pairs, then the seqs of replies to delete.
-fn encode(
-    record: &TabRecord,
-    touched: &[String],
-    loaded_replies: Option<&[u64]>,
-) -> Result<Vec<String>, serde_json::Error> {
+fn encode(record: &TabRecord, touched: &[String], loaded: &[u64]) -> Result<Vec<String>, serde_json::Error> {
     let meta = serde_json::to_string(&MetaOut {
         user_id: record.user_id,
         route: &record.route,
         seq: record.seq,
         subscriptions: &record.subscriptions,
     })?;
-    let mut pairs = vec![META.to_owned(), meta, SEQ.to_owned(), record.seq.to_string()];
+    let mut pairs = vec![META.to_owned(), meta];
     for name in touched {
         if let Some(stored) = record.states.get(name) {
             pairs.push(format!("{STATE}{name}"));
             pairs.push(serde_json::to_string(stored)?);
         }
     }
-    let loaded = loaded_replies.unwrap_or_default();
     let new: Vec<&(u64, String)> = record.replies.iter().filter(|(seq, _)| !loaded.contains(seq)).collect();
     let mut args = Vec::with_capacity(pairs.len() + 2 * new.len() + 2);
     args.push((pairs.len() / 2).to_string());
@@ -484,8 +474,7 @@ impl StateManager for RedisStateManager {
                 return Err(StoreError::LockLost);
             }
             let shared = &self.shared;
-            let args = encode(record, touched, guard.replies.as_deref())
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let args = encode(record, touched, &guard.replies).map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let mut conn = shared.conn().await;
             let stored: i64 = shared
                 .timed(

@@ -4,19 +4,20 @@
 //! - [`RedisStateManager`]: a [`StateManager`](crate::StateManager) over Redis. Each tab is
 //!   one hash (`meta`, `seq`, one field per state) plus a sorted set of the replies kept
 //!   for resends (read only to answer a resend), both with a TTL; its lock is a key holding
-//!   a fencing token. Lock-and-load is one Lua script, and
-//!   store-and-unlock another that refuses to write unless the fence still matches: two
-//!   round trips per event, whatever the number of states, and a worker that lost its lock
-//!   writes nothing. Waiters block on a per-tab wake-up list (`BLPOP`) instead of polling.
+//!   a random token. Lock-and-load is one `MULTI`/`EXEC` transaction (`SET NX PX`, then the
+//!   reads), and store-and-unlock a Lua script that refuses to write unless the lock still
+//!   holds the token: two round trips per event, whatever the number of states, and a
+//!   worker that lost its lock writes nothing. Waiters block on a per-tab wake-up list
+//!   (`BLPOP`) instead of polling.
 //! - [`RedisBroadcaster`]: a [`Transport`](crate::Transport) over Redis pub/sub: publishes
 //!   and logouts on one instance reach the tabs and sockets of every instance; it resubscribes
 //!   by itself after Redis restarts.
 //!
 //! Keys (with the default prefix `duet`): `duet:tab:{tab}` (hash), `duet:replies:{tab}`
 //! (sorted set by seq), `duet:lock:{tab}`,
-//! `duet:wake:{tab}` (list), `duet:fence` (counter) and the channel `duet:broadcast`.
-//! One Redis server (or a primary with replicas) is assumed, not Redis Cluster: the fence
-//! counter is one key for all tabs.
+//! `duet:wake:{tab}` (list) and the channel `duet:broadcast`. One Redis server (or a
+//! primary with replicas) is assumed, not Redis Cluster: a tab's keys are used together in
+//! one transaction or script.
 
 mod broadcast;
 mod manager;
