@@ -43,12 +43,13 @@ fn lock_and_load(config: &RedisConfig, tab: &str, token: u64, seq: u64) -> ::red
     pipe
 }
 
-/// Store and unlock, in one round trip, only if the lock still holds this fence: sets the
+/// Store and unlock, in one round trip, only if the lock still holds this token: sets the
 /// `ARGV[6]` field/value pairs of the tab, adds the score/member pairs of new replies
 /// (counted in the argument after the pairs), removes the replies whose seqs follow and
 /// those the client acknowledged (up to `ARGV[5]`), keeps at most `ARGV[4]` replies,
-/// refreshes both TTLs, deletes the lock and leaves one wake-up token for a waiter.
-/// Returns 0 (lock lost, nothing written) or 1.
+/// refreshes both TTLs, deletes the lock and leaves a wake-up token for a waiter unless one
+/// is there already. Returns 0 (lock lost, nothing
+/// written) or 1.
 const STORE_AND_UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local pairs = tonumber(ARGV[6])
@@ -69,8 +70,10 @@ redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[4]) + 1))
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
 redis.call('DEL', KEYS[1])
-if redis.call('LLEN', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], 1) end
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
+if redis.call('LLEN', KEYS[3]) == 0 then
+  redis.call('RPUSH', KEYS[3], 1)
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+end
 return 1
 ";
 
@@ -78,8 +81,10 @@ return 1
 const UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if redis.call('LLEN', KEYS[2]) == 0 then redis.call('RPUSH', KEYS[2], 1) end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
+if redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('RPUSH', KEYS[2], 1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
 return 1
 ";
 
