@@ -16,17 +16,19 @@ use super::{RedisConfig, no_delay, timed_out};
 use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
 use crate::{Route, Stored};
 
-/// Lock and load, in one round trip: a `MULTI`/`EXEC` transaction (plain commands, no
-/// script) that sets the lock to a fresh random token if it is free (`SET NX PX`), reads how
-/// long the lock has left, the tab's hash and the kept replies from `seq` on — none for a
-/// new event, the resent one for a resend, all for `seq` 0. Whether the lock was taken is
-/// the `SET`'s answer; the rest was read atomically with it.
+/// Lock and load, in one round trip: a pipeline of plain commands (no script) that sets the
+/// lock to a fresh random token if it is free (`SET NX PX`), then reads how long the lock
+/// has left, the tab's hash and the kept replies from `seq` on — none for a new event, the
+/// resent one for a resend, all for `seq` 0.
+///
+/// No transaction is needed: once the `SET` has taken the lock, nothing else can write the
+/// tab (every write checks the lock's token), so the reads that follow see what the last
+/// holder stored. When the `SET` fails, the reads are discarded.
 fn lock_and_load(config: &RedisConfig, tab: &str, token: u64, seq: u64) -> ::redis::Pipeline {
     let lock = config.key("lock", tab);
     let from = if seq == 0 { "-inf".to_owned() } else { seq.to_string() };
     let mut pipe = ::redis::pipe();
-    pipe.atomic()
-        .cmd("SET")
+    pipe.cmd("SET")
         .arg(&lock)
         .arg(token)
         .arg("NX")
@@ -263,9 +265,13 @@ impl Shared {
             .await
             .inspect_err(|_| self.forget_conn())?;
         if taken.is_none() {
-            // -1 (a lock without expiry) cannot come from this code; wait a full TTL then.
-            let ttl = u64::try_from(ttl).map_or(self.config.lock_ttl, Duration::from_millis);
-            return Ok(Attempt::Held(ttl));
+            return Ok(match ttl {
+                // Released between the `SET` and the `PTTL`: try again at once.
+                -2 => Attempt::Held(Duration::ZERO),
+                // A lock without expiry cannot come from this code; wait a full TTL then.
+                -1 => Attempt::Held(self.config.lock_ttl),
+                ttl => Attempt::Held(Duration::from_millis(ttl.unsigned_abs())),
+            });
         }
         Ok(Attempt::Locked {
             fence: token,
@@ -446,7 +452,9 @@ impl RedisStateManager {
                             shared.config.lock_ttl * 3
                         )));
                     }
-                    shared.wait(tab, ttl).await.map_err(|e| unavailable(&e))?;
+                    if !ttl.is_zero() {
+                        shared.wait(tab, ttl).await.map_err(|e| unavailable(&e))?;
+                    }
                 }
             }
         }

@@ -4,8 +4,8 @@
 //! - [`RedisStateManager`]: a [`StateManager`](crate::StateManager) over Redis. Each tab is
 //!   one hash (`meta`, `seq`, one field per state) plus a sorted set of the replies kept
 //!   for resends (read only to answer a resend), both with a TTL; its lock is a key holding
-//!   a random token. Lock-and-load is one `MULTI`/`EXEC` transaction (`SET NX PX`, then the
-//!   reads), and store-and-unlock a Lua script that refuses to write unless the lock still
+//!   a random token. Lock-and-load is one pipeline (`SET NX PX`, then the reads), and
+//!   store-and-unlock a Lua script that refuses to write unless the lock still
 //!   holds the token: two round trips per event, whatever the number of states, and a
 //!   worker that lost its lock writes nothing. Waiters block on a per-tab wake-up list
 //!   (`BLPOP`) instead of polling.
