@@ -96,6 +96,8 @@ mod model_state;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod registry;
+#[cfg(feature = "redis")]
+mod relay;
 mod socket;
 mod state;
 pub mod wire;
