@@ -1,5 +1,8 @@
-//! A test state with every kind of handler, written by hand (no macros).
+//! What the integration tests share: a test state with every kind of handler, written by
+//! hand (no macros), and a test app on a real port (`app`).
 #![allow(dead_code, unreachable_pub)]
+
+pub mod app;
 
 use duet_state::{Background, EventCtx, EventError, EventResult, Events, HandlerDef, Registry, State};
 use futures_util::future::LocalBoxFuture;
