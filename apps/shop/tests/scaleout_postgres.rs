@@ -5,7 +5,7 @@
 mod common;
 
 use common::ws::{connect, hello, recv};
-use common::{Server, make_order, make_user, session_login, shop};
+use common::{Server, make_order, make_user, session_login, session_logout, shop, stripe_paid};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
 use serde_json::json;
 
@@ -40,25 +40,10 @@ async fn a_stripe_webhook_on_b_reaches_the_orders_tab_on_a() {
         "{hydrate}"
     );
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let body = json!({"id": "evt_pg_1", "type": "checkout.session.completed",
-        "data": {"object": {"client_reference_id": order.client_reference}}})
-    .to_string();
-    let paid = reqwest::Client::new()
-        .post(b.url("/webhooks/stripe/"))
-        .header("content-type", "application/json")
-        .header(
-            "Stripe-Signature",
-            duet_webhooks::stripe::sign(STRIPE_SECRET, now, body.as_bytes()),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(paid.status(), 200);
+    assert_eq!(
+        stripe_paid(&b, STRIPE_SECRET, "evt_pg_1", &order.client_reference).await,
+        200
+    );
 
     let push = recv(&mut tab).await;
     assert!(push.get("seq").is_none(), "a push: {push}");
@@ -73,14 +58,7 @@ async fn logout_on_b_closes_the_users_sockets_on_a() {
     let mut adas = connect(&a, Some(&cookie)).await;
     assert_eq!(hello(&mut adas, None, "/orders").await["type"], "hydrate");
 
-    let logout = reqwest::Client::new()
-        .post(b.url("/accounts/logout/"))
-        .header("cookie", &cookie)
-        .header("x-csrftoken", &csrf)
-        .send()
-        .await
-        .unwrap();
-    assert!(logout.status().is_success(), "logout: {}", logout.status());
+    assert_eq!(session_logout(&b, &cookie, &csrf).await, 200);
     assert_eq!(
         recv(&mut adas).await,
         json!({"type": "bye", "code": 4401, "message": "logged out"})

@@ -140,14 +140,7 @@ async fn a_logout_on_a_closes_the_logins_sockets_on_b() {
     assert_eq!(hello(&mut adas, None).await["type"], "hydrate");
     let mut anonymous = subscribed_tab(&pair.b, "watch").await;
 
-    let logout = reqwest::Client::new()
-        .post(format!("{}/accounts/logout/", pair.a.base))
-        .header("cookie", &cookie)
-        .header("x-csrftoken", csrf)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 200);
+    assert_eq!(pair.a.logout(&cookie, &csrf).await, 200);
     assert_eq!(
         recv(&mut adas).await,
         json!({"type": "bye", "code": 4401, "message": "logged out"})

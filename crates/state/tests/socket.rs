@@ -227,14 +227,7 @@ async fn the_socket_has_the_sessions_user_and_logout_closes_it() {
         "the same cookie as HTTP logs the socket in"
     );
 
-    let logout = reqwest::Client::new()
-        .post(format!("{}/accounts/logout/", app.base))
-        .header("cookie", &cookie)
-        .header("x-csrftoken", csrf)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 200);
+    assert_eq!(app.logout(&cookie, &csrf).await, 200);
     assert_eq!(
         recv(&mut socket).await,
         json!({"type": "bye", "code": 4401, "message": "logged out"})

@@ -149,6 +149,19 @@ impl TestApp {
         let csrf = csrf.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
         (session_cookie(&login), csrf)
     }
+
+    /// Logs the session out over HTTP; returns the status.
+    pub async fn logout(&self, cookie: &str, csrf: &str) -> u16 {
+        reqwest::Client::new()
+            .post(format!("{}/accounts/logout/", self.base))
+            .header("cookie", cookie)
+            .header("x-csrftoken", csrf)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
 }
 
 fn session_cookie(response: &reqwest::Response) -> String {
