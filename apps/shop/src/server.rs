@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use duet_auth::{SessionBackend, SessionConfig};
-use duet_models::Db;
+use duet_models::{DatabaseUrl, Db};
 use duet_mount::{Assets, Duet, MountError, Services, SpaShell};
+use duet_state::postgres::PgBroadcaster;
 use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
 use duet_state::{Broadcaster, MemoryStateManager, StateManager};
 use duet_views::ApiRouter;
@@ -21,6 +22,10 @@ const SHELL_BODY: &str = r#"<div id="app"><main><noscript>This shop needs JavaSc
 
 /// How long an idle tab's state is kept.
 const TAB_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// Prefix of the PostgreSQL notification channel (`shop:broadcast`). Channels belong to a
+/// database, so other apps with databases of their own never hear it.
+const PG_CHANNEL_PREFIX: &str = "shop";
 
 /// The shop as a duet app: `/api` and `/webhooks` are HTTP, everything else is the SPA.
 pub fn app(webhooks: Webhooks) -> Duet {
@@ -40,13 +45,29 @@ pub fn app(webhooks: Webhooks) -> Duet {
         .shell(SpaShell::new("Shop").stylesheet("shop.css").body(SHELL_BODY))
 }
 
-/// Where tabs live and how publishes travel: in this process, or — with `REDIS_URL` — in
-/// Redis, shared by every instance of the shop.
+/// Where tabs live and how publishes travel: with `REDIS_URL`, both in Redis, shared by
+/// every instance of the shop. Without it, tabs stay in this process; publishes and logouts
+/// reach the other instances through PostgreSQL's LISTEN/NOTIFY when that is the database
+/// (a socket then stays on its instance: reconnecting to another one starts its tab
+/// afresh), and stay in this process on SQLite.
 async fn state_services(settings: &Settings) -> Result<(Arc<dyn StateManager>, Broadcaster), ShopError> {
     let broadcaster = Broadcaster::new();
     let Some(url) = &settings.redis_url else {
-        tracing::info!(store = "memory", "tabs");
-        return Ok((Arc::new(MemoryStateManager::new(TAB_TTL)), broadcaster));
+        let memory = Arc::new(MemoryStateManager::new(TAB_TTL));
+        let DatabaseUrl::Postgres(database_url) = &settings.database.url else {
+            tracing::info!(store = "memory", broadcasts = "in-process", "tabs and broadcasts");
+            return Ok((memory, broadcaster));
+        };
+        PgBroadcaster::start(database_url, PG_CHANNEL_PREFIX, &broadcaster)
+            .await
+            .map_err(|e| ShopError::config("DATABASE_URL", format!("cannot listen for broadcasts: {e}")))?;
+        tracing::info!(
+            store = "memory",
+            broadcasts = "postgres",
+            channel = format!("{PG_CHANNEL_PREFIX}:broadcast"),
+            "tabs and broadcasts"
+        );
+        return Ok((memory, broadcaster));
     };
     let config = RedisConfig::new(url)
         .prefix(&settings.redis.prefix)

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::ws::{Socket, connect, hello, recv, recv_within, send};
-use common::{Server, make_order, make_user, session_login, shop};
+use common::{Server, make_order, make_user, session_login, session_logout, shop, stripe_paid};
 use duet_models::testing::{NO_MIGRATIONS, TestDb, required_env};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -71,32 +71,6 @@ fn count_set(delta: &Value) -> i64 {
     delta["changes"]["counter"]["count"]["value"]
         .as_i64()
         .unwrap_or_else(|| panic!("a counter delta: {delta}"))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-async fn stripe_paid(server: &Server, event_id: &str, reference: &str) -> u16 {
-    let body = json!({"id": event_id, "type": "checkout.session.completed",
-        "data": {"object": {"client_reference_id": reference}}})
-    .to_string();
-    reqwest::Client::new()
-        .post(server.url("/webhooks/stripe/"))
-        .header("content-type", "application/json")
-        .header(
-            "Stripe-Signature",
-            duet_webhooks::stripe::sign(STRIPE_SECRET, now(), body.as_bytes()),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 #[tokio::test]
@@ -196,7 +170,7 @@ async fn a_stripe_webhook_on_b_reaches_the_orders_tab_on_a() {
     );
 
     assert_eq!(
-        stripe_paid(&pair.b, "evt_scaleout_1", &order.client_reference).await,
+        stripe_paid(&pair.b, STRIPE_SECRET, "evt_scaleout_1", &order.client_reference).await,
         200
     );
     let push = recv(&mut tab).await;
@@ -228,14 +202,7 @@ async fn logout_on_b_closes_the_users_sockets_on_a() {
     assert_eq!(hello(&mut anonymous, None, "/").await["type"], "hydrate");
 
     // The session lives in Redis, so B knows it; the logout request lands on B.
-    let logout = reqwest::Client::new()
-        .post(pair.b.url("/accounts/logout/"))
-        .header("cookie", &cookie)
-        .header("x-csrftoken", &csrf)
-        .send()
-        .await
-        .unwrap();
-    assert!(logout.status().is_success(), "logout: {}", logout.status());
+    assert_eq!(session_logout(&pair.b, &cookie, &csrf).await, 200);
 
     let bye = recv(&mut adas).await;
     assert_eq!(bye, json!({"type": "bye", "code": 4401, "message": "logged out"}));
@@ -441,7 +408,7 @@ async fn a_redis_restart_gives_clean_errors_and_the_system_recovers() {
         .unwrap();
     assert_eq!(orders.status(), 200);
     assert_eq!(
-        stripe_paid(&pair.b, "evt_restart_1", &order.client_reference).await,
+        stripe_paid(&pair.b, STRIPE_SECRET, "evt_restart_1", &order.client_reference).await,
         200
     );
 

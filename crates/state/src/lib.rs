@@ -21,6 +21,9 @@
 //!   push. In-process, plus a [`Transport`] to the app's other instances.
 //! - `redis` (feature `redis`): `RedisStateManager` and `RedisBroadcaster`, for many
 //!   instances behind a load balancer (docs/deployment.md).
+//! - `postgres` (feature `postgres`): `PgBroadcaster`, live updates and logouts across
+//!   instances over PostgreSQL's `LISTEN`/`NOTIFY`, for deployments without Redis (tabs stay
+//!   in each instance's memory).
 //!
 //! - [`macro@State`] + [`macro@events`]: the macros that write a state's `State` and
 //!   `Events` impls (duet-state-macros, whose docs have the attribute and payload tables).
@@ -93,9 +96,13 @@ mod engine;
 mod error;
 mod manager;
 mod model_state;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod registry;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod relay;
 mod socket;
 mod state;
 pub mod wire;

@@ -271,6 +271,44 @@ pub(crate) async fn session_login(server: &Server, username: &str, password: &st
     )
 }
 
+/// Logs the session out over HTTP on `server` (any instance); returns the status.
+pub(crate) async fn session_logout(server: &Server, cookie: &str, csrf: &str) -> u16 {
+    reqwest::Client::new()
+        .post(server.url("/accounts/logout/"))
+        .header("cookie", cookie)
+        .header("x-csrftoken", csrf)
+        .send()
+        .await
+        .expect("logout")
+        .status()
+        .as_u16()
+}
+
+/// Sends `server` Stripe's "checkout completed" for the order `reference`, signed with
+/// `secret`; returns the status.
+pub(crate) async fn stripe_paid(server: &Server, secret: &str, event_id: &str, reference: &str) -> u16 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let body = serde_json::json!({"id": event_id, "type": "checkout.session.completed",
+        "data": {"object": {"client_reference_id": reference}}})
+    .to_string();
+    reqwest::Client::new()
+        .post(server.url("/webhooks/stripe/"))
+        .header("content-type", "application/json")
+        .header(
+            "Stripe-Signature",
+            duet_webhooks::stripe::sign(secret, now, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("webhook")
+        .status()
+        .as_u16()
+}
+
 fn set_cookie_pair(response: &reqwest::Response, name: &str) -> String {
     response
         .headers()

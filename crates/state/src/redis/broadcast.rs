@@ -7,31 +7,15 @@ use std::time::Duration;
 use ::redis::RedisError;
 use ::redis::aio::ConnectionManager;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{RedisConfig, timed_out};
+use crate::relay::{self, Envelope, Outbox};
 use crate::{Broadcaster, Transport};
 
-/// Messages waiting to be sent; beyond this (Redis slow or away) new ones are dropped.
-const QUEUE: usize = 10_000;
-
-/// One message on the channel. `from` is the sending instance, which has already delivered
-/// it to its own tabs.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Envelope {
-    Publish {
-        from: String,
-        topic: String,
-        payload: Value,
-    },
-    Logout {
-        from: String,
-        login: String,
-    },
-}
+/// Names this transport in logs.
+const NAME: &str = "redis broadcaster";
 
 /// Carries a [`Broadcaster`]'s publishes and logouts to every instance of the app, over one
 /// Redis pub/sub channel (`{prefix}:broadcast`). Each instance delivers its own publishes to
@@ -43,16 +27,14 @@ enum Envelope {
 /// is back, delivery resumes without a restart. Messages published while an instance was
 /// disconnected are not replayed to it (pub/sub keeps nothing).
 pub struct RedisBroadcaster {
-    origin: String,
-    queue: mpsc::Sender<Envelope>,
-    dropped: AtomicU64,
+    outbox: Outbox,
 }
 
 impl std::fmt::Debug for RedisBroadcaster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisBroadcaster")
-            .field("origin", &self.origin)
-            .field("dropped", &self.dropped.load(Ordering::Relaxed))
+            .field("origin", &self.outbox.origin())
+            .field("dropped", &self.outbox.dropped())
             .finish_non_exhaustive()
     }
 }
@@ -65,16 +47,17 @@ impl RedisBroadcaster {
         let (client, conn) = config.connection_manager().await?;
         let channel = config.channel();
         let messages = subscribe(&client, &channel, config.timeout).await?;
-        let mut id = [0u8; 12];
-        getrandom::fill(&mut id).map_err(|_| RedisError::from((::redis::ErrorKind::IoError, "no randomness")))?;
-        let origin = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id);
-        let (queue, outgoing) = mpsc::channel(QUEUE);
-        let transport = Arc::new(RedisBroadcaster {
-            origin: origin.clone(),
-            queue,
-            dropped: AtomicU64::new(0),
-        });
-        tokio::spawn(send_loop(conn, channel.clone(), outgoing, config.timeout));
+        let (outbox, outgoing) =
+            Outbox::new(NAME).map_err(|_| RedisError::from((::redis::ErrorKind::IoError, "no randomness")))?;
+        let origin = outbox.origin().to_owned();
+        let transport = Arc::new(RedisBroadcaster { outbox });
+        tokio::spawn(send_loop(
+            conn,
+            channel.clone(),
+            outgoing,
+            transport.outbox.dropped_counter(),
+            config.timeout,
+        ));
         tokio::spawn(receive_loop(
             client,
             channel,
@@ -89,35 +72,20 @@ impl RedisBroadcaster {
         Ok(transport)
     }
 
-    /// How many messages were dropped because the queue was full.
+    /// How many messages the other instances missed: dropped because the queue was full, or
+    /// because Redis did not take them.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    fn send(&self, envelope: Envelope) {
-        if self.queue.try_send(envelope).is_err() {
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped.is_power_of_two() {
-                tracing::warn!(dropped, "redis broadcaster: queue full, messages dropped");
-            }
-        }
+        self.outbox.dropped()
     }
 }
 
 impl Transport for RedisBroadcaster {
     fn publish(&self, topic: &str, payload: &Value) {
-        self.send(Envelope::Publish {
-            from: self.origin.clone(),
-            topic: topic.to_owned(),
-            payload: payload.clone(),
-        });
+        self.outbox.publish(topic, payload);
     }
 
     fn logout(&self, session_auth_id: &str) {
-        self.send(Envelope::Logout {
-            from: self.origin.clone(),
-            login: session_auth_id.to_owned(),
-        });
+        self.outbox.logout(session_auth_id);
     }
 }
 
@@ -138,6 +106,7 @@ async fn send_loop(
     mut conn: ConnectionManager,
     channel: String,
     mut outgoing: mpsc::Receiver<Envelope>,
+    dropped: Arc<AtomicU64>,
     timeout: Duration,
 ) {
     while let Some(envelope) = outgoing.recv().await {
@@ -147,10 +116,11 @@ async fn send_loop(
         let mut publish = ::redis::cmd("PUBLISH");
         publish.arg(&channel).arg(text);
         match tokio::time::timeout(timeout, publish.query_async::<i64>(&mut conn)).await {
-            Ok(Ok(_)) => {}
+            Ok(Ok(_)) => continue,
             Ok(Err(error)) => tracing::warn!(%error, "redis broadcaster: publish failed; other instances miss it"),
             Err(_) => tracing::warn!("redis broadcaster: publish timed out; other instances miss it"),
         }
+        dropped.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -185,17 +155,7 @@ async fn receive_loop(
             let Ok(text) = message.get_payload::<String>() else {
                 continue;
             };
-            match serde_json::from_str::<Envelope>(&text) {
-                Ok(Envelope::Publish { from, topic, payload }) if from != origin => {
-                    broadcaster.deliver(&topic, &payload);
-                }
-                Ok(Envelope::Logout { from, login }) if from != origin => {
-                    let closed = broadcaster.sockets().close_login(&login);
-                    tracing::info!(closed, "logout on another instance: closed the session's event sockets");
-                }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "redis broadcaster: unreadable message"),
-            }
+            relay::receive(&broadcaster, &origin, &text, NAME);
         }
         tracing::warn!("redis broadcaster: lost the subscription; reconnecting");
     }

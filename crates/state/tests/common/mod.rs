@@ -1,5 +1,8 @@
-//! A test state with every kind of handler, written by hand (no macros).
+//! What the integration tests share: a test state with every kind of handler, written by
+//! hand (no macros), and a test app on a real port (`app`).
 #![allow(dead_code, unreachable_pub)]
+
+pub mod app;
 
 use duet_state::{Background, EventCtx, EventError, EventResult, Events, HandlerDef, Registry, State};
 use futures_util::future::LocalBoxFuture;
@@ -74,6 +77,14 @@ fn watch<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFut
     })
 }
 
+/// Counts the messages published on `counter:tally` (each one increments).
+fn tally<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
+    Box::pin(async move {
+        ctx.subscribe("counter:tally", "increment");
+        Ok(())
+    })
+}
+
 /// Counts up to `n`, showing each step (progress).
 fn count_to<'a>(s: &'a mut Counter, ctx: &'a mut EventCtx, payload: Value) -> LocalBoxFuture<'a, EventResult> {
     Box::pin(async move {
@@ -142,6 +153,10 @@ impl Events for Counter {
             HandlerDef {
                 name: "watch",
                 call: watch,
+            },
+            HandlerDef {
+                name: "tally",
+                call: tally,
             },
             HandlerDef {
                 name: "count_to",
