@@ -224,14 +224,7 @@ pub(crate) fn serve_bare_sqlite(addr: &str, database: &str, customer: i64) -> Re
                 .select(Order::as_select())
                 .load::<Order>(conn)?;
             Ok(OrdersOut {
-                orders: rows
-                    .into_iter()
-                    .map(|o| OrderSummary {
-                        id: o.id,
-                        total: duet_models::cents_to_decimal(o.total_cents),
-                        status: o.status,
-                    })
-                    .collect(),
+                orders: rows.into_iter().map(OrderSummary::from).collect(),
             })
         })
     }

@@ -22,6 +22,16 @@ pub struct OrderSummary {
     pub total: String,
 }
 
+impl From<Order> for OrderSummary {
+    fn from(order: Order) -> OrderSummary {
+        OrderSummary {
+            id: order.id,
+            total: duet_models::cents_to_decimal(order.total_cents),
+            status: order.status,
+        }
+    }
+}
+
 /// The body of `GET /api/orders/`.
 #[derive(Debug, Serialize)]
 pub struct OrdersOut {
@@ -34,14 +44,7 @@ pub async fn my_orders(user: CurrentUser, db: web::Data<Db>) -> ApiResult<web::J
     let query = ListQuery::new(Scope::Owner(user.id)).order_by("placed_at", true);
     let orders = Order::list(&db, &query).await?;
     Ok(web::Json(OrdersOut {
-        orders: orders
-            .into_iter()
-            .map(|o| OrderSummary {
-                id: o.id,
-                total: duet_models::cents_to_decimal(o.total_cents),
-                status: o.status,
-            })
-            .collect(),
+        orders: orders.into_iter().map(OrderSummary::from).collect(),
     }))
 }
 
