@@ -50,8 +50,7 @@ fn lock_and_load(config: &RedisConfig, tab: &str, token: u64, seq: u64) -> ::red
 /// (counted in the argument after the pairs), removes the replies whose seqs follow and
 /// those the client acknowledged (up to `ARGV[5]`), keeps at most `ARGV[4]` replies,
 /// refreshes both TTLs, deletes the lock and leaves a wake-up token for a waiter unless one
-/// is there already. Returns 0 (lock lost, nothing
-/// written) or 1.
+/// is there already. Returns 0 (lock lost, nothing written) or 1.
 const STORE_AND_UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local pairs = tonumber(ARGV[6])
