@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -17,45 +17,43 @@ use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord}
 use crate::{Route, Stored};
 
 /// Lock and load, in one round trip: a pipeline of plain commands (no script) that sets the
-/// lock to a fresh random token if it is free (`SET NX PX`), then reads how long the lock
-/// has left, the tab's hash and the kept replies from `seq` on — none for a new event, the
-/// resent one for a resend, all for `seq` 0.
+/// lock to a fresh token if it is free (`SET NX PX`), then reads the tab's hash and, for
+/// `lock` (`seq` 0), every kept reply. An event's lock reads no replies: only a resend needs
+/// one, and [`Shared::resent_replies`] fetches it then.
 ///
 /// No transaction is needed: once the `SET` has taken the lock, nothing else can write the
 /// tab (every write checks the lock's token), so the reads that follow see what the last
 /// holder stored. When the `SET` fails, the reads are discarded.
 fn lock_and_load(config: &RedisConfig, tab: &str, token: u64, seq: u64) -> ::redis::Pipeline {
-    let lock = config.key("lock", tab);
-    let from = if seq == 0 { "-inf".to_owned() } else { seq.to_string() };
     let mut pipe = ::redis::pipe();
     pipe.cmd("SET")
-        .arg(&lock)
+        .arg(config.key("lock", tab))
         .arg(token)
         .arg("NX")
         .arg("PX")
         .arg(millis(config.lock_ttl))
-        .cmd("PTTL")
-        .arg(&lock)
         .cmd("HGETALL")
-        .arg(config.key("tab", tab))
-        .cmd("ZRANGEBYSCORE")
-        .arg(config.key("replies", tab))
-        .arg(from)
-        .arg("+inf");
+        .arg(config.key("tab", tab));
+    if seq == 0 {
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(config.key("replies", tab))
+            .arg("-inf")
+            .arg("+inf");
+    }
     pipe
 }
 
 /// Store and unlock, in one round trip, only if the lock still holds this token: sets the
-/// `ARGV[6]` field/value pairs of the tab, adds the score/member pairs of new replies
-/// (counted in the argument after the pairs), removes the replies whose seqs follow and
-/// those the client acknowledged (up to `ARGV[5]`), keeps at most `ARGV[4]` replies,
-/// refreshes both TTLs, deletes the lock and leaves a wake-up token for a waiter unless one
-/// is there already. Returns 0 (lock lost, nothing written) or 1.
+/// `ARGV[5]` field/value pairs of the tab, adds the score/member pairs of new replies
+/// (counted in the argument after the pairs), removes the replies whose seqs follow, then
+/// every reply up to `ARGV[4]` (acknowledged by the client, or too old to keep), refreshes
+/// both TTLs, deletes the lock and leaves a wake-up token for a waiter unless one is there
+/// already. Returns 0 (lock lost, nothing written) or 1.
 const STORE_AND_UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local pairs = tonumber(ARGV[6])
-redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + 2 * pairs))
-local i = 7 + 2 * pairs
+local pairs = tonumber(ARGV[5])
+redis.call('HSET', KEYS[2], unpack(ARGV, 6, 5 + 2 * pairs))
+local i = 6 + 2 * pairs
 local added = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, added do
@@ -66,8 +64,7 @@ while i <= #ARGV do
   redis.call('ZREMRANGEBYSCORE', KEYS[4], ARGV[i], ARGV[i])
   i = i + 1
 end
-if ARGV[5] ~= '0' then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[5]) end
-redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[4]) + 1))
+if ARGV[4] ~= '0' then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[4]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
 redis.call('DEL', KEYS[1])
@@ -94,9 +91,9 @@ return 1
 const META: &str = "meta";
 /// Prefix of a state's field: `s:counter`.
 const STATE: &str = "s:";
-/// Replies kept per tab, as the engine keeps them (it trims what it sees; the store trims
-/// what it did not load).
-const KEPT_REPLIES: usize = 256;
+/// Replies kept per tab: those of the last 256 seqs, as the engine keeps them (it trims what
+/// it sees; the store trims what it did not load).
+const KEPT_REPLIES: u64 = 256;
 
 #[derive(Serialize)]
 struct MetaOut<'a> {
@@ -188,7 +185,8 @@ enum Attempt {
         fields: Vec<String>,
         replies: Vec<String>,
     },
-    Held(Duration),
+    /// Another holder has the lock.
+    Held,
 }
 
 impl RedisStateManager {
@@ -256,27 +254,43 @@ impl Shared {
             .map_err(|_| timed_out())?
     }
 
+    /// One try at the lock. Replies come only with `seq` 0 (see [`lock_and_load`]).
     async fn attempt(&self, tab: &str, seq: u64) -> Result<Attempt, RedisError> {
         let mut conn = self.conn().await;
         let token = lock_token();
-        let (taken, ttl, fields, replies): (Option<String>, i64, Vec<String>, Vec<String>) = self
-            .timed(lock_and_load(&self.config, tab, token, seq).query_async(&mut conn))
-            .await
-            .inspect_err(|_| self.forget_conn())?;
-        if taken.is_none() {
-            return Ok(match ttl {
-                // Released between the `SET` and the `PTTL`: try again at once.
-                -2 => Attempt::Held(Duration::ZERO),
-                // A lock without expiry cannot come from this code; wait a full TTL then.
-                -1 => Attempt::Held(self.config.lock_ttl),
-                ttl => Attempt::Held(Duration::from_millis(ttl.unsigned_abs())),
-            });
+        let request = lock_and_load(&self.config, tab, token, seq);
+        let (taken, fields, replies) = if seq == 0 {
+            self.timed(request.query_async::<(Option<String>, Vec<String>, Vec<String>)>(&mut conn))
+                .await
+        } else {
+            self.timed(request.query_async::<(Option<String>, Vec<String>)>(&mut conn))
+                .await
+                .map(|(taken, fields)| (taken, fields, Vec::new()))
         }
-        Ok(Attempt::Locked {
-            fence: token,
-            fields,
-            replies,
+        .inspect_err(|_| self.forget_conn())?;
+        Ok(match taken {
+            Some(_) => Attempt::Locked {
+                fence: token,
+                fields,
+                replies,
+            },
+            None => Attempt::Held,
         })
+    }
+
+    /// The kept replies from `seq` on, read while holding the tab's lock: a resend is
+    /// answered with its original reply.
+    async fn resent_replies(&self, tab: &str, seq: u64) -> Result<Vec<String>, RedisError> {
+        let mut conn = self.conn().await;
+        self.timed(
+            ::redis::cmd("ZRANGEBYSCORE")
+                .arg(self.config.key("replies", tab))
+                .arg(seq)
+                .arg("+inf")
+                .query_async(&mut conn),
+        )
+        .await
+        .inspect_err(|_| self.forget_conn())
     }
 
     /// Waits for a wake-up token on the tab's list, at most `ttl` (when the holder's lock
@@ -327,12 +341,18 @@ impl Shared {
     }
 }
 
-/// A fresh lock token: random, so a holder whose lock expired and was taken by another can
-/// never match the new holder's token (the store checks it).
+/// A fresh lock token, unique among holders: a random number drawn once per process plus a
+/// counter, so a holder whose lock expired and was taken by another can never match the new
+/// holder's token (the store checks it), without a system call per event.
 fn lock_token() -> u64 {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS provides randomness");
-    u64::from_le_bytes(bytes)
+    static BASE: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = *BASE.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).expect("the OS provides randomness");
+        u64::from_le_bytes(bytes)
+    });
+    base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -372,13 +392,7 @@ fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> (Option<TabRe
             return (None, Vec::new());
         }
     };
-    let replies: Vec<(u64, String)> = replies
-        .into_iter()
-        .filter_map(|m| {
-            let (seq, reply) = m.split_once(':')?;
-            Some((seq.parse().ok()?, reply.to_owned()))
-        })
-        .collect();
+    let replies = parse_replies(replies);
     let seqs = replies.iter().map(|(seq, _)| *seq).collect();
     let record = TabRecord {
         user_id: meta.user_id,
@@ -389,6 +403,17 @@ fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> (Option<TabRe
         subscriptions: meta.subscriptions,
     };
     (Some(record), seqs)
+}
+
+/// Kept replies from their sorted-set members `{seq}:{reply}`.
+fn parse_replies(members: Vec<String>) -> Vec<(u64, String)> {
+    members
+        .into_iter()
+        .filter_map(|m| {
+            let (seq, reply) = m.split_once(':')?;
+            Some((seq.parse().ok()?, reply.to_owned()))
+        })
+        .collect()
 }
 
 /// The store script's arguments after the fence, TTLs, reply limit and acked seq: the count
@@ -434,26 +459,34 @@ impl RedisStateManager {
         loop {
             match shared.attempt(tab, seq).await.map_err(|e| unavailable(&e))? {
                 Attempt::Locked { fence, fields, replies } => {
-                    let (record, replies) = decode(tab, fields, replies);
-                    let guard = LockGuard {
+                    let (mut record, replies) = decode(tab, fields, replies);
+                    let mut guard = LockGuard {
                         shared: Arc::clone(shared),
                         tab: tab.to_owned(),
                         fence,
                         replies,
                         armed: true,
                     };
+                    if let Some(record) = record.as_mut().filter(|r| seq > 0 && seq <= r.seq) {
+                        // A resend (dropping the guard on failure unlocks the tab).
+                        let members = shared.resent_replies(tab, seq).await.map_err(|e| unavailable(&e))?;
+                        record.replies = parse_replies(members);
+                        guard.replies = record.replies.iter().map(|(seq, _)| *seq).collect();
+                    }
                     return Ok(TabLock::new(tab.to_owned(), record, fence, Some(Box::new(guard))));
                 }
-                Attempt::Held(ttl) => {
+                Attempt::Held => {
                     if Instant::now() >= deadline {
                         return Err(StoreError::Unavailable(format!(
                             "tab lock still held after waiting {:?}",
                             shared.config.lock_ttl * 3
                         )));
                     }
-                    if !ttl.is_zero() {
-                        shared.wait(tab, ttl).await.map_err(|e| unavailable(&e))?;
-                    }
+                    // Woken by the holder's unlock, or when its lock has expired at the latest.
+                    shared
+                        .wait(tab, shared.config.lock_ttl)
+                        .await
+                        .map_err(|e| unavailable(&e))?;
                 }
             }
         }
@@ -499,8 +532,7 @@ impl StateManager for RedisStateManager {
                         .arg(guard.fence)
                         .arg(millis(shared.config.tab_ttl))
                         .arg(millis(shared.config.lock_ttl))
-                        .arg(KEPT_REPLIES)
-                        .arg(lock.acked)
+                        .arg(lock.acked.max(record.seq.saturating_sub(KEPT_REPLIES)))
                         .arg(args)
                         .invoke_async(&mut conn),
                 )
