@@ -247,6 +247,14 @@ impl Shared {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A request on a [`ConnectionManager`]: it times out by itself (its response timeout is
+    /// the configured one), so no second timer is armed per request.
+    async fn counted<T>(&self, request: impl Future<Output = Result<T, RedisError>>) -> Result<T, RedisError> {
+        self.count();
+        request.await
+    }
+
+    /// Anything else: a new connection, or a `BLPOP`.
     async fn timed<T>(&self, request: impl Future<Output = Result<T, RedisError>>) -> Result<T, RedisError> {
         self.count();
         tokio::time::timeout(self.config.timeout, request)
@@ -260,10 +268,10 @@ impl Shared {
         let token = lock_token();
         let request = lock_and_load(&self.config, tab, token, seq);
         let (taken, fields, replies) = if seq == 0 {
-            self.timed(request.query_async::<(Option<String>, Vec<String>, Vec<String>)>(&mut conn))
+            self.counted(request.query_async::<(Option<String>, Vec<String>, Vec<String>)>(&mut conn))
                 .await
         } else {
-            self.timed(request.query_async::<(Option<String>, Vec<String>)>(&mut conn))
+            self.counted(request.query_async::<(Option<String>, Vec<String>)>(&mut conn))
                 .await
                 .map(|(taken, fields)| (taken, fields, Vec::new()))
         }
@@ -282,7 +290,7 @@ impl Shared {
     /// answered with its original reply.
     async fn resent_replies(&self, tab: &str, seq: u64) -> Result<Vec<String>, RedisError> {
         let mut conn = self.conn().await;
-        self.timed(
+        self.counted(
             ::redis::cmd("ZRANGEBYSCORE")
                 .arg(self.config.key("replies", tab))
                 .arg(seq)
@@ -328,7 +336,7 @@ impl Shared {
 
     async fn unlock(&self, tab: &str, fence: u64) -> Result<(), RedisError> {
         let mut conn = self.conn.clone();
-        self.timed(
+        self.counted(
             self.unlock
                 .key(self.config.key("lock", tab))
                 .key(self.config.key("wake", tab))
@@ -522,7 +530,7 @@ impl StateManager for RedisStateManager {
             let args = encode(record, touched, &guard.replies).map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let mut conn = shared.conn().await;
             let stored: i64 = shared
-                .timed(
+                .counted(
                     shared
                         .store_and_unlock
                         .key(shared.config.key("lock", &lock.tab))

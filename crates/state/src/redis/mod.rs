@@ -2,8 +2,8 @@
 //! instances, so any instance can serve any socket of any tab — no sticky sessions.
 //!
 //! - [`RedisStateManager`]: a [`StateManager`](crate::StateManager) over Redis. Each tab is
-//!   one hash (`meta`, `seq`, one field per state) plus a sorted set of the replies kept
-//!   for resends (read only to answer a resend), both with a TTL; its lock is a key holding
+//!   one hash (`meta`, one field per state) plus a sorted set of the replies kept for
+//!   resends (read only to answer a resend), both with a TTL; its lock is a key holding
 //!   a random token. Lock-and-load is one pipeline (`SET NX PX`, then the reads), and
 //!   store-and-unlock a Lua script that refuses to write unless the lock still
 //!   holds the token: two round trips per event, whatever the number of states, and a
@@ -17,7 +17,7 @@
 //! (sorted set by seq), `duet:lock:{tab}`,
 //! `duet:wake:{tab}` (list) and the channel `duet:broadcast`. One Redis server (or a
 //! primary with replicas) is assumed, not Redis Cluster: a tab's keys are used together in
-//! one transaction or script.
+//! one pipeline or script.
 
 mod broadcast;
 mod manager;

@@ -157,8 +157,10 @@ async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
     }
     let kept: i64 = conn.zcard(config.key("replies", "t")).await.unwrap();
     assert_eq!(kept, 256, "the oldest are dropped by the store");
-    // A resend: the replies are there to answer it.
+    // A resend: the replies are there to answer it, read in one more round trip.
+    let before = manager.round_trips();
     let mut lock = manager.lock_for_seq("t", 299).await.unwrap();
+    assert_eq!(manager.round_trips() - before, 2, "lock and load, then the replies");
     let record = lock.record.take().unwrap();
     assert_eq!(
         record.replies,
