@@ -424,9 +424,9 @@ fn parse_replies(members: Vec<String>) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// The store script's arguments after the fence, TTLs, reply limit and acked seq: the count
-/// of tab pairs, the pairs (meta, touched states), the count of new replies, their
-/// score/member pairs, then the seqs of replies to delete.
+/// The store script's arguments after the fence, the TTLs and the seq up to which replies
+/// go: the count of tab pairs, the pairs (meta, touched states), the count of new replies,
+/// their score/member pairs, then the seqs of replies to delete.
 fn encode(record: &TabRecord, touched: &[String], loaded: &[u64]) -> Result<Vec<String>, serde_json::Error> {
     let meta = serde_json::to_string(&MetaOut {
         user_id: record.user_id,
