@@ -169,6 +169,25 @@ async fn sqlite_pool(config: &DbConfig, url: String, max: u32) -> Result<SqliteP
 }
 
 async fn pg_pool(config: &DbConfig, url: &str) -> Result<PgPool> {
+    // One connection made directly first: the pool would only report that it timed out,
+    // while the driver says why (connection refused, unknown role, unknown database).
+    match tokio::time::timeout(config.connect_timeout, PgConn::establish(url)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            return Err(Error::Unavailable(format!(
+                "{}: {}",
+                redact(url),
+                connect_failure(url, &error).await
+            )));
+        }
+        Err(_) => {
+            return Err(Error::Unavailable(format!(
+                "{}: no answer within {:?}",
+                redact(url),
+                config.connect_timeout
+            )));
+        }
+    }
     let mut manager_config = ManagerConfig::<PgConn>::default();
     manager_config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::<PgConn>::new_with_config(url, manager_config);
@@ -178,6 +197,28 @@ async fn pg_pool(config: &DbConfig, url: &str) -> Result<PgPool> {
         .build(manager)
         .await
         .map_err(|e| Error::Unavailable(format!("{}: {e}", redact(url))))
+}
+
+/// Why a PostgreSQL connection failed. The server's own refusals (unknown role or
+/// database, bad password) come with their message; a failure to reach the server comes
+/// without the operating system's reason, so a plain TCP connection asks for it.
+async fn connect_failure(url: &str, error: &diesel::ConnectionError) -> String {
+    let message = error.to_string();
+    if !message.contains("error connecting to server") {
+        return message;
+    }
+    let Some((host, port)) = url::Url::parse(url).ok().and_then(|u| {
+        Some((
+            u.host_str()?.trim_matches(['[', ']']).to_owned(),
+            u.port().unwrap_or(5432),
+        ))
+    }) else {
+        return message;
+    };
+    match tokio::net::TcpStream::connect((host.as_str(), port)).await {
+        Err(reason) => format!("{message}: {host}:{port}: {reason}"),
+        Ok(_) => message,
+    }
 }
 
 /// Runs the same diesel query on whichever backend `db` holds.

@@ -44,7 +44,7 @@ pub use config::{DatabaseUrl, DbConfig};
 pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, WebhookDelivery};
 pub use error::{Error, Result};
-pub use migrate::{Applied, FRAMEWORK_MIGRATIONS, MigrationSet};
+pub use migrate::{Applied, FRAMEWORK_MIGRATIONS, MigrationSet, MigrationState};
 pub use model::{Field, FieldKind, FieldValue, Filter, ListQuery, Model, OrderBy, Scope, cents_to_decimal};
 pub use model_queries::ScopeOf;
 pub use password::{hash_password, verify_password};
@@ -52,10 +52,27 @@ pub use tokens::ApiToken;
 pub use users::{NewUser, User};
 pub use validation::{Input, NON_FIELD_ERRORS, ValidationErrors, parse_cents};
 
+/// What the macros' generated code names; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use {diesel, diesel_async, diesel_migrations};
+}
+
 /// The current UTC time, at the precision both backends store (microseconds).
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// `bytes` random bytes from the operating system, as lowercase hex: for references and
+/// other values that must not be guessed (API tokens have their own [`ApiToken::issue`]).
+///
+/// # Panics
+/// When the operating system has no randomness to give, which a server cannot run without.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).expect("the operating system provides randomness");
+    hex::encode(buffer)
 }
 
 /// A stored UTC timestamp as JSON: RFC 3339 with a `Z`.

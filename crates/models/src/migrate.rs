@@ -1,6 +1,7 @@
 //! Embedded migrations, applied under a lock so that instances starting together are safe.
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
 use diesel::{Connection, SqliteConnection};
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -33,7 +34,6 @@ pub const FRAMEWORK_MIGRATIONS: MigrationSet =
     crate::migration_set!("duet", sqlite: "../../migrations/sqlite", postgres: "../../migrations/postgres");
 
 /// Embeds a [`MigrationSet`] from two directories, relative to the calling crate's manifest.
-/// The calling crate depends on `diesel_migrations`.
 ///
 /// ```ignore
 /// const SHOP: MigrationSet =
@@ -45,13 +45,16 @@ macro_rules! migration_set {
         $crate::MigrationSet {
             name: $name,
             sqlite: || {
-                const MIGRATIONS: ::diesel_migrations::EmbeddedMigrations =
-                    ::diesel_migrations::embed_migrations!($sqlite);
+                // `embed_migrations!` names `diesel_migrations::…`: this makes it resolve
+                // without a dependency of the caller's own.
+                use $crate::__private::diesel_migrations;
+                const MIGRATIONS: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!($sqlite);
                 MIGRATIONS
             },
             postgres: || {
-                const MIGRATIONS: ::diesel_migrations::EmbeddedMigrations =
-                    ::diesel_migrations::embed_migrations!($postgres);
+                use $crate::__private::diesel_migrations;
+                const MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+                    diesel_migrations::embed_migrations!($postgres);
                 MIGRATIONS
             },
         }
@@ -64,6 +67,26 @@ const PG_MIGRATION_LOCK: i64 = 0x6475_6574;
 /// Versions applied by one [`Db::migrate`] call, in order.
 pub type Applied = Vec<String>;
 
+/// One migration of a set, as [`Db::migration_status`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    /// The set's name.
+    pub set: &'static str,
+    /// The migration's version (its directory name, such as `2026-11-01-000000_orders`).
+    pub version: String,
+    /// Whether the database has it.
+    pub applied: bool,
+}
+
+/// What to do with the migrations, on the migration thread. Each job answers with the
+/// migrations it applied, listed or reverted.
+#[derive(Clone, Copy)]
+enum Job {
+    Migrate,
+    Status,
+    RevertLast,
+}
+
 impl Db {
     /// Applies the pending migrations of `sets`, in order, in one transaction under a lock.
     ///
@@ -72,6 +95,23 @@ impl Db {
     /// that waits finds nothing left to do. Runs on its own thread, outside the async
     /// runtime (diesel's migration harness is synchronous).
     pub async fn migrate(&self, sets: &[MigrationSet]) -> Result<Applied> {
+        let applied = self.migration_job(sets, Job::Migrate).await?;
+        Ok(applied.into_iter().map(|m| m.version).collect())
+    }
+
+    /// Every migration of `sets`, in order, with whether the database has it.
+    pub async fn migration_status(&self, sets: &[MigrationSet]) -> Result<Vec<MigrationState>> {
+        self.migration_job(sets, Job::Status).await
+    }
+
+    /// Reverts the most recently applied migration of `sets` (running its `down.sql`), under
+    /// the same lock as [`Db::migrate`]. `None` when none of them is applied.
+    pub async fn revert_last(&self, sets: &[MigrationSet]) -> Result<Option<String>> {
+        let reverted = self.migration_job(sets, Job::RevertLast).await?;
+        Ok(reverted.into_iter().next().map(|m| m.version))
+    }
+
+    async fn migration_job(&self, sets: &[MigrationSet], job: Job) -> Result<Vec<MigrationState>> {
         let url = self.config().url.clone();
         let busy = self
             .config()
@@ -86,7 +126,7 @@ impl Db {
             let mut conn = pool.get().await?;
             return conn
                 .spawn_blocking(move |c| {
-                    run_sets(c, &sets, Backend::Sqlite).map_err(diesel::result::Error::QueryBuilderError)
+                    run_job(c, &sets, Backend::Sqlite, job).map_err(diesel::result::Error::QueryBuilderError)
                 })
                 .await
                 .map_err(|e| Error::Migration(e.to_string()));
@@ -95,7 +135,7 @@ impl Db {
         std::thread::Builder::new()
             .name("duet-migrate".into())
             .spawn(move || {
-                let _ = tx.send(migrate_blocking(&url, busy, &sets));
+                let _ = tx.send(job_blocking(&url, busy, &sets, job));
             })
             .map_err(|e| Error::Migration(format!("cannot start the migration thread: {e}")))?;
         rx.await
@@ -111,8 +151,13 @@ enum Backend {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn migrate_blocking(url: &DatabaseUrl, busy: std::time::Duration, sets: &[MigrationSet]) -> Result<Applied> {
-    let applied = match url {
+fn job_blocking(
+    url: &DatabaseUrl,
+    busy: std::time::Duration,
+    sets: &[MigrationSet],
+    job: Job,
+) -> Result<Vec<MigrationState>> {
+    let done = match url {
         DatabaseUrl::SqliteFile(path) => {
             let mut conn =
                 SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| Error::Unavailable(e.to_string()))?;
@@ -121,14 +166,14 @@ fn migrate_blocking(url: &DatabaseUrl, busy: std::time::Duration, sets: &[Migrat
                 busy.as_millis()
             ))
             .map_err(Error::from)?;
-            conn.immediate_transaction(|c| run_sets(c, sets, Backend::Sqlite).map_err(TxError::Migration))
+            conn.immediate_transaction(|c| run_job(c, sets, Backend::Sqlite, job).map_err(TxError::Migration))
         }
         DatabaseUrl::Postgres(url) => {
             let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
                 .map_err(|e| Error::Unavailable(e.to_string()))?;
             conn.transaction(|c| {
                 c.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))?;
-                run_sets(c, sets, Backend::Postgres).map_err(TxError::Migration)
+                run_job(c, sets, Backend::Postgres, job).map_err(TxError::Migration)
             })
         }
         DatabaseUrl::SqliteMemory => {
@@ -137,28 +182,71 @@ fn migrate_blocking(url: &DatabaseUrl, busy: std::time::Duration, sets: &[Migrat
             ));
         }
     };
-    applied.map_err(|e| match e {
+    done.map_err(|e| match e {
         TxError::Diesel(e) => Error::from(e),
         TxError::Migration(e) => Error::Migration(e.to_string()),
     })
 }
 
-fn run_sets<C>(conn: &mut C, sets: &[MigrationSet], backend: Backend) -> Result<Applied, BoxError>
+fn run_job<C>(conn: &mut C, sets: &[MigrationSet], backend: Backend, job: Job) -> Result<Vec<MigrationState>, BoxError>
 where
     C: MigrationHarness<C::Backend> + Connection,
 {
-    let mut applied = Vec::new();
-    for set in sets {
-        let source = match backend {
-            Backend::Sqlite => (set.sqlite)(),
-            Backend::Postgres => (set.postgres)(),
-        };
-        for version in conn.run_pending_migrations(source)? {
-            tracing::info!(set = set.name, %version, "applied migration");
-            applied.push(version.to_string());
+    let source = |set: &MigrationSet| match backend {
+        Backend::Sqlite => (set.sqlite)(),
+        Backend::Postgres => (set.postgres)(),
+    };
+    match job {
+        Job::Migrate => {
+            let mut applied = Vec::new();
+            for set in sets {
+                for version in conn.run_pending_migrations(source(set))? {
+                    tracing::info!(set = set.name, %version, "applied migration");
+                    applied.push(MigrationState {
+                        set: set.name,
+                        version: version.to_string(),
+                        applied: true,
+                    });
+                }
+            }
+            Ok(applied)
+        }
+        Job::Status => {
+            let applied = conn.applied_migrations()?;
+            let mut status = Vec::new();
+            for set in sets {
+                for migration in MigrationSource::<C::Backend>::migrations(&source(set))? {
+                    let version = migration.name().version();
+                    status.push(MigrationState {
+                        set: set.name,
+                        version: version.to_string(),
+                        applied: applied.contains(&version),
+                    });
+                }
+            }
+            Ok(status)
+        }
+        Job::RevertLast => {
+            // The last applied version, whichever set it belongs to: diesel reverts only
+            // the newest one, from the source that holds it.
+            let Some(last) = conn.applied_migrations()?.into_iter().max() else {
+                return Ok(Vec::new());
+            };
+            for set in sets {
+                let migrations = MigrationSource::<C::Backend>::migrations(&source(set))?;
+                if migrations.iter().any(|m| m.name().version() == last) {
+                    let version = conn.revert_last_migration(source(set))?;
+                    tracing::info!(set = set.name, %version, "reverted migration");
+                    return Ok(vec![MigrationState {
+                        set: set.name,
+                        version: version.to_string(),
+                        applied: false,
+                    }]);
+                }
+            }
+            Err(format!("the last applied migration, {last}, belongs to none of this app's migration sets").into())
         }
     }
-    Ok(applied)
 }
 
 enum TxError {

@@ -28,8 +28,8 @@ macro_rules! model_queries {
         ordering: { $($oname:literal => $ocol:path),* $(,)? } $(,)?
     ) => {
         async fn list(db: &$crate::Db, query: &$crate::ListQuery) -> $crate::Result<::std::vec::Vec<Self>> {
-            use ::diesel::prelude::*;
-            use ::diesel_async::RunQueryDsl;
+            use $crate::__private::diesel::prelude::*;
+            use $crate::__private::diesel_async::RunQueryDsl;
             $crate::db_run!(db, |conn| {
                 let mut q = $table::table.select(Self::as_select()).into_boxed();
                 $crate::model_queries!(@scope q, query, $($owner)?);
@@ -58,8 +58,8 @@ macro_rules! model_queries {
         }
 
         async fn count(db: &$crate::Db, query: &$crate::ListQuery) -> $crate::Result<i64> {
-            use ::diesel::prelude::*;
-            use ::diesel_async::RunQueryDsl;
+            use $crate::__private::diesel::prelude::*;
+            use $crate::__private::diesel_async::RunQueryDsl;
             $crate::db_run!(db, |conn| {
                 let mut q = $table::table.count().into_boxed();
                 $crate::model_queries!(@scope q, query, $($owner)?);
@@ -69,8 +69,8 @@ macro_rules! model_queries {
         }
 
         async fn get(db: &$crate::Db, scope: $crate::Scope, pk: i64) -> $crate::Result<Self> {
-            use ::diesel::prelude::*;
-            use ::diesel_async::RunQueryDsl;
+            use $crate::__private::diesel::prelude::*;
+            use $crate::__private::diesel_async::RunQueryDsl;
             $crate::db_run!(db, |conn| {
                 let mut q = $table::table.select(Self::as_select()).filter($pk.eq(pk)).into_boxed();
                 $crate::model_queries!(@scope q, scope, $($owner)?);
@@ -79,10 +79,10 @@ macro_rules! model_queries {
         }
 
         async fn delete(db: &$crate::Db, scope: $crate::Scope, pk: i64) -> $crate::Result<()> {
-            use ::diesel::prelude::*;
-            use ::diesel_async::RunQueryDsl;
+            use $crate::__private::diesel::prelude::*;
+            use $crate::__private::diesel_async::RunQueryDsl;
             let deleted = $crate::db_run!(db, |conn| {
-                let mut q = ::diesel::delete($table::table).filter($pk.eq(pk)).into_boxed();
+                let mut q = $crate::__private::diesel::delete($table::table).filter($pk.eq(pk)).into_boxed();
                 $crate::model_queries!(@scope q, scope, $($owner)?);
                 q.execute(conn).await
             })?;
@@ -98,7 +98,7 @@ macro_rules! model_queries {
     (@scope $q:ident, $scope:expr, ) => {
         if let $crate::Scope::Owner(_) = $crate::model_queries!(@scope_of $scope) {
             // An ownerless model has no rows "of" anyone.
-            $q = $q.filter(::diesel::dsl::sql::<::diesel::sql_types::Bool>("1 = 0"));
+            $q = $q.filter($crate::__private::diesel::dsl::sql::<$crate::__private::diesel::sql_types::Bool>("1 = 0"));
         }
     };
     (@scope_of $scope:expr) => { $crate::ScopeOf::scope_of(&$scope) };

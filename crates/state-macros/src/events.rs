@@ -53,6 +53,7 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> TokenStream {
     }
 
     let self_ty = &item.self_ty;
+    let krate = crate::krate();
     let events_impl = if errors.is_empty() {
         let handlers = if handlers.is_empty() {
             quote!(::std::vec::Vec::new())
@@ -64,11 +65,11 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> TokenStream {
             let inserts = computed.iter().map(Computed::insert);
             let vars = Ident::new("__duet_vars", Span::mixed_site());
             quote! {
-                fn computed(&self) -> ::duet_state::__private::serde_json::Map<
+                fn computed(&self) -> #krate::__private::serde_json::Map<
                     ::std::string::String,
-                    ::duet_state::__private::serde_json::Value,
+                    #krate::__private::serde_json::Value,
                 > {
-                    let mut #vars = ::duet_state::__private::serde_json::Map::new();
+                    let mut #vars = #krate::__private::serde_json::Map::new();
                     #(#inserts)*
                     #vars
                 }
@@ -76,8 +77,8 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> TokenStream {
         });
         quote! {
             #[automatically_derived]
-            impl ::duet_state::Events for #self_ty {
-                fn handlers() -> ::std::vec::Vec<::duet_state::HandlerDef<Self>> {
+            impl #krate::Events for #self_ty {
+                fn handlers() -> ::std::vec::Vec<#krate::HandlerDef<Self>> {
                     #handlers
                 }
                 #computed_fn
@@ -88,8 +89,8 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> TokenStream {
         quote! {
             #(#errors)*
             #[automatically_derived]
-            impl ::duet_state::Events for #self_ty {
-                fn handlers() -> ::std::vec::Vec<::duet_state::HandlerDef<Self>> {
+            impl #krate::Events for #self_ty {
+                fn handlers() -> ::std::vec::Vec<#krate::HandlerDef<Self>> {
                     ::std::vec::Vec::new()
                 }
             }
@@ -218,7 +219,8 @@ impl Handler {
     fn def(&self) -> TokenStream {
         let method = &self.method;
         let name = method.unraw().to_string();
-        let p = quote!(::duet_state::__private);
+        let krate = crate::krate();
+        let p = quote!(#krate::__private);
         let state = Ident::new("__duet_state", Span::mixed_site());
         let ctx = Ident::new("__duet_ctx", Span::mixed_site());
         let payload = Ident::new("__duet_payload", Span::mixed_site());
@@ -268,7 +270,7 @@ impl Handler {
         let cfgs = &self.cfgs;
         quote! {
             #(#cfgs)*
-            ::duet_state::HandlerDef {
+            #krate::HandlerDef {
                 name: #name,
                 call: |#state, #ctx, #payload| #body,
             }
@@ -337,12 +339,13 @@ impl Computed {
     }
 
     fn insert(&self) -> TokenStream {
+        let krate = crate::krate();
         let method = &self.method;
         let name = method.unraw().to_string();
         let vars = Ident::new("__duet_vars", Span::mixed_site());
         let cfgs = &self.cfgs;
         let insert = quote_spanned! {self.output=>
-            ::duet_state::__private::insert_computed(&mut #vars, #name, &Self::#method(self));
+            #krate::__private::insert_computed(&mut #vars, #name, &Self::#method(self));
         };
         quote!(#(#cfgs)* #insert)
     }

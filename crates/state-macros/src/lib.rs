@@ -3,9 +3,10 @@
 //! writes its `duet_state::Events` impl — the handlers the browser can call and the computed
 //! vars.
 //!
-//! Use them through `duet-state`, which re-exports both (`use duet_state::{State, events};`);
-//! the generated code names `::duet_state::…`, so that crate must be a dependency. Its crate
-//! docs have the runnable example.
+//! Use them through `duet-state`, which re-exports both (`use duet_state::{State, events};`),
+//! or through the `duet` facade (`duet::state`). The generated code names `::duet_state::…`
+//! when the calling crate depends on duet-state and `::duet::state::…` when it depends on
+//! `duet` only. duet-state's crate docs have the runnable example.
 //!
 //! ```ignore
 //! use duet_state::{EventCtx, EventResult, State, events};
@@ -91,6 +92,8 @@
 //! serialize is left out of the map (the browser keeps the var's last value).
 
 use proc_macro::TokenStream;
+use proc_macro_crate::{FoundCrate, crate_name};
+use quote::{format_ident, quote};
 
 mod events;
 mod serde_attrs;
@@ -115,4 +118,22 @@ pub fn derive_state(input: TokenStream) -> TokenStream {
 pub fn events(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::ItemImpl);
     events::expand(args.into(), item).into()
+}
+
+/// The path the generated code names duet-state by: the calling crate's own dependency on
+/// duet-state if it has one, else the `duet` facade's re-export (`::duet::state`). Where
+/// neither is found (this crate's compile-fail tests), `::duet_state`.
+fn krate() -> proc_macro2::TokenStream {
+    let name = |name: String| {
+        let name = format_ident!("{name}");
+        quote!(::#name)
+    };
+    match (crate_name("duet-state"), crate_name("duet")) {
+        (Ok(FoundCrate::Name(state)), _) => name(state),
+        (Err(_), Ok(FoundCrate::Name(facade))) => {
+            let facade = name(facade);
+            quote!(#facade::state)
+        }
+        _ => quote!(::duet_state),
+    }
 }

@@ -109,9 +109,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     });
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let krate = crate::krate();
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_generics ::duet_state::State for #ident #ty_generics #where_clause {
+        impl #impl_generics #krate::State for #ident #ty_generics #where_clause {
             const NAME: &'static str = #name;
             const BACKEND_VARS: &'static [&'static str] = &[#(#backend_vars),*];
             const LOGIN_REQUIRED: bool = #login_required;

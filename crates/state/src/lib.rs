@@ -121,6 +121,12 @@ pub use state::{EventResult, Events, HandlerDef, HandlerFn, State};
 
 pub use duet_state_macros::{State, events};
 
+// The lower layers' types that this crate's public signatures use, so that writing states
+// needs no other duet crate.
+pub use duet_auth::{Access, AllowAny, IsAuthenticated, IsOwner, IsStaff, Permission};
+pub use duet_models::{Db, Input, ListQuery, Model, Scope, User, ValidationErrors};
+pub use futures_util::future::LocalBoxFuture;
+
 /// What the macros' generated code calls; not a public API.
 #[doc(hidden)]
 pub mod __private {

@@ -66,6 +66,9 @@ pub use node::{
 };
 pub use page::Page;
 
+// The state layer's types that this crate's public signatures use.
+pub use duet_state::{Registry, State};
+
 /// The browser runtime: one ES module, served by duet-mount as `/_duet/duet.{hash}.js`.
 pub const RUNTIME_JS: &str = include_str!("../runtime/duet.js");
 

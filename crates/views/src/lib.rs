@@ -3,9 +3,9 @@
 //! - [`ApiError`]: one JSON error shape everywhere — `{"detail": "…"}`, or validation
 //!   errors `{"field": ["…"], "non_field_errors": ["…"]}` — and 400/401/403/404/405/409/
 //!   413/415/503 mapped once. [`json_config`] makes actix's own JSON extractor answer the same way.
-//! - [`Routes`]: the registry of every HTTP route with its methods; registration gives
-//!   each path a 405 with an accurate `Allow` header, and lets start-up check that every
-//!   route lies under a declared prefix.
+//! - [`Routes`]: the registry of every HTTP route with its methods, rooted at its prefix
+//!   ([`Routes::under`]) so that no route can lie outside it; registration gives each path
+//!   a 405 with an accurate `Allow` header.
 //! - [`ViewSet`] + [`ApiRouter`]: list/create/retrieve/update/partial_update/destroy for a
 //!   [`Model`](duet_models::Model), scoped to the request's user (other rows are 404),
 //!   with permissions, [`Pagination`], filtering and ordering on declared fields, and extra
@@ -17,9 +17,9 @@
 //! use duet_views::{ApiRouter, Routes};
 //! use actix_web::HttpResponse;
 //!
-//! let mut routes = Routes::new();
-//! routes.get("/api/health/", || async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) });
-//! ApiRouter::new("/api/v1").configure(&mut routes); // viewsets would be registered here
+//! let mut routes = Routes::under("/api");
+//! routes.get("/health/", || async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) });
+//! ApiRouter::new("/v1").configure(&mut routes); // viewsets would be registered here
 //! let paths: Vec<_> = routes.describe().into_iter().map(|r| r.path).collect();
 //! assert_eq!(paths, ["/api/health/", "/api/v1/"]);
 //! ```
@@ -33,8 +33,17 @@ mod router;
 mod routes;
 mod viewset;
 
-pub use duet_models::{Input, NON_FIELD_ERRORS, ValidationErrors, parse_cents};
+// The lower layers' types that this crate's public signatures use, so that implementing a
+// `ViewSet` needs no other duet crate.
+pub use duet_auth::{
+    AllowAny, And, CurrentUser, IsAuthenticated, IsAuthenticatedOrReadOnly, IsOwner, IsStaff, Not, Or, Permission,
+    StaffUser,
+};
+pub use duet_models::{
+    Db, Field, FieldKind, Input, ListQuery, Model, NON_FIELD_ERRORS, Scope, ValidationErrors, parse_cents,
+};
 pub use error::{ApiError, ApiResult};
+pub use futures_util::future::LocalBoxFuture;
 pub use input::{DEFAULT_BODY_LIMIT, read_json_object};
 pub use json::{json_config, path_config, query_config};
 pub use listing::{ListOptions, ListRequest, Pagination, parse_list_request};

@@ -36,7 +36,8 @@ impl std::fmt::Debug for ApiRouter {
 }
 
 impl ApiRouter {
-    /// A router under `prefix`, e.g. `/api/v1`.
+    /// A router under `prefix`, relative to the routes it is configured into (e.g. `/v1` in
+    /// the `/api` prefix's routes serves `/api/v1/`).
     pub fn new(prefix: &str) -> ApiRouter {
         ApiRouter {
             prefix: prefix.trim_end_matches('/').to_owned(),

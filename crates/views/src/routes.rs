@@ -2,7 +2,6 @@
 //! can check each lies under a declared prefix, `shop routes` can list them, and a wrong
 //! method gets 405 with an accurate `Allow` header.
 
-use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
 
@@ -24,19 +23,24 @@ struct Entry {
 
 /// Collects routes, then registers them with actix in one go.
 ///
+/// Routes rooted at a prefix ([`Routes::under`]) take paths relative to it, so a route
+/// outside its prefix cannot be written (as axum's `nest` and Django's `include()`).
+///
 /// ```
 /// use duet_views::Routes;
-/// let mut routes = Routes::new();
-/// routes.get("/api/ping/", || async { "pong" });
-/// routes.post("/api/ping/", || async { "posted" });
+/// let mut routes = Routes::under("/api");
+/// routes.get("/ping/", || async { "pong" });
+/// routes.post("/ping/", || async { "posted" });
 /// let info = routes.describe();
 /// assert_eq!(info[0].path, "/api/ping/");
 /// assert_eq!(info[0].methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(), ["GET", "HEAD", "POST"]);
 /// ```
 #[derive(Default)]
 pub struct Routes {
+    base: String,
     entries: Vec<Entry>,
     duplicates: Vec<(Method, String)>,
+    relative: Vec<String>,
 }
 
 impl std::fmt::Debug for Routes {
@@ -60,9 +64,23 @@ macro_rules! method_fns {
 }
 
 impl Routes {
-    /// No routes.
+    /// No routes, rooted at `/`: paths are used as given.
     pub fn new() -> Routes {
         Routes::default()
+    }
+
+    /// No routes, rooted at `prefix` (e.g. `/api`): every path given is relative to it, so
+    /// `get("/orders/", …)` serves `/api/orders/`.
+    pub fn under(prefix: &str) -> Routes {
+        Routes {
+            base: prefix.trim_end_matches('/').to_owned(),
+            ..Routes::default()
+        }
+    }
+
+    /// The prefix these routes are rooted at (`""` for `/`).
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// Adds a `GET` route; it answers `HEAD` too.
@@ -72,15 +90,29 @@ impl Routes {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
+        let before = self.duplicates.len();
         self.add(path, Method::HEAD, web::method(Method::HEAD).to(handler.clone()));
-        self.add(path, Method::GET, web::method(Method::GET).to(handler))
+        let head_duplicated = self.duplicates.len() > before;
+        self.add(path, Method::GET, web::method(Method::GET).to(handler));
+        if head_duplicated && self.duplicates.len() > before + 1 {
+            // A second GET brings a second HEAD: report the GET alone.
+            self.duplicates.remove(before);
+        }
+        self
     }
 
     method_fns!(post => POST, put => PUT, patch => PATCH, delete => DELETE);
 
-    /// Adds `route` for `method` at `path` (an actix pattern). Registering the same method
-    /// and path twice is reported by [`Routes::duplicates`].
+    /// Adds `route` for `method` at `path` (an actix pattern, relative to the base). Registering
+    /// the same method and path twice is reported by [`Routes::duplicates`]; a path that does
+    /// not start with `/` by [`Routes::not_absolute`].
     pub fn add(&mut self, path: &str, method: Method, route: Route) -> &mut Routes {
+        if !path.starts_with('/') {
+            self.relative.push(path.to_owned());
+            return self;
+        }
+        let path = format!("{}{path}", self.base);
+        let path = path.as_str();
         let index = match self.entries.iter().position(|e| e.path == path) {
             Some(index) => index,
             None => {
@@ -121,11 +153,9 @@ impl Routes {
         &self.duplicates
     }
 
-    /// True when a registered pattern matches `path` (used to suggest a trailing slash).
-    pub fn matches(&self, path: &str) -> bool {
-        self.entries
-            .iter()
-            .any(|e| ResourceDef::new(e.path.as_str()).is_match(path))
+    /// Paths given without their leading `/` (not registered).
+    pub fn not_absolute(&self) -> &[String] {
+        &self.relative
     }
 
     /// Registers every route with actix; each path answers other methods with 405 and `Allow`.
