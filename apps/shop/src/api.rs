@@ -1,12 +1,8 @@
 //! The shop's HTTP API: a plain handler for mobile apps, and a DRF-style viewset.
 
-use actix_web::http::Method;
-use actix_web::{HttpResponse, web};
-use duet_auth::CurrentUser;
-use duet_models::{Db, ListQuery, Model, Scope};
-use duet_state::Broadcaster;
-use duet_views::{Action, ApiError, ApiRequest, ApiResult, ApiSerializer, Change, Input, ValidationErrors, ViewSet};
-use futures_util::future::LocalBoxFuture;
+use duet::actix_web::http::Method;
+use duet::prelude::*;
+use duet::views::LocalBoxFuture;
 use serde::Serialize;
 
 use crate::orders::{NewOrder, Order, OrderChanges};
@@ -26,7 +22,7 @@ impl From<Order> for OrderSummary {
     fn from(order: Order) -> OrderSummary {
         OrderSummary {
             id: order.id,
-            total: duet_models::cents_to_decimal(order.total_cents),
+            total: duet::models::cents_to_decimal(order.total_cents),
             status: order.status,
         }
     }
@@ -37,6 +33,12 @@ impl From<Order> for OrderSummary {
 pub struct OrdersOut {
     /// The user's orders, newest first.
     pub orders: Vec<OrderSummary>,
+}
+
+/// The `/api` prefix: `GET /api/orders/` and the viewset at `/api/v1/orders/`.
+pub fn routes(api: &mut Routes) {
+    api.get("/orders/", my_orders);
+    ApiRouter::new("/v1").register("orders", OrderViewSet).configure(api);
 }
 
 /// `GET /api/orders/`: the logged-in user's orders (session or token), newest first.
@@ -132,11 +134,11 @@ impl ApiSerializer for OrderApiSerializer {
 }
 
 /// Publishes that `order` changed, so its owner's open tabs refresh.
-pub fn publish_order_change(req: &actix_web::HttpRequest, order: &Order) {
+pub fn publish_order_change(req: &HttpRequest, order: &Order) {
     if let Some(bus) = req.app_data::<web::Data<Broadcaster>>() {
         bus.publish(
             &crate::states::orders_topic(order.customer_id),
-            &serde_json::json!({"order": order.id}),
+            &duet::serde_json::json!({"order": order.id}),
         );
     }
 }

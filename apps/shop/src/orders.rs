@@ -1,10 +1,10 @@
 //! The shop's one model: orders placed by users.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use duet_models::{Db, Field, FieldKind, Input, Model, Result, ValidationErrors, db_run, json_object};
-use serde_json::{Map, Value, json};
+use duet::chrono::NaiveDateTime;
+use duet::diesel_async::RunQueryDsl;
+use duet::models::{Db, Field, FieldKind, Input, Model, Result, ValidationErrors, db_run, json_object};
+use duet::serde_json::{Map, Value, json};
 
 /// diesel's description of the `orders` table.
 pub mod schema {
@@ -114,7 +114,7 @@ impl NewOrder {
             total_cents,
             currency,
             status,
-            placed_at: duet_models::now(),
+            placed_at: duet::models::now(),
             client_reference: new_reference(),
         })
     }
@@ -133,16 +133,14 @@ fn read_currency(input: &mut Input) -> Option<String> {
 
 /// A fresh `client_reference` for payment providers, e.g. `ord_3f9a…`.
 pub fn new_reference() -> String {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).expect("the OS provides randomness");
-    format!("ord_{}", hex::encode(bytes))
+    format!("ord_{}", duet::models::random_hex(12))
 }
 
 impl Order {
     /// Applies `changes` to order `id` and returns the updated row.
     pub async fn update(db: &Db, id: i64, changes: &OrderChanges) -> Result<Order> {
         if changes.is_empty() {
-            return <Order as Model>::get(db, duet_models::Scope::All, id).await;
+            return <Order as Model>::get(db, duet::models::Scope::All, id).await;
         }
         db_run!(db, |conn| diesel::update(orders::table.find(id))
             .set(changes)
@@ -199,15 +197,15 @@ impl Model for Order {
         json_object([
             ("id", json!(self.id)),
             ("customer", json!(self.customer_id)),
-            ("total", json!(duet_models::cents_to_decimal(self.total_cents))),
+            ("total", json!(duet::models::cents_to_decimal(self.total_cents))),
             ("currency", json!(self.currency)),
             ("status", json!(self.status)),
-            ("placed_at", duet_models::datetime_to_json(&self.placed_at)),
+            ("placed_at", duet::models::datetime_to_json(&self.placed_at)),
             ("client_reference", json!(self.client_reference)),
         ])
     }
 
-    duet_models::model_queries! {
+    duet::models::model_queries! {
         table: orders,
         pk: orders::id,
         owner: orders::customer_id,

@@ -1,6 +1,6 @@
 //! The shop's pages: home (a counter), login, the user's orders (live) and one order.
 
-use duet_ui::{
+use duet::ui::{
     Expr, Node, Page, Table, Ui, button, column, cond, el, event, field, foreach, form, handler, heading, input_kind,
     link, login, logout, paragraph, param, row, submit, text, user, var,
 };
@@ -8,7 +8,7 @@ use duet_ui::{
 use crate::states::{CounterState, OrderState};
 
 /// The registered state behind `OrderState` (a `ModelState`): its vars and handlers.
-type Orders = duet_state::ModelList<OrderState>;
+type Orders = duet::state::ModelList<OrderState>;
 
 /// Every page of the shop, in one layout.
 pub fn ui() -> Ui {
@@ -28,7 +28,7 @@ fn layout(body: Node) -> Node {
         row([
             el("span")
                 .class("muted")
-                .child(duet_ui::text!("Signed in as ", user("username"))),
+                .child(duet::ui::text!("Signed in as ", user("username"))),
             button("Log out").class("link").id("logout").on_click(logout("/")),
         ]),
         Some(link("Log in", "/login").id("login-link")),
@@ -98,7 +98,7 @@ fn login_page() -> Page {
     ]))
 }
 
-fn money(o: &duet_ui::Item) -> Expr {
+fn money(o: &duet::ui::Item) -> Expr {
     Expr::concat([o.field("total"), Expr::lit(" "), o.field("currency")])
 }
 
@@ -174,12 +174,12 @@ fn new_order_form() -> Node {
 }
 
 fn order() -> Page {
-    let detail = |o: &duet_ui::Item| {
+    let detail = |o: &duet::ui::Item| {
         cond(
             o.field("id").eq(param("id")),
             el("dl").class("card detail").id("order").children([
                 el("dt").child(text("Order")),
-                el("dd").child(duet_ui::text!("#", o.field("id"))),
+                el("dd").child(duet::ui::text!("#", o.field("id"))),
                 el("dt").child(text("Status")),
                 el("dd").child(
                     text(o.field("status"))
@@ -205,8 +205,8 @@ fn order() -> Page {
 
 #[cfg(test)]
 mod tests {
-    use duet_state::Registry;
-    use duet_ui::{Page, Ui, el, text, var};
+    use duet::state::Registry;
+    use duet::ui::{Page, Ui, el, text, var};
 
     use crate::states::CounterState;
 

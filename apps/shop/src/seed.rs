@@ -1,10 +1,10 @@
 //! Demo data for a fresh development database.
 
-use chrono::Duration;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use duet_models::schema::users;
-use duet_models::{Db, NewUser, Result, User, db_run};
+use duet::chrono::Duration;
+use duet::diesel_async::RunQueryDsl;
+use duet::models::schema::users;
+use duet::models::{Db, NewUser, Result, User, db_run};
 
 use crate::orders::{NewOrder, Order};
 
@@ -12,11 +12,12 @@ use crate::orders::{NewOrder, Order};
 pub const DEMO_USER: &str = "demo";
 
 /// Seeds the `demo` user (password `demo`) and a handful of orders when the database has
-/// no users at all. Returns whether it seeded.
-pub async fn seed_if_empty(db: &Db) -> Result<bool> {
+/// no users at all (the app's seed hook: development only).
+pub async fn seed_if_empty(db: Db) -> Result<()> {
+    let db = &db;
     let users: i64 = db_run!(db, |conn| users::table.count().get_result(conn).await)?;
     if users > 0 {
-        return Ok(false);
+        return Ok(());
     }
     let demo = User::create(
         db,
@@ -28,7 +29,7 @@ pub async fn seed_if_empty(db: &Db) -> Result<bool> {
         },
     )
     .await?;
-    let now = duet_models::now();
+    let now = duet::models::now();
     let orders = [
         (1250, "pending"),
         (4999, "paid"),
@@ -51,11 +52,11 @@ pub async fn seed_if_empty(db: &Db) -> Result<bool> {
         )
         .await?;
     }
-    tracing::info!(
+    duet::tracing::info!(
         user = DEMO_USER,
         password = DEMO_USER,
         orders = orders.len(),
         "seeded a fresh database with demo data"
     );
-    Ok(true)
+    Ok(())
 }

@@ -1,8 +1,8 @@
 //! The shop's event-state side: a counter (the smallest example) and the user's orders,
 //! live: changes made over HTTP or by a webhook reach open `/orders` tabs.
 
-use duet_models::{Input, ListQuery, Scope};
-use duet_state::{
+use duet::models::{Input, ListQuery, Scope};
+use duet::state::{
     EventCtx, EventError, EventResult, ModelList, ModelState, Registry, RegistryError, State, StateSerializer, events,
 };
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,7 @@ impl CounterState {
     /// Adds one after `millis` milliseconds (at most 30 s): a stand-in for slow work, such as
     /// a call to a payment provider, during which the tab stays locked.
     async fn increment_slowly(&mut self, _ctx: &mut EventCtx, millis: u64) -> EventResult {
-        tokio::time::sleep(std::time::Duration::from_millis(millis.min(30_000))).await;
+        duet::tokio::time::sleep(std::time::Duration::from_millis(millis.min(30_000))).await;
         self.count += 1;
         Ok(())
     }

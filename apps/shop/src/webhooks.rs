@@ -1,15 +1,43 @@
 //! The shop's webhooks: Stripe marks orders paid; GitHub and Standard Webhooks deliveries
 //! are verified and recorded, to show those schemes end to end.
 
-use actix_web::{HttpRequest, web};
-use duet_models::Db;
-use duet_views::Routes;
-use duet_webhooks::actix::{HandlerError, Verified, WebhookEndpoint, WebhookResult, handler};
-use duet_webhooks::{GithubVerifier, StandardWebhooksVerifier, StripeVerifier};
+use duet::prelude::*;
+use duet::webhooks::actix::{HandlerError, handler};
+use duet::webhooks::{GithubVerifier, StandardWebhooksVerifier, StripeVerifier, WebhookVerifier};
+use duet::{clap, tracing};
 
-use crate::error::ShopError;
 use crate::orders::Order;
-use crate::settings::WebhookSecrets;
+
+/// The shop's own settings: its webhook signing secrets. A missing one disables its
+/// endpoint (404).
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct WebhookSecrets {
+    /// Stripe's endpoint secret (`whsec_…`): enables /webhooks/stripe/.
+    #[arg(
+        long = "stripe-webhook-secret",
+        env = "STRIPE_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub stripe: Option<String>,
+    /// The GitHub webhook secret: enables /webhooks/github/.
+    #[arg(
+        long = "github-webhook-secret",
+        env = "GITHUB_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub github: Option<String>,
+    /// The Standard Webhooks secret (`whsec_` + base64): enables /webhooks/standard/.
+    #[arg(
+        long = "standard-webhook-secret",
+        env = "STANDARD_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub standard: Option<String>,
+}
 
 /// The configured endpoints; `None` where the secret is missing (the route is then absent).
 #[derive(Debug, Clone, Default)]
@@ -22,18 +50,18 @@ pub struct Webhooks {
 impl Webhooks {
     /// Builds the endpoints whose secrets are set; warns about the others. A malformed
     /// secret is a configuration error naming its variable.
-    pub fn new(secrets: &WebhookSecrets) -> Result<Webhooks, ShopError> {
+    pub fn new(secrets: &WebhookSecrets) -> Result<Webhooks, duet::Error> {
         fn endpoint<V>(
             var: &str,
             secret: Option<&String>,
-            build: impl FnOnce(&str) -> Result<WebhookEndpoint<V>, duet_webhooks::WebhookError>,
-        ) -> Result<Option<WebhookEndpoint<V>>, ShopError> {
+            build: impl FnOnce(&str) -> Result<WebhookEndpoint<V>, duet::webhooks::WebhookError>,
+        ) -> Result<Option<WebhookEndpoint<V>>, duet::Error> {
             match secret {
                 None => {
                     tracing::warn!("{var} is unset: its webhook endpoint is disabled (404)");
                     Ok(None)
                 }
-                Some(secret) => build(secret).map(Some).map_err(|e| ShopError::config(var, e)),
+                Some(secret) => build(secret).map(Some).map_err(|e| duet::Error::setting(var, e)),
             }
         }
         Ok(Webhooks {
@@ -49,17 +77,17 @@ impl Webhooks {
         })
     }
 
-    /// Registers the enabled endpoints under `/webhooks/`.
+    /// Registers the enabled endpoints in the webhooks prefix's `routes`.
     pub fn configure(&self, routes: &mut Routes) {
         if let Some(endpoint) = &self.stripe {
-            routes.post("/webhooks/stripe/", handler(endpoint.clone(), stripe));
+            routes.post("/stripe/", handler(endpoint.clone(), stripe));
         }
         if let Some(endpoint) = &self.github {
-            routes.post("/webhooks/github/", handler(endpoint.clone(), record::<GithubVerifier>));
+            routes.post("/github/", handler(endpoint.clone(), record::<GithubVerifier>));
         }
         if let Some(endpoint) = &self.standard {
             routes.post(
-                "/webhooks/standard/",
+                "/standard/",
                 handler(endpoint.clone(), record::<StandardWebhooksVerifier>),
             );
         }
@@ -94,7 +122,7 @@ async fn stripe(event: Verified<StripeVerifier>, req: HttpRequest) -> WebhookRes
 }
 
 /// GitHub and Standard Webhooks: verified, recorded (by the glue), logged.
-async fn record<V: duet_webhooks::WebhookVerifier>(event: Verified<V>, _: HttpRequest) -> WebhookResult {
+async fn record<V: WebhookVerifier>(event: Verified<V>, _: HttpRequest) -> WebhookResult {
     tracing::info!(
         provider = event.provider(),
         kind = event.kind(),

@@ -1,4 +1,5 @@
-//! The `shop` binary: migrate, createuser, token and bad configuration, on both backends.
+//! The framework CLI, run as the `shop` binary: migrate (and its list and revert),
+//! createuser, changepassword, token, routes, check, and bad configuration, on both backends.
 
 mod common;
 
@@ -34,8 +35,49 @@ duet_models::db_tests! {
         assert_eq!(stdout(&third).trim(), "No migrations to apply.");
     }
 
+    async fn migrate_lists_and_reverts(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let listed = run(shop(dir.path(), Some(&test.url), &["migrate", "--list"]));
+        assert!(listed.status.success(), "{}", stderr(&listed));
+        let lines: Vec<String> = stdout(&listed).lines().map(str::to_owned).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("[ ] duet ") && lines[1].starts_with("[ ] shop "), "{lines:?}");
+
+        assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
+        let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
+        assert!(listed.lines().all(|l| l.starts_with("[X] ")), "{listed}");
+
+        let reverted = run(shop(dir.path(), Some(&test.url), &["migrate", "--revert"]));
+        assert!(reverted.status.success(), "{}", stderr(&reverted));
+        let shop_version = lines[1].rsplit(' ').next().unwrap();
+        assert_eq!(stdout(&reverted).trim(), format!("Reverted migration {shop_version}."));
+        let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
+        assert!(listed.contains("[X] duet") && listed.contains(&format!("[ ] shop {shop_version}")), "{listed}");
+        // The orders table is gone with its migration, and comes back with the next migrate.
+        let all = duet_models::ListQuery::new(duet_models::Scope::All);
+        assert!(<shop::orders::Order as duet_models::Model>::count(&test.db, &all).await.is_err());
+        let again = run(shop(dir.path(), Some(&test.url), &["migrate"]));
+        assert_eq!(stdout(&again).trim(), format!("Applied 1 migration(s): {shop_version}"));
+
+        let both = run(shop(dir.path(), Some(&test.url), &["migrate", "--list", "--revert"]));
+        assert_eq!(both.status.code(), Some(2), "--list and --revert exclude each other");
+    }
+
+    async fn commands_other_than_migrate_refuse_pending_migrations(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let refused = run_with_stdin(shop(dir.path(), Some(&test.url), &["createuser", "ada"]), "pw\n");
+        assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+        assert_eq!(
+            stderr(&refused).trim(),
+            "shop: DATABASE_URL: the database has 2 pending migration(s); apply them with `shop migrate`"
+        );
+        let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
+        assert!(listed.lines().all(|l| l.starts_with("[ ] ")), "nothing was applied: {listed}");
+    }
+
     async fn createuser_reads_the_password_from_stdin(test: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
+        assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
         let made = run_with_stdin(shop(dir.path(), Some(&test.url), &["createuser", "ada", "--staff"]), "s3cret pass\n");
         assert!(made.status.success(), "{}", stderr(&made));
         assert!(stdout(&made).starts_with("Created user \"ada\""), "{}", stdout(&made));
@@ -57,8 +99,27 @@ duet_models::db_tests! {
         assert_eq!(argv.status.code(), Some(2), "passwords are never taken from arguments");
     }
 
+    async fn changepassword_reads_the_new_password_from_stdin(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
+        assert!(run_with_stdin(shop(dir.path(), Some(&test.url), &["createuser", "ada"]), "old pw\n").status.success());
+        let changed = run_with_stdin(shop(dir.path(), Some(&test.url), &["changepassword", "ada"]), "new pw\n");
+        assert!(changed.status.success(), "{}", stderr(&changed));
+        assert_eq!(stdout(&changed).trim(), "Changed the password of \"ada\".");
+        assert!(User::authenticate(&test.db, "ada", "old pw").await.unwrap().is_none());
+        assert!(User::authenticate(&test.db, "ada", "new pw").await.unwrap().is_some());
+
+        let nobody = run_with_stdin(shop(dir.path(), Some(&test.url), &["changepassword", "nobody"]), "x\n");
+        assert_eq!(nobody.status.code(), Some(1));
+        assert_eq!(stderr(&nobody).trim(), "shop: no user named \"nobody\"");
+        let empty = run_with_stdin(shop(dir.path(), Some(&test.url), &["changepassword", "ada"]), "\n");
+        assert_eq!(empty.status.code(), Some(1));
+        assert!(User::authenticate(&test.db, "ada", "new pw").await.unwrap().is_some(), "unchanged");
+    }
+
     async fn token_prints_a_key_stored_only_as_a_hash(test: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
+        assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
         let made = run_with_stdin(shop(dir.path(), Some(&test.url), &["createuser", "ada"]), "pw\n");
         assert!(made.status.success(), "{}", stderr(&made));
         let issued = run(shop(dir.path(), Some(&test.url), &["token", "ada"]));
@@ -118,6 +179,135 @@ fn check_bad_config(env: &[(&str, &str)], variable: &str, fragment: &str) {
 }
 
 #[test]
+fn commands_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["token", "ada"][..],
+        &["createuser", "ada"],
+        &["changepassword", "ada"],
+    ] {
+        let out = run_with_stdin(shop(dir.path(), None, args), "pw\n");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim(),
+            "shop: DATABASE_URL: the database var/shop.sqlite3 does not exist; create it with `shop migrate`"
+        );
+    }
+    assert!(!dir.path().join("var").exists(), "nothing was created");
+}
+
+#[test]
+fn help_lists_every_setting_with_its_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(shop(dir.path(), None, &["--help"]));
+    assert!(help.status.success());
+    let text = stdout(&help);
+    for (var, default) in [
+        ("DATABASE_URL", Some("sqlite://var/shop.sqlite3")),
+        ("DATABASE_POOL_SIZE", Some("10")),
+        ("DATABASE_TIMEOUT_SECS", Some("5")),
+        ("REDIS_URL", None),
+        ("REDIS_KEY_PREFIX", Some("shop")),
+        ("REDIS_LOCK_TTL_MS", Some("10000")),
+        ("DUET_SECRET_KEY", None),
+        ("DUET_ENV", Some("development")),
+        ("DUET_ADDR", Some("127.0.0.1:8000")),
+        ("DUET_TRUSTED_ORIGINS", None),
+        ("STRIPE_WEBHOOK_SECRET", None),
+        ("GITHUB_WEBHOOK_SECRET", None),
+        ("STANDARD_WEBHOOK_SECRET", None),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("[env: {var}")))
+            .unwrap_or_else(|| panic!("{var} is not listed:\n{text}"));
+        if let Some(default) = default {
+            assert!(line.contains(&format!("[default: {default}]")), "{line}");
+        }
+    }
+    for command in [
+        "serve",
+        "migrate",
+        "createuser",
+        "changepassword",
+        "token",
+        "routes",
+        "check",
+    ] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(command)),
+            "{command}:\n{text}"
+        );
+    }
+    // A secret given in the environment never shows in the help.
+    let mut secret = shop(dir.path(), None, &["--help"]);
+    secret
+        .env("DUET_SECRET_KEY", "k".repeat(64))
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_hidden");
+    let text = stdout(&run(secret));
+    assert!(
+        !text.contains(&"k".repeat(64)) && !text.contains("whsec_hidden"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_and_routes_describe_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let checked = run(shop(dir.path(), None, &["check"]));
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    assert!(
+        stdout(&checked).starts_with("shop: the app passed its check"),
+        "{}",
+        stdout(&checked)
+    );
+    assert!(!dir.path().join("var").exists(), "check touches no database");
+
+    let routes = stdout(&run(shop(dir.path(), None, &["routes"])));
+    for line in ["/api/orders/", "/api/v1/orders/{id}/", "/accounts/login/", "/_event"] {
+        assert!(routes.contains(line), "{line}:\n{routes}");
+    }
+    assert!(
+        !routes.contains("/webhooks/stripe/"),
+        "disabled without its secret:\n{routes}"
+    );
+    let mut with_secret = shop(dir.path(), None, &["routes"]);
+    with_secret.env("STRIPE_WEBHOOK_SECRET", "whsec_test");
+    let routes = stdout(&run(with_secret));
+    assert!(
+        routes.contains("/webhooks/stripe/") && routes.contains("(under /webhooks)"),
+        "{routes}"
+    );
+}
+
+#[test]
+fn unreachable_postgres_says_why() {
+    let Some(admin) = duet_models::testing::required_env(duet_models::testing::POSTGRES_ENV, "PostgreSQL") else {
+        return;
+    };
+    let mut url = url::Url::parse(&admin).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let check = |url: &url::Url, fragment: &str| {
+        let out = run(shop(dir.path(), Some(url.as_str()), &["migrate"]));
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("shop: DATABASE_URL: cannot reach the database"),
+            "{err}"
+        );
+        assert!(err.contains(fragment), "{url}: {err:?} lacks {fragment:?}");
+    };
+    url.set_path("/duet_no_such_database");
+    check(&url, "database \"duet_no_such_database\" does not exist");
+    let mut role = url.clone();
+    role.set_username("duet_no_such_role").unwrap();
+    check(&role, "role \"duet_no_such_role\" does not exist");
+    let mut closed = url.clone();
+    closed.set_port(Some(common::free_port())).unwrap();
+    check(&closed, "Connection refused");
+}
+
+#[test]
 fn bad_configuration_is_one_clear_line() {
     check_bad_config(
         &[("DATABASE_URL", "mysql://localhost/shop")],
@@ -147,4 +337,15 @@ fn bad_configuration_is_one_clear_line() {
         "positive",
     );
     check_bad_config(&[("REDIS_URL", "localhost:6379")], "REDIS_URL", "redis://");
+    check_bad_config(&[("REDIS_LOCK_TTL_MS", "5")], "REDIS_LOCK_TTL_MS", "at least 100");
+    check_bad_config(
+        &[("DUET_TRUSTED_ORIGINS", "https://ok.example.com,admin.example.com")],
+        "DUET_TRUSTED_ORIGINS",
+        "not an origin",
+    );
+    check_bad_config(
+        &[("STANDARD_WEBHOOK_SECRET", "not-base64!")],
+        "STANDARD_WEBHOOK_SECRET",
+        "",
+    );
 }

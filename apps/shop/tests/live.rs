@@ -76,7 +76,7 @@ duet_models::db_tests! {
         let hook = reqwest::Client::new()
             .post(server.url("/webhooks/stripe/"))
             .header("content-type", "application/json")
-            .header("Stripe-Signature", duet_webhooks::stripe::sign(STRIPE_SECRET, now(), body.as_bytes()))
+            .header("Stripe-Signature", duet::webhooks::stripe::sign(STRIPE_SECRET, now(), body.as_bytes()))
             .body(body)
             .send()
             .await

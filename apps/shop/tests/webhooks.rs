@@ -4,9 +4,9 @@
 mod common;
 
 use common::{Browser, Server, make_order, make_user, shop};
+use duet::webhooks::{github, standard, stripe};
 use duet_models::WebhookDelivery;
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
-use duet_webhooks::{github, standard, stripe};
 use serde_json::{Value, json};
 
 const STRIPE_SECRET: &str = "whsec_shop_test_secret";

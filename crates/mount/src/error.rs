@@ -85,55 +85,9 @@ pub enum MountError {
     #[error("asset `{0}` is registered more than once")]
     DuplicateAsset(String),
 
-    /// The route check: an HTTP route lies under no declared backend prefix, so the SPA
-    /// catch-all would silently answer it.
-    #[error(
-        "route {methods} {route} is not under any backend prefix (declared: {declared}); \
-         add its prefix to backend_prefixes or move the route"
-    )]
-    RouteOutsidePrefixes {
-        /// The route's pattern.
-        route: String,
-        /// Its methods, comma-separated.
-        methods: String,
-        /// The prefixes the table has.
-        declared: String,
-    },
-
-    /// The same method and path are registered twice.
-    #[error("route {method} {path} is registered more than once")]
-    DuplicateRoute {
-        /// The method.
-        method: String,
-        /// The route's pattern.
-        path: String,
-    },
-
-    /// A CSRF-exempt prefix is not one of the backend prefixes.
-    #[error("CSRF-exempt prefix `{0}` is not a declared backend prefix")]
-    UnknownExemptPrefix(String),
-
-    /// An event-state registration was refused (duplicate state, unknown on_load handler).
-    #[error("event-state: {0}")]
-    States(String),
-
-    /// The UI's pages do not fit the registered states (unknown var or handler), or two
-    /// pages share a pattern. The message names the page and the component.
-    #[error("ui: {0}")]
-    Ui(String),
-
     /// The SPA shell refers to an asset that was not registered.
     #[error("the SPA shell refers to asset `{0}`, which is not registered")]
     MissingAsset(String),
-
-    /// The server could not listen or stopped with an error.
-    #[error("cannot serve on {addr}: {reason}")]
-    Bind {
-        /// The address.
-        addr: String,
-        /// What went wrong.
-        reason: String,
-    },
 }
 
 /// Why a declared path (a backend prefix or an asset path) was refused.

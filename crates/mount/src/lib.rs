@@ -13,6 +13,8 @@
 //!
 //! The table is validated at start-up: prefixes that are malformed, duplicated, nested in one
 //! another or touching a framework path are refused with a [`MountError`] that names them.
+//! [`Mount`] then serves a checked app: the reserved paths, the app's routes and the
+//! catch-all. The app builder that declares prefixes and their routes is `duet::App`.
 //!
 //! ```
 //! use duet_mount::{MountError, PrefixTable, Target};
@@ -37,17 +39,17 @@
 //! # Ok::<(), MountError>(())
 //! ```
 
-mod app;
 mod assets;
 mod error;
 mod prefix;
+mod router;
 mod shell;
 
-pub use app::{Duet, Mounted, Services};
 pub use assets::{AssetBytes, Assets};
 pub use error::{InvalidReason, MountError};
 pub use prefix::{
     ACCOUNTS_OWNER, ACCOUNTS_PREFIX, APP_OWNER, DUET_PATH, EVENT_PATH, HEALTH_PATH, InvalidPath, PrefixTable,
     RESERVED_PATHS, Target,
 };
+pub use router::Mount;
 pub use shell::SpaShell;

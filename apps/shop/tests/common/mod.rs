@@ -22,7 +22,8 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "REDIS_LOCK_TTL_MS",
         "DUET_SECRET_KEY",
         "DUET_ENV",
-        "SHOP_ADDR",
+        "DUET_ADDR",
+        "DUET_TRUSTED_ORIGINS",
     ] {
         cmd.env_remove(var);
     }
@@ -299,7 +300,7 @@ pub(crate) async fn stripe_paid(server: &Server, secret: &str, event_id: &str, r
         .header("content-type", "application/json")
         .header(
             "Stripe-Signature",
-            duet_webhooks::stripe::sign(secret, now, body.as_bytes()),
+            duet::webhooks::stripe::sign(secret, now, body.as_bytes()),
         )
         .body(body)
         .send()

@@ -62,8 +62,9 @@
 //! ```
 //!
 //! **CSRF and sessions.** Webhook senders have neither a session nor a CSRF token, and
-//! nothing here reads the session: list the webhook prefix as CSRF-exempt in the app, with
-//! duet-mount's `Duet::csrf_exempt("/webhooks")`. The signature is the authentication.
+//! nothing here reads the session: declare the routes in a webhook prefix,
+//! `duet::App::webhooks("/webhooks", …)`, which is CSRF-exempt. The signature is the
+//! authentication.
 
 mod endpoint;
 mod handler;

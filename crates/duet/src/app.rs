@@ -1,0 +1,497 @@
+//! `App`: the app builder. Prefixes own their routes, states and pages are registered, and
+//! [`App::check`] validates it all once; the [`Checked`] result is what serves.
+
+use std::sync::Arc;
+
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpServer, web};
+use duet_auth::AuthConfig;
+use duet_auth::LogoutListener;
+use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
+use duet_models::{Db, MigrationSet};
+use duet_mount::{ACCOUNTS_PREFIX, Assets, Mount, PrefixTable, SpaShell};
+use duet_state::{Engine, EventService, Registry, RegistryError, SocketConfig, State};
+use duet_ui::{CompiledUi, Ui};
+use duet_views::{RouteInfo, Routes};
+use futures_util::future::LocalBoxFuture;
+
+use crate::{Error, Services};
+
+type RoutesConfig = Arc<dyn Fn(&mut Routes) + Send + Sync>;
+type StatesConfig = Arc<dyn Fn(&mut Registry) -> Result<(), RegistryError> + Send + Sync>;
+type SeedHook = Arc<dyn Fn(Db) -> LocalBoxFuture<'static, Result<(), duet_models::Error>> + Send + Sync>;
+type SettingsHook = Box<dyn FnOnce(App, &clap::ArgMatches) -> Result<App, Error>>;
+
+/// The app's own settings: how to add their arguments to a command, and how to complete the
+/// app once they are parsed.
+struct OwnSettings {
+    augment: fn(clap::Command) -> clap::Command,
+    apply: SettingsHook,
+}
+
+/// What a backend prefix serves, which decides how its requests are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrefixKind {
+    /// A JSON API: sessions, tokens and CSRF as everywhere.
+    Api,
+    /// Signed webhooks: CSRF-exempt (they carry no session).
+    Webhooks,
+    /// The framework's own account views (`/accounts`).
+    Accounts,
+}
+
+struct Prefix {
+    path: String,
+    kind: PrefixKind,
+    routes: Vec<RoutesConfig>,
+}
+
+/// A duet app: its backend prefixes with their routes, its states, pages and assets, its
+/// migrations. The framework CLI ([`crate::cli::run`]) checks and serves it.
+///
+/// ```
+/// use duet::App;
+/// use duet::actix_web::HttpResponse;
+///
+/// let app = App::new("shop").api("/api", |routes| {
+///     routes.get("/ping/", || async { HttpResponse::Ok().json("pong") });
+/// });
+/// let checked = app.check().expect("a valid app");
+/// assert!(checked.to_string().contains("/api/ping/"));
+/// ```
+pub struct App {
+    name: String,
+    prefixes: Vec<Prefix>,
+    states: Vec<StatesConfig>,
+    socket: SocketConfig,
+    shell: SpaShell,
+    assets: Assets,
+    ui: Option<Ui>,
+    migrations: Vec<MigrationSet>,
+    seed: Option<SeedHook>,
+    settings: Option<OwnSettings>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("name", &self.name)
+            .field("prefixes", &self.prefixes.iter().map(|p| &p.path).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// An app named `name`: the SPA's title until the app sets one, the default database
+    /// file (`var/{name}.sqlite3`), Redis key prefix and broadcast channel.
+    pub fn new(name: &str) -> App {
+        App {
+            name: name.to_owned(),
+            prefixes: vec![Prefix {
+                path: ACCOUNTS_PREFIX.to_owned(),
+                kind: PrefixKind::Accounts,
+                routes: vec![Arc::new(account_routes)],
+            }],
+            states: Vec::new(),
+            socket: SocketConfig::default(),
+            shell: SpaShell::new(name),
+            assets: Assets::new(),
+            ui: None,
+            migrations: Vec::new(),
+            seed: None,
+            settings: None,
+        }
+    }
+
+    /// The app's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A JSON API under `prefix` (such as `/api`): `routes` receives [`Routes`] rooted at the
+    /// prefix, so `routes.get("/orders/", …)` serves `/api/orders/`. Called once for the
+    /// check and once per worker.
+    pub fn api(self, prefix: &str, routes: impl Fn(&mut Routes) + Send + Sync + 'static) -> App {
+        self.prefix(prefix, PrefixKind::Api, Arc::new(routes))
+    }
+
+    /// Signed webhooks under `prefix` (such as `/webhooks`): like [`App::api`], and exempt
+    /// from CSRF checks because webhook senders carry no session.
+    pub fn webhooks(self, prefix: &str, routes: impl Fn(&mut Routes) + Send + Sync + 'static) -> App {
+        self.prefix(prefix, PrefixKind::Webhooks, Arc::new(routes))
+    }
+
+    fn prefix(mut self, path: &str, kind: PrefixKind, routes: RoutesConfig) -> App {
+        self.prefixes.push(Prefix {
+            path: path.to_owned(),
+            kind,
+            routes: vec![routes],
+        });
+        self
+    }
+
+    /// Registers event-state states and `on_load` handlers, served at `/_event`.
+    pub fn states(
+        mut self,
+        configure: impl Fn(&mut Registry) -> Result<(), RegistryError> + Send + Sync + 'static,
+    ) -> App {
+        self.states.push(Arc::new(configure));
+        self
+    }
+
+    /// Registers one state (a shorthand for [`App::states`]).
+    pub fn state<S: State>(self) -> App {
+        self.states(|registry| registry.register::<S>())
+    }
+
+    /// Limits and timings of the event sockets (Origin allow-list, frame size, heartbeat).
+    pub fn event_sockets(mut self, config: SocketConfig) -> App {
+        self.socket = config;
+        self
+    }
+
+    /// The app's pages: served as the SPA (page paths get the shell, other paths a 404
+    /// page), their `on_load` handlers registered with the states.
+    pub fn ui(mut self, ui: Ui) -> App {
+        self.ui = Some(ui);
+        self
+    }
+
+    /// The SPA shell document.
+    pub fn shell(mut self, shell: SpaShell) -> App {
+        self.shell = shell;
+        self
+    }
+
+    /// The SPA's static assets.
+    pub fn assets(mut self, assets: Assets) -> App {
+        self.assets = assets;
+        self
+    }
+
+    /// The app's own migrations, applied after the framework's (`migrate`, and at `serve`).
+    pub fn migrations(mut self, set: MigrationSet) -> App {
+        self.migrations.push(set);
+        self
+    }
+
+    /// Demo data for a fresh development database: `seed` runs at `serve` when `DUET_ENV`
+    /// is `development`, after the migrations (it decides itself whether there is anything
+    /// to do). Never in production.
+    pub fn seed<F, Fut>(mut self, seed: F) -> App
+    where
+        F: Fn(Db) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), duet_models::Error>> + 'static,
+    {
+        self.seed = Some(Arc::new(move |db| Box::pin(seed(db))));
+        self
+    }
+
+    /// Settings of the app's own, beside the framework's: `S`'s flags and environment
+    /// variables are listed by `--help` and parsed with the others, then `configure`
+    /// completes the app with them (for example, webhook routes that need their secrets).
+    /// Outside the CLI, [`App::check`] reads them from the environment.
+    ///
+    /// ```
+    /// use duet::{App, clap};
+    ///
+    /// #[derive(clap::Args)]
+    /// struct Secrets {
+    ///     /// The GitHub webhook secret; unset disables the endpoint.
+    ///     #[arg(long, env = "GITHUB_WEBHOOK_SECRET")]
+    ///     github: Option<String>,
+    /// }
+    ///
+    /// let app = App::new("ci").with_settings(|app, secrets: &Secrets| {
+    ///     Ok(match &secrets.github {
+    ///         Some(_) => app.webhooks("/webhooks", |_routes| { /* the endpoint */ }),
+    ///         None => app,
+    ///     })
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn with_settings<S: clap::Args + clap::FromArgMatches + 'static>(
+        mut self,
+        configure: impl FnOnce(App, &S) -> Result<App, Error> + 'static,
+    ) -> App {
+        let apply: SettingsHook = Box::new(move |app, matches| {
+            let settings = S::from_arg_matches(matches).map_err(|e| Error::setting("settings", e))?;
+            configure(app, &settings)
+        });
+        self.settings = Some(OwnSettings {
+            augment: S::augment_args,
+            apply,
+        });
+        self
+    }
+
+    /// Adds the app's own settings (if any) to the CLI's command.
+    pub(crate) fn augment(&self, command: clap::Command) -> clap::Command {
+        match &self.settings {
+            Some(own) => (own.augment)(command),
+            None => command,
+        }
+    }
+
+    /// Completes the app with its own settings, parsed in `matches`.
+    pub(crate) fn apply_settings(mut self, matches: &clap::ArgMatches) -> Result<App, Error> {
+        match self.settings.take() {
+            Some(own) => (own.apply)(self, matches),
+            None => Ok(self),
+        }
+    }
+
+    /// The migrations to apply: the framework's, then the app's.
+    pub(crate) fn migration_sets(&self) -> Vec<MigrationSet> {
+        std::iter::once(duet_models::FRAMEWORK_MIGRATIONS)
+            .chain(self.migrations.iter().copied())
+            .collect()
+    }
+
+    pub(crate) fn seed_hook(&self) -> Option<&SeedHook> {
+        self.seed.as_ref()
+    }
+
+    fn registry(&self) -> Result<Registry, String> {
+        let mut registry = Registry::new();
+        for configure in &self.states {
+            configure(&mut registry).map_err(|e| format!("event-state: {e}"))?;
+        }
+        if let Some(ui) = &self.ui {
+            ui.register_on_load(&mut registry).map_err(|e| format!("ui: {e}"))?;
+        }
+        Ok(registry)
+    }
+
+    /// The start-up check: a valid prefix table, no route registered twice or without its
+    /// leading `/`, states and pages that fit together, every asset the shell names. Every
+    /// problem found is listed in [`Error::Check`].
+    ///
+    /// The result holds what was validated — the registry, the compiled UI, the prefix
+    /// table and routes — and [`Checked::serve`] uses it as is.
+    pub fn check(self) -> Result<Checked, Error> {
+        let app = match self.settings.is_some() {
+            true => {
+                let command = self.augment(clap::Command::new(self.name.clone()).no_binary_name(true));
+                let matches = command
+                    .try_get_matches_from(std::iter::empty::<String>())
+                    .map_err(|e| Error::setting("settings", e.to_string().trim()))?;
+                self.apply_settings(&matches)?
+            }
+            false => self,
+        };
+        let mut problems = Vec::new();
+        let table = PrefixTable::new(
+            app.prefixes
+                .iter()
+                .filter(|p| p.kind != PrefixKind::Accounts)
+                .map(|p| p.path.as_str()),
+        )
+        .map_err(|e| problems.push(e.to_string()))
+        .ok();
+        let mut routes = Vec::new();
+        for (declared, prefix) in routes_of(&app.prefixes) {
+            for (method, path) in declared.duplicates() {
+                problems.push(format!("route {method} {path} is registered more than once"));
+            }
+            for path in declared.not_absolute() {
+                problems.push(format!(
+                    "route {path:?} under {} does not start with `/`; write it as \"/{path}\"",
+                    prefix.path
+                ));
+            }
+            let base = declared.base().to_owned();
+            routes.extend(declared.describe().into_iter().map(|route| (route, base.clone())));
+        }
+        let (registry, ui) = match app.registry() {
+            Ok(registry) => {
+                let ui = match &app.ui {
+                    Some(ui) => ui.compile(&registry).map(Some).unwrap_or_else(|e| {
+                        problems.push(format!("ui: {e}"));
+                        None
+                    }),
+                    None => None,
+                };
+                (Some(registry), ui)
+            }
+            Err(problem) => {
+                problems.push(problem);
+                (None, None)
+            }
+        };
+        let infos: Vec<RouteInfo> = routes.iter().map(|(r, _)| r.clone()).collect();
+        let pages = ui.as_ref().map(page_list).unwrap_or_default();
+        let mount = table.and_then(|table| {
+            Mount::new(table, &infos, app.shell.clone(), app.assets.clone(), ui)
+                .map_err(|e| problems.push(e.to_string()))
+                .ok()
+        });
+        match (problems.is_empty(), registry, mount) {
+            (true, Some(registry), Some(mount)) => Ok(Checked {
+                app,
+                mount,
+                registry,
+                routes,
+                pages,
+            }),
+            _ => Err(Error::Check(problems)),
+        }
+    }
+}
+
+/// Every prefix's routes, rooted at it.
+fn routes_of(prefixes: &[Prefix]) -> Vec<(Routes, &Prefix)> {
+    prefixes
+        .iter()
+        .map(|prefix| {
+            let mut routes = Routes::under(&prefix.path);
+            for configure in &prefix.routes {
+                configure(&mut routes);
+            }
+            (routes, prefix)
+        })
+        .collect()
+}
+
+fn account_routes(routes: &mut Routes) {
+    let relative = |path: &'static str| path.strip_prefix(ACCOUNTS_PREFIX).unwrap_or(path);
+    routes.get(relative(LOGIN_PATH), duet_auth::accounts::login_form);
+    routes.post(relative(LOGIN_PATH), duet_auth::accounts::login);
+    routes.post(relative(LOGOUT_PATH), duet_auth::accounts::logout);
+    routes.get(relative(ME_PATH), duet_auth::accounts::me);
+}
+
+fn page_list(ui: &CompiledUi) -> Vec<(String, String, bool)> {
+    ui.pages()
+        .iter()
+        .map(|p| (p.pattern().to_owned(), p.page_title().to_owned(), p.requires_login()))
+        .collect()
+}
+
+/// An app that passed [`App::check`]: its prefix table, routes, registry and compiled UI,
+/// ready to serve. Its `Display` is the `routes` command's listing.
+pub struct Checked {
+    app: App,
+    mount: Mount,
+    registry: Registry,
+    /// Every HTTP route, with the prefix it lies under.
+    routes: Vec<(RouteInfo, String)>,
+    /// Every page: pattern, title, whether it needs a login.
+    pages: Vec<(String, String, bool)>,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked")
+            .field("app", &self.app)
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.mount.table())?;
+        writeln!(f, "Routes:")?;
+        for (route, prefix) in &self.routes {
+            let methods: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
+            writeln!(f, "  {:<34} {:<28} (under {prefix})", route.path, methods.join(", "))?;
+        }
+        writeln!(f, "  {:<34} {:<28} (reserved)", "/_health", "GET, HEAD")?;
+        writeln!(f, "  {:<34} {:<28} (reserved: event-state WebSocket)", "/_event", "GET")?;
+        writeln!(
+            f,
+            "  {:<34} {:<28} (reserved: runtime and app spec)",
+            "/_duet/*", "GET, HEAD"
+        )?;
+        for (pattern, title, login) in &self.pages {
+            let login = if *login { ", login required" } else { "" };
+            writeln!(f, "  {pattern:<34} {:<28} (page {title:?}{login})", "GET, HEAD")?;
+        }
+        write!(
+            f,
+            "  {:<34} {:<28} (catch-all: SPA shell and assets)",
+            "/*", "GET, HEAD"
+        )
+    }
+}
+
+impl Checked {
+    /// The app as it was checked.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Every HTTP route with the prefix it lies under.
+    pub fn routes(&self) -> &[(RouteInfo, String)] {
+        &self.routes
+    }
+
+    /// Serves the app on `addr` with `services` until the process is interrupted.
+    pub async fn serve(self, services: Services, addr: &str) -> Result<(), Error> {
+        let Checked {
+            app,
+            mut mount,
+            registry,
+            ..
+        } = self;
+        let secure = services.sessions.is_secure();
+        mount.secure_cookies(secure);
+        let mount = web::Data::new(mount);
+        let auth = web::Data::new(AuthConfig {
+            csrf_exempt_prefixes: app
+                .prefixes
+                .iter()
+                .filter(|p| p.kind == PrefixKind::Webhooks)
+                .map(|p| p.path.trim_end_matches('/').to_owned())
+                .collect(),
+            trusted_origins: services.trusted_origins.clone(),
+            secure_cookies: secure,
+        });
+        let db = web::Data::new(services.db.clone());
+        let engine = Engine::new(
+            registry,
+            services.state_manager.clone(),
+            services.db.clone(),
+            services.broadcaster.clone(),
+        );
+        let broadcaster = web::Data::new(services.broadcaster.clone());
+        let events = web::Data::new(EventService::new(engine, app.socket.clone()));
+        // Through the broadcaster: it closes this instance's sockets of the login and tells
+        // the other instances (when it has a transport) to close theirs.
+        let logout: Arc<dyn LogoutListener> = Arc::new(services.broadcaster.clone());
+        let logout = web::Data::from(logout);
+        let prefixes = Arc::new(app.prefixes);
+        let serve_error = |e: std::io::Error| Error::Serve {
+            addr: addr.to_owned(),
+            reason: e.to_string(),
+        };
+        let server = HttpServer::new(move || {
+            let prefixes = Arc::clone(&prefixes);
+            let mount = mount.clone();
+            actix_web::App::new()
+                .app_data(db.clone())
+                .app_data(auth.clone())
+                .app_data(events.clone())
+                .app_data(broadcaster.clone())
+                .app_data(logout.clone())
+                .app_data(duet_views::json_config())
+                .app_data(duet_views::query_config())
+                .app_data(duet_views::path_config())
+                .configure(move |cfg| {
+                    let routes = routes_of(&prefixes).into_iter().map(|(routes, _)| routes).collect();
+                    Mount::configure(&mount, routes, cfg);
+                })
+                .wrap(from_fn(duet_auth::authenticate))
+                .wrap(services.sessions.middleware(services.session_backend.clone()))
+                .wrap(tracing_actix_web::TracingLogger::default())
+        })
+        .bind(addr)
+        .map_err(serve_error)?;
+        for bound in server.addrs() {
+            tracing::info!("listening on http://{bound}");
+        }
+        server.run().await.map_err(serve_error)
+    }
+}

@@ -1,0 +1,318 @@
+//! The framework CLI: every app gets the same commands, as Django's `manage.py` gives every
+//! project. An app's `main` is one line:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     duet::cli::run(duet::App::new("notes"))
+//! }
+//! ```
+//!
+//! | command | does |
+//! |---|---|
+//! | `serve` (the default) | checks the app, applies migrations, seeds a development database, serves on `--addr`/`DUET_ADDR` |
+//! | `migrate [--list \| --revert]` | applies pending migrations; lists them; reverts the last one applied |
+//! | `createuser NAME [--email E] [--staff] [--superuser]` | creates a user; the password comes from standard input |
+//! | `changepassword NAME` | sets a user's password from standard input |
+//! | `token NAME` | issues an API token and prints it, once |
+//! | `routes` | prints the prefix table, every route and page |
+//! | `check` | validates the app without serving; exit 1 with every problem listed |
+//!
+//! A bad setting is one line naming its variable, and exit code 2. Commands other than
+//! `serve` and `migrate` never create a database: pointed at one that does not exist, or
+//! that has pending migrations, they say so and exit 2.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use duet_models::{ApiToken, DatabaseUrl, Db, DbConfig, NewUser, User};
+
+use crate::{App, Error, Services, Settings};
+
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the app, apply migrations, seed a fresh development database, and serve (the
+    /// default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate {
+        /// List every migration, applied ([X]) or pending ([ ]), instead.
+        #[arg(long)]
+        list: bool,
+        /// Revert the last migration applied, instead.
+        #[arg(long, conflicts_with = "list")]
+        revert: bool,
+    },
+    /// Create a user; the password is read from standard input, never from arguments.
+    Createuser {
+        /// The new user's login name.
+        username: String,
+        /// Contact address.
+        #[arg(long, default_value = "")]
+        email: String,
+        /// May use the admin.
+        #[arg(long)]
+        staff: bool,
+        /// Has every permission (implies --staff).
+        #[arg(long)]
+        superuser: bool,
+    },
+    /// Set a user's password; it is read from standard input, never from arguments.
+    Changepassword {
+        /// Whose password.
+        username: String,
+    },
+    /// Issue a new API token for a user and print it; it is shown only this once.
+    Token {
+        /// Whose token.
+        username: String,
+    },
+    /// Print the prefix table, every HTTP route with its methods, and every page.
+    Routes,
+    /// Check the app without serving: prefixes, routes, states, pages, assets.
+    Check,
+}
+
+/// Runs the command line of `app`: parses the settings and the command, runs it, and
+/// returns the exit code (0, 1 for a failure, 2 for a bad setting or usage).
+pub fn run(app: App) -> ExitCode {
+    let name = app.name().to_owned();
+    let command = app
+        .augment(
+            Cli::command()
+                .name(name.clone())
+                .mut_arg("database_url", |arg| {
+                    arg.default_value(format!("sqlite://var/{name}.sqlite3"))
+                })
+                .mut_arg("redis_key_prefix", |arg| arg.default_value(name.clone())),
+        )
+        .about(format!("{name}, a duet app. Without a command, it serves."));
+    let matches = match command.clone().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => return usage_error(&name, &command, &error),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&name, &command, &error),
+    };
+    init_logging();
+    let runtime = actix_web::rt::System::new();
+    match runtime.block_on(execute(app, cli, &matches)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// A bad value is one line naming its environment variable; anything else (`--help`, an
+/// unknown flag) is clap's own message.
+fn usage_error(name: &str, command: &clap::Command, error: &clap::Error) -> ExitCode {
+    let invalid = matches!(error.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue);
+    // The context names the argument as shown: `--database-pool-size <N>`.
+    let arg = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(shown)) if invalid => command.get_arguments().find(|a| {
+            a.get_long()
+                .is_some_and(|long| shown.split_whitespace().next() == Some(&format!("--{long}")))
+        }),
+        _ => None,
+    };
+    match (arg, std::error::Error::source(error)) {
+        (Some(arg), Some(problem)) => {
+            let var = match (arg.get_env(), arg.get_long()) {
+                (Some(env), _) => env.to_string_lossy().into_owned(),
+                (None, long) => format!("--{}", long.unwrap_or_default()),
+            };
+            eprintln!("{name}: {var}: {problem}");
+            ExitCode::from(2)
+        }
+        _ => {
+            let _ = error.print();
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
+    let settings = cli.settings;
+    let database = settings.database(&DatabaseUrl::SqliteFile(format!("var/{}.sqlite3", app.name()).into()));
+    let name = app.name().to_owned();
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The app's own settings complete its routes: only the commands that use them apply them.
+    let app = match command {
+        Command::Serve | Command::Routes | Command::Check => app.apply_settings(matches)?,
+        _ => app,
+    };
+    match command {
+        Command::Serve => {
+            let seed = app.seed_hook().cloned();
+            let sets = app.migration_sets();
+            let checked = app.check()?;
+            let key = settings.session_key()?;
+            let db = connect(database).await?;
+            db.migrate(&sets).await?;
+            if let (Some(seed), crate::Env::Development) = (seed, settings.env) {
+                seed(db.clone()).await?;
+            }
+            let services = Services::start(&settings, &key, &name, db).await?;
+            checked.serve(services, &settings.addr).await
+        }
+        Command::Migrate { list, revert } => {
+            let sets = app.migration_sets();
+            let db = connect(database).await?;
+            if list {
+                for migration in db.migration_status(&sets).await? {
+                    let mark = if migration.applied { "X" } else { " " };
+                    println!("[{mark}] {} {}", migration.set, migration.version);
+                }
+            } else if revert {
+                match db.revert_last(&sets).await? {
+                    Some(version) => println!("Reverted migration {version}."),
+                    None => println!("No migrations to revert."),
+                }
+            } else {
+                let applied = db.migrate(&sets).await?;
+                if applied.is_empty() {
+                    println!("No migrations to apply.");
+                } else {
+                    println!("Applied {} migration(s): {}", applied.len(), applied.join(", "));
+                }
+            }
+            Ok(())
+        }
+        Command::Createuser {
+            username,
+            email,
+            staff,
+            superuser,
+        } => {
+            let db = existing(&name, &app, database).await?;
+            let password = read_password()?;
+            let new = NewUser {
+                username,
+                email,
+                password,
+                is_staff: staff,
+                is_superuser: superuser,
+            };
+            let user = User::create(&db, new).await.map_err(|e| match e {
+                duet_models::Error::UniqueViolation(_) => Error::Input("that username is taken".into()),
+                duet_models::Error::Config(problem) => Error::Input(problem),
+                other => other.into(),
+            })?;
+            println!("Created user {:?} (id {}).", user.username, user.id);
+            Ok(())
+        }
+        Command::Changepassword { username } => {
+            let db = existing(&name, &app, database).await?;
+            let user = user(&db, &username).await?;
+            let password = read_password()?;
+            User::set_password(&db, user.id, &password).await?;
+            println!("Changed the password of {:?}.", user.username);
+            Ok(())
+        }
+        Command::Token { username } => {
+            let db = existing(&name, &app, database).await?;
+            let user = user(&db, &username).await?;
+            println!("{}", ApiToken::issue(&db, user.id).await?);
+            Ok(())
+        }
+        Command::Routes => {
+            println!("{}", app.check()?);
+            Ok(())
+        }
+        Command::Check => {
+            let checked = app.check()?;
+            println!("{name}: the app passed its check ({} routes).", checked.routes().len());
+            Ok(())
+        }
+    }
+}
+
+/// Opens the database, creating an SQLite file (and its directory) when it is missing.
+async fn connect(config: DbConfig) -> Result<Db, Error> {
+    Db::connect(config).await.map_err(|e| match e {
+        duet_models::Error::Unavailable(reason) => {
+            Error::setting("DATABASE_URL", format!("cannot reach the database: {reason}"))
+        }
+        other => other.into(),
+    })
+}
+
+/// Opens a database that must already exist and be migrated.
+async fn existing(name: &str, app: &App, config: DbConfig) -> Result<Db, Error> {
+    if let DatabaseUrl::SqliteFile(path) = &config.url
+        && !path.exists()
+    {
+        return Err(Error::setting(
+            "DATABASE_URL",
+            format!(
+                "the database {} does not exist; create it with `{name} migrate`",
+                path.display()
+            ),
+        ));
+    }
+    let db = connect(config).await?;
+    let pending = db
+        .migration_status(&app.migration_sets())
+        .await?
+        .into_iter()
+        .filter(|migration| !migration.applied)
+        .count();
+    if pending > 0 {
+        return Err(Error::setting(
+            "DATABASE_URL",
+            format!("the database has {pending} pending migration(s); apply them with `{name} migrate`"),
+        ));
+    }
+    Ok(db)
+}
+
+async fn user(db: &Db, username: &str) -> Result<User, Error> {
+    User::by_username(db, username).await.map_err(|e| match e {
+        duet_models::Error::NotFound => Error::Input(format!("no user named {username:?}")),
+        other => other.into(),
+    })
+}
+
+/// Reads a new password: typed twice without echo on a terminal, else the first line of stdin.
+fn read_password() -> Result<String, Error> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password (again): ")?;
+        if first != again {
+            return Err(Error::Input("the passwords do not match".into()));
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        return Err(Error::Input("the password must not be empty".into()));
+    }
+    Ok(password)
+}

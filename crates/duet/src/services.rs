@@ -1,0 +1,130 @@
+//! The services a running app needs — the database, sessions, the tab store and the
+//! broadcaster — chosen by the framework from the settings, never by the app.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use duet_auth::{SessionBackend, SessionConfig};
+use duet_models::{DatabaseUrl, Db};
+use duet_state::postgres::PgBroadcaster;
+use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
+use duet_state::{Broadcaster, MemoryStateManager, StateManager};
+
+use crate::Error;
+use crate::settings::{Env, Settings};
+
+/// How long an idle tab's state is kept.
+const TAB_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// What a running app needs from outside: the database, sessions and the tab store.
+#[derive(Clone)]
+pub struct Services {
+    /// The database.
+    pub db: Db,
+    /// Where tabs' states live between events.
+    pub state_manager: Arc<dyn StateManager>,
+    /// Publishes to open tabs; handlers reach it as `web::Data<Broadcaster>`.
+    pub broadcaster: Broadcaster,
+    /// Session cookie settings.
+    pub sessions: SessionConfig,
+    /// Where sessions are kept.
+    pub session_backend: SessionBackend,
+    /// Other origins trusted for unsafe session requests.
+    pub trusted_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("db", &self.db)
+            .field("sessions", &self.sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    /// Services for one process without Redis: sessions in cookies, tabs and broadcasts in
+    /// memory. For tests and embedding; [`Services::start`] chooses from the settings.
+    pub fn in_process(db: Db, session_key: &[u8]) -> Services {
+        Services {
+            db,
+            state_manager: Arc::new(MemoryStateManager::new(TAB_TTL)),
+            broadcaster: Broadcaster::new(),
+            sessions: SessionConfig::new(session_key),
+            session_backend: SessionBackend::cookie(),
+            trusted_origins: Vec::new(),
+        }
+    }
+
+    /// Chooses and connects the services `settings` ask for, and logs the choice:
+    ///
+    /// | `REDIS_URL` | database | sessions | tabs | broadcasts |
+    /// |---|---|---|---|---|
+    /// | set | any | Redis | Redis | Redis pub/sub |
+    /// | unset | PostgreSQL | cookie | this process | `LISTEN`/`NOTIFY` on `{app}:broadcast` |
+    /// | unset | SQLite | cookie | this process | this process |
+    ///
+    /// `session_key` is [`Settings::session_key`], read before the database is touched.
+    pub async fn start(settings: &Settings, session_key: &[u8], app_name: &str, db: Db) -> Result<Services, Error> {
+        let sessions = SessionConfig::new(session_key).secure(settings.env == Env::Production);
+        let broadcaster = Broadcaster::new();
+        let (session_backend, state_manager) = match &settings.redis_url {
+            Some(url) => {
+                let unreachable =
+                    |e: &dyn std::fmt::Display| Error::setting("REDIS_URL", format!("cannot reach Redis: {e}"));
+                let config = RedisConfig::new(url)
+                    .prefix(settings.redis_key_prefix.as_deref().unwrap_or(app_name))
+                    .tab_ttl(TAB_TTL)
+                    .lock_ttl(settings.redis_lock_ttl_ms);
+                let manager = RedisStateManager::connect(config.clone())
+                    .await
+                    .map_err(|e| unreachable(&e))?;
+                RedisBroadcaster::start(&config, &broadcaster)
+                    .await
+                    .map_err(|e| unreachable(&e))?;
+                let sessions = SessionBackend::redis(url).await.map_err(|e| unreachable(&e))?;
+                tracing::info!(
+                    sessions = "redis",
+                    tabs = "redis",
+                    broadcasts = "redis",
+                    prefix = config.prefix,
+                    lock_ttl = ?config.lock_ttl,
+                    "services"
+                );
+                let manager: Arc<dyn StateManager> = Arc::new(manager);
+                (sessions, manager)
+            }
+            None => {
+                let memory: Arc<dyn StateManager> = Arc::new(MemoryStateManager::new(TAB_TTL));
+                if let DatabaseUrl::Postgres(url) = &db.config().url {
+                    PgBroadcaster::start(url, app_name, &broadcaster)
+                        .await
+                        .map_err(|e| Error::setting("DATABASE_URL", format!("cannot listen for broadcasts: {e}")))?;
+                    tracing::info!(
+                        sessions = "cookie",
+                        tabs = "memory",
+                        broadcasts = "postgres",
+                        channel = format!("{app_name}:broadcast"),
+                        "services"
+                    );
+                } else {
+                    tracing::info!(
+                        sessions = "cookie",
+                        tabs = "memory",
+                        broadcasts = "in-process",
+                        "services"
+                    );
+                }
+                (SessionBackend::cookie(), memory)
+            }
+        };
+        Ok(Services {
+            db,
+            state_manager,
+            broadcaster,
+            sessions,
+            session_backend,
+            trusted_origins: settings.trusted_origins.clone(),
+        })
+    }
+}

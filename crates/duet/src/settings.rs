@@ -1,0 +1,224 @@
+//! The framework's settings: every variable duet reads, parsed once by clap (each a flag and
+//! an environment variable, listed with its default by `--help`).
+
+use std::time::Duration;
+
+use duet_models::{DatabaseUrl, DbConfig};
+
+use crate::Error;
+
+/// actix-session's cookie key needs at least 64 bytes.
+pub(crate) const MIN_SECRET_LEN: usize = 64;
+
+/// `development` (the default) or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Env {
+    /// Local work: the app's seed hook runs, a secret key is generated under `var/`,
+    /// cookies go without `Secure`.
+    Development,
+    /// A deployment: no seeding, `DUET_SECRET_KEY` is required, cookies are `Secure`.
+    Production,
+}
+
+/// The session key from `DUET_SECRET_KEY`; never shown by `Debug`.
+#[derive(Clone)]
+pub struct SecretKey(Vec<u8>);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(…)")
+    }
+}
+
+impl SecretKey {
+    /// The key's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Every framework setting. The framework CLI parses them before any command runs; an app's
+/// own settings sit beside them ([`App::with_settings`](crate::App::with_settings)).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Settings (each also read from the environment variable shown)")]
+pub struct Settings {
+    /// Where the data lives: sqlite://PATH, sqlite://:memory: or postgres://user@host:5432/db.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", global = true, value_parser = database_url)]
+    pub database_url: Option<DatabaseUrl>,
+    /// The largest number of pooled database connections.
+    #[arg(long, env = "DATABASE_POOL_SIZE", value_name = "N", global = true, default_value = "10", value_parser = pool_size)]
+    pub database_pool_size: u32,
+    /// How long a request waits for a pooled connection before it is answered 503, in seconds.
+    #[arg(long, env = "DATABASE_TIMEOUT_SECS", value_name = "SECS", global = true, default_value = "5", value_parser = seconds)]
+    pub database_timeout_secs: Duration,
+    /// Redis for sessions, tab state and cross-instance broadcasts (redis:// or rediss://).
+    /// Unset: sessions in cookies, tabs in this process, broadcasts over PostgreSQL's
+    /// LISTEN/NOTIFY on PostgreSQL and in this process on SQLite.
+    #[arg(long, env = "REDIS_URL", value_name = "URL", global = true, value_parser = redis_url)]
+    pub redis_url: Option<String>,
+    /// Prefix of tab keys and of the broadcast channel in Redis (default: the app's name).
+    #[arg(long, env = "REDIS_KEY_PREFIX", value_name = "PREFIX", global = true, value_parser = key_prefix)]
+    pub redis_key_prefix: Option<String>,
+    /// A tab lock not released within this long expires (an instance died mid-event), in ms.
+    #[arg(long, env = "REDIS_LOCK_TTL_MS", value_name = "MS", global = true, default_value = "10000", value_parser = lock_ttl)]
+    pub redis_lock_ttl_ms: Duration,
+    /// The session key, at least 64 bytes; required in production. In development it is
+    /// generated once and kept in var/secret.key. Prefer the environment to the flag.
+    #[arg(long, env = "DUET_SECRET_KEY", value_name = "KEY", global = true, hide_env_values = true, value_parser = secret_key)]
+    pub secret_key: Option<SecretKey>,
+    /// development or production.
+    #[arg(long = "env", env = "DUET_ENV", value_name = "ENV", global = true, default_value = "development", value_parser = env)]
+    pub env: Env,
+    /// The address to serve on.
+    #[arg(
+        long,
+        env = "DUET_ADDR",
+        value_name = "HOST:PORT",
+        global = true,
+        default_value = "127.0.0.1:8000"
+    )]
+    pub addr: String,
+    /// Other origins that may send unsafe session requests (comma-separated, such as
+    /// https://admin.example.com), as Django's CSRF_TRUSTED_ORIGINS.
+    #[arg(long, env = "DUET_TRUSTED_ORIGINS", value_name = "ORIGINS", global = true, value_delimiter = ',', value_parser = origin)]
+    pub trusted_origins: Vec<String>,
+}
+
+impl Settings {
+    /// The pool settings, with `default_url` when `DATABASE_URL` is unset.
+    pub fn database(&self, default_url: &DatabaseUrl) -> DbConfig {
+        let url = self.database_url.clone().unwrap_or_else(|| default_url.clone());
+        DbConfig::new(url)
+            .max_connections(self.database_pool_size)
+            .connect_timeout(self.database_timeout_secs)
+    }
+
+    /// The session key: `DUET_SECRET_KEY`, or in development the key kept in
+    /// `var/secret.key` (generated on first use).
+    pub fn session_key(&self) -> Result<Vec<u8>, Error> {
+        match (&self.secret_key, self.env) {
+            (Some(key), _) => Ok(key.0.clone()),
+            (None, Env::Production) => Err(Error::setting(
+                "DUET_SECRET_KEY",
+                format!("is required when DUET_ENV=production (at least {MIN_SECRET_LEN} random bytes)"),
+            )),
+            (None, Env::Development) => crate::secret_key::development_key(std::path::Path::new("var/secret.key")),
+        }
+    }
+}
+
+fn database_url(raw: &str) -> Result<DatabaseUrl, String> {
+    DatabaseUrl::parse(raw).map_err(|e| {
+        let message = e.to_string();
+        message.strip_prefix("DATABASE_URL: ").unwrap_or(&message).to_owned()
+    })
+}
+
+fn pool_size(raw: &str) -> Result<u32, String> {
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("must be a positive whole number, not {raw:?}"))
+}
+
+fn seconds(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("must be a positive number of seconds, not {raw:?}"))
+}
+
+fn redis_url(raw: &str) -> Result<String, String> {
+    if raw.starts_with("redis://") || raw.starts_with("rediss://") {
+        Ok(raw.to_owned())
+    } else {
+        Err("must start with redis:// or rediss://".into())
+    }
+}
+
+fn key_prefix(raw: &str) -> Result<String, String> {
+    if raw.is_empty() || raw.contains(char::is_whitespace) {
+        Err("must be a word without spaces".into())
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+fn lock_ttl(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms >= 100)
+        .map(Duration::from_millis)
+        .ok_or_else(|| "must be a whole number of milliseconds, at least 100".into())
+}
+
+fn secret_key(raw: &str) -> Result<SecretKey, String> {
+    if raw.len() < MIN_SECRET_LEN {
+        return Err(format!(
+            "is {} bytes long; it must be at least {MIN_SECRET_LEN}",
+            raw.len()
+        ));
+    }
+    Ok(SecretKey(raw.as_bytes().to_vec()))
+}
+
+fn env(raw: &str) -> Result<Env, String> {
+    match raw.trim() {
+        "development" => Ok(Env::Development),
+        "production" => Ok(Env::Production),
+        other => Err(format!("must be development or production, not {other:?}")),
+    }
+}
+
+fn origin(raw: &str) -> Result<String, String> {
+    let problem = || format!("{raw:?} is not an origin such as https://admin.example.com");
+    let url = url::Url::parse(raw.trim()).map_err(|_| problem())?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare || raw.trim().ends_with('/') {
+        return Err(problem());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked_with_a_reason() {
+        assert_eq!(pool_size("12"), Ok(12));
+        assert!(pool_size("0").unwrap_err().contains("positive"));
+        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert!(seconds("soon").unwrap_err().contains("positive"));
+        assert!(seconds("inf").is_err());
+        assert!(redis_url("localhost:6379").unwrap_err().contains("redis://"));
+        assert!(key_prefix("a b").is_err());
+        assert!(lock_ttl("99").is_err());
+        assert_eq!(lock_ttl("100"), Ok(Duration::from_millis(100)));
+        assert!(secret_key("short").unwrap_err().contains("at least 64"));
+        assert_eq!(env("production"), Ok(Env::Production));
+        assert!(env("staging").unwrap_err().contains("development or production"));
+        assert_eq!(
+            origin("https://admin.example.com"),
+            Ok("https://admin.example.com".into())
+        );
+        assert_eq!(origin("http://127.0.0.1:9000"), Ok("http://127.0.0.1:9000".into()));
+        for bad in [
+            "admin.example.com",
+            "https://x.com/path",
+            "ftp://x.com",
+            "https://x.com/",
+        ] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
+        assert!(
+            database_url("mysql://x/y")
+                .unwrap_err()
+                .starts_with("unsupported scheme")
+        );
+    }
+}
