@@ -175,15 +175,42 @@ impl Model for Order {
     const NAME: &'static str = "order";
     const TABLE: &'static str = "orders";
     const OWNER_FIELD: Option<&'static str> = Some("customer");
-    const FIELDS: &'static [Field] = &[
-        Field::read_only("id", FieldKind::Integer),
-        Field::read_only("customer", FieldKind::ForeignKey("user")),
-        Field::new("total", FieldKind::Money),
-        Field::new("currency", FieldKind::Text),
-        Field::new("status", FieldKind::Choice(STATUSES)),
-        Field::read_only("placed_at", FieldKind::DateTime),
-        Field::read_only("client_reference", FieldKind::Text),
-    ];
+    fn fields() -> &'static [Field] {
+        const CHOICES: &[duet::models::Choice] = &[
+            duet::models::Choice {
+                value: "pending",
+                label: "Pending",
+            },
+            duet::models::Choice {
+                value: "paid",
+                label: "Paid",
+            },
+            duet::models::Choice {
+                value: "shipped",
+                label: "Shipped",
+            },
+            duet::models::Choice {
+                value: "cancelled",
+                label: "Cancelled",
+            },
+        ];
+        const FIELDS: &[Field] = &[
+            Field::read_only("id", FieldKind::Integer),
+            Field::read_only(
+                "customer",
+                FieldKind::ForeignKey {
+                    model: "user",
+                    table: "users",
+                },
+            ),
+            Field::new("total", FieldKind::Money),
+            Field::new("currency", FieldKind::Text),
+            Field::new("status", FieldKind::Choice(CHOICES)),
+            Field::read_only("placed_at", FieldKind::DateTime),
+            Field::read_only("client_reference", FieldKind::Text),
+        ];
+        FIELDS
+    }
 
     fn pk(&self) -> i64 {
         self.id

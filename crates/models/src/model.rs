@@ -4,58 +4,7 @@ use std::future::Future;
 
 use serde_json::{Map, Value};
 
-use crate::{Db, Result};
-
-/// How a field is stored and shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FieldKind {
-    /// A 64-bit integer.
-    Integer,
-    /// Text.
-    Text,
-    /// True or false.
-    Bool,
-    /// A UTC date and time.
-    DateTime,
-    /// An amount of money in integer minor units (cents), shown as a decimal string.
-    Money,
-    /// Text restricted to the listed values.
-    Choice(&'static [&'static str]),
-    /// The id of a row of the named model.
-    ForeignKey(&'static str),
-}
-
-/// One field of a [`Model`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Field {
-    /// The field's name, as in JSON and in query strings.
-    pub name: &'static str,
-    /// How it is stored.
-    pub kind: FieldKind,
-    /// Set by the system (ids, timestamps, owners), never by a client.
-    pub read_only: bool,
-}
-
-impl Field {
-    /// A writable field.
-    pub const fn new(name: &'static str, kind: FieldKind) -> Field {
-        Field {
-            name,
-            kind,
-            read_only: false,
-        }
-    }
-
-    /// A field clients may read but not write.
-    pub const fn read_only(name: &'static str, kind: FieldKind) -> Field {
-        Field {
-            name,
-            kind,
-            read_only: true,
-        }
-    }
-}
+use crate::{Db, Field, Index, Result};
 
 /// Which rows a caller may see: everything (staff, the system) or one user's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,12 +101,23 @@ pub trait Model: Clone + Send + Sync + Sized + 'static {
     const NAME: &'static str;
     /// Table name, e.g. `"orders"`.
     const TABLE: &'static str;
+    /// What people call one row (`"order"`).
+    const VERBOSE_NAME: &'static str = Self::NAME;
+    /// What people call several (`"orders"`).
+    const VERBOSE_NAME_PLURAL: &'static str = Self::TABLE;
     /// The primary key field.
     const PRIMARY_KEY: &'static str = "id";
     /// The field holding the owning user's id, if rows belong to users.
     const OWNER_FIELD: Option<&'static str> = None;
-    /// The fields, in display order; secrets (password hashes) are not listed.
-    const FIELDS: &'static [Field];
+
+    /// The fields, in declaration order (secret ones too: they are columns; see
+    /// [`Field::secret`]).
+    fn fields() -> &'static [Field];
+
+    /// Indexes over several columns.
+    fn indexes() -> &'static [Index] {
+        &[]
+    }
 
     /// The row's primary key.
     fn pk(&self) -> i64;
@@ -172,7 +132,7 @@ pub trait Model: Clone + Send + Sync + Sized + 'static {
 
     /// The field named `name`, if the model has it.
     fn field(name: &str) -> Option<&'static Field> {
-        Self::FIELDS.iter().find(|f| f.name == name)
+        Self::fields().iter().find(|f| f.name == name)
     }
 
     /// Rows matching `query`. Filters and orderings on fields the model does not support

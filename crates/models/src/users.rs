@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::{Map, Value, json};
 
-use crate::model::{Field, FieldKind, Model};
 use crate::password::{decoy_hash, hash_password, verify_password};
 use crate::schema::users;
 use crate::{Db, Error, Result, db_run};
+use crate::{Field, FieldKind, Model};
 
 /// A user account. The password hash never leaves this crate's JSON.
 #[derive(Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
@@ -159,15 +159,18 @@ impl User {
 impl Model for User {
     const NAME: &'static str = "user";
     const TABLE: &'static str = "users";
-    const FIELDS: &'static [Field] = &[
-        Field::read_only("id", FieldKind::Integer),
-        Field::new("username", FieldKind::Text),
-        Field::new("email", FieldKind::Text),
-        Field::new("is_active", FieldKind::Bool),
-        Field::new("is_staff", FieldKind::Bool),
-        Field::new("is_superuser", FieldKind::Bool),
-        Field::read_only("created_at", FieldKind::DateTime),
-    ];
+    fn fields() -> &'static [Field] {
+        const FIELDS: &[Field] = &[
+            Field::read_only("id", FieldKind::Integer),
+            Field::new("username", FieldKind::Text),
+            Field::new("email", FieldKind::Text),
+            Field::new("is_active", FieldKind::Bool),
+            Field::new("is_staff", FieldKind::Bool),
+            Field::new("is_superuser", FieldKind::Bool),
+            Field::read_only("created_at", FieldKind::DateTime),
+        ];
+        FIELDS
+    }
 
     fn pk(&self) -> i64 {
         self.id

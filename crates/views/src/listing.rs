@@ -100,7 +100,7 @@ pub fn parse_list_request<M: Model>(
     }
     if query.ordering.is_empty() {
         // The server's own default may sort by any field of the model.
-        let every_field: Vec<&str> = M::FIELDS.iter().map(|f| f.name).collect();
+        let every_field: Vec<&str> = M::fields().iter().map(|f| f.name).collect();
         for key in options.default_ordering {
             query = add_ordering::<M>(query, key, &every_field)?;
         }
@@ -175,7 +175,7 @@ fn filter_value<M: Model>(name: &str, raw: &str) -> ApiResult<FieldValue> {
         ApiError::Validation(errors)
     };
     Ok(match field.kind {
-        FieldKind::Choice(choices) if choices.contains(&raw) => FieldValue::Text(raw.to_owned()),
+        FieldKind::Choice(choices) if choices.iter().any(|c| c.value == raw) => FieldValue::Text(raw.to_owned()),
         FieldKind::Choice(_) => return Err(invalid("a valid choice")),
         FieldKind::Text => FieldValue::Text(raw.to_owned()),
         FieldKind::Bool => match raw {
@@ -183,7 +183,7 @@ fn filter_value<M: Model>(name: &str, raw: &str) -> ApiResult<FieldValue> {
             "false" | "0" | "False" => FieldValue::Bool(false),
             _ => return Err(invalid("a boolean")),
         },
-        FieldKind::Integer | FieldKind::ForeignKey(_) => {
+        FieldKind::Integer | FieldKind::ForeignKey { .. } => {
             FieldValue::Integer(raw.parse().map_err(|_| invalid("an integer"))?)
         }
         FieldKind::Money => FieldValue::Integer(parse_cents(raw).ok_or_else(|| invalid("an amount"))?),
