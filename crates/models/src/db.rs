@@ -6,6 +6,7 @@ use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::FutureExt;
 
+use crate::changes::{ChangeHook, ModelChange};
 use crate::config::{DatabaseUrl, DbConfig, redact};
 use crate::{Error, Result};
 
@@ -66,6 +67,7 @@ pub struct Db {
 struct DbInner {
     pool: Pool,
     config: DbConfig,
+    on_change: std::sync::OnceLock<ChangeHook>,
 }
 
 impl std::fmt::Debug for Db {
@@ -101,7 +103,11 @@ impl Db {
             DatabaseUrl::Postgres(url) => Pool::Postgres(pg_pool(&config, url).await?),
         };
         let db = Db {
-            inner: Arc::new(DbInner { pool, config }),
+            inner: Arc::new(DbInner {
+                pool,
+                config,
+                on_change: std::sync::OnceLock::new(),
+            }),
         };
         db.ping().await?;
         Ok(db)
@@ -120,6 +126,19 @@ impl Db {
     /// The configuration this pool was built from.
     pub fn config(&self) -> &DbConfig {
         &self.inner.config
+    }
+
+    /// Sends every later [`ModelChange`] of this database (and its clones) to `hook`. Set
+    /// once, by the framework at start-up; a second hook is refused (`false`).
+    pub fn on_change(&self, hook: ChangeHook) -> bool {
+        self.inner.on_change.set(hook).is_ok()
+    }
+
+    /// Announces a write (called by the models' generated queries).
+    pub fn changed(&self, change: ModelChange) {
+        if let Some(hook) = self.inner.on_change.get() {
+            hook(&change);
+        }
     }
 
     /// `"sqlite"` or `"postgres"`.

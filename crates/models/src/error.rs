@@ -17,6 +17,10 @@ pub enum Error {
     /// A foreign key, check or not-null constraint refused the write.
     #[error("constraint violation: {0}")]
     ConstraintViolation(String),
+    /// The input, or a filter's value, did not validate; the errors are in DRF's shape,
+    /// keyed by field (a unique value already taken, a bad `?total__gte=`).
+    #[error("invalid: {0}")]
+    Invalid(crate::ValidationErrors),
     /// The database cannot be reached, or no pooled connection came in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),

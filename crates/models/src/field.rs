@@ -104,6 +104,10 @@ pub struct Field {
     pub index: bool,
     /// The longest text allowed, in characters.
     pub max_length: Option<u32>,
+    /// Whether empty text is allowed (DRF's `allow_blank`).
+    pub blank: bool,
+    /// A regular expression text must match, when set.
+    pub pattern: Option<&'static str>,
     /// The smallest value allowed (integers; decimals and money in their stored unit).
     pub min: Option<i64>,
     /// The largest value allowed.
@@ -132,6 +136,8 @@ impl Field {
             unique: false,
             index: false,
             max_length: None,
+            blank: false,
+            pattern: None,
             min: None,
             max: None,
             db_default: None,
@@ -166,4 +172,68 @@ pub struct Index {
     pub columns: &'static [&'static str],
     /// Whether it is a unique constraint.
     pub unique: bool,
+}
+
+/// A field of model `M`, named at compile time (`Order::STATUS`): what a viewset's or the
+/// admin's options take, so a misspelt field is a compile error, not a runtime one.
+pub struct FieldRef<M> {
+    name: &'static str,
+    model: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<M> FieldRef<M> {
+    /// The field `name` of `M` (written by `#[derive(Model)]`).
+    pub const fn new(name: &'static str) -> FieldRef<M> {
+        FieldRef {
+            name,
+            model: std::marker::PhantomData,
+        }
+    }
+
+    /// The field's name.
+    pub const fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// Sorting by this field, smallest first.
+    pub const fn asc(self) -> crate::OrderBy {
+        crate::OrderBy {
+            field: self.name,
+            descending: false,
+        }
+    }
+
+    /// Sorting by this field, largest first.
+    pub const fn desc(self) -> crate::OrderBy {
+        crate::OrderBy {
+            field: self.name,
+            descending: true,
+        }
+    }
+}
+
+impl<M> Clone for FieldRef<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for FieldRef<M> {}
+
+impl<M> std::fmt::Debug for FieldRef<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FieldRef({})", self.name)
+    }
+}
+
+impl<M> From<FieldRef<M>> for &'static str {
+    fn from(field: FieldRef<M>) -> &'static str {
+        field.name
+    }
+}
+
+impl<M> PartialEq for FieldRef<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
 }

@@ -25,40 +25,53 @@
 //! |-----------|--------------|
 //! | `testing` | [`testing::TestDb`] and [`db_tests!`]: fresh SQLite files and PostgreSQL databases for tests |
 
+// The derives' generated code names `::duet_models::…`: this makes it resolve in this crate
+// too (its own models: users, tokens, deliveries).
+extern crate self as duet_models;
+
+mod changes;
+mod choices;
 mod config;
 mod db;
 mod deliveries;
 mod error;
 mod field;
+mod field_type;
 mod migrate;
 mod model;
-mod model_queries;
 mod password;
+mod query;
 pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
 mod users;
 mod validation;
+mod values;
 
+pub use changes::{ChangeHook, ChangeKind, ModelChange};
+pub use choices::{Choices, choice_from_json};
 pub use config::{DatabaseUrl, DbConfig};
 pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, WebhookDelivery};
 pub use error::{Error, Result};
-pub use field::{AutoNow, Choice, Field, FieldKind, Index, Literal};
+pub use field::{AutoNow, Choice, Field, FieldKind, FieldRef, Index, Literal};
+pub use field_type::FieldType;
 pub use migrate::{Applied, FRAMEWORK_MIGRATIONS, MigrationSet, MigrationState};
-pub use model::{FieldValue, Filter, ListQuery, Model, OrderBy, Scope, cents_to_decimal};
-pub use model_queries::ScopeOf;
+pub use model::{Model, cents_to_decimal};
+pub use query::{Filter, ListQuery, Lookup, OrderBy, Scope, Search, contains_pattern};
+pub use values::{Decimal, ForeignKey, Json, Money, UserKey};
+
+pub use duet_models_macros::{Choices, Model};
 pub use password::{hash_password, verify_password};
 pub use tokens::ApiToken;
 pub use users::{NewUser, User};
-pub use validation::{Input, NON_FIELD_ERRORS, ValidationErrors, parse_cents};
+pub use validation::{Input, NON_FIELD_ERRORS, ValidationErrors, Validator, parse_cents};
 
 /// What the macros' generated code names; not a public API.
 #[doc(hidden)]
-pub mod __private {
-    pub use {diesel, diesel_async, diesel_migrations};
-}
+#[path = "private.rs"]
+pub mod __private;
 
 /// The current UTC time, at the precision both backends store (microseconds).
 pub fn now() -> chrono::NaiveDateTime {

@@ -4,98 +4,16 @@ use std::future::Future;
 
 use serde_json::{Map, Value};
 
-use crate::{Db, Field, Index, Result};
+use crate::{Db, Field, Index, Input, ListQuery, Result, Scope, ValidationErrors};
 
-/// Which rows a caller may see: everything (staff, the system) or one user's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Every row.
-    All,
-    /// Only rows owned by this user id; other rows are "not found".
-    Owner(i64),
-}
-
-/// A typed value to filter on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FieldValue {
-    /// An integer.
-    Integer(i64),
-    /// Text.
-    Text(String),
-    /// A boolean.
-    Bool(bool),
-}
-
-/// `field = value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    /// The field's name.
-    pub field: &'static str,
-    /// The value it must equal.
-    pub value: FieldValue,
-}
-
-/// Sort by a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OrderBy {
-    /// The field's name.
-    pub field: &'static str,
-    /// Largest first.
-    pub descending: bool,
-}
-
-/// What to list: scope, filters, ordering and a window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListQuery {
-    /// Whose rows.
-    pub scope: Scope,
-    /// All must hold.
-    pub filters: Vec<Filter>,
-    /// Applied in order; the primary key breaks ties (in the last key's direction) so pages
-    /// are stable.
-    pub ordering: Vec<OrderBy>,
-    /// At most this many rows.
-    pub limit: Option<i64>,
-    /// Skip this many rows first.
-    pub offset: i64,
-}
-
-impl ListQuery {
-    /// Every row in `scope`, in primary-key order.
-    pub fn new(scope: Scope) -> ListQuery {
-        ListQuery {
-            scope,
-            filters: Vec::new(),
-            ordering: Vec::new(),
-            limit: None,
-            offset: 0,
-        }
-    }
-
-    /// Adds `field = value`.
-    pub fn filter(mut self, field: &'static str, value: FieldValue) -> ListQuery {
-        self.filters.push(Filter { field, value });
-        self
-    }
-
-    /// Adds a sort key.
-    pub fn order_by(mut self, field: &'static str, descending: bool) -> ListQuery {
-        self.ordering.push(OrderBy { field, descending });
-        self
-    }
-
-    /// Limits the window to `limit` rows after `offset`.
-    pub fn window(mut self, limit: i64, offset: i64) -> ListQuery {
-        self.limit = Some(limit);
-        self.offset = offset;
-        self
-    }
-}
-
-/// A table described once: its name, fields, primary key, JSON form, owner, and scoped access.
+/// A table described once: its name, fields, primary key, JSON form, owner, validation and
+/// scoped queries. `#[derive(Model)]` writes it.
 ///
-/// `ModelState` (the event-state side), `ViewSet` (the HTTP side) and the admin all work
-/// from this description, so a model is never described twice.
+/// `ModelState` (the event-state side), `ModelViewSet` (the HTTP side), the admin, the API
+/// schema and `makemigrations` all work from this description, so a model is never
+/// described twice. Every write through it ([`Model::create`], [`Model::update`],
+/// [`Model::delete`]) is announced on the database's change hook ([`Db::on_change`]), so open
+/// pages showing the row update without the caller publishing anything.
 pub trait Model: Clone + Send + Sync + Sized + 'static {
     /// Singular name, e.g. `"order"`.
     const NAME: &'static str;
@@ -110,6 +28,11 @@ pub trait Model: Clone + Send + Sync + Sized + 'static {
     /// The field holding the owning user's id, if rows belong to users.
     const OWNER_FIELD: Option<&'static str> = None;
 
+    /// A validated new row: every column but the primary key.
+    type New: Send + 'static;
+    /// Validated changes: `None` leaves a column as it is.
+    type Changes: Default + Send + 'static;
+
     /// The fields, in declaration order (secret ones too: they are columns; see
     /// [`Field::secret`]).
     fn fields() -> &'static [Field];
@@ -117,6 +40,11 @@ pub trait Model: Clone + Send + Sync + Sized + 'static {
     /// Indexes over several columns.
     fn indexes() -> &'static [Index] {
         &[]
+    }
+
+    /// The field named `name`, if the model has it.
+    fn field(name: &str) -> Option<&'static Field> {
+        Self::fields().iter().find(|f| f.name == name)
     }
 
     /// The row's primary key.
@@ -127,28 +55,39 @@ pub trait Model: Clone + Send + Sync + Sized + 'static {
         None
     }
 
-    /// Every listed field of the row, keyed by field name.
+    /// Every field of the row but secret ones, keyed by field name.
     fn to_json(&self) -> Map<String, Value>;
 
-    /// The field named `name`, if the model has it.
-    fn field(name: &str) -> Option<&'static Field> {
-        Self::fields().iter().find(|f| f.name == name)
-    }
+    /// Validates a new row from client input: read-only fields are ignored (they take their
+    /// defaults), absent fields take their defaults, and the owner field is `owner` — or, when
+    /// `owner` is `None` (staff creating a row for someone), read from the input.
+    fn validate_new(input: Input, owner: Option<i64>) -> std::result::Result<Self::New, ValidationErrors>;
 
-    /// Rows matching `query`. Filters and orderings on fields the model does not support
-    /// are [`Error::Config`](crate::Error::Config) errors.
+    /// Validates changes from client input: only the fields sent are read in a partial
+    /// update (PATCH); a full one (PUT) needs every required field.
+    fn validate_changes(input: Input) -> std::result::Result<Self::Changes, ValidationErrors>;
+
+    /// Rows matching `query`. A filter, search or ordering on a field the model cannot use
+    /// that way is [`Error::Invalid`](crate::Error::Invalid), naming the field.
     fn list(db: &Db, query: &ListQuery) -> impl Future<Output = Result<Vec<Self>>> + Send;
 
-    /// How many rows match `query`'s scope and filters (its window is ignored).
+    /// How many rows match `query`'s scope, filters and search (its window is ignored).
     fn count(db: &Db, query: &ListQuery) -> impl Future<Output = Result<i64>> + Send;
 
     /// The row with primary key `pk` within `scope`; [`Error::NotFound`](crate::Error::NotFound)
     /// when it is missing or belongs to someone else.
     fn get(db: &Db, scope: Scope, pk: i64) -> impl Future<Output = Result<Self>> + Send;
 
-    /// Deletes the row with primary key `pk` within `scope`;
+    /// Inserts a row. A unique value that is taken is [`Error::Invalid`](crate::Error::Invalid)
+    /// on its field.
+    fn create(db: &Db, new: Self::New) -> impl Future<Output = Result<Self>> + Send;
+
+    /// Applies `changes` to the row with primary key `pk` within `scope` and returns it.
+    fn update(db: &Db, scope: Scope, pk: i64, changes: Self::Changes) -> impl Future<Output = Result<Self>> + Send;
+
+    /// Deletes the row with primary key `pk` within `scope` and returns it;
     /// [`Error::NotFound`](crate::Error::NotFound) when there is none to delete.
-    fn delete(db: &Db, scope: Scope, pk: i64) -> impl Future<Output = Result<()>> + Send;
+    fn delete(db: &Db, scope: Scope, pk: i64) -> impl Future<Output = Result<Self>> + Send;
 }
 
 /// Formats integer cents as a decimal string: `1250` → `"12.50"`, `-5` → `"-0.05"`.

@@ -1,18 +1,8 @@
-//! diesel table definitions of the framework tables.
+//! diesel table definitions of the framework tables (`users` is written by its model's
+//! derive).
 #![allow(missing_docs)]
 
-diesel::table! {
-    users (id) {
-        id -> BigInt,
-        username -> Text,
-        email -> Text,
-        password_hash -> Text,
-        is_active -> Bool,
-        is_staff -> Bool,
-        is_superuser -> Bool,
-        created_at -> Timestamp,
-    }
-}
+pub use crate::users::users;
 
 diesel::table! {
     api_tokens (id) {

@@ -3,32 +3,37 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::{Map, Value, json};
 
 use crate::password::{decoy_hash, hash_password, verify_password};
-use crate::schema::users;
-use crate::{Db, Error, Result, db_run};
-use crate::{Field, FieldKind, Model};
+use crate::{Db, Error, Model, Result, Scope, db_run};
 
-/// A user account. The password hash never leaves this crate's JSON.
-#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = users)]
+/// A user account: a model like any other (the admin lists users), whose password hash is
+/// secret — never in JSON, forms or the API schema.
+#[derive(Clone, PartialEq, Eq, Model)]
+#[duet(new = UserRow, changes = UserChanges)]
 pub struct User {
     /// Primary key.
     pub id: i64,
     /// Unique login name.
+    #[duet(unique, max_length = 150)]
     pub username: String,
     /// Contact address (may be empty).
+    #[duet(blank, max_length = 254, default = "")]
     pub email: String,
     /// Argon2id PHC string.
+    #[duet(secret)]
     pub password_hash: String,
     /// Inactive users cannot log in.
+    #[duet(default = true)]
     pub is_active: bool,
     /// May use the admin.
+    #[duet(default = false)]
     pub is_staff: bool,
     /// Has every permission.
+    #[duet(default = false)]
     pub is_superuser: bool,
     /// When the account was made (UTC).
+    #[duet(auto_now_add)]
     pub created_at: NaiveDateTime,
 }
 
@@ -58,18 +63,6 @@ pub struct NewUser {
     pub is_superuser: bool,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = users)]
-struct UserRow<'a> {
-    username: &'a str,
-    email: &'a str,
-    password_hash: &'a str,
-    is_active: bool,
-    is_staff: bool,
-    is_superuser: bool,
-    created_at: NaiveDateTime,
-}
-
 impl User {
     /// Creates a user. A taken username is [`Error::UniqueViolation`]; an empty username or
     /// password is [`Error::Config`].
@@ -83,37 +76,33 @@ impl User {
         }
         let password_hash = hash_password(new.password).await?;
         let row = UserRow {
-            username: &username,
-            email: new.email.trim(),
-            password_hash: &password_hash,
+            username,
+            email: new.email.trim().to_owned(),
+            password_hash,
             is_active: true,
             is_staff: new.is_staff || new.is_superuser,
             is_superuser: new.is_superuser,
             created_at: crate::now(),
         };
-        db_run!(db, |conn| diesel::insert_into(users::table)
-            .values(&row)
-            .returning(User::as_returning())
-            .get_result(conn)
-            .await)
+        <User as Model>::create(db, row).await.map_err(|error| match error {
+            // The username's uniqueness as the callers (the CLI, sign-up) expect it.
+            Error::Invalid(_) => Error::UniqueViolation("username".into()),
+            other => other,
+        })
     }
 
     /// The user named `username`, active or not.
     pub async fn by_username(db: &Db, username: &str) -> Result<User> {
-        db_run!(db, |conn| users::table
-            .filter(users::username.eq(username))
-            .select(User::as_select())
-            .first(conn)
-            .await)
+        let query = crate::ListQuery::new(Scope::All)
+            .filter("username", username)
+            .window(1, 0);
+        let users = <User as Model>::list(db, &query).await?;
+        users.into_iter().next().ok_or(Error::NotFound)
     }
 
     /// The user with id `id`, active or not.
     pub async fn by_id(db: &Db, id: i64) -> Result<User> {
-        db_run!(db, |conn| users::table
-            .find(id)
-            .select(User::as_select())
-            .first(conn)
-            .await)
+        <User as Model>::get(db, Scope::All, id).await
     }
 
     /// The active user whose credentials these are, or `None`.
@@ -153,49 +142,5 @@ impl User {
             .execute(conn)
             .await)?;
         if updated == 0 { Err(Error::NotFound) } else { Ok(()) }
-    }
-}
-
-impl Model for User {
-    const NAME: &'static str = "user";
-    const TABLE: &'static str = "users";
-    fn fields() -> &'static [Field] {
-        const FIELDS: &[Field] = &[
-            Field::read_only("id", FieldKind::Integer),
-            Field::new("username", FieldKind::Text),
-            Field::new("email", FieldKind::Text),
-            Field::new("is_active", FieldKind::Bool),
-            Field::new("is_staff", FieldKind::Bool),
-            Field::new("is_superuser", FieldKind::Bool),
-            Field::read_only("created_at", FieldKind::DateTime),
-        ];
-        FIELDS
-    }
-
-    fn pk(&self) -> i64 {
-        self.id
-    }
-
-    fn to_json(&self) -> Map<String, Value> {
-        crate::json_object([
-            ("id", json!(self.id)),
-            ("username", json!(self.username)),
-            ("email", json!(self.email)),
-            ("is_active", json!(self.is_active)),
-            ("is_staff", json!(self.is_staff)),
-            ("is_superuser", json!(self.is_superuser)),
-            ("created_at", crate::datetime_to_json(&self.created_at)),
-        ])
-    }
-
-    crate::model_queries! {
-        table: users,
-        pk: users::id,
-        filters: {
-            "username" => users::username: Text,
-            "is_active" => users::is_active: Bool,
-            "is_staff" => users::is_staff: Bool,
-        },
-        ordering: { "id" => users::id, "username" => users::username, "created_at" => users::created_at },
     }
 }

@@ -7,6 +7,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::{Field, FieldType};
+
+/// A field's own check beyond its type and constraints (a model's `regex` or `validate`):
+/// the message to show, when the value is refused.
+pub type Validator<T> = dyn Fn(&T) -> Result<(), String>;
+
 /// Validation errors in DRF's shape: `{"field": ["message", …], "non_field_errors": […]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -14,6 +20,13 @@ pub struct ValidationErrors(BTreeMap<String, Vec<String>>);
 
 /// The key for errors that belong to no single field.
 pub const NON_FIELD_ERRORS: &str = "non_field_errors";
+
+impl std::fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = serde_json::to_string(&self.0).map_err(|_| std::fmt::Error)?;
+        f.write_str(&shown)
+    }
+}
 
 impl ValidationErrors {
     /// No errors yet.
@@ -72,6 +85,12 @@ impl Input {
     /// True for a partial update.
     pub fn is_partial(&self) -> bool {
         self.partial
+    }
+
+    /// Drops `field` from the input, as if it had not been sent (a field this endpoint does
+    /// not let clients write).
+    pub fn ignore(&mut self, field: &str) {
+        self.data.remove(field);
     }
 
     /// The raw value of `field`, if sent.
@@ -147,6 +166,78 @@ impl Input {
                 None
             }
         }
+    }
+
+    /// The value of `field` for a new row: read, checked against the field's constraints and
+    /// `validators`, or its `default` (then the field's `None` when it is nullable) when the
+    /// input leaves it out. `None` with an error recorded when it is missing or invalid.
+    pub fn create_value<T: FieldType>(
+        &mut self,
+        field: &Field,
+        default: Option<&dyn Fn() -> T>,
+        validators: &[&Validator<T>],
+    ) -> Option<T> {
+        match self.data.get(field.name) {
+            None => match default {
+                Some(default) => Some(default()),
+                None if T::NULLABLE => T::from_json(&Value::Null).ok(),
+                None => {
+                    self.errors.add(field.name, REQUIRED);
+                    None
+                }
+            },
+            Some(_) => self.sent_value(field, validators),
+        }
+    }
+
+    /// The new value of `field` for an update: `None` when it is left out of a partial
+    /// update (PATCH) — or of a full one (PUT) when it has a default or is nullable, else
+    /// that is an error; otherwise read and checked as [`Input::create_value`] does.
+    pub fn change_value<T: FieldType>(
+        &mut self,
+        field: &Field,
+        has_default: bool,
+        validators: &[&Validator<T>],
+    ) -> Option<T> {
+        match self.data.get(field.name) {
+            None => {
+                if !self.partial && !has_default && !T::NULLABLE {
+                    self.errors.add(field.name, REQUIRED);
+                }
+                None
+            }
+            Some(_) => self.sent_value(field, validators),
+        }
+    }
+
+    fn sent_value<T: FieldType>(&mut self, field: &Field, validators: &[&Validator<T>]) -> Option<T> {
+        let raw = self.data.get(field.name)?;
+        if raw.is_null() && !T::NULLABLE {
+            self.errors.add(field.name, "This field may not be null.");
+            return None;
+        }
+        let checked = T::from_json(raw).and_then(|value| {
+            value.check(field)?;
+            validators.iter().try_for_each(|validate| validate(&value))?;
+            Ok(value)
+        });
+        match checked {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.errors.add(field.name, message);
+                None
+            }
+        }
+    }
+
+    /// Whether no error was recorded yet.
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The errors recorded so far.
+    pub fn into_errors(self) -> ValidationErrors {
+        self.errors
     }
 
     /// Records an error about `field` found by the caller's own checks.
