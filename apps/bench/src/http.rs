@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use duet_models::{Model, Money};
 use shop::api::{OrderSummary, OrdersOut};
-use shop::orders::schema::orders;
-use shop::orders::{NewOrder, Order};
+use shop::orders::{NewOrder, Order, OrderStatus, orders};
 
 use crate::load::{LoadResult, wrk};
 use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
@@ -20,14 +20,14 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
     let (dir, url, db, user) = bench_db("http").await?;
     for n in 0..50 {
         let order = NewOrder {
-            customer_id: user.id,
-            total_cents: 1000 + n,
+            customer: user.id.into(),
+            total: Money::cents(1000 + n),
             currency: "EUR".into(),
-            status: "paid".into(),
+            status: OrderStatus::Paid,
             placed_at: duet_models::now(),
             client_reference: format!("bench-{n}"),
         };
-        Order::create(&db, &order).await.map_err(|e| e.to_string())?;
+        Order::create(&db, order).await.map_err(|e| e.to_string())?;
     }
 
     let shop_addr = free_addr()?;

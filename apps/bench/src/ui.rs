@@ -7,9 +7,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use duet_models::Db;
+use duet_models::{Model, Money, Scope};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use shop::orders::{NewOrder, Order, OrderChanges};
+use shop::orders::{NewOrder, Order, OrderChanges, OrderStatus};
 
 use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
 
@@ -80,16 +81,16 @@ async fn measure(client: &Client) -> Result<(Sample, Value), String> {
 pub(crate) async fn run(iterations: usize, chromedriver: &str) -> Result<(), String> {
     let (dir, url, db, user) = bench_db("ui").await?;
     let new_order = |n: i64| NewOrder {
-        customer_id: user.id,
-        total_cents: 1000 + n,
+        customer: user.id.into(),
+        total: Money::cents(1000 + n),
         currency: "EUR".into(),
-        status: "paid".into(),
+        status: OrderStatus::Paid,
         placed_at: duet_models::now(),
         client_reference: format!("bench-ui-{n}"),
     };
     let mut ids = Vec::new();
     for n in 0..ROWS {
-        ids.push(Order::create(&db, &new_order(n)).await.map_err(|e| e.to_string())?.id);
+        ids.push(Order::create(&db, new_order(n)).await.map_err(|e| e.to_string())?.id);
     }
 
     let shop_addr = free_addr()?;
@@ -193,7 +194,7 @@ async fn bench(
     let mut example = (Value::Null, Value::Null);
     for i in 0..iterations + 5 {
         let n = ROWS + i as i64;
-        Order::create(db, &new_order(n)).await.map_err(|e| e.to_string())?;
+        Order::create(db, new_order(n)).await.map_err(|e| e.to_string())?;
         let (sample, raw) = measure(client).await?;
         if i >= 5 {
             added.push(sample);
@@ -202,15 +203,17 @@ async fn bench(
         // Every order starts `paid`; each iteration ships another one.
         let id = ids[i % ids.len()];
         let status = if (i / ids.len()).is_multiple_of(2) {
-            "shipped"
+            OrderStatus::Shipped
         } else {
-            "paid"
+            OrderStatus::Paid
         };
         let changes = OrderChanges {
-            status: Some(status.into()),
+            status: Some(status),
             ..OrderChanges::default()
         };
-        Order::update(db, id, &changes).await.map_err(|e| e.to_string())?;
+        Order::update(db, Scope::All, id, changes)
+            .await
+            .map_err(|e| e.to_string())?;
         let (sample, raw) = measure(client).await?;
         if i >= 5 {
             updated.push(sample);

@@ -1,10 +1,11 @@
 //! The shop's pages: home (a counter), login, the user's orders (live) and one order.
 
 use duet::ui::{
-    Expr, Node, Page, Table, Ui, button, column, cond, el, event, field, foreach, form, handler, heading, input_kind,
-    link, login, logout, paragraph, param, row, submit, text, user, var,
+    Expr, ModelForm, Node, Page, Table, Ui, button, column, cond, el, event, field, foreach, form, handler, heading,
+    input_kind, link, login, logout, paragraph, param, row, submit, text, user, var,
 };
 
+use crate::orders::Order;
 use crate::states::{CounterState, OrderState};
 
 /// The registered state behind `OrderState` (a `ModelState`): its vars and handlers.
@@ -99,7 +100,7 @@ fn login_page() -> Page {
 }
 
 fn money(o: &duet::ui::Item) -> Expr {
-    Expr::concat([o.field("total"), Expr::lit(" "), o.field("currency")])
+    Expr::concat([o.get(Order::TOTAL), Expr::lit(" "), o.get(Order::CURRENCY)])
 }
 
 fn orders() -> Page {
@@ -108,15 +109,15 @@ fn orders() -> Page {
         .row_class("order")
         .column("Order", |o| {
             link(
-                Expr::concat([Expr::lit("#"), o.field("id")]),
-                Expr::concat([Expr::lit("/orders/"), o.field("id")]),
+                Expr::concat([Expr::lit("#"), o.get(Order::ID)]),
+                Expr::concat([Expr::lit("/orders/"), o.get(Order::ID)]),
             )
         })
         .column("Status", |o| {
             el("span")
                 .class("status")
-                .attr("data-status", o.field("status"))
-                .child(text(o.field("status")))
+                .attr("data-status", o.get(Order::STATUS))
+                .child(text(o.get(Order::STATUS)))
         })
         .column("Total", |o| text(money(o)).class("num"));
     Page::new("/orders")
@@ -139,52 +140,30 @@ fn orders() -> Page {
         ]))
 }
 
-/// Places an order with `orders.create`; invalid input lands in the `errors` var.
+/// Places an order with `orders.create`: the model's inputs, labels and validation; invalid
+/// input lands in the `errors` var, next to its field.
 fn new_order_form() -> Node {
-    let errors = var::<Orders>("errors");
-    let error = |field: &str| {
-        cond(
-            errors.clone().get(field),
-            el("small")
-                .class("error")
-                .id(&format!("{field}-error"))
-                .child(text(errors.clone().get(field))),
-            None,
-        )
-    };
-    form([
-        column([
-            field(
-                "Total",
-                input_kind("total", "text")
-                    .attr("inputmode", "decimal")
-                    .attr("placeholder", "12.50"),
-            ),
-            error("total"),
-        ]),
-        column([
-            field("Currency", input_kind("currency", "text").attr("value", "EUR")),
-            error("currency"),
-        ]),
-        submit("Place order").id("place"),
-    ])
+    Node::from(
+        ModelForm::<OrderState>::new([Order::TOTAL, Order::CURRENCY])
+            .initial(Order::CURRENCY, "EUR")
+            .submit(submit("Place order").id("place")),
+    )
     .class("inline card")
     .id("new-order")
-    .on_submit(event::<Orders>("create"))
 }
 
 fn order() -> Page {
     let detail = |o: &duet::ui::Item| {
         cond(
-            o.field("id").eq(param("id")),
+            o.get(Order::ID).eq(param("id")),
             el("dl").class("card detail").id("order").children([
                 el("dt").child(text("Order")),
-                el("dd").child(duet::ui::text!("#", o.field("id"))),
+                el("dd").child(duet::ui::text!("#", o.get(Order::ID))),
                 el("dt").child(text("Status")),
                 el("dd").child(
-                    text(o.field("status"))
+                    text(o.get(Order::STATUS))
                         .class("status")
-                        .attr("data-status", o.field("status")),
+                        .attr("data-status", o.get(Order::STATUS)),
                 ),
                 el("dt").child(text("Total")),
                 el("dd").child(text(money(o))),

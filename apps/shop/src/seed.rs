@@ -4,9 +4,9 @@ use diesel::prelude::*;
 use duet::chrono::Duration;
 use duet::diesel_async::RunQueryDsl;
 use duet::models::schema::users;
-use duet::models::{Db, NewUser, Result, User, db_run};
+use duet::models::{Db, Model, Money, NewUser, Result, User, db_run};
 
-use crate::orders::{NewOrder, Order};
+use crate::orders::{NewOrder, Order, OrderStatus};
 
 /// The demo account's username and password.
 pub const DEMO_USER: &str = "demo";
@@ -31,26 +31,23 @@ pub async fn seed_if_empty(db: Db) -> Result<()> {
     .await?;
     let now = duet::models::now();
     let orders = [
-        (1250, "pending"),
-        (4999, "paid"),
-        (899, "shipped"),
-        (15000, "pending"),
-        (2500, "cancelled"),
+        (1250, OrderStatus::Pending),
+        (4999, OrderStatus::Paid),
+        (899, OrderStatus::Shipped),
+        (15000, OrderStatus::Pending),
+        (2500, OrderStatus::Cancelled),
     ];
-    for (n, (total_cents, status)) in orders.into_iter().enumerate() {
+    for (n, (cents, status)) in orders.into_iter().enumerate() {
         let n = i64::try_from(n).unwrap_or_default();
-        Order::create(
-            db,
-            &NewOrder {
-                customer_id: demo.id,
-                total_cents,
-                currency: "EUR".into(),
-                status: status.into(),
-                placed_at: now - Duration::days(10 - n),
-                client_reference: format!("demo-{}", n + 1),
-            },
-        )
-        .await?;
+        let order = NewOrder {
+            customer: demo.id.into(),
+            total: Money::cents(cents),
+            currency: "EUR".into(),
+            status,
+            placed_at: now - Duration::days(10 - n),
+            client_reference: format!("demo-{}", n + 1),
+        };
+        Order::create(db, order).await?;
     }
     duet::tracing::info!(
         user = DEMO_USER,

@@ -160,7 +160,7 @@ duet_models::db_tests! {
         assert_eq!((status, body["detail"].as_str()), (413, Some("Request body exceeds the limit of 1048576 bytes.")));
         let (status, body) = send(post("{\"total\": \"-3\", \"currency\": \"euro\", \"status\": \"lost\"}", "application/json")).await;
         assert_eq!(status, 400);
-        assert_eq!(body["total"][0], "A valid amount with at most 2 decimal places is required.");
+        assert_eq!(body["total"][0], "Ensure this value is greater than or equal to 0.00.", "DRF's min_value message");
         assert_eq!(body["currency"][0], "Ensure this field has no more than 3 characters.");
         assert_eq!(body["status"][0], "\"lost\" is not a valid choice.");
 

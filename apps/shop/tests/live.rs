@@ -151,8 +151,8 @@ duet_models::db_tests! {
 
         use duet_models::{Model, Scope};
         let order = shop::orders::Order::get(&test.db, Scope::All, created).await.unwrap();
-        assert_eq!((order.status.as_str(), order.customer_id), ("paid", ada.id));
+        assert_eq!((duet_models::Choices::value(order.status), order.customer.id()), ("paid", ada.id));
         assert!(shop::orders::Order::get(&test.db, Scope::All, old.id).await.is_err(), "deleted");
-        assert_eq!(shop::orders::Order::get(&test.db, Scope::All, bobs.id).await.unwrap().status, "pending", "bob's order untouched");
+        assert_eq!(shop::orders::Order::get(&test.db, Scope::All, bobs.id).await.unwrap().status, shop::orders::OrderStatus::Pending, "bob's order untouched");
     }
 }

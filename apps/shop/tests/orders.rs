@@ -1,7 +1,7 @@
 //! The `Order` model: scoping, filters, ordering and JSON, on both backends.
 
-use duet_models::{Db, Error, FieldValue, ListQuery, Model, NewUser, Scope, User};
-use shop::orders::{NewOrder, Order};
+use duet_models::{Choices, Db, Error, ListQuery, Model, Money, NewUser, Scope, User};
+use shop::orders::{NewOrder, Order, OrderStatus};
 
 async fn customer(db: &Db, name: &str) -> User {
     User::create(
@@ -16,20 +16,21 @@ async fn customer(db: &Db, name: &str) -> User {
     .unwrap()
 }
 
+fn new_order(customer: &User, total_cents: i64, status: &str, reference: &str) -> NewOrder {
+    NewOrder {
+        customer: customer.id.into(),
+        total: Money::cents(total_cents),
+        currency: "EUR".into(),
+        status: OrderStatus::from_value(status).unwrap(),
+        placed_at: duet_models::now(),
+        client_reference: reference.into(),
+    }
+}
+
 async fn order(db: &Db, customer: &User, total_cents: i64, status: &str, reference: &str) -> Order {
-    Order::create(
-        db,
-        &NewOrder {
-            customer_id: customer.id,
-            total_cents,
-            currency: "EUR".into(),
-            status: status.into(),
-            placed_at: duet_models::now(),
-            client_reference: reference.into(),
-        },
-    )
-    .await
-    .unwrap()
+    Order::create(db, new_order(customer, total_cents, status, reference))
+        .await
+        .unwrap()
 }
 
 duet_models::db_tests! {
@@ -56,26 +57,28 @@ duet_models::db_tests! {
         for (n, (total, status)) in [(500, "paid"), (1500, "pending"), (1000, "paid")].into_iter().enumerate() {
             order(&db, &ada, total, status, &format!("ref-{n}")).await;
         }
-        let paid = ListQuery::new(Scope::Owner(ada.id)).filter("status", FieldValue::Text("paid".into())).order_by("total", true);
-        let totals: Vec<i64> = Order::list(&db, &paid).await.unwrap().iter().map(|o| o.total_cents).collect();
+        let paid = ListQuery::new(Scope::Owner(ada.id)).filter(Order::STATUS, "paid").order_by(Order::TOTAL, true);
+        let totals: Vec<i64> = Order::list(&db, &paid).await.unwrap().iter().map(|o| o.total.as_cents()).collect();
         assert_eq!(totals, [1000, 500]);
         assert_eq!(Order::count(&db, &paid).await.unwrap(), 2);
-        let unknown = ListQuery::new(Scope::All).filter("customer_id", FieldValue::Integer(ada.id));
-        assert!(matches!(Order::list(&db, &unknown).await, Err(Error::Config(_))));
+        let unknown = ListQuery::new(Scope::All).filter("customer_id", ada.id);
+        assert!(matches!(Order::list(&db, &unknown).await, Err(Error::Invalid(_))), "columns are not fields");
     }
 
     async fn orders_enforce_their_constraints(db: Db) {
         let ada = customer(&db, "ada").await;
         order(&db, &ada, 100, "pending", "dup").await;
-        let again = NewOrder {
-            customer_id: ada.id, total_cents: 1, currency: "EUR".into(), status: "pending".into(),
-            placed_at: duet_models::now(), client_reference: "dup".into(),
-        };
-        assert!(matches!(Order::create(&db, &again).await, Err(Error::UniqueViolation(_))));
-        let bad_status = NewOrder { status: "lost".into(), client_reference: "x".into(), ..again.clone() };
-        assert!(matches!(Order::create(&db, &bad_status).await, Err(Error::ConstraintViolation(_))));
-        let no_customer = NewOrder { customer_id: 999_999, client_reference: "y".into(), ..again };
-        assert!(matches!(Order::create(&db, &no_customer).await, Err(Error::ConstraintViolation(_))));
+        match Order::create(&db, new_order(&ada, 1, "pending", "dup")).await {
+            Err(Error::Invalid(errors)) => {
+                assert_eq!(errors.get("client_reference").unwrap(), ["order with this client reference already exists."]);
+            }
+            other => panic!("a taken reference is a field error, got {other:?}"),
+        }
+        let no_customer = NewOrder { customer: 999_999.into(), ..new_order(&ada, 1, "pending", "y") };
+        assert!(matches!(Order::create(&db, no_customer).await, Err(Error::ConstraintViolation(_))));
+        // A negative total is refused by the model, and by the table's own CHECK.
+        let negative = NewOrder { total: Money::cents(-1), ..new_order(&ada, 1, "pending", "z") };
+        assert!(matches!(Order::create(&db, negative).await, Err(Error::ConstraintViolation(_))));
     }
 
     async fn orders_serialise_money_as_decimal_strings(db: Db) {

@@ -65,7 +65,7 @@ duet_models::db_tests! {
 
         assert_eq!(post_stripe(&client, &server, &body).await, (200, json!({"detail": "ok"})));
         let paid = <shop::orders::Order as duet_models::Model>::get(&test.db, duet_models::Scope::All, order.id).await.unwrap();
-        assert_eq!(paid.status, "paid");
+        assert_eq!(paid.status, shop::orders::OrderStatus::Paid);
 
         // The same delivery again: acknowledged, not handled twice.
         assert_eq!(post_stripe(&client, &server, &body).await, (200, json!({"detail": "already processed"})));
@@ -90,7 +90,7 @@ duet_models::db_tests! {
         assert_eq!(response.status(), 400);
         assert_eq!(response.json::<Value>().await.unwrap(), json!({"detail": "invalid signature"}));
         let untouched = <shop::orders::Order as duet_models::Model>::get(&test.db, duet_models::Scope::All, cancel.id).await.unwrap();
-        assert_eq!(untouched.status, "pending");
+        assert_eq!(untouched.status, shop::orders::OrderStatus::Pending);
     }
 
     async fn webhooks_are_csrf_exempt_and_need_no_session(test: &TestDb) {

@@ -9,7 +9,7 @@ use actix_web::{HttpServer, web};
 use duet_auth::AuthConfig;
 use duet_auth::LogoutListener;
 use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
-use duet_models::{Db, MigrationSet};
+use duet_models::{Db, MigrationSet, ModelChange};
 use duet_mount::{ACCOUNTS_PREFIX, Assets, Mount, PrefixTable, SpaShell};
 use duet_state::{Engine, EventService, Registry, RegistryError, SocketConfig, State};
 use duet_ui::{CompiledUi, Ui};
@@ -449,6 +449,14 @@ impl Checked {
             trusted_origins: services.trusted_origins.clone(),
             secure_cookies: secure,
         });
+        // Every write through a model reaches the tabs showing its rows, on every instance.
+        let bus = services.broadcaster.clone();
+        services.db.on_change(Arc::new(move |change: &ModelChange| {
+            let payload = serde_json::to_value(change).unwrap_or_default();
+            for topic in change.topics() {
+                bus.publish(&topic, &payload);
+            }
+        }));
         let db = web::Data::new(services.db.clone());
         let engine = Engine::new(
             registry,

@@ -9,11 +9,11 @@ pub use crate::App;
 pub use actix_web::{HttpRequest, HttpResponse, Responder, web};
 
 pub use duet_auth::{AllowAny, CurrentUser, IsAuthenticated, IsOwner, IsStaff, Permission, StaffUser};
-pub use duet_models::{Db, Input, ListQuery, Model, Scope, User, ValidationErrors, db_run};
+pub use duet_models::{Choices, Db, ForeignKey, Input, ListQuery, Model, Money, Scope, User, ValidationErrors, db_run};
 pub use duet_state::{
     Background, Broadcaster, EventCtx, EventError, EventResult, ModelList, ModelState, Registry, RegistryError, State,
-    StateSerializer, events,
+    events,
 };
 pub use duet_ui::{Node, Page, Ui};
-pub use duet_views::{Action, ApiError, ApiRequest, ApiResult, ApiRouter, ApiSerializer, Change, Routes, ViewSet};
+pub use duet_views::{Action, ApiError, ApiRequest, ApiResult, ApiRouter, ModelViewSet, Routes, ViewSet};
 pub use duet_webhooks::actix::{Verified, WebhookEndpoint, WebhookResult};

@@ -120,20 +120,22 @@ pub fn events(args: TokenStream, item: TokenStream) -> TokenStream {
     events::expand(args.into(), item).into()
 }
 
-/// The path the generated code names duet-state by: the calling crate's own dependency on
-/// duet-state if it has one, else the `duet` facade's re-export (`::duet::state`). Where
-/// neither is found (this crate's compile-fail tests), `::duet_state`.
+/// The path the generated code names duet-state by: the `duet` facade's re-export when the
+/// calling crate depends on `duet` (a dev-dependency on duet-state alone must not win: it
+/// is missing from the library build), else its own dependency on duet-state. Where neither
+/// is found (this crate's compile-fail tests, duet-state itself), `::duet_state`.
 fn krate() -> proc_macro2::TokenStream {
     let name = |name: String| {
         let name = format_ident!("{name}");
         quote!(::#name)
     };
-    match (crate_name("duet-state"), crate_name("duet")) {
-        (Ok(FoundCrate::Name(state)), _) => name(state),
-        (Err(_), Ok(FoundCrate::Name(facade))) => {
+    match (crate_name("duet"), crate_name("duet-state")) {
+        (Ok(FoundCrate::Name(facade)), _) => {
             let facade = name(facade);
             quote!(#facade::state)
         }
+        (Ok(FoundCrate::Itself), _) => quote!(::duet::state),
+        (_, Ok(FoundCrate::Name(state))) => name(state),
         _ => quote!(::duet_state),
     }
 }

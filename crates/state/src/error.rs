@@ -83,6 +83,7 @@ impl From<duet_models::Error> for EventError {
     fn from(error: duet_models::Error) -> Self {
         match error {
             duet_models::Error::NotFound => EventError::msg("Not found."),
+            duet_models::Error::Invalid(fields) => EventError::invalid(fields),
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "event: database unavailable");
                 EventError::unavailable()

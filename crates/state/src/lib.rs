@@ -114,7 +114,7 @@ pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_s
 pub use engine::{Caller, Engine};
 pub use error::EventError;
 pub use manager::{MemoryStateManager, StateManager, StoreError, Subscription, TabLock, TabRecord};
-pub use model_state::{ModelList, ModelOf, ModelState, StateSerializer};
+pub use model_state::{ModelList, ModelState};
 pub use registry::{OnLoad, Outcome, Registry, RegistryError, StateEntry, Stored};
 pub use socket::{EventService, SocketConfig, Sockets, event_socket};
 pub use state::{EventResult, Events, HandlerDef, HandlerFn, State};

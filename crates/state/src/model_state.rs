@@ -1,12 +1,11 @@
 //! `ModelState`: a tab's live list of one model's rows, scoped to its user, with `refresh`,
 //! `create`, `update` and `delete` handlers and validation errors in an `errors` var.
 
-use std::future::Future;
 use std::marker::PhantomData;
 
 use actix_web::http::Method;
 use duet_auth::{Access, IsAuthenticated, Permission};
-use duet_models::{Input, ListQuery, Model, ValidationErrors};
+use duet_models::{Input, ListQuery, Model, ModelChange, Scope, ValidationErrors};
 use futures_util::future::LocalBoxFuture;
 use serde::de::Error as _;
 use serde::ser::SerializeMap;
@@ -15,47 +14,17 @@ use serde_json::{Map, Value};
 
 use crate::{EventCtx, EventError, EventResult, Events, HandlerDef, State};
 
-/// The state-side serializer of a model: how a row looks in a tab's list, and validated
-/// writes from the browser's forms. Distinct from duet-views' `ApiSerializer`: same model,
-/// another audience (a page shows fewer fields than an API returns).
-pub trait StateSerializer: 'static {
-    /// The model it serializes.
-    type Model: Model;
-    /// The fields a row shows besides its primary key (checked against the model's
-    /// fields when the state is registered).
-    const FIELDS: &'static [&'static str];
-
-    /// A row as the list shows it: `id` plus [`StateSerializer::FIELDS`] of the model's JSON.
-    fn to_row(row: &Self::Model) -> Value {
-        let mut json = row.to_json();
-        let mut out = Map::new();
-        out.insert("id".into(), Value::from(row.pk()));
-        for field in Self::FIELDS {
-            if let Some(value) = json.remove(*field) {
-                out.insert((*field).to_owned(), value);
-            }
-        }
-        Value::Object(out)
-    }
-
-    /// Validates `input` (a form's fields) and creates a row for the tab's user. Validation
-    /// failures are [`EventError::invalid`] (`input.finish()?` does that).
-    fn create(ctx: &EventCtx, input: Input) -> impl Future<Output = Result<Self::Model, EventError>>;
-
-    /// Validates `input` (partial: only the fields sent) and updates `row`.
-    fn update(ctx: &EventCtx, row: Self::Model, input: Input) -> impl Future<Output = Result<Self::Model, EventError>>;
-}
-
 /// A state bound to a [`Model`]: the rows `queryset` selects for the tab's user, in list
-/// var [`ModelState::LIST_VAR`], kept live through a broadcaster topic. Register it as
+/// var [`ModelState::LIST_VAR`], kept live: every write to the model — through this state,
+/// the API, a webhook, the admin — reaches the tabs that show the row. Register it as
 /// `registry.register::<ModelList<MyState>>()`.
 ///
 /// Its handlers, all permission-checked (DRF's methods: `refresh` is GET, `create` POST,
-/// `update` PATCH, `delete` DELETE):
+/// `update` PATCH, `delete` DELETE), validating input with the model's own rules:
 ///
 /// | handler | payload | does |
 /// |---|---|---|
-/// | `refresh` | anything (ignored) | reloads the rows, subscribes to [`ModelState::topic`] |
+/// | `refresh` | anything (ignored) | reloads the rows, subscribes to the rows' changes |
 /// | `create` | `{field: value, …}` | validates and creates a row |
 /// | `update` | `{"id": 7, field: value, …}` | validates and updates row 7 |
 /// | `delete` | `7` or `{"id": 7}` | deletes row 7 |
@@ -64,8 +33,8 @@ pub trait StateSerializer: 'static {
 /// `{"total": ["…"]}`) and are cleared by the next successful write. Rows outside the
 /// queryset are "Not found.", as in the HTTP API.
 pub trait ModelState: Sized + 'static {
-    /// The serializer, which also names the model.
-    type Serializer: StateSerializer;
+    /// The model whose rows it lists.
+    type Model: Model;
     /// The state's name on the wire.
     const NAME: &'static str;
     /// The list var's name.
@@ -73,27 +42,20 @@ pub trait ModelState: Sized + 'static {
     /// Whether only logged-in users may load it.
     const LOGIN_REQUIRED: bool = true;
 
-    /// The rows the tab's user sees: scope (usually `Scope::Owner(user.id)`), filters and
-    /// ordering. Rows outside it do not exist for this state's handlers.
-    fn queryset(ctx: &EventCtx) -> Result<ListQuery, EventError>;
+    /// The rows the tab's user sees: scope, filters and ordering. Rows outside it do not
+    /// exist for this state's handlers. By default the user's own rows when the model has
+    /// an owner field, every row otherwise.
+    fn queryset(ctx: &EventCtx) -> Result<ListQuery, EventError> {
+        let scope = match <Self::Model as Model>::OWNER_FIELD {
+            Some(_) => Scope::Owner(ctx.require_user()?.id),
+            None => Scope::All,
+        };
+        Ok(ListQuery::new(scope))
+    }
 
     /// Who may do what (default: logged-in users).
     fn permission() -> impl Permission {
         IsAuthenticated
-    }
-
-    /// The topic on which changes to these rows are published; `refresh` subscribes the tab.
-    fn topic(ctx: &EventCtx) -> Option<String> {
-        let _ = ctx;
-        None
-    }
-
-    /// Called after `create`, `update` or `delete` changed `row`: by default publishes
-    /// `{"id": pk}` on [`ModelState::topic`], so the user's other tabs refresh.
-    fn changed(ctx: &EventCtx, row: &ModelOf<Self>) {
-        if let Some(topic) = Self::topic(ctx) {
-            ctx.broadcaster().publish(&topic, &serde_json::json!({"id": row.pk()}));
-        }
     }
 
     /// More handlers, beside the four built-in ones.
@@ -102,12 +64,18 @@ pub trait ModelState: Sized + 'static {
     }
 }
 
-/// The model of a [`ModelState`].
-pub type ModelOf<M> = <<M as ModelState>::Serializer as StateSerializer>::Model;
+/// The topic on which the changes to the rows of `scope` are announced (the model's
+/// `ModelChange` topics).
+fn topic<M: Model>(scope: Scope) -> String {
+    match scope {
+        Scope::All => ModelChange::model_topic(M::NAME),
+        Scope::Owner(owner) => ModelChange::owner_topic(M::NAME, owner),
+    }
+}
 
 /// The vars of a [`ModelState`]: its rows (under [`ModelState::LIST_VAR`]) and `errors`.
 pub struct ModelList<M> {
-    /// The rows, as [`StateSerializer::to_row`] shows them.
+    /// The rows, as the model's JSON.
     pub rows: Vec<Value>,
     /// The last write's validation errors; empty after a successful one.
     pub errors: ValidationErrors,
@@ -170,14 +138,6 @@ impl<M: ModelState> State for ModelList<M> {
     }
 
     fn check() -> Result<(), String> {
-        let model = <ModelOf<M> as Model>::NAME;
-        for field in M::Serializer::FIELDS {
-            if <ModelOf<M> as Model>::field(field).is_none() {
-                return Err(format!(
-                    "its serializer shows field {field:?}, which model {model:?} does not have"
-                ));
-            }
-        }
         if M::LIST_VAR == "errors" {
             return Err("its list var cannot be named \"errors\"".into());
         }
@@ -239,29 +199,39 @@ impl<M: ModelState> Events for ModelList<M> {
 }
 
 impl<M: ModelState> ModelList<M> {
-    /// Reloads the rows and subscribes the tab to the state's topic.
+    /// Reloads the rows and subscribes the tab to their changes.
     pub fn refresh<'a>(&'a mut self, ctx: &'a mut EventCtx) -> LocalBoxFuture<'a, EventResult> {
         Box::pin(async move {
             allow::<M>(ctx, &Method::GET, None)?;
-            self.reload(ctx).await?;
-            if let Some(topic) = M::topic(ctx) {
-                ctx.subscribe(topic, "refresh");
-            }
+            let query = M::queryset(ctx)?;
+            self.load(ctx, &query).await?;
+            ctx.subscribe(topic::<M::Model>(query.scope), "refresh");
             Ok(())
         })
     }
 
     async fn reload(&mut self, ctx: &EventCtx) -> EventResult {
         let query = M::queryset(ctx)?;
-        let rows = <ModelOf<M> as Model>::list(ctx.db(), &query).await?;
-        self.rows = rows.iter().map(M::Serializer::to_row).collect();
+        self.load(ctx, &query).await
+    }
+
+    async fn load(&mut self, ctx: &EventCtx, query: &ListQuery) -> EventResult {
+        let rows = M::Model::list(ctx.db(), query).await?;
+        self.rows = rows.iter().map(|row| Value::Object(row.to_json())).collect();
         Ok(())
     }
 
     async fn create(&mut self, ctx: &mut EventCtx, payload: Value) -> EventResult {
         allow::<M>(ctx, &Method::POST, None)?;
-        let fields = object(payload)?;
-        let written = M::Serializer::create(ctx, Input::new(fields, false)).await;
+        let input = Input::new(object(payload)?, false);
+        let owner = match M::Model::OWNER_FIELD {
+            Some(_) => Some(ctx.require_user()?.id),
+            None => None,
+        };
+        let written = match M::Model::validate_new(input, owner) {
+            Ok(new) => M::Model::create(ctx.db(), new).await.map_err(EventError::from),
+            Err(errors) => Err(EventError::invalid(errors)),
+        };
         self.written(ctx, written).await
     }
 
@@ -272,7 +242,12 @@ impl<M: ModelState> ModelList<M> {
             .and_then(|id| id.as_i64())
             .ok_or_else(|| EventError::bad_payload("`id` (an integer) is required"))?;
         let row = self.row(ctx, &Method::PATCH, id).await?;
-        let written = M::Serializer::update(ctx, row, Input::new(fields, true)).await;
+        let written = match M::Model::validate_changes(Input::new(fields, true)) {
+            Ok(changes) => M::Model::update(ctx.db(), Scope::All, row.pk(), changes)
+                .await
+                .map_err(EventError::from),
+            Err(errors) => Err(EventError::invalid(errors)),
+        };
         self.written(ctx, written).await
     }
 
@@ -282,33 +257,29 @@ impl<M: ModelState> ModelList<M> {
             other => other.as_i64(),
         }
         .ok_or_else(|| EventError::bad_payload("send the row's id: 7 or {\"id\": 7}"))?;
-        let row = self.row(ctx, &Method::DELETE, id).await?;
+        self.row(ctx, &Method::DELETE, id).await?;
         let scope = M::queryset(ctx)?.scope;
-        <ModelOf<M> as Model>::delete(ctx.db(), scope, id).await?;
+        M::Model::delete(ctx.db(), scope, id).await?;
         self.errors = ValidationErrors::new();
-        self.reload(ctx).await?;
-        M::changed(ctx, &row);
-        Ok(())
+        self.reload(ctx).await
     }
 
     /// Row `id` if the queryset holds it and the permission allows `method` on it.
-    async fn row(&self, ctx: &EventCtx, method: &Method, id: i64) -> Result<ModelOf<M>, EventError> {
+    async fn row(&self, ctx: &EventCtx, method: &Method, id: i64) -> Result<M::Model, EventError> {
         allow::<M>(ctx, method, None)?;
         let scope = M::queryset(ctx)?.scope;
-        let row = <ModelOf<M> as Model>::get(ctx.db(), scope, id).await?;
+        let row = M::Model::get(ctx.db(), scope, id).await?;
         allow::<M>(ctx, method, Some(row.owner_id()))?;
         Ok(row)
     }
 
-    /// After a write: validation errors go to `errors`; success clears them, reloads the
-    /// rows and tells the other tabs.
-    async fn written(&mut self, ctx: &EventCtx, written: Result<ModelOf<M>, EventError>) -> EventResult {
+    /// After a write: validation errors go to `errors`; success clears them and reloads the
+    /// rows (the model announced the write to the other tabs).
+    async fn written(&mut self, ctx: &EventCtx, written: Result<M::Model, EventError>) -> EventResult {
         match written {
-            Ok(row) => {
+            Ok(_) => {
                 self.errors = ValidationErrors::new();
-                self.reload(ctx).await?;
-                M::changed(ctx, &row);
-                Ok(())
+                self.reload(ctx).await
             }
             Err(error) if error.code == "invalid" => {
                 self.errors = error.fields;

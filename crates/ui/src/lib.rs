@@ -55,11 +55,13 @@
 
 mod app;
 mod expr;
+mod model_form;
 mod node;
 mod page;
 
 pub use app::{CompiledUi, Ui, UiError};
 pub use expr::{Expr, Item, param, user, var};
+pub use model_form::ModelForm;
 pub use node::{
     Action, Component, Element, HandlerRef, Node, Payload, Table, button, column, cond, el, event, field, foreach,
     form, handler, heading, image, input, input_kind, link, navigate, paragraph, row, submit, text,

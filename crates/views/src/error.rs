@@ -97,6 +97,7 @@ impl From<duet_models::Error> for ApiError {
         use duet_models::Error;
         match error {
             Error::NotFound => ApiError::not_found(),
+            Error::Invalid(errors) => ApiError::Validation(errors),
             Error::UniqueViolation(_) => ApiError::Conflict("A row with these values already exists.".into()),
             Error::ConstraintViolation(message) => {
                 tracing::info!(%message, "write refused by a constraint");

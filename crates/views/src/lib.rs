@@ -10,8 +10,9 @@
 //!   [`Model`](duet_models::Model), scoped to the request's user (other rows are 404),
 //!   with permissions, [`Pagination`], filtering and ordering on declared fields, and extra
 //!   [`Action`]s.
-//! - [`ApiSerializer`] and [`Input`]: the HTTP-side serializer, validating typed fields
-//!   (money as decimal strings) into DRF-style errors.
+//! - [`ModelViewSet`]: a viewset configured, not implemented — every default (fields,
+//!   validation, filters, ordering, search, owner scoping) from the model's description.
+//! - [`Input`]: client input, validated by the model into DRF-style errors.
 //!
 //! ```
 //! use duet_views::{ApiRouter, Routes};
@@ -40,7 +41,8 @@ pub use duet_auth::{
     StaffUser,
 };
 pub use duet_models::{
-    Db, Field, FieldKind, Input, ListQuery, Model, NON_FIELD_ERRORS, Scope, ValidationErrors, parse_cents,
+    Db, Field, FieldKind, FieldRef, Input, ListQuery, Model, NON_FIELD_ERRORS, OrderBy, Scope, ValidationErrors,
+    parse_cents,
 };
 pub use error::{ApiError, ApiResult};
 pub use futures_util::future::LocalBoxFuture;
@@ -50,4 +52,4 @@ pub use listing::{ListOptions, ListRequest, Pagination, parse_list_request};
 pub use request::ApiRequest;
 pub use router::ApiRouter;
 pub use routes::{RouteInfo, Routes};
-pub use viewset::{Action, ActionHandler, ApiSerializer, Change, ViewSet};
+pub use viewset::{Action, ActionHandler, ModelViewSet, ViewSet, owner_scope};

@@ -2,11 +2,10 @@
 //! DRF's `{count, next, previous, results}`.
 
 use actix_web::HttpRequest;
-use duet_models::{FieldKind, FieldValue, ListQuery, Model, Scope};
+use duet_models::{FieldKind, ListQuery, Lookup, Model, OrderBy, Scope};
 use serde_json::{Value, json};
 
 use crate::{ApiError, ApiResult};
-use duet_models::parse_cents;
 
 /// How a list endpoint pages its results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,37 +37,64 @@ impl Default for Pagination {
 
 const PAGINATION_PARAMS: [&str; 4] = ["page", "page_size", "limit", "offset"];
 const ORDERING_PARAM: &str = "ordering";
+const SEARCH_PARAM: &str = "search";
 
-/// What a list endpoint allows its clients to ask for.
-#[derive(Debug, Clone, Copy)]
-pub struct ListOptions<'a> {
-    /// Fields usable as `?field=value`.
-    pub filter_fields: &'a [&'a str],
+/// What a list endpoint allows its clients to ask for (DRF's `filterset_fields`,
+/// `ordering_fields`, `search_fields`), and how it pages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListOptions {
+    /// Fields usable as `?field=value`, with lookups: `?total__gte=10`, `?id__in=1,2`,
+    /// `?note__isnull=true`.
+    pub filter_fields: Vec<&'static str>,
     /// Fields usable in `?ordering=a,-b`.
-    pub ordering_fields: &'a [&'a str],
-    /// Ordering when the client names none, e.g. `&["-placed_at"]`.
-    pub default_ordering: &'a [&'a str],
+    pub ordering_fields: Vec<&'static str>,
+    /// Text fields `?search=` looks in (case-insensitive).
+    pub search_fields: Vec<&'static str>,
+    /// Ordering when the client names none.
+    pub default_ordering: Vec<OrderBy>,
     /// How results are paged.
     pub pagination: Pagination,
+}
+
+impl ListOptions {
+    /// Defaults from `M`'s description: every field but secret and JSON ones filters and
+    /// orders; text fields are searched; newest first when the model has an auto timestamp,
+    /// else by primary key.
+    pub fn of<M: Model>() -> ListOptions {
+        let usable: Vec<&'static str> = M::fields()
+            .iter()
+            .filter(|f| !f.secret && f.kind != FieldKind::Json)
+            .map(|f| f.name)
+            .collect();
+        let search_fields = M::fields()
+            .iter()
+            .filter(|f| !f.secret && f.kind == FieldKind::Text)
+            .map(|f| f.name)
+            .collect();
+        ListOptions {
+            filter_fields: usable.clone(),
+            ordering_fields: usable,
+            search_fields,
+            default_ordering: Vec::new(),
+            pagination: Pagination::default(),
+        }
+    }
 }
 
 /// A parsed list request: the query, and the window it asked for.
 #[derive(Debug, Clone)]
 pub struct ListRequest {
-    /// Scope, filters, ordering and window for [`Model::list`].
+    /// Scope, filters, search, ordering and window for [`Model::list`].
     pub query: ListQuery,
     limit: i64,
     offset: i64,
     pagination: Pagination,
 }
 
-/// Parses `req`'s query string for a list of `M` within `scope`. Unknown parameters, fields
-/// that are not declared and values of the wrong type are 400s naming the problem.
-pub fn parse_list_request<M: Model>(
-    req: &HttpRequest,
-    scope: Scope,
-    options: ListOptions<'_>,
-) -> ApiResult<ListRequest> {
+/// Parses `req`'s query string for a list within `scope`. Unknown parameters and
+/// fields that are not declared are 400s naming the problem; a value of the wrong type is
+/// the model's own 400 when the query runs.
+pub fn parse_list_request(req: &HttpRequest, scope: Scope, options: &ListOptions) -> ApiResult<ListRequest> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
         .map_err(|e| ApiError::BadRequest(format!("Malformed query string: {e}")))?;
     let mut query = ListQuery::new(scope);
@@ -85,25 +111,27 @@ pub fn parse_list_request<M: Model>(
         }
         if name == ORDERING_PARAM {
             for key in value.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-                query = add_ordering::<M>(query, key, options.ordering_fields)?;
+                query = add_ordering(query, key, &options.ordering_fields)?;
             }
             continue;
         }
-        let Some(field) = options.filter_fields.iter().find(|f| **f == name) else {
+        if name == SEARCH_PARAM && !options.search_fields.is_empty() {
+            if !value.trim().is_empty() {
+                query = query.search(value.trim(), options.search_fields.clone());
+            }
+            continue;
+        }
+        let (field, lookup) = Lookup::split(name);
+        let Some(field) = options.filter_fields.iter().find(|f| **f == field) else {
             return Err(ApiError::BadRequest(format!(
                 "Unknown query parameter \"{name}\". Filter fields: {}.",
-                list_or_none(options.filter_fields)
+                list_or_none(&options.filter_fields)
             )));
         };
-        let typed = filter_value::<M>(field, value)?;
-        query = query.filter(field_name::<M>(field)?, typed);
+        query = query.filter_by(*field, lookup, Value::String(value.clone()));
     }
     if query.ordering.is_empty() {
-        // The server's own default may sort by any field of the model.
-        let every_field: Vec<&str> = M::fields().iter().map(|f| f.name).collect();
-        for key in options.default_ordering {
-            query = add_ordering::<M>(query, key, &every_field)?;
-        }
+        query.ordering.clone_from(&options.default_ordering);
     }
     let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let (limit, offset) = match options.pagination {
@@ -145,50 +173,15 @@ pub fn parse_list_request<M: Model>(
     })
 }
 
-fn add_ordering<M: Model>(query: ListQuery, key: &str, allowed: &[&str]) -> ApiResult<ListQuery> {
+fn add_ordering(query: ListQuery, key: &str, allowed: &[&'static str]) -> ApiResult<ListQuery> {
     let (name, descending) = key.strip_prefix('-').map_or((key, false), |n| (n, true));
-    if !allowed.contains(&name) {
-        return Err(ApiError::BadRequest(format!(
+    match allowed.iter().find(|f| **f == name) {
+        Some(field) => Ok(query.order_by(*field, descending)),
+        None => Err(ApiError::BadRequest(format!(
             "Cannot order by \"{name}\". Ordering fields: {}.",
             list_or_none(allowed)
-        )));
+        ))),
     }
-    Ok(query.order_by(field_name::<M>(name)?, descending))
-}
-
-fn field_name<M: Model>(name: &str) -> ApiResult<&'static str> {
-    M::field(name).map(|f| f.name).ok_or_else(|| {
-        tracing::error!(
-            model = M::NAME,
-            field = name,
-            "a viewset declares a field its model does not have"
-        );
-        ApiError::Internal
-    })
-}
-
-fn filter_value<M: Model>(name: &str, raw: &str) -> ApiResult<FieldValue> {
-    let field = M::field(name).ok_or(ApiError::Internal)?;
-    let invalid = |what: &str| {
-        let mut errors = crate::ValidationErrors::new();
-        errors.add(name, format!("\"{raw}\" is not {what}."));
-        ApiError::Validation(errors)
-    };
-    Ok(match field.kind {
-        FieldKind::Choice(choices) if choices.iter().any(|c| c.value == raw) => FieldValue::Text(raw.to_owned()),
-        FieldKind::Choice(_) => return Err(invalid("a valid choice")),
-        FieldKind::Text => FieldValue::Text(raw.to_owned()),
-        FieldKind::Bool => match raw {
-            "true" | "1" | "True" => FieldValue::Bool(true),
-            "false" | "0" | "False" => FieldValue::Bool(false),
-            _ => return Err(invalid("a boolean")),
-        },
-        FieldKind::Integer | FieldKind::ForeignKey { .. } => {
-            FieldValue::Integer(raw.parse().map_err(|_| invalid("an integer"))?)
-        }
-        FieldKind::Money => FieldValue::Integer(parse_cents(raw).ok_or_else(|| invalid("an amount"))?),
-        _ => return Err(invalid("filterable")),
-    })
 }
 
 fn invalid_page() -> ApiError {
@@ -244,11 +237,15 @@ mod tests {
 
     use super::*;
 
-    fn options(pagination: Pagination) -> ListOptions<'static> {
+    fn options(pagination: Pagination) -> ListOptions {
         ListOptions {
-            filter_fields: &["is_staff"],
-            ordering_fields: &["username"],
-            default_ordering: &["-id"],
+            filter_fields: vec!["is_staff", "created_at"],
+            ordering_fields: vec!["username"],
+            search_fields: vec!["username"],
+            default_ordering: vec![OrderBy {
+                field: "id",
+                descending: true,
+            }],
             pagination,
         }
     }
@@ -257,7 +254,7 @@ mod tests {
         let req = TestRequest::with_uri(uri)
             .insert_header(("host", "h"))
             .to_http_request();
-        let parsed = parse_list_request::<User>(&req, Scope::All, options(pagination));
+        let parsed = parse_list_request(&req, Scope::All, &options(pagination));
         (req, parsed)
     }
 
@@ -281,7 +278,7 @@ mod tests {
         assert_eq!((defaulted.query.limit, defaulted.query.offset), (Some(10), 0));
         assert_eq!(
             defaulted.query.ordering,
-            vec![duet_models::OrderBy {
+            vec![OrderBy {
                 field: "id",
                 descending: true
             }],
@@ -299,38 +296,60 @@ mod tests {
     }
 
     #[test]
-    fn filters_and_ordering_are_typed_and_declared() {
-        let (_, staff) = parse("/u/?is_staff=true&ordering=-username", Pagination::default());
+    fn filters_search_and_ordering_are_declared() {
+        let (_, staff) = parse(
+            "/u/?is_staff=true&created_at__gte=2026-01-01&search=ad&ordering=-username",
+            Pagination::default(),
+        );
         let staff = staff.unwrap();
         assert_eq!(
             staff.query.filters,
-            vec![duet_models::Filter {
-                field: "is_staff",
-                value: duet_models::FieldValue::Bool(true)
-            }]
+            vec![
+                duet_models::Filter {
+                    field: "is_staff",
+                    lookup: Lookup::Exact,
+                    value: json!("true")
+                },
+                duet_models::Filter {
+                    field: "created_at",
+                    lookup: Lookup::Gte,
+                    value: json!("2026-01-01")
+                },
+            ]
         );
+        assert_eq!(staff.query.search.unwrap().fields, ["username"]);
         assert_eq!(
             staff.query.ordering,
-            vec![duet_models::OrderBy {
+            vec![OrderBy {
                 field: "username",
                 descending: true
             }]
         );
-        assert!(matches!(
-            parse("/u/?is_staff=maybe", Pagination::default()).1,
-            Err(ApiError::Validation(_))
-        ));
-        assert!(matches!(
-            parse("/u/?username=ada", Pagination::default()).1,
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(matches!(
-            parse("/u/?ordering=email", Pagination::default()).1,
-            Err(ApiError::BadRequest(_))
-        ));
+        for bad in [
+            "/u/?username=ada",
+            "/u/?email__in=a",
+            "/u/?ordering=email",
+            "/u/?a=1&a=2",
+        ] {
+            assert!(
+                matches!(parse(bad, Pagination::default()).1, Err(ApiError::BadRequest(_))),
+                "{bad}"
+            );
+        }
         assert!(matches!(
             parse("/u/?page=0", Pagination::default()).1,
             Err(ApiError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn defaults_come_from_the_model() {
+        let options = ListOptions::of::<User>();
+        assert!(options.filter_fields.contains(&"is_staff") && options.ordering_fields.contains(&"created_at"));
+        assert!(
+            !options.filter_fields.contains(&"password_hash"),
+            "secret fields are never filters"
+        );
+        assert_eq!(options.search_fields, ["username", "email"]);
     }
 }

@@ -101,6 +101,28 @@ macro_rules! route {
 fn register_viewset<V: ViewSet>(routes: &mut Routes, base: &str, vs: &Rc<V>) {
     let list = format!("{base}/");
     let detail = format!("{base}/{{id}}/");
+    // Actions first: `{base}/{action}/` would otherwise be taken for the detail route
+    // `{base}/{id}/` (actix tries resources in the order they are registered).
+    for action in vs.actions() {
+        let path = if action.is_detail() {
+            format!("{base}/{{id}}/{}/", action.name())
+        } else {
+            format!("{base}/{}/", action.name())
+        };
+        let (handler, detail, method) = (action.handler(), action.is_detail(), action.method().clone());
+        let mut add = |method: Method| {
+            let (shared, handler) = (Rc::clone(vs), Rc::clone(&handler));
+            let route = web::method(method.clone()).to(move |req: ApiRequest| {
+                let (vs, handler) = (Rc::clone(&shared), Rc::clone(&handler));
+                async move { run_action(&*vs, req, handler, detail).await }
+            });
+            routes.add(&path, method, route);
+        };
+        if method == Method::GET {
+            add(Method::HEAD);
+        }
+        add(method);
+    }
     routes.get(&list, route!(vs, |req| viewset::list(vs, req)));
     routes.post(
         &list,
@@ -116,26 +138,12 @@ fn register_viewset<V: ViewSet>(routes: &mut Routes, base: &str, vs: &Rc<V>) {
         route!(vs, |req, body: web::Payload| viewset::update(vs, req, body, true)),
     );
     routes.delete(&detail, route!(vs, |req| viewset::destroy(vs, req)));
-    for action in vs.actions() {
-        let path = if action.detail {
-            format!("{base}/{{id}}/{}/", action.name)
-        } else {
-            format!("{base}/{}/", action.name)
-        };
-        let (handler, detail) = (action.handler, action.detail);
-        let route = web::method(action.method.clone()).to(route!(vs, |req| run_action(vs, req, handler, detail)));
-        routes.add(&path, action.method.clone(), route);
-        if action.method == Method::GET {
-            let head = web::method(Method::HEAD).to(route!(vs, |req| run_action(vs, req, handler, detail)));
-            routes.add(&path, Method::HEAD, head);
-        }
-    }
 }
 
 async fn run_action<V: ViewSet>(
     vs: &V,
     req: ApiRequest,
-    handler: ActionHandler<V>,
+    handler: ActionHandler<V::Model>,
     detail: bool,
 ) -> ApiResult<HttpResponse> {
     let row = if detail {
@@ -144,5 +152,5 @@ async fn run_action<V: ViewSet>(
         duet_auth::check(&vs.permission(), req.access())?;
         None
     };
-    handler(vs, &req, row).await
+    handler(req, row).await
 }

@@ -1,7 +1,9 @@
 //! `ViewSet`: list, create, retrieve, update, partial_update and destroy for one model,
-//! scoped to the request's user, in DRF's shape.
+//! scoped to the request's user, in DRF's shape — and `ModelViewSet`, which takes every
+//! default from the model's description.
 
 use std::future::Future;
+use std::rc::Rc;
 
 use actix_web::http::Method;
 use actix_web::http::header::LOCATION;
@@ -13,88 +15,122 @@ use serde_json::Value;
 
 use crate::Input;
 use crate::input::{DEFAULT_BODY_LIMIT, read_json_object};
-use crate::listing::{ListOptions, Pagination, parse_list_request};
+use crate::listing::{ListOptions, parse_list_request};
 use crate::{ApiError, ApiRequest, ApiResult};
 
-/// The HTTP-side serializer of a model: its JSON output, and validated writes. Distinct from
-/// the event-state side's serializer: same model, two audiences.
-pub trait ApiSerializer: 'static {
-    /// The model it serializes.
-    type Model: Model;
+/// The handler of an [`Action`]: the request, and the (scoped, permission-checked) row for
+/// detail actions.
+pub type ActionHandler<M> = Rc<dyn Fn(ApiRequest, Option<M>) -> LocalBoxFuture<'static, ApiResult<HttpResponse>>>;
 
-    /// A row as the API shows it (default: every field of [`Model::to_json`]).
-    fn to_json(row: &Self::Model) -> Value {
-        Value::Object(row.to_json())
+/// An extra route of a viewset (DRF's `@action`): `{prefix}/{name}/{action}/` on the
+/// collection, or `{prefix}/{name}/{id}/{action}/` on one row. Handlers are plain async fns.
+///
+/// ```
+/// use duet_views::{Action, ApiRequest, ApiResult};
+/// use duet_models::User;
+/// use actix_web::{HttpResponse, http::Method};
+///
+/// async fn deactivate(req: ApiRequest, user: User) -> ApiResult<HttpResponse> {
+///     User::set_active(req.db(), user.id, false).await?;
+///     Ok(HttpResponse::NoContent().finish())
+/// }
+///
+/// async fn count(req: ApiRequest) -> ApiResult<HttpResponse> {
+///     Ok(HttpResponse::Ok().json(serde_json::json!({"user": req.require_user()?.id})))
+/// }
+///
+/// let actions = [Action::detail("deactivate", Method::POST, deactivate), Action::list("count", Method::GET, count)];
+/// assert_eq!(actions[0].name(), "deactivate");
+/// ```
+pub struct Action<M> {
+    name: &'static str,
+    detail: bool,
+    method: Method,
+    handler: ActionHandler<M>,
+}
+
+impl<M: Model> Action<M> {
+    /// An action on one row: `handler(req, row)` gets the row the `{id}` names, within the
+    /// viewset's scope, after the object permission check.
+    pub fn detail<F, Fut>(name: &'static str, method: Method, handler: F) -> Action<M>
+    where
+        F: Fn(ApiRequest, M) -> Fut + 'static,
+        Fut: Future<Output = ApiResult<HttpResponse>> + 'static,
+    {
+        Action {
+            name,
+            detail: true,
+            method,
+            handler: Rc::new(move |req, row| match row {
+                Some(row) => Box::pin(handler(req, row)),
+                None => Box::pin(std::future::ready(Err(ApiError::Internal))),
+            }),
+        }
     }
 
-    /// Validates `input` and creates a row for `req`'s user.
-    fn create(req: &ApiRequest, input: Input) -> impl Future<Output = ApiResult<Self::Model>>;
+    /// An action on the collection: `handler(req)`, after the viewset's permission check.
+    pub fn list<F, Fut>(name: &'static str, method: Method, handler: F) -> Action<M>
+    where
+        F: Fn(ApiRequest) -> Fut + 'static,
+        Fut: Future<Output = ApiResult<HttpResponse>> + 'static,
+    {
+        Action {
+            name,
+            detail: false,
+            method,
+            handler: Rc::new(move |req, _| Box::pin(handler(req))),
+        }
+    }
 
-    /// Validates `input` (partial for PATCH: see [`Input::is_partial`]) and updates `row`.
-    fn update(req: &ApiRequest, row: Self::Model, input: Input) -> impl Future<Output = ApiResult<Self::Model>>;
-}
-
-/// What a write did, for [`ViewSet::changed`] (e.g. to tell open SPAs).
-#[derive(Debug, Clone, Copy)]
-pub enum Change<'a, M> {
-    /// A row was created.
-    Created(&'a M),
-    /// A row was updated.
-    Updated(&'a M),
-    /// A row was deleted (its last state).
-    Deleted(&'a M),
-}
-
-/// The handler of an [`Action`]: the viewset, the request, and the row for detail actions.
-pub type ActionHandler<V> =
-    for<'a> fn(&'a V, &'a ApiRequest, Option<<V as ViewSet>::Model>) -> LocalBoxFuture<'a, ApiResult<HttpResponse>>;
-
-/// An extra route of a viewset: `{prefix}/{name}/{action}/`, or with `detail`
-/// `{prefix}/{name}/{id}/{action}/`, which receives the (permission-checked) row.
-pub struct Action<V: ViewSet> {
     /// The URL segment.
-    pub name: &'static str,
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// On one row (`true`) or on the collection.
-    pub detail: bool,
+    pub fn is_detail(&self) -> bool {
+        self.detail
+    }
+
     /// The method it answers.
-    pub method: Method,
-    /// The handler.
-    pub handler: ActionHandler<V>,
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    pub(crate) fn handler(&self) -> ActionHandler<M> {
+        Rc::clone(&self.handler)
+    }
 }
 
-/// A model's API: which rows a request sees, who may do what, how lists filter, sort and page.
+/// The scope of a model's rows for `req`: the user's own rows when the model has an owner
+/// field (anonymous requests are 401), every row otherwise.
+pub fn owner_scope<M: Model>(req: &ApiRequest) -> ApiResult<Scope> {
+    match M::OWNER_FIELD {
+        Some(_) => Ok(Scope::Owner(req.require_user()?.id)),
+        None => Ok(Scope::All),
+    }
+}
+
+/// A model's API: which rows a request sees, who may do what, how lists filter, search, sort
+/// and page, how rows look and how input becomes rows. Every method has a default taken from
+/// the model; [`ModelViewSet`] sets them without writing a trait impl.
 pub trait ViewSet: Sized + 'static {
     /// The model served.
     type Model: Model;
-    /// Its HTTP serializer.
-    type Serializer: ApiSerializer<Model = Self::Model>;
 
-    /// Which rows `req` may see; rows outside are 404. Usually `Scope::Owner(user.id)`.
-    fn scope(&self, req: &ApiRequest) -> ApiResult<Scope>;
+    /// Which rows `req` may see; rows outside are 404 (default: [`owner_scope`]).
+    fn scope(&self, req: &ApiRequest) -> ApiResult<Scope> {
+        owner_scope::<Self::Model>(req)
+    }
 
     /// Who may use the endpoints (default: logged-in users).
     fn permission(&self) -> impl Permission {
         IsAuthenticated
     }
 
-    /// Fields clients may filter on: `?status=paid`.
-    fn filter_fields(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// Fields clients may sort by: `?ordering=-placed_at`.
-    fn ordering_fields(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// Sort order when the client names none.
-    fn default_ordering(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// How lists are paged.
-    fn pagination(&self) -> Pagination {
-        Pagination::default()
+    /// Filters, ordering, search and paging of lists (default: [`ListOptions::of`]).
+    fn list_options(&self) -> ListOptions {
+        ListOptions::of::<Self::Model>()
     }
 
     /// Largest request body, in bytes.
@@ -103,40 +139,227 @@ pub trait ViewSet: Sized + 'static {
     }
 
     /// Extra routes.
-    fn actions(&self) -> Vec<Action<Self>> {
+    fn actions(&self) -> Vec<Action<Self::Model>> {
         Vec::new()
     }
 
-    /// Called after each successful write.
-    fn changed(&self, req: &ApiRequest, change: Change<'_, Self::Model>) {
-        let _ = (req, change);
+    /// A row as the API shows it (default: every field but secret ones).
+    fn to_json(&self, row: &Self::Model) -> Value {
+        Value::Object(row.to_json())
+    }
+
+    /// Validates `input` and creates a row — owned by the request's user when the model has
+    /// an owner field. Validation is the model's own.
+    fn create(&self, req: &ApiRequest, input: Input) -> impl Future<Output = ApiResult<Self::Model>> {
+        async move {
+            let owner = match Self::Model::OWNER_FIELD {
+                Some(_) => Some(req.require_user()?.id),
+                None => None,
+            };
+            let new = Self::Model::validate_new(input, owner)?;
+            Ok(Self::Model::create(req.db(), new).await?)
+        }
+    }
+
+    /// Validates `input` (partial for PATCH: see [`Input::is_partial`]) and updates `row`.
+    fn update(&self, req: &ApiRequest, row: Self::Model, input: Input) -> impl Future<Output = ApiResult<Self::Model>> {
+        async move {
+            let changes = Self::Model::validate_changes(input)?;
+            Ok(Self::Model::update(req.db(), Scope::All, row.pk(), changes).await?)
+        }
+    }
+}
+
+/// A [`ViewSet`] configured, not implemented: defaults from the model, options named by the
+/// model's field constants (so a misspelt field does not compile).
+///
+/// ```ignore
+/// ApiRouter::new("/v1").register(
+///     "orders",
+///     ModelViewSet::<Order>::new()
+///         .filters([Order::STATUS, Order::CURRENCY])
+///         .ordering([Order::PLACED_AT, Order::TOTAL])
+///         .default_ordering([Order::PLACED_AT.desc()])
+///         .action(Action::detail("cancel", Method::POST, cancel)),
+/// )
+/// ```
+pub struct ModelViewSet<M, P = IsAuthenticated> {
+    options: ListOptions,
+    permission: P,
+    actions: Vec<Action<M>>,
+    read_only: Vec<&'static str>,
+    fields: Option<Vec<&'static str>>,
+    body_limit: usize,
+}
+
+impl<M: Model> ModelViewSet<M> {
+    /// The model's API with every default: logged-in users, their own rows (when the model
+    /// has an owner), every field, filters and ordering on every field, search on text.
+    pub fn new() -> ModelViewSet<M> {
+        ModelViewSet {
+            options: ListOptions::of::<M>(),
+            permission: IsAuthenticated,
+            actions: Vec::new(),
+            read_only: Vec::new(),
+            fields: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+impl<M: Model> Default for ModelViewSet<M> {
+    fn default() -> Self {
+        ModelViewSet::new()
+    }
+}
+
+fn names<M>(fields: impl IntoIterator<Item = duet_models::FieldRef<M>>) -> Vec<&'static str> {
+    fields.into_iter().map(duet_models::FieldRef::name).collect()
+}
+
+impl<M: Model, P: Permission + Clone + 'static> ModelViewSet<M, P> {
+    /// Who may use the endpoints.
+    pub fn permission<Q: Permission + Clone + 'static>(self, permission: Q) -> ModelViewSet<M, Q> {
+        ModelViewSet {
+            options: self.options,
+            permission,
+            actions: self.actions,
+            read_only: self.read_only,
+            fields: self.fields,
+            body_limit: self.body_limit,
+        }
+    }
+
+    /// The fields clients may filter on (`?status=paid`, `?total__gte=10`).
+    pub fn filters(mut self, fields: impl IntoIterator<Item = duet_models::FieldRef<M>>) -> Self {
+        self.options.filter_fields = names(fields);
+        self
+    }
+
+    /// The fields clients may sort by (`?ordering=-placed_at`).
+    pub fn ordering(mut self, fields: impl IntoIterator<Item = duet_models::FieldRef<M>>) -> Self {
+        self.options.ordering_fields = names(fields);
+        self
+    }
+
+    /// The sort order when the client names none.
+    pub fn default_ordering(mut self, keys: impl IntoIterator<Item = duet_models::OrderBy>) -> Self {
+        self.options.default_ordering = keys.into_iter().collect();
+        self
+    }
+
+    /// The text fields `?search=` looks in.
+    pub fn search(mut self, fields: impl IntoIterator<Item = duet_models::FieldRef<M>>) -> Self {
+        self.options.search_fields = names(fields);
+        self
+    }
+
+    /// How lists are paged.
+    pub fn pagination(mut self, pagination: crate::Pagination) -> Self {
+        self.options.pagination = pagination;
+        self
+    }
+
+    /// Fields clients may not write here, beside the model's read-only ones (their input is
+    /// ignored, as DRF's `read_only_fields`).
+    pub fn read_only(mut self, fields: impl IntoIterator<Item = duet_models::FieldRef<M>>) -> Self {
+        self.read_only = names(fields);
+        self
+    }
+
+    /// The fields the API shows (default: every field but secret ones).
+    pub fn fields(mut self, fields: impl IntoIterator<Item = duet_models::FieldRef<M>>) -> Self {
+        self.fields = Some(names(fields));
+        self
+    }
+
+    /// Largest request body, in bytes.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// An extra route.
+    pub fn action(mut self, action: Action<M>) -> Self {
+        self.actions.push(action);
+        self
+    }
+
+    fn writable(&self, mut input: Input) -> Input {
+        for field in &self.read_only {
+            input.ignore(field);
+        }
+        input
+    }
+}
+
+impl<M: Model, P: Permission + Clone + 'static> ViewSet for ModelViewSet<M, P> {
+    type Model = M;
+
+    fn permission(&self) -> impl Permission {
+        self.permission.clone()
+    }
+
+    fn list_options(&self) -> ListOptions {
+        self.options.clone()
+    }
+
+    fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+
+    fn actions(&self) -> Vec<Action<M>> {
+        self.actions
+            .iter()
+            .map(|a| Action {
+                name: a.name,
+                detail: a.detail,
+                method: a.method.clone(),
+                handler: a.handler(),
+            })
+            .collect()
+    }
+
+    fn to_json(&self, row: &M) -> Value {
+        let mut json = row.to_json();
+        if let Some(fields) = &self.fields {
+            json.retain(|name, _| fields.contains(&name.as_str()));
+        }
+        Value::Object(json)
+    }
+
+    async fn create(&self, req: &ApiRequest, input: Input) -> ApiResult<M> {
+        let owner = match M::OWNER_FIELD {
+            Some(_) => Some(req.require_user()?.id),
+            None => None,
+        };
+        let new = M::validate_new(self.writable(input), owner)?;
+        Ok(M::create(req.db(), new).await?)
+    }
+
+    async fn update(&self, req: &ApiRequest, row: M, input: Input) -> ApiResult<M> {
+        let changes = M::validate_changes(self.writable(input))?;
+        Ok(M::update(req.db(), Scope::All, row.pk(), changes).await?)
     }
 }
 
 pub(crate) async fn list<V: ViewSet>(vs: &V, req: ApiRequest) -> ApiResult<HttpResponse> {
     check(&vs.permission(), req.access())?;
-    let options = ListOptions {
-        filter_fields: vs.filter_fields(),
-        ordering_fields: vs.ordering_fields(),
-        default_ordering: vs.default_ordering(),
-        pagination: vs.pagination(),
-    };
-    let list = parse_list_request::<V::Model>(req.http(), vs.scope(&req)?, options)?;
+    let list = parse_list_request(req.http(), vs.scope(&req)?, &vs.list_options())?;
     let rows = V::Model::list(req.db(), &list.query).await?;
     let count = V::Model::count(req.db(), &list.query).await?;
-    let results: Vec<Value> = rows.iter().map(V::Serializer::to_json).collect();
+    let results: Vec<Value> = rows.iter().map(|row| vs.to_json(row)).collect();
     Ok(HttpResponse::Ok().json(list.page(req.http(), count, &results)?))
 }
 
 pub(crate) async fn create<V: ViewSet>(vs: &V, req: ApiRequest, body: web::Payload) -> ApiResult<HttpResponse> {
     check(&vs.permission(), req.access())?;
     let data = read_json_object(req.http(), body, vs.body_limit()).await?;
-    let row = V::Serializer::create(&req, Input::new(data, false)).await?;
-    vs.changed(&req, Change::Created(&row));
+    let row = vs.create(&req, Input::new(data, false)).await?;
     let location = format!("{}{}/", req.http().path(), row.pk());
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, location))
-        .json(V::Serializer::to_json(&row)))
+        .json(vs.to_json(&row)))
 }
 
 /// The row named by the `{id}` segment, scoped and object-permission checked.
@@ -155,7 +378,7 @@ pub(crate) async fn object<V: ViewSet>(vs: &V, req: &ApiRequest) -> ApiResult<V:
 
 pub(crate) async fn retrieve<V: ViewSet>(vs: &V, req: ApiRequest) -> ApiResult<HttpResponse> {
     let row = object(vs, &req).await?;
-    Ok(HttpResponse::Ok().json(V::Serializer::to_json(&row)))
+    Ok(HttpResponse::Ok().json(vs.to_json(&row)))
 }
 
 pub(crate) async fn update<V: ViewSet>(
@@ -166,14 +389,12 @@ pub(crate) async fn update<V: ViewSet>(
 ) -> ApiResult<HttpResponse> {
     let row = object(vs, &req).await?;
     let data = read_json_object(req.http(), body, vs.body_limit()).await?;
-    let row = V::Serializer::update(&req, row, Input::new(data, partial)).await?;
-    vs.changed(&req, Change::Updated(&row));
-    Ok(HttpResponse::Ok().json(V::Serializer::to_json(&row)))
+    let row = vs.update(&req, row, Input::new(data, partial)).await?;
+    Ok(HttpResponse::Ok().json(vs.to_json(&row)))
 }
 
 pub(crate) async fn destroy<V: ViewSet>(vs: &V, req: ApiRequest) -> ApiResult<HttpResponse> {
     let row = object(vs, &req).await?;
     V::Model::delete(req.db(), vs.scope(&req)?, row.pk()).await?;
-    vs.changed(&req, Change::Deleted(&row));
     Ok(HttpResponse::NoContent().finish())
 }

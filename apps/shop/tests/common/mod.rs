@@ -228,19 +228,16 @@ pub(crate) async fn make_order(
     cents: i64,
     status: &str,
 ) -> shop::orders::Order {
-    shop::orders::Order::create(
-        db,
-        &shop::orders::NewOrder {
-            customer_id: user.id,
-            total_cents: cents,
-            currency: "EUR".into(),
-            status: status.into(),
-            placed_at: duet_models::now(),
-            client_reference: shop::orders::new_reference(),
-        },
-    )
-    .await
-    .expect("create order")
+    use duet_models::{Choices, Model};
+    let new = shop::orders::NewOrder {
+        customer: user.id.into(),
+        total: duet_models::Money::cents(cents),
+        currency: "EUR".into(),
+        status: shop::orders::OrderStatus::from_value(status).expect("a status"),
+        placed_at: duet_models::now(),
+        client_reference: shop::orders::new_reference(),
+    };
+    shop::orders::Order::create(db, new).await.expect("create order")
 }
 
 /// Logs `username` in over HTTP; returns the `sessionid=…` cookie and the CSRF token.

@@ -1,0 +1,133 @@
+//! Pages built from a model's description: a form whose inputs, labels and error notes come
+//! from the model's fields, and typed access to a row's fields in a loop.
+
+use duet_models::{Field, FieldKind, FieldRef, Model};
+use duet_state::{ModelList, ModelState};
+
+use crate::{Component, Expr, Item, Node, cond, el, event, form, submit, text, var};
+
+impl Item {
+    /// A row's field, named by the model's field constant: `o.get(Order::TOTAL)`.
+    pub fn get<M>(&self, field: FieldRef<M>) -> Expr {
+        self.field(field.name())
+    }
+}
+
+/// A form creating rows of a [`ModelState`]'s model through its `create` handler: one
+/// labelled input per field, chosen by the field's kind (a select for choices, a checkbox for
+/// booleans, a decimal input for money…), constrained as the model is (`maxlength`,
+/// `required`), each with the field's validation error from the state's `errors` var beside
+/// it. The model validates again on the server: the form only helps.
+///
+/// ```
+/// use duet_models::{FieldRef, Model, User};
+/// use duet_state::{EventCtx, ModelState};
+/// use duet_ui::{ModelForm, Node, submit};
+///
+/// struct Users;
+/// impl ModelState for Users {
+///     type Model = User;
+///     const NAME: &'static str = "users";
+/// }
+///
+/// let form: Node = ModelForm::<Users>::new([User::USERNAME, User::EMAIL]).submit(submit("Add")).into();
+/// let spec = serde_json::to_string(&form).unwrap();
+/// assert!(spec.contains("\"maxlength\"") && spec.contains("username-error"));
+/// ```
+pub struct ModelForm<S: ModelState> {
+    fields: Vec<&'static Field>,
+    initial: Vec<(&'static str, Expr)>,
+    submit: Node,
+    state: std::marker::PhantomData<fn() -> S>,
+}
+
+impl<S: ModelState> ModelForm<S> {
+    /// A form with these fields, in this order.
+    pub fn new(fields: impl IntoIterator<Item = FieldRef<S::Model>>) -> ModelForm<S> {
+        ModelForm {
+            fields: fields
+                .into_iter()
+                .filter_map(|f| <S::Model as Model>::field(f.name()))
+                .collect(),
+            initial: Vec::new(),
+            submit: submit("Save"),
+            state: std::marker::PhantomData,
+        }
+    }
+
+    /// The submit button (default: [`submit`]`("Save")`).
+    pub fn submit(mut self, button: Node) -> ModelForm<S> {
+        self.submit = button;
+        self
+    }
+
+    /// The value a field starts with.
+    pub fn initial(mut self, field: FieldRef<S::Model>, value: impl Into<Expr>) -> ModelForm<S> {
+        self.initial.push((field.name(), value.into()));
+        self
+    }
+}
+
+/// The input for `field`: its element and attributes by kind and constraints.
+fn input_for(field: &Field) -> Node {
+    let name = field.name;
+    let input = |kind: &str| el("input").attr("name", name).attr("type", kind);
+    let mut node = match field.kind {
+        FieldKind::Choice(choices) => el("select").attr("name", name).children(
+            choices
+                .iter()
+                .map(|c| el("option").attr("value", c.value).child(text(c.label))),
+        ),
+        FieldKind::Bool => input("checkbox"),
+        FieldKind::Integer | FieldKind::ForeignKey { .. } => input("number").attr("step", "1"),
+        FieldKind::Money => input("text").attr("inputmode", "decimal").attr("placeholder", "0.00"),
+        FieldKind::Decimal { .. } => input("text").attr("inputmode", "decimal"),
+        FieldKind::Date => input("date"),
+        FieldKind::DateTime => input("datetime-local"),
+        _ => input("text"),
+    };
+    if let Some(max) = field.max_length {
+        node = node.attr("maxlength", i64::from(max));
+    }
+    let required = !field.nullable && field.db_default.is_none() && field.kind != FieldKind::Bool;
+    if required {
+        node = node.attr("required", true);
+    }
+    node
+}
+
+/// A field's label: its verbose name with a capital.
+fn label(field: &Field) -> String {
+    let mut chars = field.verbose_name.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+impl<S: ModelState> Component for ModelForm<S> {
+    fn render(self) -> Node {
+        let errors = var::<ModelList<S>>("errors");
+        let fields = self.fields.iter().map(|field| {
+            let mut input = input_for(field).attr("id", &*format!("{}-input", field.name));
+            if let Some((_, value)) = self.initial.iter().find(|(name, _)| *name == field.name) {
+                input = input.attr("value", value.clone());
+            }
+            let error = errors.clone().get(field.name);
+            let note = el("small")
+                .class("error")
+                .id(&format!("{}-error", field.name))
+                .child(text(error.clone()));
+            el("div").class("column").children([
+                el("label")
+                    .class("field")
+                    .child(el("span").child(text(label(field))))
+                    .child(input),
+                cond(error, note, None),
+            ])
+        });
+        form(fields.collect::<Vec<_>>())
+            .child(self.submit)
+            .on_submit(event::<ModelList<S>>("create"))
+    }
+}
