@@ -17,6 +17,9 @@
 /// }
 /// ```
 /// `owner:` may be omitted for models without an owner; then `Scope::Owner` matches nothing.
+/// `filters: {}` declares none: every filter is then refused. The queries run through
+/// diesel-async by full path, so the caller's `use diesel::prelude::*` (whose synchronous
+/// `RunQueryDsl` has the same method names) does not make them ambiguous.
 /// The row type must implement `Selectable` and `Queryable` for both backends.
 #[macro_export]
 macro_rules! model_queries {
@@ -29,7 +32,6 @@ macro_rules! model_queries {
     ) => {
         async fn list(db: &$crate::Db, query: &$crate::ListQuery) -> $crate::Result<::std::vec::Vec<Self>> {
             use $crate::__private::diesel::prelude::*;
-            use $crate::__private::diesel_async::RunQueryDsl;
             $crate::db_run!(db, |conn| {
                 let mut q = $table::table.select(Self::as_select()).into_boxed();
                 $crate::model_queries!(@scope q, query, $($owner)?);
@@ -53,38 +55,35 @@ macro_rules! model_queries {
                 if query.offset > 0 {
                     q = q.offset(query.offset);
                 }
-                q.load::<Self>(conn).await
+                $crate::__private::diesel_async::RunQueryDsl::load::<Self>(q, conn).await
             })
         }
 
         async fn count(db: &$crate::Db, query: &$crate::ListQuery) -> $crate::Result<i64> {
             use $crate::__private::diesel::prelude::*;
-            use $crate::__private::diesel_async::RunQueryDsl;
             $crate::db_run!(db, |conn| {
                 let mut q = $table::table.count().into_boxed();
                 $crate::model_queries!(@scope q, query, $($owner)?);
                 $crate::model_queries!(@filters q, query, $($fname => $fcol : $fkind),*);
-                q.get_result::<i64>(conn).await
+                $crate::__private::diesel_async::RunQueryDsl::get_result::<i64>(q, conn).await
             })
         }
 
         async fn get(db: &$crate::Db, scope: $crate::Scope, pk: i64) -> $crate::Result<Self> {
             use $crate::__private::diesel::prelude::*;
-            use $crate::__private::diesel_async::RunQueryDsl;
             $crate::db_run!(db, |conn| {
                 let mut q = $table::table.select(Self::as_select()).filter($pk.eq(pk)).into_boxed();
                 $crate::model_queries!(@scope q, scope, $($owner)?);
-                q.first::<Self>(conn).await
+                $crate::__private::diesel_async::RunQueryDsl::first::<Self>(q, conn).await
             })
         }
 
         async fn delete(db: &$crate::Db, scope: $crate::Scope, pk: i64) -> $crate::Result<()> {
             use $crate::__private::diesel::prelude::*;
-            use $crate::__private::diesel_async::RunQueryDsl;
             let deleted = $crate::db_run!(db, |conn| {
                 let mut q = $crate::__private::diesel::delete($table::table).filter($pk.eq(pk)).into_boxed();
                 $crate::model_queries!(@scope q, scope, $($owner)?);
-                q.execute(conn).await
+                $crate::__private::diesel_async::RunQueryDsl::execute(q, conn).await
             })?;
             if deleted == 0 { Err($crate::Error::NotFound) } else { Ok(()) }
         }
@@ -103,14 +102,16 @@ macro_rules! model_queries {
     };
     (@scope_of $scope:expr) => { $crate::ScopeOf::scope_of(&$scope) };
 
+    // Each arm assigns, rather than the match: with no filters declared the match only
+    // returns, and an assignment of it would be unreachable code in the caller's crate.
     (@filters $q:ident, $query:ident, $($fname:literal => $fcol:path : $fkind:ident),*) => {
         for filter in &$query.filters {
-            $q = match (filter.field, &filter.value) {
-                $(($fname, $crate::FieldValue::$fkind(value)) => $q.filter($fcol.eq(value.clone())),)*
+            match (filter.field, &filter.value) {
+                $(($fname, $crate::FieldValue::$fkind(value)) => $q = $q.filter($fcol.eq(value.clone())),)*
                 (field, value) => {
                     return Err($crate::Error::Config(format!("cannot filter on {field:?} = {value:?}")));
                 }
-            };
+            }
         }
     };
 }
