@@ -26,15 +26,19 @@ fn layout(page: Node) -> Node {
     let account = cond(
         user("username"),
         el("span").children([
-            text(user("username")),
+            duet::ui::text!("Signed in as ", user("username"), " "),
             button("Log out").id("logout").on_click(logout("/")),
         ]),
         Some(link("Log in", "/login")),
     );
-    el("div").children([
-        el("nav").children([link("Home", "/"), link("My notes", "/notes"), account]),
-        el("main").child(page),
-    ])
+    let nav = [
+        link("Home", "/"),
+        text(" · "),
+        link("My notes", "/notes"),
+        text(" · "),
+        account,
+    ];
+    el("div").children([el("nav").children(nav), el("main").child(page)])
 }
 
 fn home() -> Page {
