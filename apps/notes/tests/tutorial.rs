@@ -204,3 +204,15 @@ fn the_outputs_it_shows_are_the_apps() {
         );
     }
 }
+
+#[test]
+fn the_readme_opens_with_this_apps_main() {
+    let readme = include_str!("../../../README.md");
+    let start = readme.find("```rust\n").expect("the README shows Rust") + "```rust\n".len();
+    let end = start + readme[start..].find("```\n").expect("the block ends");
+    assert_eq!(
+        &readme[start..end],
+        read("src/main.rs"),
+        "README.md's first example is src/main.rs"
+    );
+}
