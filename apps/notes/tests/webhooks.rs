@@ -74,3 +74,20 @@ async fn without_its_secret_the_webhook_is_absent() {
         (404, "Not found.".into())
     );
 }
+
+#[test]
+fn help_lists_the_apps_setting_beside_the_frameworks() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = common::notes(dir.path(), "sqlite://:memory:", &["--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{help}");
+    for setting in [
+        "--inbox-secret <SECRET>",
+        "[env: NOTES_INBOX_SECRET]",
+        "[env: DATABASE_URL=",
+    ] {
+        assert!(help.contains(setting), "`notes --help` lacks {setting:?}:\n{help}");
+    }
+}
