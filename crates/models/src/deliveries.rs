@@ -4,8 +4,44 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::schema::webhook_deliveries as wd;
-use crate::{Db, Error, Result, db_run};
+use crate::{Choices, Db, Error, Model, Result, db_run};
+
+use self::webhook_deliveries as wd;
+
+/// Where a delivery's handling stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Choices)]
+pub enum DeliveryStatus {
+    /// A handler has it now.
+    Processing,
+    /// Handled: repeats are answered 200 without handling them again.
+    Done,
+}
+
+/// A webhook delivery as recorded: a model (the admin lists them), written only by
+/// [`WebhookDelivery::claim`] and its companions.
+#[derive(Debug, Clone, PartialEq, Eq, Model)]
+#[duet(
+    table = "webhook_deliveries",
+    name = "webhook_delivery",
+    verbose_name_plural = "webhook deliveries",
+    index(
+        name = "webhook_deliveries_provider_delivery_id",
+        fields(provider, delivery_id),
+        unique
+    )
+)]
+pub struct WebhookDelivery {
+    /// Primary key.
+    pub id: i64,
+    /// The scheme that verified it (`stripe`, `github`, …).
+    pub provider: String,
+    /// The sender's id of this delivery.
+    pub delivery_id: String,
+    /// When it was (last) claimed (UTC).
+    pub received_at: NaiveDateTime,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+}
 
 /// The outcome of [`WebhookDelivery::claim`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +56,6 @@ pub enum Claim {
 }
 
 /// Delivery bookkeeping for webhook idempotency.
-#[derive(Debug, Clone, Copy)]
-pub struct WebhookDelivery;
-
 impl WebhookDelivery {
     /// Claims `(provider, delivery_id)` for handling.
     ///
@@ -36,7 +69,7 @@ impl WebhookDelivery {
                 wd::provider.eq(provider),
                 wd::delivery_id.eq(delivery_id),
                 wd::received_at.eq(now),
-                wd::status.eq("processing"),
+                wd::status.eq(DeliveryStatus::Processing),
             ))
             .execute(conn)
             .await);
@@ -50,7 +83,7 @@ impl WebhookDelivery {
             wd::table
                 .filter(wd::provider.eq(provider))
                 .filter(wd::delivery_id.eq(delivery_id))
-                .filter(wd::status.eq("processing"))
+                .filter(wd::status.eq(DeliveryStatus::Processing))
                 .filter(wd::received_at.lt(cutoff)),
         )
         .set(wd::received_at.eq(now))
@@ -59,13 +92,13 @@ impl WebhookDelivery {
         if taken_over == 1 {
             return Ok(Claim::Claimed);
         }
-        let status: String = db_run!(db, |conn| wd::table
+        let status: DeliveryStatus = db_run!(db, |conn| wd::table
             .filter(wd::provider.eq(provider))
             .filter(wd::delivery_id.eq(delivery_id))
             .select(wd::status)
             .first(conn)
             .await)?;
-        Ok(if status == "done" {
+        Ok(if status == DeliveryStatus::Done {
             Claim::AlreadyDone
         } else {
             Claim::InProgress
@@ -79,7 +112,7 @@ impl WebhookDelivery {
                 .filter(wd::provider.eq(provider))
                 .filter(wd::delivery_id.eq(delivery_id)),
         )
-        .set(wd::status.eq("done"))
+        .set(wd::status.eq(DeliveryStatus::Done))
         .execute(conn)
         .await)?;
         Ok(())
@@ -91,7 +124,7 @@ impl WebhookDelivery {
             wd::table
                 .filter(wd::provider.eq(provider))
                 .filter(wd::delivery_id.eq(delivery_id))
-                .filter(wd::status.eq("processing")),
+                .filter(wd::status.eq(DeliveryStatus::Processing)),
         )
         .execute(conn)
         .await)?;
@@ -102,7 +135,7 @@ impl WebhookDelivery {
     pub async fn done_count(db: &Db, provider: &str) -> Result<i64> {
         db_run!(db, |conn| wd::table
             .filter(wd::provider.eq(provider))
-            .filter(wd::status.eq("done"))
+            .filter(wd::status.eq(DeliveryStatus::Done))
             .count()
             .get_result(conn)
             .await)

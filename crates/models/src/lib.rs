@@ -53,7 +53,7 @@ pub use changes::{ChangeHook, ChangeKind, ModelChange};
 pub use choices::{Choices, choice_from_json};
 pub use config::{DatabaseUrl, DbConfig};
 pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
-pub use deliveries::{Claim, WebhookDelivery};
+pub use deliveries::{Claim, DeliveryStatus, WebhookDelivery};
 pub use error::{Error, Result};
 pub use field::{AutoNow, Choice, Field, FieldKind, FieldRef, Index, Literal};
 pub use field_type::FieldType;

@@ -1,17 +1,31 @@
 //! API tokens for scripts and mobile apps: only a SHA-256 of each token is stored.
 
 use base64::Engine;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use sha2::{Digest, Sha256};
 
-use crate::schema::{api_tokens, users};
-use crate::users::User;
-use crate::{Db, Error, Result, db_run};
+use crate::users::{User, users};
+use crate::{Db, Error, ForeignKey, Model, Result, db_run};
 
-/// Issuing and checking API tokens (`Authorization: Token <key>` or `Bearer <key>`).
-#[derive(Debug, Clone, Copy)]
-pub struct ApiToken;
+/// An API token (`Authorization: Token <key>` or `Bearer <key>`): a model whose key is
+/// never stored, only its SHA-256, and never shown.
+#[derive(Debug, Clone, PartialEq, Eq, Model)]
+#[duet(table = "api_tokens", name = "api_token", new = ApiTokenRow)]
+pub struct ApiToken {
+    /// Primary key.
+    pub id: i64,
+    /// Whose token it is.
+    #[duet(owner, index)]
+    pub user: ForeignKey<User>,
+    /// Lowercase hex SHA-256 of the key.
+    #[duet(secret, unique)]
+    pub key_hash: String,
+    /// When it was issued (UTC).
+    #[duet(auto_now_add)]
+    pub created_at: NaiveDateTime,
+}
 
 impl ApiToken {
     /// Issues a new token for `user_id` and returns it. This is the only time the token is
@@ -20,16 +34,12 @@ impl ApiToken {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
         let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        let key_hash = hash_key(&key);
-        let now = crate::now();
-        db_run!(db, |conn| diesel::insert_into(api_tokens::table)
-            .values((
-                api_tokens::user_id.eq(user_id),
-                api_tokens::key_hash.eq(&key_hash),
-                api_tokens::created_at.eq(now),
-            ))
-            .execute(conn)
-            .await)?;
+        let row = ApiTokenRow {
+            user: user_id.into(),
+            key_hash: hash_key(&key),
+            created_at: crate::now(),
+        };
+        <ApiToken as Model>::create(db, row).await?;
         Ok(key)
     }
 
@@ -37,7 +47,7 @@ impl ApiToken {
     pub async fn authenticate(db: &Db, key: &str) -> Result<Option<User>> {
         let key_hash = hash_key(key);
         let user = db_run!(db, |conn| api_tokens::table
-            .inner_join(users::table)
+            .inner_join(users::table.on(users::id.eq(api_tokens::user_id)))
             .filter(api_tokens::key_hash.eq(&key_hash))
             .filter(users::is_active.eq(true))
             .select(User::as_select())
