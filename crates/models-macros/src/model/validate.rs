@@ -108,6 +108,8 @@ pub(super) fn functions(model: &ModelSpec, krate: &TokenStream) -> TokenStream {
             }
         }
 
+        // `..Default::default()` covers the read-only fields, when there are any.
+        #[allow(clippy::needless_update)]
         fn validate_changes(input: #krate::Input) -> ::core::result::Result<#changes, #krate::ValidationErrors> {
             let mut input = input;
             let fields = <Self as #krate::Model>::fields();
