@@ -50,13 +50,25 @@ pub async fn my_orders(user: CurrentUser, db: web::Data<Db>) -> ApiResult<web::J
     }))
 }
 
-/// `/api/v1/orders/`: full CRUD on the user's own orders, and `cancel`.
+/// `/api/v1/orders/`: full CRUD on the user's own orders, `cancel` one, and a `summary`.
 pub fn orders() -> ModelViewSet<Order> {
     ModelViewSet::new()
         .filters([Order::STATUS, Order::CURRENCY])
         .ordering([Order::PLACED_AT, Order::TOTAL, Order::ID])
         .default_ordering([Order::PLACED_AT.desc()])
         .action(Action::detail("cancel", Method::POST, cancel))
+        .action(Action::list("summary", Method::GET, summary))
+}
+
+/// `GET /api/v1/orders/summary/`: how many of the user's orders are in each status.
+async fn summary(req: ApiRequest) -> ApiResult<HttpResponse> {
+    let mine = Scope::Owner(req.require_user()?.id);
+    let mut counts = duet::serde_json::Map::new();
+    for status in OrderStatus::CHOICES {
+        let query = ListQuery::new(mine).filter(Order::STATUS, status.value);
+        counts.insert(status.value.to_owned(), Order::count(req.db(), &query).await?.into());
+    }
+    Ok(HttpResponse::Ok().json(counts))
 }
 
 /// `POST /api/v1/orders/{id}/cancel/`: cancels a pending or paid order; shipped ones stay.

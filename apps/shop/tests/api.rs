@@ -127,6 +127,15 @@ duet_models::db_tests! {
         let (_, ascending) = ada.get_json("/api/v1/orders/?ordering=total&page_size=2").await;
         assert_eq!(ascending["results"][0]["total"], "1.00");
 
+        // The collection's own action: reachable beside the detail route `{id}/`.
+        let (status, summary) = ada.get_json("/api/v1/orders/summary/").await;
+        assert_eq!(status, 200, "{summary}");
+        assert_eq!(summary, json!({"pending": 20, "paid": 5, "shipped": 0, "cancelled": 0}));
+        let (status, _) = send(ada.unsafe_request(Method::POST, "/api/v1/orders/summary/")).await;
+        assert_eq!(status, 405);
+        let anonymous = reqwest::get(server.url("/api/v1/orders/summary/")).await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+
         let cases = [
             ("?colour=red", 400, "detail"),
             ("?ordering=client_reference", 400, "detail"),

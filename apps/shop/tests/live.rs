@@ -4,7 +4,7 @@
 mod common;
 
 use common::ws::{connect, hello, recv, send};
-use common::{Server, make_order, make_user, session_login, shop};
+use common::{Browser, Server, make_order, make_user, session_login, shop};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
 use serde_json::{Value, json};
 
@@ -154,5 +154,33 @@ duet_models::db_tests! {
         assert_eq!((duet_models::Choices::value(order.status), order.customer.id()), ("paid", ada.id));
         assert!(shop::orders::Order::get(&test.db, Scope::All, old.id).await.is_err(), "deleted");
         assert_eq!(shop::orders::Order::get(&test.db, Scope::All, bobs.id).await.unwrap().status, shop::orders::OrderStatus::Pending, "bob's order untouched");
+    }
+
+    async fn validation_errors_are_the_same_over_http_and_the_socket(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        let ada = make_user(&test.db, "ada", "pw").await;
+        let mut api = Browser::new(&server).await;
+        assert_eq!(api.login("ada", "pw").await.status(), 200);
+        let (cookie, _) = session_login(&server, "ada", "pw").await;
+        let mut tab = connect(&server, Some(&cookie)).await;
+        hello(&mut tab, None, "/orders").await;
+        let inputs = [
+            json!({}),
+            json!({"total": "12.999", "currency": "eu"}),
+            json!({"total": "-3", "currency": "EURO", "status": "lost"}),
+            json!({"total": null, "currency": 7, "status": 1}),
+        ];
+        for (seq, input) in inputs.iter().enumerate() {
+            let http = api.unsafe_request(reqwest::Method::POST, "/api/v1/orders/").json(input).send().await.unwrap();
+            assert_eq!(http.status(), 400, "{input}");
+            let http: Value = http.json().await.unwrap();
+            let event = json!({"type": "event", "seq": seq + 1, "state": "orders", "handler": "create", "payload": input});
+            send(&mut tab, event).await;
+            let reply = recv(&mut tab).await;
+            assert_eq!(reply["changes"]["orders"]["errors"]["value"], http, "{input}: one rule set, one answer");
+        }
+        use duet_models::{ListQuery, Model, Scope};
+        assert_eq!(shop::orders::Order::count(&test.db, &ListQuery::new(Scope::Owner(ada.id))).await.unwrap(), 0, "nothing was written");
     }
 }
