@@ -1,6 +1,7 @@
 //! The state the notes page shows: the logged-in user's notes, kept on the server, written
 //! from the page's form, and live.
 
+use duet::models::OrderBy;
 use duet::prelude::*;
 
 use crate::notes::Note;
@@ -13,9 +14,5 @@ impl ModelState for MyNotes {
     type Model = Note;
     const NAME: &'static str = "notes";
     const LIST_VAR: &'static str = "notes";
-
-    fn queryset(ctx: &EventCtx) -> Result<ListQuery, EventError> {
-        let user = ctx.require_user()?;
-        Ok(ListQuery::new(Scope::Owner(user.id)).order_by(Note::CREATED_AT, true))
-    }
+    const ORDERING: &'static [OrderBy] = &[Note::CREATED_AT.desc()];
 }
