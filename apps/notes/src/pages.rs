@@ -2,10 +2,11 @@
 
 use duet::prelude::*;
 use duet::ui::{
-    Item, button, cond, el, event, field, foreach, form, handler, heading, input, input_kind, link, login, logout,
+    Item, ModelForm, button, cond, el, field, foreach, form, handler, heading, input, input_kind, link, login, logout,
     paragraph, submit, text, user, var,
 };
 
+use crate::notes::Note;
 use crate::states::MyNotes;
 
 /// The state behind the notes page: `MyNotes`' vars and handlers.
@@ -61,37 +62,26 @@ fn login_page() -> Page {
     )
 }
 
-/// The user's notes, newest first, and a form to add one. Loading the page runs the
-/// state's `refresh`.
+/// The user's notes, newest first, and a form to add one: the model's fields, labels,
+/// constraints and validation errors. Loading the page runs the state's `refresh`.
 fn notes_page() -> Page {
-    let error = |field: &str| {
-        let message = var::<Notes>("errors").get(field);
-        cond(message.clone(), el("small").class("error").child(text(message)), None)
-    };
+    let new_note = ModelForm::<MyNotes>::new([Note::TITLE, Note::BODY])
+        .textarea(Note::BODY)
+        .submit(submit("Add note"));
     let note = |note: &Item| {
         el("article").class("note").children([
-            heading(2, note.field("title")),
-            paragraph(note.field("body")),
-            el("small").child(text(note.field("created_at"))),
+            heading(2, note.get(Note::TITLE)),
+            paragraph(note.get(Note::BODY)),
+            el("small").child(text(note.get(Note::CREATED_AT))),
         ])
     };
     Page::new("/notes")
         .title("My notes · Notes")
         .login_required()
         .on_load(handler::<Notes>("refresh"))
-        .body(
-            el("section").children([
-                heading(1, "My notes"),
-                form([
-                    field("Title", input("title")),
-                    error("title"),
-                    field("Body", el("textarea").attr("name", "body")),
-                    error("body"),
-                    submit("Add note"),
-                ])
-                .id("new-note")
-                .on_submit(event::<Notes>("create")),
-                el("div").id("notes").child(foreach(var::<Notes>("notes"), note)),
-            ]),
-        )
+        .body(el("section").children([
+            heading(1, "My notes"),
+            Node::from(new_note).id("new-note"),
+            el("div").id("notes").child(foreach(var::<Notes>("notes"), note)),
+        ]))
 }

@@ -6,7 +6,7 @@ use duet::prelude::*;
 use duet::webhooks::GenericHmacVerifier;
 use duet::webhooks::actix::{DeliveryId, handler};
 
-use crate::notes::{NewNote, Note};
+use crate::notes::Note;
 
 /// The app's own setting, listed by `notes --help` beside the framework's.
 #[derive(Debug, clap::Args)]
@@ -58,10 +58,9 @@ async fn deliver(delivery: Verified<GenericHmacVerifier>, req: HttpRequest) -> W
         }
         Err(error) => return Err(error.into()),
     };
-    match NewNote::from_input(user.id, Input::new(fields, false)) {
+    match Note::validate_new(Input::new(fields, false), Some(user.id)) {
         Ok(new) => {
-            let note = Note::create(db, &new).await?;
-            crate::states::publish(&req, &note);
+            Note::create(db, new).await?;
         }
         Err(errors) => duet::tracing::warn!(?errors, "inbox delivery with an invalid note: ignored"),
     }

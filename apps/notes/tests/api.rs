@@ -7,6 +7,24 @@ use common::{Server, make_user, token};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
 use serde_json::{Value, json};
 
+/// The titles `auth` gets from `GET /api/notes/{query}`.
+async fn titles(server: &Server, auth: &str, query: &str) -> Vec<String> {
+    let response = reqwest::Client::new()
+        .get(server.url(&format!("/api/notes/{query}")))
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{query}");
+    let list: Value = response.json().await.unwrap();
+    list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 duet_models::db_tests! {
     migrations: NO_MIGRATIONS;
 
@@ -69,5 +87,38 @@ duet_models::db_tests! {
         let (status, _, root) = send(client.get(server.url("/api/")), &ada).await;
         assert_eq!(status, 200);
         assert!(root["notes"].as_str().unwrap().ends_with("/api/notes/"), "{root}");
+    }
+
+    async fn the_model_gives_the_api_filters_search_and_validation(test: &TestDb) {
+        let server = Server::start(&test.url).await;
+        let ada = make_user(&test.db, "ada", "pw").await;
+        let ada = token(&test.db, &ada).await;
+        let client = reqwest::Client::new();
+        let post = |body: Value| client.post(server.url("/api/notes/")).header("authorization", &ada).json(&body).send();
+        for (title, body) in [("Milk", "Two litres."), ("Call Bob", "About Friday."), ("Bread", "Rye, not milk bread.")] {
+            assert_eq!(post(json!({"title": title, "body": body})).await.unwrap().status(), 201);
+        }
+
+        // ?search= looks in the text fields, ignoring case; newest first still.
+        assert_eq!(titles(&server, &ada, "?search=MILK").await, ["Bread", "Milk"]);
+        assert_eq!(titles(&server, &ada, "?search=friday").await, ["Call Bob"]);
+        // Every field filters, with Django's lookups.
+        assert_eq!(titles(&server, &ada, "?title=Milk").await, ["Milk"]);
+        assert_eq!(titles(&server, &ada, "?title__in=Milk,Bread&ordering=title").await, ["Bread", "Milk"]);
+        let unknown = client.get(server.url("/api/notes/?colour=red")).header("authorization", &ada).send().await.unwrap();
+        assert_eq!(unknown.status(), 400);
+        assert_eq!(
+            unknown.json::<Value>().await.unwrap(),
+            json!({"detail": "Unknown query parameter \"colour\". Filter fields: id, owner, title, body, created_at."})
+        );
+
+        // The model's validation, in DRF's words: what the tutorial shows.
+        let invalid = post(json!({"title": ""})).await.unwrap();
+        assert_eq!(invalid.status(), 400);
+        assert_eq!(
+            invalid.text().await.unwrap(),
+            r#"{"body":["This field is required."],"title":["This field may not be blank."]}"#
+        );
+        assert_eq!(titles(&server, &ada, "").await.len(), 3, "nothing written");
     }
 }

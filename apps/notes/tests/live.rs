@@ -72,6 +72,7 @@ duet_models::db_tests! {
         assert!(push.get("seq").is_none(), "a push, not a reply: {push}");
         let rows = inserted(&push);
         assert_eq!((rows.len(), rows[0]["title"].as_str(), rows[0]["body"].as_str()), (1, Some("From the API"), Some("Posted with curl.")), "{push}");
+        assert_eq!(push["changes"]["notes"]["notes"]["ops"][0]["index"], 0, "newest first: {push}");
 
         // Through the webhook: the same.
         let delivery = json!({"username": "ada", "title": "From the inbox", "body": "Sent by a script."});

@@ -4,7 +4,8 @@
 //! event-state side, the HTTP API and the admin all see an application's tables.
 //!
 //! Queries are written once with diesel and run on either backend by [`db_run!`];
-//! [`model_queries!`] writes a model's scoped list/count/get/delete from its columns.
+//! [`derive@Model`] writes a model's table, validation and scoped queries from one struct
+//! (docs/models.md).
 //!
 //! ```
 //! use duet_models::{Db, FRAMEWORK_MIGRATIONS, NewUser, User};

@@ -1,6 +1,6 @@
-//! Validation shared by both sides of a model: DRF-shaped errors, and typed field readers
-//! over a JSON object that collect them (used by duet-views' `ApiSerializer` and
-//! duet-state's `StateSerializer`).
+//! Validation shared by every side of a model: DRF-shaped errors, and typed field readers
+//! over a JSON object that collect them (used by the `validate_new` and `validate_changes`
+//! that `#[derive(Model)]` writes, which the API, the pages and webhooks call).
 
 use std::collections::BTreeMap;
 

@@ -27,9 +27,10 @@
 //!
 //! - [`macro@State`] + [`macro@events`]: the macros that write a state's `State` and
 //!   `Events` impls (duet-state-macros, whose docs have the attribute and payload tables).
-//! - [`ModelState`] + [`StateSerializer`]: a tab's live list of one model's rows, scoped to
-//!   its user, with permission-checked `refresh`/`create`/`update`/`delete` handlers and
-//!   validation errors in an `errors` var; registered as [`ModelList<M>`](ModelList).
+//! - [`ModelState`]: a tab's live list of one model's rows, scoped to its user, with
+//!   permission-checked `refresh`/`create`/`update`/`delete` handlers, the model's own
+//!   validation (errors in an `errors` var) and live updates from every write to the model;
+//!   registered as [`ModelList<M>`](ModelList).
 //! - Long handlers: [`EventCtx::flush`] sends progress before the handler returns;
 //!   [`EventCtx::spawn`] starts background work that updates the tab later
 //!   ([`Background::update`]), each change pushed to the tab's sockets.

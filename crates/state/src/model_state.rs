@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use actix_web::http::Method;
 use duet_auth::{Access, IsAuthenticated, Permission};
-use duet_models::{Input, ListQuery, Model, ModelChange, Scope, ValidationErrors};
+use duet_models::{Input, ListQuery, Model, ModelChange, OrderBy, Scope, ValidationErrors};
 use futures_util::future::LocalBoxFuture;
 use serde::de::Error as _;
 use serde::ser::SerializeMap;
@@ -41,16 +41,22 @@ pub trait ModelState: Sized + 'static {
     const LIST_VAR: &'static str = "rows";
     /// Whether only logged-in users may load it.
     const LOGIN_REQUIRED: bool = true;
+    /// The order of the rows the default [`ModelState::queryset`] lists (Django's
+    /// `Meta.ordering`): `&[Note::CREATED_AT.desc()]` for newest first. Empty: primary key
+    /// order.
+    const ORDERING: &'static [OrderBy] = &[];
 
     /// The rows the tab's user sees: scope, filters and ordering. Rows outside it do not
     /// exist for this state's handlers. By default the user's own rows when the model has
-    /// an owner field, every row otherwise.
+    /// an owner field, every row otherwise, in [`ModelState::ORDERING`].
     fn queryset(ctx: &EventCtx) -> Result<ListQuery, EventError> {
         let scope = match <Self::Model as Model>::OWNER_FIELD {
             Some(_) => Scope::Owner(ctx.require_user()?.id),
             None => Scope::All,
         };
-        Ok(ListQuery::new(scope))
+        let mut query = ListQuery::new(scope);
+        query.ordering = Self::ORDERING.to_vec();
+        Ok(query)
     }
 
     /// Who may do what (default: logged-in users).
@@ -309,5 +315,59 @@ fn object(payload: Value) -> Result<Map<String, Value>, EventError> {
         Value::Object(map) => Ok(map),
         Value::Null => Ok(Map::new()),
         _ => Err(EventError::bad_payload("send the fields as an object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use duet_models::{Db, FRAMEWORK_MIGRATIONS, NewUser, OrderBy, User};
+
+    use super::{ModelList, ModelState};
+    use crate::{EventCtx, Route};
+
+    /// Users, by name from Z to A.
+    struct ByName;
+
+    impl ModelState for ByName {
+        type Model = User;
+        const NAME: &'static str = "users";
+        const ORDERING: &'static [OrderBy] = &[User::USERNAME.desc()];
+    }
+
+    /// Users, in primary key order.
+    struct ByKey;
+
+    impl ModelState for ByKey {
+        type Model = User;
+        const NAME: &'static str = "users";
+    }
+
+    fn usernames<M: ModelState>(list: &ModelList<M>) -> Vec<&str> {
+        list.rows.iter().map(|row| row["username"].as_str().unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn the_default_queryset_lists_rows_in_the_states_ordering() {
+        let db = Db::connect_url("sqlite://:memory:").await.unwrap();
+        db.migrate(&[FRAMEWORK_MIGRATIONS]).await.unwrap();
+        let mut users = Vec::new();
+        for username in ["bob", "ada", "cy"] {
+            let new = NewUser {
+                username: username.into(),
+                password: "pw".into(),
+                ..NewUser::default()
+            };
+            users.push(User::create(&db, new).await.unwrap());
+        }
+        let mut ctx = EventCtx::new(Some(Rc::new(users[0].clone())), db, Route::default());
+
+        let mut by_name = ModelList::<ByName>::default();
+        by_name.refresh(&mut ctx).await.unwrap();
+        assert_eq!(usernames(&by_name), ["cy", "bob", "ada"]);
+        let mut by_key = ModelList::<ByKey>::default();
+        by_key.refresh(&mut ctx).await.unwrap();
+        assert_eq!(usernames(&by_key), ["bob", "ada", "cy"]);
     }
 }

@@ -37,6 +37,7 @@ impl Item {
 pub struct ModelForm<S: ModelState> {
     fields: Vec<&'static Field>,
     initial: Vec<(&'static str, Expr)>,
+    textareas: Vec<&'static str>,
     submit: Node,
     state: std::marker::PhantomData<fn() -> S>,
 }
@@ -50,6 +51,7 @@ impl<S: ModelState> ModelForm<S> {
                 .filter_map(|f| <S::Model as Model>::field(f.name()))
                 .collect(),
             initial: Vec::new(),
+            textareas: Vec::new(),
             submit: submit("Save"),
             state: std::marker::PhantomData,
         }
@@ -66,13 +68,22 @@ impl<S: ModelState> ModelForm<S> {
         self.initial.push((field.name(), value.into()));
         self
     }
+
+    /// Shows a text field as a `<textarea>`, for text longer than a line (the field's
+    /// constraints still apply).
+    pub fn textarea(mut self, field: FieldRef<S::Model>) -> ModelForm<S> {
+        self.textareas.push(field.name());
+        self
+    }
 }
 
-/// The input for `field`: its element and attributes by kind and constraints.
-fn input_for(field: &Field) -> Node {
+/// The input for `field`: its element and attributes by kind (or a `<textarea>`) and
+/// constraints.
+fn input_for(field: &Field, textarea: bool) -> Node {
     let name = field.name;
     let input = |kind: &str| el("input").attr("name", name).attr("type", kind);
     let mut node = match field.kind {
+        _ if textarea => el("textarea").attr("name", name),
         FieldKind::Choice(choices) => el("select").attr("name", name).children(
             choices
                 .iter()
@@ -109,7 +120,8 @@ impl<S: ModelState> Component for ModelForm<S> {
     fn render(self) -> Node {
         let errors = var::<ModelList<S>>("errors");
         let fields = self.fields.iter().map(|field| {
-            let mut input = input_for(field).attr("id", &*format!("{}-input", field.name));
+            let mut input =
+                input_for(field, self.textareas.contains(&field.name)).attr("id", &*format!("{}-input", field.name));
             if let Some((_, value)) = self.initial.iter().find(|(name, _)| *name == field.name) {
                 input = input.attr("value", value.clone());
             }
@@ -129,5 +141,52 @@ impl<S: ModelState> Component for ModelForm<S> {
         form(fields.collect::<Vec<_>>())
             .child(self.submit)
             .on_submit(event::<ModelList<S>>("create"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use duet_models::User;
+    use duet_state::ModelState;
+
+    use crate::{Element, Expr, ModelForm, Node};
+
+    struct Users;
+
+    impl ModelState for Users {
+        type Model = User;
+        const NAME: &'static str = "users";
+    }
+
+    /// The element of `node`'s tree whose `name` attribute is `name`.
+    fn named<'a>(node: &'a Node, name: &str) -> Option<&'a Element> {
+        match node {
+            Node::El(element) if element.attrs.get("name") == Some(&Expr::from(name)) => Some(element),
+            Node::El(element) => element.children.iter().find_map(|child| named(child, name)),
+            Node::Cond { then, otherwise, .. } => {
+                named(then, name).or_else(|| otherwise.as_deref().and_then(|o| named(o, name)))
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_textarea_keeps_the_fields_constraints_and_initial_value() {
+        let form: Node = ModelForm::<Users>::new([User::USERNAME, User::EMAIL])
+            .textarea(User::USERNAME)
+            .initial(User::USERNAME, "ada")
+            .into();
+        let username = named(&form, "username").expect("the username field");
+        assert_eq!(username.tag, "textarea");
+        assert_eq!(username.attrs.get("type"), None);
+        assert_eq!(username.attrs.get("maxlength"), Some(&Expr::from(150)));
+        assert_eq!(username.attrs.get("required"), Some(&Expr::from(true)));
+        assert_eq!(username.attrs.get("value"), Some(&Expr::from("ada")));
+        assert_eq!(username.attrs.get("id"), Some(&Expr::from("username-input")));
+        let email = named(&form, "email").expect("the email field");
+        assert_eq!(
+            (email.tag.as_str(), email.attrs.get("type")),
+            ("input", Some(&Expr::from("text")))
+        );
     }
 }

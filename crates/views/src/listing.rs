@@ -58,8 +58,8 @@ pub struct ListOptions {
 
 impl ListOptions {
     /// Defaults from `M`'s description: every field but secret and JSON ones filters and
-    /// orders; text fields are searched; newest first when the model has an auto timestamp,
-    /// else by primary key.
+    /// orders; text fields are searched; rows come in primary key order unless the client
+    /// or the viewset (`default_ordering`) asks for another.
     pub fn of<M: Model>() -> ListOptions {
         let usable: Vec<&'static str> = M::fields()
             .iter()
