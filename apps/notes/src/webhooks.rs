@@ -58,7 +58,7 @@ async fn deliver(delivery: Verified<GenericHmacVerifier>, req: HttpRequest) -> W
         }
         Err(error) => return Err(error.into()),
     };
-    match Note::validate_new(Input::new(fields, false), Some(user.id)) {
+    match Note::validate_new(Input::new(fields, false), NewOwner::User(user.id)) {
         Ok(new) => {
             Note::create(db, new).await?;
         }

@@ -9,7 +9,9 @@ pub use crate::App;
 pub use actix_web::{HttpRequest, HttpResponse, Responder, web};
 
 pub use duet_auth::{AllowAny, CurrentUser, IsAuthenticated, IsOwner, IsStaff, Permission, StaffUser};
-pub use duet_models::{Choices, Db, ForeignKey, Input, ListQuery, Model, Money, Scope, User, ValidationErrors, db_run};
+pub use duet_models::{
+    Choices, Db, ForeignKey, Input, ListQuery, Model, Money, NewOwner, Scope, User, ValidationErrors, db_run,
+};
 pub use duet_state::{
     Background, Broadcaster, EventCtx, EventError, EventResult, ModelList, ModelState, Registry, RegistryError, State,
     events,

@@ -59,7 +59,7 @@ pub use error::{Error, Result};
 pub use field::{AutoNow, Choice, Field, FieldKind, FieldRef, Index, Literal};
 pub use field_type::FieldType;
 pub use migrate::{Applied, FRAMEWORK_MIGRATIONS, MigrationSet, MigrationState};
-pub use model::{Model, cents_to_decimal};
+pub use model::{Model, NewOwner, cents_to_decimal};
 pub use query::{Filter, ListQuery, Lookup, OrderBy, Scope, Search, contains_pattern};
 pub use values::{Decimal, ForeignKey, Json, Money, UserKey};
 

@@ -6,6 +6,16 @@ use serde_json::{Map, Value};
 
 use crate::{Db, Field, Index, Input, ListQuery, Result, Scope, ValidationErrors};
 
+/// Who owns a new row of a model with an owner field ([`Model::validate_new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewOwner {
+    /// This user — the request's or the tab's: the input cannot choose another.
+    User(i64),
+    /// Whoever the input's owner field names, checked like any foreign key: for staff
+    /// creating a row on someone's behalf (the admin). Never for a client's own input.
+    FromInput,
+}
+
 /// A table described once: its name, fields, primary key, JSON form, owner, validation and
 /// scoped queries. `#[derive(Model)]` writes it.
 ///
@@ -59,9 +69,9 @@ pub trait Model: Clone + Send + Sync + Sized + 'static {
     fn to_json(&self) -> Map<String, Value>;
 
     /// Validates a new row from client input: read-only fields are ignored (they take their
-    /// defaults), absent fields take their defaults, and the owner field is `owner` — or, when
-    /// `owner` is `None` (staff creating a row for someone), read from the input.
-    fn validate_new(input: Input, owner: Option<i64>) -> std::result::Result<Self::New, ValidationErrors>;
+    /// defaults), absent fields take their defaults, and the owner field (if the model has
+    /// one) is the one `owner` says.
+    fn validate_new(input: Input, owner: NewOwner) -> std::result::Result<Self::New, ValidationErrors>;
 
     /// Validates changes from client input: only the fields sent are read in a partial
     /// update (PATCH); a full one (PUT) needs every required field.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{NaiveDate, NaiveDateTime};
 use duet_models::{
     AutoNow, ChangeKind, Choices, Decimal, Error, FRAMEWORK_MIGRATIONS, FieldKind, ForeignKey, Input, Json, ListQuery,
-    Literal, Lookup, MigrationSet, Model, ModelChange, Money, NewUser, Scope, User,
+    Literal, Lookup, MigrationSet, Model, ModelChange, Money, NewOwner, NewUser, Scope, User,
 };
 use serde_json::{Value, json};
 
@@ -143,7 +143,7 @@ fn good() -> Value {
 
 #[test]
 fn new_rows_validate_as_drf_does() {
-    let new = Item::validate_new(input(good(), false), Some(7)).unwrap();
+    let new = Item::validate_new(input(good(), false), NewOwner::User(7)).unwrap();
     assert_eq!(new.owner.id(), 7, "the owner comes from the caller, never the input");
     assert_eq!(
         (new.slug.as_str(), new.price, new.count),
@@ -163,7 +163,7 @@ fn new_rows_validate_as_drf_does() {
             json!({"slug": "Blue Mug!", "price": "-1", "size": "huge", "count": 3, "due": "soon", "note": null}),
             false,
         ),
-        Some(7),
+        NewOwner::User(7),
     )
     .unwrap_err();
     let errors = serde_json::to_value(errors).unwrap();
@@ -178,7 +178,8 @@ fn new_rows_validate_as_drf_does() {
     assert_eq!(errors["note"], json!(["This field may not be null."]));
     assert!(errors.get("weight").is_none(), "nullable fields may be left out");
 
-    let missing = serde_json::to_value(Item::validate_new(input(json!({}), false), Some(7)).unwrap_err()).unwrap();
+    let missing =
+        serde_json::to_value(Item::validate_new(input(json!({}), false), NewOwner::User(7)).unwrap_err()).unwrap();
     assert_eq!(missing["slug"], json!(["This field is required."]));
     assert_eq!(missing["price"], json!(["This field is required."]));
     assert!(missing.get("size").is_none(), "a field with a default is not required");
@@ -186,7 +187,10 @@ fn new_rows_validate_as_drf_does() {
     // Staff creating a row for someone: the owner comes from the input.
     let for_someone = json!({"owner": 3, "slug": "x", "price": 1, "count": 0});
     assert_eq!(
-        Item::validate_new(input(for_someone, false), None).unwrap().owner.id(),
+        Item::validate_new(input(for_someone, false), NewOwner::FromInput)
+            .unwrap()
+            .owner
+            .id(),
         3
     );
 }
@@ -215,7 +219,7 @@ async fn user(db: &duet_models::Db, name: &str) -> User {
 }
 
 async fn item(db: &duet_models::Db, owner: &User, value: Value) -> Item {
-    let new = Item::validate_new(input(value, false), Some(owner.id)).unwrap();
+    let new = Item::validate_new(input(value, false), NewOwner::User(owner.id)).unwrap();
     Item::create(db, new).await.unwrap()
 }
 
@@ -289,7 +293,7 @@ duet_models::db_tests! {
         let someone_elses = Item::update(&db, Scope::Owner(bob.id), mug.id, note);
         assert!(matches!(someone_elses.await, Err(Error::NotFound)));
 
-        let taken = Item::validate_new(input(json!({"slug": "cup", "price": 1, "count": 0}), false), Some(bob.id)).unwrap();
+        let taken = Item::validate_new(input(json!({"slug": "cup", "price": 1, "count": 0}), false), NewOwner::User(bob.id)).unwrap();
         match Item::create(&db, taken).await {
             Err(Error::Invalid(errors)) => {
                 assert_eq!(errors.get("slug").unwrap(), ["item with this short name already exists."]);

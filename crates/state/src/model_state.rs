@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use actix_web::http::Method;
 use duet_auth::{Access, IsAuthenticated, Permission};
-use duet_models::{Input, ListQuery, Model, ModelChange, OrderBy, Scope, ValidationErrors};
+use duet_models::{Input, ListQuery, Model, ModelChange, NewOwner, OrderBy, Scope, ValidationErrors};
 use futures_util::future::LocalBoxFuture;
 use serde::de::Error as _;
 use serde::ser::SerializeMap;
@@ -231,8 +231,8 @@ impl<M: ModelState> ModelList<M> {
         allow::<M>(ctx, &Method::POST, None)?;
         let input = Input::new(object(payload)?, false);
         let owner = match M::Model::OWNER_FIELD {
-            Some(_) => Some(ctx.require_user()?.id),
-            None => None,
+            Some(_) => NewOwner::User(ctx.require_user()?.id),
+            None => NewOwner::FromInput,
         };
         let written = match M::Model::validate_new(input, owner) {
             Ok(new) => M::Model::create(ctx.db(), new).await.map_err(EventError::from),

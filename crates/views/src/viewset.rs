@@ -9,7 +9,7 @@ use actix_web::http::Method;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use duet_auth::{IsAuthenticated, Permission, check, check_object};
-use duet_models::{Model, Scope};
+use duet_models::{Model, NewOwner, Scope};
 use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
@@ -153,8 +153,8 @@ pub trait ViewSet: Sized + 'static {
     fn create(&self, req: &ApiRequest, input: Input) -> impl Future<Output = ApiResult<Self::Model>> {
         async move {
             let owner = match Self::Model::OWNER_FIELD {
-                Some(_) => Some(req.require_user()?.id),
-                None => None,
+                Some(_) => NewOwner::User(req.require_user()?.id),
+                None => NewOwner::FromInput,
             };
             let new = Self::Model::validate_new(input, owner)?;
             Ok(Self::Model::create(req.db(), new).await?)
@@ -330,8 +330,8 @@ impl<M: Model, P: Permission + Clone + 'static> ViewSet for ModelViewSet<M, P> {
 
     async fn create(&self, req: &ApiRequest, input: Input) -> ApiResult<M> {
         let owner = match M::OWNER_FIELD {
-            Some(_) => Some(req.require_user()?.id),
-            None => None,
+            Some(_) => NewOwner::User(req.require_user()?.id),
+            None => NewOwner::FromInput,
         };
         let new = M::validate_new(self.writable(input), owner)?;
         Ok(M::create(req.db(), new).await?)

@@ -51,8 +51,8 @@ pub(super) fn functions(model: &ModelSpec, krate: &TokenStream) -> TokenStream {
         let value = if field.owner {
             quote! {
                 match owner {
-                    ::core::option::Option::Some(id) => ::core::option::Option::Some(::core::convert::From::from(id)),
-                    ::core::option::Option::None => input.create_value::<#ty>(&fields[#index], ::core::option::Option::None, &[]),
+                    #krate::NewOwner::User(id) => ::core::option::Option::Some(::core::convert::From::from(id)),
+                    #krate::NewOwner::FromInput => input.create_value::<#ty>(&fields[#index], ::core::option::Option::None, &[]),
                 }
             }
         } else if field.auto != Auto::No {
@@ -92,7 +92,7 @@ pub(super) fn functions(model: &ModelSpec, krate: &TokenStream) -> TokenStream {
     quote! {
         fn validate_new(
             input: #krate::Input,
-            owner: ::core::option::Option<i64>,
+            owner: #krate::NewOwner,
         ) -> ::core::result::Result<#new, #krate::ValidationErrors> {
             let _ = owner;
             let mut input = input;
