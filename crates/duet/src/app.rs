@@ -245,7 +245,7 @@ impl App {
     /// The migrations to apply: the framework's, then the app's.
     pub(crate) fn migration_sets(&self) -> Vec<MigrationSet> {
         std::iter::once(duet_models::FRAMEWORK_MIGRATIONS)
-            .chain(self.migrations.iter().copied())
+            .chain(self.migrations.iter().cloned())
             .collect()
     }
 

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 /// Everything that can go wrong in the data layer.
@@ -26,6 +28,28 @@ pub enum Error {
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
+    /// A migration left rows referencing rows that do not exist (SQLite's
+    /// `PRAGMA foreign_key_check`, run before the migrations commit); nothing was applied.
+    #[error(
+        "migration rolled back: rows of {table} reference rows of {parent} that do not exist (PRAGMA foreign_key_check)"
+    )]
+    ForeignKeyCheck {
+        /// The table holding the dangling references.
+        table: String,
+        /// The table they should reference.
+        parent: String,
+    },
+    /// A migration set's directory is missing or unreadable (in a deployed binary, the
+    /// sources are not on the machine).
+    #[error("migration set {set}: cannot read {}: {source}", .path.display())]
+    MigrationFiles {
+        /// The set's name.
+        set: &'static str,
+        /// The directory or file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
     /// Hashing or checking a password failed for a reason other than a mismatch.
     #[error("password hashing failed: {0}")]
     Password(String),
