@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::autodetect::{ManualChange, ModelProblem};
+
 /// Everything that can go wrong in the data layer.
 ///
 /// Callers branch on the variant, not on the message: HTTP maps
@@ -49,6 +51,30 @@ pub enum Error {
         path: PathBuf,
         /// Why it cannot be read.
         source: std::io::Error,
+    },
+    /// A model's description cannot be a table.
+    #[error("model {model}: {problem}")]
+    InvalidModel {
+        /// The model's name.
+        model: &'static str,
+        /// What is wrong with it.
+        problem: ModelProblem,
+    },
+    /// `makemigrations` found changes it cannot write as SQL; it wrote nothing.
+    #[error(
+        "makemigrations wrote nothing: {} change(s) must be written by hand, as a new migration in {} and {}:{}",
+        .changes.len(),
+        .sqlite.display(),
+        .postgres.display(),
+        .changes.iter().map(|c| format!("\n  - {c}")).collect::<String>()
+    )]
+    Unexpressible {
+        /// What to write by hand.
+        changes: Vec<ManualChange>,
+        /// The set's SQLite migration directory.
+        sqlite: PathBuf,
+        /// The set's PostgreSQL migration directory.
+        postgres: PathBuf,
     },
     /// Hashing or checking a password failed for a reason other than a mismatch.
     #[error("password hashing failed: {0}")]

@@ -25,6 +25,7 @@
 //! |-----------|--------------|
 //! | `testing` | [`testing::TestDb`] and [`db_tests!`]: fresh SQLite files and PostgreSQL databases for tests |
 
+pub mod autodetect;
 mod config;
 mod db;
 mod deliveries;
@@ -42,6 +43,7 @@ mod tokens;
 mod users;
 mod validation;
 
+pub use autodetect::ModelSchema;
 pub use config::{DatabaseUrl, DbConfig};
 pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, WebhookDelivery};

@@ -31,8 +31,10 @@ pub struct MigrationState {
 /// What to do with the migrations, on the migration thread. Each job answers with the
 /// migrations it applied, listed or reverted.
 #[derive(Clone, Copy)]
-enum Job {
+pub(crate) enum Job {
     Migrate,
+    /// As `Migrate`, without logging: building a scratch database.
+    Replay,
     Status,
     RevertLast,
 }
@@ -132,7 +134,7 @@ fn job_blocking(
 /// schema changes that rebuild a table: foreign-key enforcement is off meanwhile (else
 /// dropping the old table would delete, or refuse, the rows referencing it), and
 /// `PRAGMA foreign_key_check` must find nothing before the transaction commits.
-fn sqlite_job(conn: &mut SqliteConnection, sets: &[MigrationSet], job: Job) -> Result<Vec<MigrationState>> {
+pub(crate) fn sqlite_job(conn: &mut SqliteConnection, sets: &[MigrationSet], job: Job) -> Result<Vec<MigrationState>> {
     // A no-op inside a transaction: it must come first.
     conn.batch_execute("PRAGMA foreign_keys = OFF")?;
     let done = conn.immediate_transaction(|c| -> Result<_, TxError> {
@@ -173,11 +175,13 @@ where
 {
     let source = |set: &MigrationSet| set.source(backend);
     match job {
-        Job::Migrate => {
+        Job::Migrate | Job::Replay => {
             let mut applied = Vec::new();
             for set in sets {
                 for version in conn.run_pending_migrations(source(set)?)? {
-                    tracing::info!(set = set.name(), %version, "applied migration");
+                    if let Job::Migrate = job {
+                        tracing::info!(set = set.name(), %version, "applied migration");
+                    }
                     applied.push(MigrationState {
                         set: set.name(),
                         version: version.to_string(),
