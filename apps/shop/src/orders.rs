@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use duet::chrono::NaiveDateTime;
 use duet::diesel_async::RunQueryDsl;
-use duet::models::{Db, Field, FieldKind, Input, Model, Result, ValidationErrors, db_run, json_object};
+use duet::models::{Db, Field, FieldKind, Index, Input, Literal, Model, Result, ValidationErrors, db_run, json_object};
 use duet::serde_json::{Map, Value, json};
 
 /// diesel's description of the `orders` table.
@@ -195,21 +195,44 @@ impl Model for Order {
             },
         ];
         const FIELDS: &[Field] = &[
-            Field::read_only("id", FieldKind::Integer),
-            Field::read_only(
-                "customer",
-                FieldKind::ForeignKey {
-                    model: "user",
-                    table: "users",
-                },
-            ),
-            Field::new("total", FieldKind::Money),
+            Field {
+                primary_key: true,
+                ..Field::read_only("id", FieldKind::Integer)
+            },
+            Field {
+                column: "customer_id",
+                ..Field::read_only(
+                    "customer",
+                    FieldKind::ForeignKey {
+                        model: "user",
+                        table: "users",
+                    },
+                )
+            },
+            Field {
+                column: "total_cents",
+                ..Field::new("total", FieldKind::Money)
+            },
             Field::new("currency", FieldKind::Text),
-            Field::new("status", FieldKind::Choice(CHOICES)),
+            Field {
+                db_default: Some(Literal::Text("pending")),
+                ..Field::new("status", FieldKind::Choice(CHOICES))
+            },
             Field::read_only("placed_at", FieldKind::DateTime),
-            Field::read_only("client_reference", FieldKind::Text),
+            Field {
+                unique: true,
+                ..Field::read_only("client_reference", FieldKind::Text)
+            },
         ];
         FIELDS
+    }
+
+    fn indexes() -> &'static [Index] {
+        &[Index {
+            name: "orders_customer_placed",
+            columns: &["customer_id", "placed_at"],
+            unique: false,
+        }]
     }
 
     fn pk(&self) -> i64 {
