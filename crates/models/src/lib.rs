@@ -5,6 +5,8 @@
 //!
 //! Queries are written once with diesel and run on either backend by [`db_run!`];
 //! [`model_queries!`] writes a model's scoped list/count/get/delete from its columns.
+//! [`autodetect`] writes the migrations a model's table needs (`makemigrations`) and
+//! checks a live database against the models.
 //!
 //! ```
 //! use duet_models::{Db, FRAMEWORK_MIGRATIONS, NewUser, User};
