@@ -219,6 +219,15 @@ fn makemigrations_without_the_sources_says_so() {
 duet_models::db_tests! {
     migrations: NO_MIGRATIONS;
 
+    async fn the_hand_written_orders_table_is_what_the_model_wants(test: &TestDb) {
+        test.db.migrate(&shop::MIGRATIONS).await.unwrap();
+        let live = test.db.introspect(&["orders".into()]).await.unwrap();
+        let orders = live.table("orders").unwrap();
+        assert_eq!(orders.differences(&HAND_WRITTEN.table().unwrap()), Vec::<String>::new());
+        assert_eq!(orders.unmodelled, ["CHECK constraints"], "kept, and not compared");
+        assert_eq!(test.db.schema_drift(&[ModelSchema::of::<Order>()]).await.unwrap(), []);
+    }
+
     async fn makemigrations_writes_what_migrate_applies(test: &TestDb) {
         let scratch = Scratch::new();
         for backend in BACKENDS {
