@@ -24,7 +24,7 @@ const SHELL_BODY: &str = r#"<div id="app"><main><noscript>This shop needs JavaSc
 <a href="/api/v1/">/api/v1/</a>.</noscript></main></div>"#;
 
 /// The shop: its JSON API under `/api`, its webhooks under `/webhooks` (enabled by their
-/// secrets), its states and pages, its orders table and demo data.
+/// secrets), its states and pages, its orders model and migrations, and demo data.
 pub fn app() -> App {
     App::new("shop")
         .api("/api", api::routes)
@@ -37,5 +37,6 @@ pub fn app() -> App {
         .assets(Assets::new().hashed("shop.css", include_bytes!("../static/shop.css").as_slice()))
         .shell(SpaShell::new("Shop").stylesheet("shop.css").body(SHELL_BODY))
         .migrations(SHOP_MIGRATIONS)
+        .model::<orders::Order>()
         .seed(seed::seed_if_empty)
 }

@@ -213,6 +213,7 @@ fn help_lists_every_setting_with_its_default() {
         ("DUET_ENV", Some("development")),
         ("DUET_ADDR", Some("127.0.0.1:8000")),
         ("DUET_TRUSTED_ORIGINS", None),
+        ("DUET_MIGRATIONS_DIR", None),
         ("STRIPE_WEBHOOK_SECRET", None),
         ("GITHUB_WEBHOOK_SECRET", None),
         ("STANDARD_WEBHOOK_SECRET", None),
@@ -228,6 +229,7 @@ fn help_lists_every_setting_with_its_default() {
     for command in [
         "serve",
         "migrate",
+        "makemigrations",
         "createuser",
         "changepassword",
         "token",

@@ -1,6 +1,7 @@
 //! `App`: the app builder. Prefixes own their routes, states and pages are registered, and
 //! [`App::check`] validates it all once; the [`Checked`] result is what serves.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::http::Method;
@@ -9,7 +10,7 @@ use actix_web::{HttpServer, web};
 use duet_auth::AuthConfig;
 use duet_auth::LogoutListener;
 use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
-use duet_models::{Db, MigrationSet, ModelChange};
+use duet_models::{Db, MigrationSet, Model, ModelChange, ModelSchema};
 use duet_mount::{ACCOUNTS_PREFIX, Assets, Mount, PrefixTable, SpaShell};
 use duet_state::{Engine, EventService, Registry, RegistryError, SocketConfig, State};
 use duet_ui::{CompiledUi, Ui};
@@ -68,6 +69,7 @@ pub struct App {
     shell: SpaShell,
     assets: Assets,
     ui: Option<Ui>,
+    models: Vec<ModelSchema>,
     migrations: Vec<MigrationSet>,
     seed: Option<SeedHook>,
     settings: Option<OwnSettings>,
@@ -98,6 +100,7 @@ impl App {
             shell: SpaShell::new(name),
             assets: Assets::new(),
             ui: None,
+            models: Vec::new(),
             migrations: Vec::new(),
             seed: None,
             settings: None,
@@ -171,9 +174,24 @@ impl App {
     }
 
     /// The app's own migrations, applied after the framework's (`migrate`, and at `serve`).
+    /// An app with models has exactly one set: `makemigrations` writes its models'
+    /// migrations there.
     pub fn migrations(mut self, set: MigrationSet) -> App {
         self.migrations.push(set);
         self
+    }
+
+    /// Declares model `M`: `makemigrations` writes the migrations its table needs into the
+    /// app's migration set, and `serve` refuses to start while the database's table does
+    /// not match it (a missing table or column, another type or nullability).
+    pub fn model<M: Model>(mut self) -> App {
+        self.models.push(ModelSchema::of::<M>());
+        self
+    }
+
+    /// The models declared with [`App::model`].
+    pub fn models(&self) -> &[ModelSchema] {
+        &self.models
     }
 
     /// Demo data for a fresh development database: `seed` runs at `serve` when `DUET_ENV`
@@ -242,11 +260,32 @@ impl App {
         }
     }
 
-    /// The migrations to apply: the framework's, then the app's.
-    pub(crate) fn migration_sets(&self) -> Vec<MigrationSet> {
-        std::iter::once(duet_models::FRAMEWORK_MIGRATIONS)
-            .chain(self.migrations.iter().copied())
-            .collect()
+    /// The migrations to apply: the framework's, then the app's — read at run time from
+    /// `dir` (its `sqlite/` and `postgres/`) instead, when given (`DUET_MIGRATIONS_DIR`).
+    pub(crate) fn migration_sets(&self, dir: Option<&Path>) -> Result<Vec<MigrationSet>, Error> {
+        let own = match dir {
+            Some(_) => vec![self.own_migrations(dir)?],
+            None => self.migrations.clone(),
+        };
+        Ok(std::iter::once(duet_models::FRAMEWORK_MIGRATIONS).chain(own).collect())
+    }
+
+    /// The app's one migration set, where its models' migrations go: as built into the
+    /// binary, or read from `dir` when given.
+    pub(crate) fn own_migrations(&self, dir: Option<&Path>) -> Result<MigrationSet, Error> {
+        let set = match self.migrations.as_slice() {
+            [set] => set,
+            [] => return Err(Error::NoMigrationSet),
+            several => {
+                return Err(Error::SeveralMigrationSets(
+                    several.iter().map(MigrationSet::name).collect(),
+                ));
+            }
+        };
+        Ok(match dir {
+            Some(dir) => MigrationSet::from_directories(set.name(), dir.join("sqlite"), dir.join("postgres")),
+            None => set.clone(),
+        })
     }
 
     pub(crate) fn seed_hook(&self) -> Option<&SeedHook> {
@@ -265,8 +304,8 @@ impl App {
     }
 
     /// The start-up check: a valid prefix table, no route registered twice or without its
-    /// leading `/`, states and pages that fit together, every asset the shell names. Every
-    /// problem found is listed in [`Error::Check`].
+    /// leading `/`, states and pages that fit together, every asset the shell names, models
+    /// that describe tables. Every problem found is listed in [`Error::Check`].
     ///
     /// The result holds what was validated — the registry, the compiled UI, the prefix
     /// table and routes — and [`Checked::serve`] uses it as is.
@@ -320,6 +359,11 @@ impl App {
                 (None, None)
             }
         };
+        for model in &app.models {
+            if let Err(problem) = model.table() {
+                problems.push(problem.to_string());
+            }
+        }
         let infos: Vec<RouteInfo> = routes.iter().map(|(r, _)| r.clone()).collect();
         let pages = ui.as_ref().map(page_list).unwrap_or_default();
         let mount = table.and_then(|table| {
@@ -501,5 +545,31 @@ impl Checked {
             tracing::info!("listening on http://{bound}");
         }
         server.run().await.map_err(serve_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use duet_models::{Field, FieldKind, ModelSchema};
+
+    use super::App;
+    use crate::Error;
+
+    #[test]
+    fn a_model_that_cannot_be_a_table_fails_the_check() {
+        const KEYLESS: &[Field] = &[Field::new("name", FieldKind::Text)];
+        let mut app = App::new("t");
+        app.models.push(ModelSchema {
+            name: "note",
+            table: "notes",
+            fields: KEYLESS,
+            indexes: &[],
+        });
+        match app.check() {
+            Err(Error::Check(problems)) => {
+                assert_eq!(problems, ["model note: no field is its primary key (`primary_key`)"]);
+            }
+            other => panic!("the check must fail: {other:?}"),
+        }
     }
 }

@@ -9,8 +9,9 @@
 //!
 //! | command | does |
 //! |---|---|
-//! | `serve` (the default) | checks the app, applies migrations, seeds a development database, serves on `--addr`/`DUET_ADDR` |
+//! | `serve` (the default) | checks the app, applies migrations, checks that the database matches the models, seeds a development database, serves on `--addr`/`DUET_ADDR` |
 //! | `migrate [--list \| --revert]` | applies pending migrations; lists them; reverts the last one applied |
+//! | `makemigrations [NAME] [--check]` | writes the migration (SQLite and PostgreSQL) that makes the database match the app's models; `--check` writes nothing and exits 1 when there is one to write |
 //! | `createuser NAME [--email E] [--staff] [--superuser]` | creates a user; the password comes from standard input |
 //! | `changepassword NAME` | sets a user's password from standard input |
 //! | `token NAME` | issues an API token and prints it, once |
@@ -27,7 +28,7 @@ use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use duet_models::{ApiToken, DatabaseUrl, Db, DbConfig, NewUser, User};
+use duet_models::{ApiToken, DatabaseUrl, Db, DbConfig, MigrationSet, NewUser, User};
 
 use crate::{App, Error, Services, Settings};
 
@@ -53,6 +54,17 @@ enum Command {
         /// Revert the last migration applied, instead.
         #[arg(long, conflicts_with = "list")]
         revert: bool,
+    },
+    /// Write the migration (SQLite and PostgreSQL) that makes the database match the app's
+    /// models, into the app's migration directories.
+    Makemigrations {
+        /// The migration's name: lowercase letters, digits and underscores (default: made
+        /// from the changes).
+        name: Option<String>,
+        /// Write nothing; exit 1, listing the changes, when the models and the migrations
+        /// differ (for CI).
+        #[arg(long)]
+        check: bool,
     },
     /// Create a user; the password is read from standard input, never from arguments.
     Createuser {
@@ -165,14 +177,20 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
         Command::Serve | Command::Routes | Command::Check => app.apply_settings(matches)?,
         _ => app,
     };
+    let dir = settings.migrations_dir.as_deref();
     match command {
         Command::Serve => {
             let seed = app.seed_hook().cloned();
-            let sets = app.migration_sets();
+            let sets = app.migration_sets(dir)?;
+            let models = app.models().to_vec();
             let checked = app.check()?;
             let key = settings.session_key()?;
             let db = connect(database).await?;
             db.migrate(&sets).await?;
+            let drift = db.schema_drift(&models).await?;
+            if !drift.is_empty() {
+                return Err(Error::Drift { app: name, drift });
+            }
             if let (Some(seed), crate::Env::Development) = (seed, settings.env) {
                 seed(db.clone()).await?;
             }
@@ -180,7 +198,7 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
             checked.serve(services, &settings.addr).await
         }
         Command::Migrate { list, revert } => {
-            let sets = app.migration_sets();
+            let sets = app.migration_sets(dir)?;
             let db = connect(database).await?;
             if list {
                 for migration in db.migration_status(&sets).await? {
@@ -202,13 +220,14 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
             }
             Ok(())
         }
+        Command::Makemigrations { name, check } => crate::makemigrations::run(&app, dir, name.as_deref(), check),
         Command::Createuser {
             username,
             email,
             staff,
             superuser,
         } => {
-            let db = existing(&name, &app, database).await?;
+            let db = existing(&name, &app.migration_sets(dir)?, database).await?;
             let password = read_password()?;
             let new = NewUser {
                 username,
@@ -226,7 +245,7 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
             Ok(())
         }
         Command::Changepassword { username } => {
-            let db = existing(&name, &app, database).await?;
+            let db = existing(&name, &app.migration_sets(dir)?, database).await?;
             let user = user(&db, &username).await?;
             let password = read_password()?;
             User::set_password(&db, user.id, &password).await?;
@@ -234,7 +253,7 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
             Ok(())
         }
         Command::Token { username } => {
-            let db = existing(&name, &app, database).await?;
+            let db = existing(&name, &app.migration_sets(dir)?, database).await?;
             let user = user(&db, &username).await?;
             println!("{}", ApiToken::issue(&db, user.id).await?);
             Ok(())
@@ -262,7 +281,7 @@ async fn connect(config: DbConfig) -> Result<Db, Error> {
 }
 
 /// Opens a database that must already exist and be migrated.
-async fn existing(name: &str, app: &App, config: DbConfig) -> Result<Db, Error> {
+async fn existing(name: &str, sets: &[MigrationSet], config: DbConfig) -> Result<Db, Error> {
     if let DatabaseUrl::SqliteFile(path) = &config.url
         && !path.exists()
     {
@@ -276,7 +295,7 @@ async fn existing(name: &str, app: &App, config: DbConfig) -> Result<Db, Error> 
     }
     let db = connect(config).await?;
     let pending = db
-        .migration_status(&app.migration_sets())
+        .migration_status(sets)
         .await?
         .into_iter()
         .filter(|migration| !migration.applied)

@@ -31,6 +31,39 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// The app declares models but no migration set for their migrations.
+    #[error(
+        "the app has no migration set for its models' migrations: add one with \
+         App::migrations(duet::models::migration_set!(…))"
+    )]
+    NoMigrationSet,
+    /// The app declares several migration sets: which one its models' migrations go into
+    /// is ambiguous.
+    #[error(
+        "the app has {} migration sets ({}); its models' migrations go into one: declare exactly one App::migrations(…)",
+        .0.len(),
+        .0.join(", ")
+    )]
+    SeveralMigrationSets(Vec<&'static str>),
+    /// `makemigrations --check`: the models and the migrations differ.
+    #[error("the models and the migrations differ ({changes} change(s)); run `{app} makemigrations`")]
+    ModelsChanged {
+        /// The app's name.
+        app: String,
+        /// How many changes a migration would make.
+        changes: usize,
+    },
+    /// At start-up, the database does not have a model's table as the model needs it.
+    #[error(
+        "the database does not match the models; run `{app} makemigrations`, then `{app} migrate`:{}",
+        .drift.iter().map(|d| format!("\n  - {d}")).collect::<String>()
+    )]
+    Drift {
+        /// The app's name.
+        app: String,
+        /// Every difference found.
+        drift: Vec<duet_models::autodetect::Drift>,
+    },
     /// Reading input or a file failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),

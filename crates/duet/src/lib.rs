@@ -5,9 +5,10 @@
 //! # A tour
 //!
 //! An app is an [`App`]: backend prefixes that own their routes, states that answer the
-//! browser's events, pages, and migrations. [`cli::run`] gives it the framework's commands
-//! (`serve`, `migrate`, `createuser`, `token`, `routes`, `check`, …) and builds everything it
-//! needs from the settings ([`Settings`]: `DATABASE_URL`, `REDIS_URL`, `DUET_SECRET_KEY`, …).
+//! browser's events, pages, models and migrations. [`cli::run`] gives it the framework's
+//! commands (`serve`, `migrate`, `makemigrations`, `createuser`, `token`, `routes`, `check`,
+//! …) and builds everything it needs from the settings ([`Settings`]: `DATABASE_URL`,
+//! `REDIS_URL`, `DUET_SECRET_KEY`, …).
 //!
 //! ```no_run
 //! use duet::prelude::*;
@@ -62,7 +63,7 @@
 //!
 //! | module | crate | owns |
 //! |---|---|---|
-//! | [`models`] | duet-models | the database pool (SQLite or PostgreSQL), migrations, users, tokens, the `Model` trait, validation |
+//! | [`models`] | duet-models | the database pool (SQLite or PostgreSQL), migrations and migrations from models, users, tokens, the `Model` trait, validation |
 //! | [`auth`] | duet-auth | sessions, login and logout, CSRF, API tokens, permissions |
 //! | [`views`] | duet-views | HTTP API errors, routes, `ViewSet` and `ApiRouter`, pagination, filtering |
 //! | [`state`] | duet-state | the event-state protocol at `/_event`: `State`, deltas, tab stores, broadcasts |
@@ -86,6 +87,7 @@
 mod app;
 pub mod cli;
 mod error;
+mod makemigrations;
 pub mod prelude;
 mod secret_key;
 mod services;

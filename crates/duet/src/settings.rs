@@ -82,6 +82,11 @@ pub struct Settings {
     /// https://admin.example.com), as Django's CSRF_TRUSTED_ORIGINS.
     #[arg(long, env = "DUET_TRUSTED_ORIGINS", value_name = "ORIGINS", global = true, value_delimiter = ',', value_parser = origin)]
     pub trusted_origins: Vec<String>,
+    /// Read the app's own migrations from DIR/sqlite and DIR/postgres when they run,
+    /// instead of those built into the binary; makemigrations writes there too.
+    /// Unset: the binary's, and makemigrations writes where they were built from.
+    #[arg(long, env = "DUET_MIGRATIONS_DIR", value_name = "DIR", global = true)]
+    pub migrations_dir: Option<std::path::PathBuf>,
 }
 
 impl Settings {

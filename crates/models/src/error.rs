@@ -1,4 +1,8 @@
+use std::path::PathBuf;
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::autodetect::{ManualChange, ModelProblem};
 
 /// Everything that can go wrong in the data layer.
 ///
@@ -30,6 +34,52 @@ pub enum Error {
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
+    /// A migration left rows referencing rows that do not exist (SQLite's
+    /// `PRAGMA foreign_key_check`, run before the migrations commit); nothing was applied.
+    #[error(
+        "migration rolled back: rows of {table} reference rows of {parent} that do not exist (PRAGMA foreign_key_check)"
+    )]
+    ForeignKeyCheck {
+        /// The table holding the dangling references.
+        table: String,
+        /// The table they should reference.
+        parent: String,
+    },
+    /// A migration set's directory is missing or unreadable (in a deployed binary, the
+    /// sources are not on the machine).
+    #[error("migration set {set}: cannot read {}: {source}", .path.display())]
+    MigrationFiles {
+        /// The set's name.
+        set: &'static str,
+        /// The directory or file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
+    /// A model's description cannot be a table.
+    #[error("model {model}: {problem}")]
+    InvalidModel {
+        /// The model's name.
+        model: &'static str,
+        /// What is wrong with it.
+        problem: ModelProblem,
+    },
+    /// `makemigrations` found changes it cannot write as SQL; it wrote nothing.
+    #[error(
+        "makemigrations wrote nothing: {} change(s) must be written by hand, as a new migration in {} and {}:{}",
+        .changes.len(),
+        .sqlite.display(),
+        .postgres.display(),
+        .changes.iter().map(|c| format!("\n  - {c}")).collect::<String>()
+    )]
+    Unexpressible {
+        /// What to write by hand.
+        changes: Vec<ManualChange>,
+        /// The set's SQLite migration directory.
+        sqlite: PathBuf,
+        /// The set's PostgreSQL migration directory.
+        postgres: PathBuf,
+    },
     /// Hashing or checking a password failed for a reason other than a mismatch.
     #[error("password hashing failed: {0}")]
     Password(String),

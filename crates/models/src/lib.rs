@@ -5,7 +5,8 @@
 //!
 //! Queries are written once with diesel and run on either backend by [`db_run!`];
 //! [`derive@Model`] writes a model's table, validation and scoped queries from one struct
-//! (docs/models.md).
+//! (docs/models.md). [`autodetect`] writes the migrations a model's table needs
+//! (`makemigrations`) and checks a live database against the models.
 //!
 //! ```
 //! use duet_models::{Db, FRAMEWORK_MIGRATIONS, NewUser, User};
@@ -30,6 +31,7 @@
 // too (its own models: users, tokens, deliveries).
 extern crate self as duet_models;
 
+pub mod autodetect;
 mod changes;
 mod choices;
 mod config;
@@ -39,6 +41,7 @@ mod error;
 mod field;
 mod field_type;
 mod migrate;
+mod migration_set;
 mod model;
 mod password;
 mod query;
@@ -50,6 +53,7 @@ mod users;
 mod validation;
 mod values;
 
+pub use autodetect::ModelSchema;
 pub use changes::{ChangeHook, ChangeKind, ModelChange};
 pub use choices::{Choices, choice_from_json};
 pub use config::{DatabaseUrl, DbConfig};
@@ -58,7 +62,8 @@ pub use deliveries::{Claim, DeliveryStatus, WebhookDelivery};
 pub use error::{Error, Result};
 pub use field::{AutoNow, Choice, Field, FieldKind, FieldRef, Index, Literal};
 pub use field_type::FieldType;
-pub use migrate::{Applied, FRAMEWORK_MIGRATIONS, MigrationSet, MigrationState};
+pub use migrate::{Applied, MigrationState};
+pub use migration_set::{FRAMEWORK_MIGRATIONS, MigrationSet};
 pub use model::{Model, NewOwner, cents_to_decimal};
 pub use query::{Filter, ListQuery, Lookup, OrderBy, Scope, Search, contains_pattern};
 pub use values::{Decimal, ForeignKey, Json, Money, UserKey};

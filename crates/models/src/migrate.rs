@@ -1,65 +1,15 @@
-//! Embedded migrations, applied under a lock so that instances starting together are safe.
+//! Migrations, applied under a lock so that instances starting together are safe.
 
 use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;
-use diesel::{Connection, SqliteConnection};
+use diesel::sql_types::Text;
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::MigrationHarness;
 
 use crate::config::DatabaseUrl;
-use crate::{Db, Error, Result};
-
-/// One migration set, written once per backend.
-#[derive(Clone, Copy)]
-pub struct MigrationSet {
-    /// A name for logs, e.g. `"duet"` or `"shop"`.
-    pub name: &'static str,
-    /// Migrations for SQLite (`|| embed_migrations!("…/sqlite")`).
-    pub sqlite: fn() -> EmbeddedMigrations,
-    /// Migrations for PostgreSQL (`|| embed_migrations!("…/postgres")`).
-    pub postgres: fn() -> EmbeddedMigrations,
-}
-
-impl std::fmt::Debug for MigrationSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MigrationSet")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The framework's own tables: `users`, `api_tokens`, `webhook_deliveries`.
-pub const FRAMEWORK_MIGRATIONS: MigrationSet =
-    crate::migration_set!("duet", sqlite: "../../migrations/sqlite", postgres: "../../migrations/postgres");
-
-/// Embeds a [`MigrationSet`] from two directories, relative to the calling crate's manifest.
-///
-/// ```ignore
-/// const SHOP: MigrationSet =
-///     duet_models::migration_set!("shop", sqlite: "migrations/sqlite", postgres: "migrations/postgres");
-/// ```
-#[macro_export]
-macro_rules! migration_set {
-    ($name:literal, sqlite: $sqlite:literal, postgres: $postgres:literal $(,)?) => {
-        $crate::MigrationSet {
-            name: $name,
-            sqlite: || {
-                // `embed_migrations!` names `diesel_migrations::…`: this makes it resolve
-                // without a dependency of the caller's own.
-                use $crate::__private::diesel_migrations;
-                const MIGRATIONS: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!($sqlite);
-                MIGRATIONS
-            },
-            postgres: || {
-                use $crate::__private::diesel_migrations;
-                const MIGRATIONS: diesel_migrations::EmbeddedMigrations =
-                    diesel_migrations::embed_migrations!($postgres);
-                MIGRATIONS
-            },
-        }
-    };
-}
+use crate::{Db, Error, MigrationSet, Result};
 
 /// A key for `pg_advisory_xact_lock`, shared by every duet instance: "duet" in ASCII.
 const PG_MIGRATION_LOCK: i64 = 0x6475_6574;
@@ -81,8 +31,10 @@ pub struct MigrationState {
 /// What to do with the migrations, on the migration thread. Each job answers with the
 /// migrations it applied, listed or reverted.
 #[derive(Clone, Copy)]
-enum Job {
+pub(crate) enum Job {
     Migrate,
+    /// As `Migrate`, without logging: building a scratch database.
+    Replay,
     Status,
     RevertLast,
 }
@@ -124,12 +76,7 @@ impl Db {
                 return Err(Error::Config("an in-memory database is always SQLite".into()));
             };
             let mut conn = pool.get().await?;
-            return conn
-                .spawn_blocking(move |c| {
-                    run_job(c, &sets, Backend::Sqlite, job).map_err(diesel::result::Error::QueryBuilderError)
-                })
-                .await
-                .map_err(|e| Error::Migration(e.to_string()));
+            return conn.spawn_blocking(move |c| Ok(sqlite_job(c, &sets, job))).await?;
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
@@ -143,8 +90,9 @@ impl Db {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Backend {
+/// Which backend's migrations to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -157,16 +105,15 @@ fn job_blocking(
     sets: &[MigrationSet],
     job: Job,
 ) -> Result<Vec<MigrationState>> {
-    let done = match url {
+    match url {
         DatabaseUrl::SqliteFile(path) => {
             let mut conn =
                 SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| Error::Unavailable(e.to_string()))?;
             conn.batch_execute(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {};",
                 busy.as_millis()
-            ))
-            .map_err(Error::from)?;
-            conn.immediate_transaction(|c| run_job(c, sets, Backend::Sqlite, job).map_err(TxError::Migration))
+            ))?;
+            sqlite_job(&mut conn, sets, job)
         }
         DatabaseUrl::Postgres(url) => {
             let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
@@ -175,35 +122,68 @@ fn job_blocking(
                 c.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))?;
                 run_job(c, sets, Backend::Postgres, job).map_err(TxError::Migration)
             })
+            .map_err(Error::from)
         }
-        DatabaseUrl::SqliteMemory => {
-            return Err(Error::Config(
-                "an in-memory database is migrated through its pool".into(),
-            ));
-        }
-    };
-    done.map_err(|e| match e {
-        TxError::Diesel(e) => Error::from(e),
-        TxError::Migration(e) => Error::Migration(e.to_string()),
-    })
+        DatabaseUrl::SqliteMemory => Err(Error::Config(
+            "an in-memory database is migrated through its pool".into(),
+        )),
+    }
+}
+
+/// Runs `job` on SQLite in one immediate transaction, as SQLite's documentation asks of
+/// schema changes that rebuild a table: foreign-key enforcement is off meanwhile (else
+/// dropping the old table would delete, or refuse, the rows referencing it), and
+/// `PRAGMA foreign_key_check` must find nothing before the transaction commits.
+pub(crate) fn sqlite_job(conn: &mut SqliteConnection, sets: &[MigrationSet], job: Job) -> Result<Vec<MigrationState>> {
+    // A no-op inside a transaction: it must come first.
+    conn.batch_execute("PRAGMA foreign_keys = OFF")?;
+    let done = conn.immediate_transaction(|c| -> Result<_, TxError> {
+        let done = run_job(c, sets, Backend::Sqlite, job).map_err(TxError::Migration)?;
+        foreign_key_check(c)?;
+        Ok(done)
+    });
+    // The connection may be a pooled one (an in-memory database), used by queries next.
+    let restored = conn.batch_execute("PRAGMA foreign_keys = ON");
+    let done = done.map_err(Error::from)?;
+    restored?;
+    Ok(done)
+}
+
+#[derive(QueryableByName)]
+struct Violation {
+    #[diesel(sql_type = Text)]
+    table: String,
+    #[diesel(sql_type = Text)]
+    parent: String,
+}
+
+/// The first row left referencing a missing row, as an error naming both tables.
+fn foreign_key_check(conn: &mut SqliteConnection) -> Result<(), TxError> {
+    let violation = diesel::sql_query(r#"SELECT "table", parent FROM pragma_foreign_key_check LIMIT 1"#)
+        .load::<Violation>(conn)?
+        .into_iter()
+        .next();
+    match violation {
+        Some(Violation { table, parent }) => Err(TxError::ForeignKeys { table, parent }),
+        None => Ok(()),
+    }
 }
 
 fn run_job<C>(conn: &mut C, sets: &[MigrationSet], backend: Backend, job: Job) -> Result<Vec<MigrationState>, BoxError>
 where
     C: MigrationHarness<C::Backend> + Connection,
 {
-    let source = |set: &MigrationSet| match backend {
-        Backend::Sqlite => (set.sqlite)(),
-        Backend::Postgres => (set.postgres)(),
-    };
+    let source = |set: &MigrationSet| set.source(backend);
     match job {
-        Job::Migrate => {
+        Job::Migrate | Job::Replay => {
             let mut applied = Vec::new();
             for set in sets {
-                for version in conn.run_pending_migrations(source(set))? {
-                    tracing::info!(set = set.name, %version, "applied migration");
+                for version in conn.run_pending_migrations(source(set)?)? {
+                    if let Job::Migrate = job {
+                        tracing::info!(set = set.name(), %version, "applied migration");
+                    }
                     applied.push(MigrationState {
-                        set: set.name,
+                        set: set.name(),
                         version: version.to_string(),
                         applied: true,
                     });
@@ -215,10 +195,10 @@ where
             let applied = conn.applied_migrations()?;
             let mut status = Vec::new();
             for set in sets {
-                for migration in MigrationSource::<C::Backend>::migrations(&source(set))? {
+                for migration in MigrationSource::<C::Backend>::migrations(&source(set)?)? {
                     let version = migration.name().version();
                     status.push(MigrationState {
-                        set: set.name,
+                        set: set.name(),
                         version: version.to_string(),
                         applied: applied.contains(&version),
                     });
@@ -233,12 +213,12 @@ where
                 return Ok(Vec::new());
             };
             for set in sets {
-                let migrations = MigrationSource::<C::Backend>::migrations(&source(set))?;
+                let migrations = MigrationSource::<C::Backend>::migrations(&source(set)?)?;
                 if migrations.iter().any(|m| m.name().version() == last) {
-                    let version = conn.revert_last_migration(source(set))?;
-                    tracing::info!(set = set.name, %version, "reverted migration");
+                    let version = conn.revert_last_migration(source(set)?)?;
+                    tracing::info!(set = set.name(), %version, "reverted migration");
                     return Ok(vec![MigrationState {
-                        set: set.name,
+                        set: set.name(),
                         version: version.to_string(),
                         applied: false,
                     }]);
@@ -252,10 +232,25 @@ where
 enum TxError {
     Diesel(diesel::result::Error),
     Migration(BoxError),
+    ForeignKeys { table: String, parent: String },
 }
 
 impl From<diesel::result::Error> for TxError {
     fn from(e: diesel::result::Error) -> Self {
         TxError::Diesel(e)
+    }
+}
+
+impl From<TxError> for Error {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Diesel(e) => Error::from(e),
+            // A migration set that cannot be read says so as itself.
+            TxError::Migration(e) => match e.downcast::<Error>() {
+                Ok(e) => *e,
+                Err(e) => Error::Migration(e.to_string()),
+            },
+            TxError::ForeignKeys { table, parent } => Error::ForeignKeyCheck { table, parent },
+        }
     }
 }

@@ -173,7 +173,8 @@ duet_models::db_tests! {
 async fn concurrent_first_migrations(url: &str) {
     let a = Db::connect_url(url).await.unwrap();
     let b = Db::connect_url(url).await.unwrap();
-    let (ra, rb) = tokio::join!(a.migrate(&[FRAMEWORK_MIGRATIONS]), b.migrate(&[FRAMEWORK_MIGRATIONS]));
+    let sets = [FRAMEWORK_MIGRATIONS];
+    let (ra, rb) = tokio::join!(a.migrate(&sets), b.migrate(&sets));
     let (ra, rb) = (ra.expect("first instance"), rb.expect("second instance"));
     assert_eq!(
         ra.len() + rb.len(),

@@ -24,6 +24,7 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DUET_ENV",
         "DUET_ADDR",
         "DUET_TRUSTED_ORIGINS",
+        "DUET_MIGRATIONS_DIR",
     ] {
         cmd.env_remove(var);
     }
