@@ -182,7 +182,9 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
         Command::Serve => {
             let seed = app.seed_hook().cloned();
             let sets = app.migration_sets(dir)?;
-            let models = app.models().to_vec();
+            // The framework's tables are checked as the app's are.
+            let mut models = duet_models::framework_models();
+            models.extend_from_slice(app.models());
             let checked = app.check()?;
             let key = settings.session_key()?;
             let db = connect(database).await?;

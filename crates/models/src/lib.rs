@@ -85,6 +85,17 @@ pub fn now() -> chrono::NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
 
+/// The framework's own models — users, API tokens, webhook deliveries — as the tables
+/// `FRAMEWORK_MIGRATIONS` create: checked at start-up beside an app's models, and against
+/// those migrations by the tests.
+pub fn framework_models() -> Vec<ModelSchema> {
+    vec![
+        ModelSchema::of::<User>(),
+        ModelSchema::of::<ApiToken>(),
+        ModelSchema::of::<WebhookDelivery>(),
+    ]
+}
+
 /// `bytes` random bytes from the operating system, as lowercase hex: for references and
 /// other values that must not be guessed (API tokens have their own [`ApiToken::issue`]).
 ///

@@ -303,7 +303,7 @@ duet_models::db_tests! {
 
     async fn the_framework_tables_are_what_models_of_them_want(test: &TestDb) {
         test.db.migrate(&[FRAMEWORK_MIGRATIONS]).await.unwrap();
-        let models = common::framework_models();
+        let models = duet_models::framework_models();
         assert!(Plan::detect(&[], &FRAMEWORK_MIGRATIONS, &models).unwrap().is_empty());
         assert_eq!(test.db.schema_drift(&models).await.unwrap(), []);
         let names: Vec<String> = models.iter().map(|m| m.table.to_owned()).collect();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
 use duet_models::autodetect::{Plan, Table, Written};
-use duet_models::{Choice, Db, FRAMEWORK_MIGRATIONS, Field, FieldKind, Index, Literal, MigrationSet, ModelSchema};
+use duet_models::{Db, FRAMEWORK_MIGRATIONS, Field, FieldKind, Index, MigrationSet, ModelSchema};
 
 /// A model described by hand.
 pub(crate) fn model(
@@ -138,93 +138,3 @@ const PK: Field = Field {
     primary_key: true,
     ..Field::read_only("id", FieldKind::Integer)
 };
-
-const USERS: &[Field] = &[
-    PK,
-    Field {
-        unique: true,
-        ..Field::new("username", FieldKind::Text)
-    },
-    Field {
-        db_default: Some(Literal::Text("")),
-        ..Field::new("email", FieldKind::Text)
-    },
-    Field {
-        secret: true,
-        ..Field::new("password_hash", FieldKind::Text)
-    },
-    Field {
-        db_default: Some(Literal::Bool(true)),
-        ..Field::new("is_active", FieldKind::Bool)
-    },
-    Field {
-        db_default: Some(Literal::Bool(false)),
-        ..Field::new("is_staff", FieldKind::Bool)
-    },
-    Field {
-        db_default: Some(Literal::Bool(false)),
-        ..Field::new("is_superuser", FieldKind::Bool)
-    },
-    Field::read_only("created_at", FieldKind::DateTime),
-];
-
-const API_TOKENS: &[Field] = &[
-    PK,
-    Field {
-        column: "user_id",
-        index: true,
-        ..Field::read_only(
-            "user",
-            FieldKind::ForeignKey {
-                model: "user",
-                table: "users",
-            },
-        )
-    },
-    Field {
-        unique: true,
-        secret: true,
-        ..Field::read_only("key_hash", FieldKind::Text)
-    },
-    Field::read_only("created_at", FieldKind::DateTime),
-];
-
-const DELIVERY_STATUSES: &[Choice] = &[
-    Choice {
-        value: "processing",
-        label: "Processing",
-    },
-    Choice {
-        value: "done",
-        label: "Done",
-    },
-];
-
-const WEBHOOK_DELIVERIES: &[Field] = &[
-    PK,
-    Field::new("provider", FieldKind::Text),
-    Field::new("delivery_id", FieldKind::Text),
-    Field::read_only("received_at", FieldKind::DateTime),
-    Field::new("status", FieldKind::Choice(DELIVERY_STATUSES)),
-];
-
-const WEBHOOK_DELIVERY_INDEXES: &[Index] = &[Index {
-    name: "webhook_deliveries_provider_delivery_id_key",
-    columns: &["provider", "delivery_id"],
-    unique: true,
-}];
-
-/// The framework's tables as models describing them would: what its hand-written
-/// migrations must introspect as.
-pub(crate) fn framework_models() -> [ModelSchema; 3] {
-    [
-        model("user", "users", USERS, &[]),
-        model("api_token", "api_tokens", API_TOKENS, &[]),
-        model(
-            "webhook_delivery",
-            "webhook_deliveries",
-            WEBHOOK_DELIVERIES,
-            WEBHOOK_DELIVERY_INDEXES,
-        ),
-    ]
-}
