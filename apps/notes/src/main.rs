@@ -13,6 +13,7 @@ use duet::state::ModelList;
 fn app() -> App {
     App::new("notes")
         .migrations(notes::MIGRATIONS)
+        .model::<notes::Note>()
         .api("/api", api::routes)
         .state::<ModelList<states::MyNotes>>()
         .ui(pages::ui())

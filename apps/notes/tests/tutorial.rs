@@ -153,6 +153,7 @@ fn the_tutorial_shows_every_line_of_the_app() {
     let mut files = Vec::new();
     code_files(&app_dir().join("src"), &mut files);
     code_files(&app_dir().join("migrations"), &mut files);
+    files.push("build.rs".to_owned());
     let blocks = blocks();
     for path in files {
         let text = read(&path);
