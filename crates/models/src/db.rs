@@ -170,7 +170,24 @@ async fn sqlite_pool(config: &DbConfig, url: String, max: u32) -> Result<SqliteP
 
 async fn pg_pool(config: &DbConfig, url: &str) -> Result<PgPool> {
     let mut manager_config = ManagerConfig::<PgConn>::default();
-    manager_config.recycling_method = RecyclingMethod::Fast;
+    // No test query on checkout, but no connection the server has already closed either
+    // (after `pg_terminate_backend` or a restart, every idle connection is one): a closed
+    // socket is known locally, for free.
+    manager_config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|conn| {
+        use diesel_async::pooled_connection::PoolableConnection;
+        let closed = PoolableConnection::is_broken(conn);
+        async move {
+            if closed {
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection,
+                    Box::new("the server closed this pooled connection".to_owned()),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        .boxed()
+    }));
     let manager = AsyncDieselConnectionManager::<PgConn>::new_with_config(url, manager_config);
     bb8::Pool::builder()
         .max_size(config.max_connections)
@@ -215,6 +232,19 @@ macro_rules! db_run {
                 }
                 Err(error) => Err($crate::Error::from(error)),
             },
+        }
+    };
+}
+
+/// [`db_run!`] for a read that can safely run twice: when the connection is lost during it
+/// ([`Error::ConnectionLost`](crate::Error::ConnectionLost): the server terminated or
+/// restarted it), it runs once more on another connection before failing.
+#[macro_export]
+macro_rules! db_read {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $crate::db_run!($db, |$conn| $body) {
+            Err($crate::Error::ConnectionLost(_)) => $crate::db_run!($db, |$conn| $body),
+            other => other,
         }
     };
 }

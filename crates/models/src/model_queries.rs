@@ -30,7 +30,7 @@ macro_rules! model_queries {
         async fn list(db: &$crate::Db, query: &$crate::ListQuery) -> $crate::Result<::std::vec::Vec<Self>> {
             use ::diesel::prelude::*;
             use ::diesel_async::RunQueryDsl;
-            $crate::db_run!(db, |conn| {
+            $crate::db_read!(db, |conn| {
                 let mut q = $table::table.select(Self::as_select()).into_boxed();
                 $crate::model_queries!(@scope q, query, $($owner)?);
                 $crate::model_queries!(@filters q, query, $($fname => $fcol : $fkind),*);
@@ -60,7 +60,7 @@ macro_rules! model_queries {
         async fn count(db: &$crate::Db, query: &$crate::ListQuery) -> $crate::Result<i64> {
             use ::diesel::prelude::*;
             use ::diesel_async::RunQueryDsl;
-            $crate::db_run!(db, |conn| {
+            $crate::db_read!(db, |conn| {
                 let mut q = $table::table.count().into_boxed();
                 $crate::model_queries!(@scope q, query, $($owner)?);
                 $crate::model_queries!(@filters q, query, $($fname => $fcol : $fkind),*);
@@ -71,7 +71,7 @@ macro_rules! model_queries {
         async fn get(db: &$crate::Db, scope: $crate::Scope, pk: i64) -> $crate::Result<Self> {
             use ::diesel::prelude::*;
             use ::diesel_async::RunQueryDsl;
-            $crate::db_run!(db, |conn| {
+            $crate::db_read!(db, |conn| {
                 let mut q = $table::table.select(Self::as_select()).filter($pk.eq(pk)).into_boxed();
                 $crate::model_queries!(@scope q, scope, $($owner)?);
                 q.first::<Self>(conn).await

@@ -100,7 +100,7 @@ impl User {
 
     /// The user named `username`, active or not.
     pub async fn by_username(db: &Db, username: &str) -> Result<User> {
-        db_run!(db, |conn| users::table
+        crate::db_read!(db, |conn| users::table
             .filter(users::username.eq(username))
             .select(User::as_select())
             .first(conn)
@@ -109,7 +109,7 @@ impl User {
 
     /// The user with id `id`, active or not.
     pub async fn by_id(db: &Db, id: i64) -> Result<User> {
-        db_run!(db, |conn| users::table
+        crate::db_read!(db, |conn| users::table
             .find(id)
             .select(User::as_select())
             .first(conn)
