@@ -13,7 +13,7 @@ duet_models::db_tests! {
         let dir = tempfile::tempdir().unwrap();
         let first = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("Applied 2 migration(s)"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("Applied 3 migration(s)"), "{}", stdout(&first));
         let second = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(second.status.success(), "{}", stderr(&second));
         assert_eq!(stdout(&second).trim(), "No migrations to apply.");
@@ -29,7 +29,7 @@ duet_models::db_tests! {
         let applied = |o: &std::process::Output| {
             stdout(o).strip_prefix("Applied ").map_or(0, |rest| rest.split(' ').next().unwrap().parse::<usize>().unwrap())
         };
-        assert_eq!(applied(&a) + applied(&b), 2, "{} / {}", stdout(&a), stdout(&b));
+        assert_eq!(applied(&a) + applied(&b), 3, "{} / {}", stdout(&a), stdout(&b));
         let third = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert_eq!(stdout(&third).trim(), "No migrations to apply.");
     }

@@ -1,6 +1,6 @@
 //! duet's data layer: one [`Db`] over SQLite (embedded, the default) or PostgreSQL, chosen
 //! by `DATABASE_URL`; embedded migrations applied safely at start-up; the framework's tables
-//! (users, API tokens, webhook deliveries); and the [`Model`] trait through which the
+//! (users, logins, API tokens, webhook deliveries); and the [`Model`] trait through which the
 //! event-state side, the HTTP API and the admin all see an application's tables.
 //!
 //! Queries are written once with diesel and run on either backend by [`db_run!`];
@@ -29,6 +29,7 @@ mod config;
 mod db;
 mod deliveries;
 mod error;
+mod logins;
 mod migrate;
 mod model;
 mod model_queries;
@@ -44,6 +45,7 @@ pub use config::{DatabaseUrl, DbConfig};
 pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, WebhookDelivery};
 pub use error::{Error, Result};
+pub use logins::Login;
 pub use migrate::{Applied, FRAMEWORK_MIGRATIONS, MigrationSet};
 pub use model::{Field, FieldKind, FieldValue, Filter, ListQuery, Model, OrderBy, Scope, cents_to_decimal};
 pub use model_queries::ScopeOf;

@@ -33,5 +33,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_logins (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        key_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, api_tokens);
+diesel::joinable!(user_logins -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, api_tokens, user_logins);
