@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use duet_auth::{SessionBackend, SessionConfig};
+use duet_auth::{RedisSessionConfig, SessionBackend, SessionConfig};
 use duet_models::{DatabaseUrl, Db};
 use duet_mount::{Assets, Duet, MountError, Services, SpaShell};
 use duet_state::postgres::PgBroadcaster;
@@ -72,7 +72,8 @@ async fn state_services(settings: &Settings) -> Result<(Arc<dyn StateManager>, B
     let config = RedisConfig::new(url)
         .prefix(&settings.redis.prefix)
         .tab_ttl(TAB_TTL)
-        .lock_ttl(settings.redis.lock_ttl);
+        .lock_ttl(settings.redis.lock_ttl)
+        .timeout(settings.redis.timeout);
     let unreachable =
         |e: duet_state::redis::RedisError| ShopError::config("REDIS_URL", format!("cannot reach Redis: {e}"));
     let manager = RedisStateManager::connect(config.clone()).await.map_err(unreachable)?;
@@ -86,9 +87,13 @@ async fn state_services(settings: &Settings) -> Result<(Arc<dyn StateManager>, B
 /// Serves the shop on `addr` with `db` and the sessions `settings` ask for.
 pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopError> {
     let session_backend = match &settings.redis_url {
-        Some(url) => SessionBackend::redis(url)
-            .await
-            .map_err(|reason| ShopError::config("REDIS_URL", format!("cannot reach Redis: {reason}")))?,
+        Some(url) => SessionBackend::redis(
+            RedisSessionConfig::new(url)
+                .prefix(&settings.redis.prefix)
+                .timeout(settings.redis.timeout),
+        )
+        .await
+        .map_err(|reason| ShopError::config("REDIS_URL", format!("cannot reach Redis: {reason}")))?,
         None => SessionBackend::cookie(),
     };
     tracing::info!(store = session_backend.name(), "sessions");
@@ -101,6 +106,7 @@ pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopEr
                 db,
                 sessions,
                 session_backend,
+                allowed_hosts: settings.allowed_hosts.clone(),
                 state_manager,
                 broadcaster,
             },

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use duet_auth::AllowedHosts;
 use duet_models::{DatabaseUrl, DbConfig};
 
 use crate::error::ShopError;
@@ -32,10 +33,12 @@ pub struct Settings {
     pub database: DbConfig,
     /// `REDIS_URL`, if set: sessions, tabs and broadcasts in Redis.
     pub redis_url: Option<String>,
-    /// `REDIS_KEY_PREFIX`, `REDIS_LOCK_TTL_MS`.
+    /// `REDIS_KEY_PREFIX`, `REDIS_LOCK_TTL_MS`, `REDIS_TIMEOUT_MS`.
     pub redis: RedisSettings,
     /// `DUET_SECRET_KEY` (or the development key kept in `var/`).
     pub secret_key: Vec<u8>,
+    /// `DUET_ALLOWED_HOSTS`: required in production; loopback names in development.
+    pub allowed_hosts: AllowedHosts,
     /// The webhook signing secrets; a missing one disables its endpoint.
     pub webhooks: WebhookSecrets,
 }
@@ -47,8 +50,11 @@ pub struct RedisSettings {
     /// channel, so several apps can share one Redis.
     pub prefix: String,
     /// `REDIS_LOCK_TTL_MS` (default 10,000): a tab lock not released within this long
-    /// expires (an instance died mid-event); an event running longer loses its write.
+    /// expires (an instance died mid-event); a running event renews it.
     pub lock_ttl: Duration,
+    /// `REDIS_TIMEOUT_MS` (default 2,000): how long a request waits for Redis (sessions, tabs)
+    /// before it is answered 503, or `unavailable`.
+    pub timeout: Duration,
 }
 
 impl RedisSettings {
@@ -71,7 +77,25 @@ impl RedisSettings {
                     )
                 })?,
         };
-        Ok(RedisSettings { prefix, lock_ttl })
+        let timeout = match var("REDIS_TIMEOUT_MS") {
+            None => Duration::from_secs(2),
+            Some(ms) => ms
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| *ms >= 10)
+                .map(Duration::from_millis)
+                .ok_or_else(|| {
+                    ShopError::config(
+                        "REDIS_TIMEOUT_MS",
+                        "must be a whole number of milliseconds, at least 10",
+                    )
+                })?,
+        };
+        Ok(RedisSettings {
+            prefix,
+            lock_ttl,
+            timeout,
+        })
     }
 }
 
@@ -119,12 +143,25 @@ impl Settings {
         }
         let redis = RedisSettings::from_env()?;
         let secret_key = secret_key(env)?;
+        let allowed_hosts = match (var("DUET_ALLOWED_HOSTS"), env) {
+            (Some(list), _) => {
+                AllowedHosts::parse(&list).map_err(|problem| ShopError::config("DUET_ALLOWED_HOSTS", problem))?
+            }
+            (None, Env::Development) => AllowedHosts::loopback(),
+            (None, Env::Production) => {
+                return Err(ShopError::config(
+                    "DUET_ALLOWED_HOSTS",
+                    "is required when DUET_ENV=production (e.g. shop.example.com)",
+                ));
+            }
+        };
         Ok(Settings {
             env,
             database,
             redis_url,
             redis,
             secret_key,
+            allowed_hosts,
             webhooks: WebhookSecrets::from_env(),
         })
     }

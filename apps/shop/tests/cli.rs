@@ -147,4 +147,25 @@ fn bad_configuration_is_one_clear_line() {
         "positive",
     );
     check_bad_config(&[("REDIS_URL", "localhost:6379")], "REDIS_URL", "redis://");
+    check_bad_config(
+        &[("DUET_ENV", "production"), ("DUET_SECRET_KEY", &"k".repeat(64))],
+        "DUET_ALLOWED_HOSTS",
+        "required when DUET_ENV=production",
+    );
+    check_bad_config(
+        &[("DUET_ALLOWED_HOSTS", "https://shop.example")],
+        "DUET_ALLOWED_HOSTS",
+        "not a host name",
+    );
+    check_bad_config(
+        &[("DUET_NEW_TABS_PER_ADDRESS", "lots")],
+        "DUET_NEW_TABS_PER_ADDRESS",
+        "per minute",
+    );
+    check_bad_config(
+        &[("DUET_TRUST_FORWARDED_FOR", "yes")],
+        "DUET_TRUST_FORWARDED_FOR",
+        "true or false",
+    );
+    check_bad_config(&[("REDIS_TIMEOUT_MS", "5")], "REDIS_TIMEOUT_MS", "at least 10");
 }

@@ -6,11 +6,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::redis::{OwnRedis, redis_client, redis_query};
 use common::ws::{Socket, connect, hello, recv, recv_within, send};
 use common::{Server, make_order, make_user, session_login, session_logout, shop, stripe_paid};
 use duet_models::testing::{NO_MIGRATIONS, TestDb, required_env};
@@ -269,94 +270,6 @@ async fn an_instance_that_lost_its_lock_cannot_write_stale_state() {
     let hydrate = hello(&mut fast, Some(&tab), "/").await;
     assert_eq!(hydrate["states"]["counter"]["count"], 100, "B's write stands");
     assert_eq!(hydrate["seq"], 2);
-}
-
-/// A Redis server of the test's own, on a free port, so restarting it disturbs no one.
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> Option<OwnRedis> {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn();
-        match child {
-            Ok(child) => Some(OwnRedis {
-                port,
-                child: Some(child),
-            }),
-            Err(error) => {
-                assert!(
-                    std::env::var("CI").as_deref() != Ok("true"),
-                    "redis-server cannot be started: {error}"
-                );
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "[duet] Redis restart test skipped: redis-server not found ({error})"
-                );
-                None
-            }
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_up(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(client) = redis_client(&self.url())
-                && let Ok(mut conn) = client.get_multiplexed_async_connection().await
-                && redis_query::<String>(&mut conn, &["PING"]).await.is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("redis-server on port {} did not come up", self.port);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn redis_client(url: &str) -> Result<redis::Client, redis::RedisError> {
-    redis::Client::open(url)
-}
-
-async fn redis_query<T: redis::FromRedisValue>(
-    conn: &mut redis::aio::MultiplexedConnection,
-    args: &[&str],
-) -> Result<T, redis::RedisError> {
-    let mut cmd = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    cmd.query_async(conn).await
 }
 
 /// How many instances listen on the broadcast channel.

@@ -38,7 +38,9 @@ duet_models::db_tests! {
     async fn production_never_seeds(test: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = shop(dir.path(), Some(&test.url), &[]);
-        cmd.env("DUET_ENV", "production").env("DUET_SECRET_KEY", KEY);
+        cmd.env("DUET_ENV", "production")
+            .env("DUET_SECRET_KEY", KEY)
+            .env("DUET_ALLOWED_HOSTS", "127.0.0.1");
         let server = Server::start(cmd).await;
         assert_eq!(reqwest::get(server.url("/_health")).await.unwrap().status(), 200);
         assert!(matches!(User::by_username(&test.db, "demo").await, Err(duet_models::Error::NotFound)));

@@ -11,7 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use duet_auth::LogoutListener;
 use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
-use duet_auth::{AuthConfig, SessionBackend, SessionConfig};
+use duet_auth::{AllowedHosts, AuthConfig, AuthError, SessionBackend, SessionConfig};
 use duet_models::Db;
 use duet_state::{Broadcaster, Engine, EventService, Registry, RegistryError, SocketConfig, StateManager};
 use duet_ui::{CompiledUi, RUNTIME_JS, Ui};
@@ -113,6 +113,8 @@ pub struct Services {
     pub sessions: SessionConfig,
     /// Where sessions are kept.
     pub session_backend: SessionBackend,
+    /// The host names the app answers to.
+    pub allowed_hosts: AllowedHosts,
 }
 
 impl Duet {
@@ -309,6 +311,8 @@ impl Duet {
             csrf_exempt_prefixes: self.csrf_exempt.clone(),
             trusted_origins: self.trusted_origins.clone(),
             secure_cookies: services.sessions.is_secure(),
+            allowed_hosts: services.allowed_hosts.clone(),
+            ..AuthConfig::default()
         });
         let db = web::Data::new(services.db.clone());
         let engine = Engine::new(
@@ -339,6 +343,7 @@ impl Duet {
                 .configure(move |cfg| app.configure(cfg))
                 .wrap(from_fn(duet_auth::authenticate))
                 .wrap(services.sessions.middleware(services.session_backend.clone()))
+                .wrap(from_fn(duet_auth::session_faults))
                 .wrap(tracing_actix_web::TracingLogger::default())
         })
         .bind(addr)
@@ -419,6 +424,8 @@ async fn page_shell(req: &HttpRequest, state: &MountState, ui: &UiMount, token: 
     let page = ui.compiled.page_for(req.path());
     let user = match duet_auth::current_user(req).await {
         Ok(user) => user,
+        // The session store is away: the shell is safe to serve as to an anonymous visitor.
+        Err(AuthError::Unavailable) => None,
         Err(error) => return error.error_response(),
     };
     if page.is_some_and(|p| p.requires_login()) && user.is_none() {

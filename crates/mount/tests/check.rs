@@ -89,6 +89,7 @@ async fn serve_refuses_to_start_before_binding() {
         db,
         sessions: SessionConfig::new(&[1; 64]),
         session_backend: SessionBackend::cookie(),
+        allowed_hosts: duet_auth::AllowedHosts::loopback(),
         state_manager: std::sync::Arc::new(duet_state::MemoryStateManager::new(std::time::Duration::from_secs(60))),
         broadcaster: duet_state::Broadcaster::new(),
     };

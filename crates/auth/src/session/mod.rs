@@ -1,14 +1,26 @@
 //! Session middleware: a signed-and-encrypted cookie store by default, Redis when configured.
+//!
+//! Redis sessions wait a bounded time ([`RedisSessionConfig::timeout`]): a session that cannot
+//! be read is marked unavailable for the request (its user is unknown: [`Identity::Unavailable`](crate::Identity::Unavailable),
+//! answered 503 where a user is needed, anonymous where that is safe), and a write that
+//! cannot be made is a 503 through [`session_faults`], never a hang.
+
+mod redis;
 
 use std::collections::HashMap;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
-use actix_session::storage::{
-    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore, UpdateError,
-};
+use actix_session::storage::{CookieSessionStore, LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::body::MessageBody;
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
+use actix_web::middleware::Next;
+
+pub use self::redis::{RedisSessionConfig, RedisSessionStore};
+use crate::AuthError;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "sessionid";
@@ -82,15 +94,24 @@ pub enum SessionBackend {
     Redis(RedisSessionStore),
 }
 
+/// The key marking a session that could not be read (see [`session_faults`]).
+pub(crate) const UNAVAILABLE_KEY: &str = "_duet_unavailable";
+
+/// True when the request's session could not be read from its store: who is asking is
+/// unknown, and nothing may be written to the session.
+pub(crate) fn is_unavailable(session: &actix_session::Session) -> bool {
+    matches!(session.get::<bool>(UNAVAILABLE_KEY), Ok(Some(true)))
+}
+
 impl SessionBackend {
     /// The cookie store.
     pub fn cookie() -> SessionBackend {
         SessionBackend::Cookie(std::sync::Arc::new(CookieSessionStore::default()))
     }
 
-    /// A Redis store at `url`; fails when Redis cannot be reached.
-    pub async fn redis(url: &str) -> Result<SessionBackend, String> {
-        RedisSessionStore::new(url)
+    /// A Redis store (with bounded waits); fails when Redis cannot be reached now.
+    pub async fn redis(config: RedisSessionConfig) -> Result<SessionBackend, String> {
+        RedisSessionStore::connect(config)
             .await
             .map(SessionBackend::Redis)
             .map_err(|e| e.to_string())
@@ -142,4 +163,26 @@ impl SessionStore for SessionBackend {
             SessionBackend::Redis(store) => store.delete(key).await,
         }
     }
+}
+
+/// Middleware (`actix_web::middleware::from_fn(session_faults)`), outside the session
+/// middleware: a session store that failed to save, update or delete a session answers 503
+/// `{"detail": …}` with `Retry-After`, instead of actix-session's empty 500.
+pub async fn session_faults(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next.call(req).await.map_err(|error| {
+        // actix-session wraps every storage failure in an `InternalError` of these types;
+        // nothing inside it raises them.
+        let from_store = error.as_error::<InternalError<anyhow::Error>>().is_some()
+            || error.as_error::<InternalError<SaveError>>().is_some()
+            || error.as_error::<InternalError<UpdateError>>().is_some();
+        if from_store {
+            tracing::warn!(%error, "session store failed: 503");
+            AuthError::Unavailable.into()
+        } else {
+            error
+        }
+    })
 }
