@@ -8,7 +8,7 @@ use duet_models::{DatabaseUrl, Db};
 use duet_mount::{Assets, Duet, MountError, Services, SpaShell};
 use duet_state::postgres::PgBroadcaster;
 use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
-use duet_state::{Broadcaster, MemoryStateManager, StateManager};
+use duet_state::{Broadcaster, MemoryStateManager, SocketConfig, StateManager};
 use duet_views::ApiRouter;
 
 use crate::api::{OrderViewSet, my_orders};
@@ -22,6 +22,8 @@ const SHELL_BODY: &str = r#"<div id="app"><main><noscript>This shop needs JavaSc
 
 /// How long an idle tab's state is kept.
 const TAB_TTL: Duration = Duration::from_secs(60 * 60);
+/// How long an idle tab of an anonymous visitor is kept.
+const ANONYMOUS_TAB_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Prefix of the PostgreSQL notification channel (`shop:broadcast`). Channels belong to a
 /// database, so other apps with databases of their own never hear it.
@@ -53,7 +55,7 @@ pub fn app(webhooks: Webhooks) -> Duet {
 async fn state_services(settings: &Settings) -> Result<(Arc<dyn StateManager>, Broadcaster), ShopError> {
     let broadcaster = Broadcaster::new();
     let Some(url) = &settings.redis_url else {
-        let memory = Arc::new(MemoryStateManager::new(TAB_TTL));
+        let memory = Arc::new(MemoryStateManager::new(TAB_TTL).anonymous_ttl(ANONYMOUS_TAB_TTL));
         let DatabaseUrl::Postgres(database_url) = &settings.database.url else {
             tracing::info!(store = "memory", broadcasts = "in-process", "tabs and broadcasts");
             return Ok((memory, broadcaster));
@@ -72,6 +74,7 @@ async fn state_services(settings: &Settings) -> Result<(Arc<dyn StateManager>, B
     let config = RedisConfig::new(url)
         .prefix(&settings.redis.prefix)
         .tab_ttl(TAB_TTL)
+        .anonymous_tab_ttl(ANONYMOUS_TAB_TTL)
         .lock_ttl(settings.redis.lock_ttl)
         .timeout(settings.redis.timeout);
     let unreachable =
@@ -100,7 +103,13 @@ pub async fn serve(settings: &Settings, db: Db, addr: &str) -> Result<(), ShopEr
     let sessions = SessionConfig::new(&settings.secret_key).secure(settings.env == Env::Production);
     let webhooks = Webhooks::new(&settings.webhooks)?;
     let (state_manager, broadcaster) = state_services(settings).await?;
+    let sockets = SocketConfig {
+        new_tabs_per_address: settings.sockets.new_tabs_per_address,
+        trust_forwarded_for: settings.sockets.trust_forwarded_for,
+        ..SocketConfig::default()
+    };
     app(webhooks)
+        .event_sockets(sockets)
         .serve(
             Services {
                 db,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use duet_auth::AllowedHosts;
 use duet_models::{DatabaseUrl, DbConfig};
+use duet_state::Rate;
 
 use crate::error::ShopError;
 
@@ -39,8 +40,48 @@ pub struct Settings {
     pub secret_key: Vec<u8>,
     /// `DUET_ALLOWED_HOSTS`: required in production; loopback names in development.
     pub allowed_hosts: AllowedHosts,
+    /// `DUET_NEW_TABS_PER_ADDRESS`, `DUET_TRUST_FORWARDED_FOR`.
+    pub sockets: SocketSettings,
     /// The webhook signing secrets; a missing one disables its endpoint.
     pub webhooks: WebhookSecrets,
+}
+
+/// Limits of the event sockets.
+#[derive(Debug, Clone)]
+pub struct SocketSettings {
+    /// `DUET_NEW_TABS_PER_ADDRESS` (default 60): new tabs one client address may open per
+    /// minute (all at once, then evenly); `off` for no limit.
+    pub new_tabs_per_address: Option<Rate>,
+    /// `DUET_TRUST_FORWARDED_FOR` (default false): take the client's address from
+    /// `Forwarded`/`X-Forwarded-For`, set by the load balancer in front.
+    pub trust_forwarded_for: bool,
+}
+
+impl SocketSettings {
+    fn from_env() -> Result<SocketSettings, ShopError> {
+        let new_tabs_per_address = match var("DUET_NEW_TABS_PER_ADDRESS").as_deref() {
+            None => Some(Rate::new(60, Duration::from_secs(1))),
+            Some("off") => None,
+            Some(n) => {
+                let n = n.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    ShopError::config(
+                        "DUET_NEW_TABS_PER_ADDRESS",
+                        "must be a positive whole number per minute, or off",
+                    )
+                })?;
+                Some(Rate::new(n, Duration::from_secs(60) / n))
+            }
+        };
+        let trust_forwarded_for = match var("DUET_TRUST_FORWARDED_FOR").as_deref() {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(_) => return Err(ShopError::config("DUET_TRUST_FORWARDED_FOR", "must be true or false")),
+        };
+        Ok(SocketSettings {
+            new_tabs_per_address,
+            trust_forwarded_for,
+        })
+    }
 }
 
 /// How tabs are kept in Redis (used when `REDIS_URL` is set).
@@ -162,6 +203,7 @@ impl Settings {
             redis,
             secret_key,
             allowed_hosts,
+            sockets: SocketSettings::from_env()?,
             webhooks: WebhookSecrets::from_env(),
         })
     }

@@ -142,7 +142,7 @@ duet_models::db_tests! {
         assert_eq!(reply["changes"]["orders"]["orders"]["ops"][0]["value"]["status"], "paid", "{reply}");
         send(&mut tab, event(4, "update", json!({"id": bobs.id, "status": "paid"}))).await;
         let refused = recv(&mut tab).await;
-        assert_eq!((refused["code"].as_str(), refused["message"].as_str()), (Some("handler_failed"), Some("Not found.")), "{refused}");
+        assert_eq!((refused["code"].as_str(), refused["message"].as_str()), (Some("not_found"), Some("Not found.")), "{refused}");
         send(&mut tab, event(5, "update", json!({"status": "paid"}))).await;
         assert_eq!(recv(&mut tab).await["code"], "bad_payload");
         send(&mut tab, event(6, "delete", json!(old.id))).await;

@@ -79,7 +79,7 @@
 //! (set_to.call)(&mut state, &mut ctx, json!(5)).await.unwrap();
 //! assert_eq!(state.computed()["doubled"], json!(10));
 //! let error = (set_to.call)(&mut state, &mut ctx, json!("five")).await.unwrap_err();
-//! assert_eq!(error.code, "bad_payload");
+//! assert_eq!(error.code, duet_state::wire::ErrorCode::BadPayload);
 //! # });
 //! ```
 
@@ -94,8 +94,10 @@ mod ctx;
 pub mod delta;
 mod engine;
 mod error;
+mod limits;
 mod manager;
 mod model_state;
+mod outbox;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]
@@ -113,7 +115,10 @@ pub use ctx::{ClientAction, EventCtx, Route};
 pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};
 pub use engine::{Caller, Engine};
 pub use error::EventError;
-pub use manager::{MemoryStateManager, StateManager, StoreError, Subscription, TabLock, TabRecord};
+pub use limits::Rate;
+pub use manager::{
+    DEFAULT_MAX_TAB_BYTES, MemoryStateManager, StateManager, StoreError, Subscription, TabLock, TabRecord,
+};
 pub use model_state::{ModelList, ModelOf, ModelState, StateSerializer};
 pub use registry::{OnLoad, Outcome, Registry, RegistryError, StateEntry, Stored};
 pub use socket::{EventService, SocketConfig, Sockets, event_socket};

@@ -310,7 +310,7 @@ impl<M: ModelState> ModelList<M> {
                 M::changed(ctx, &row);
                 Ok(())
             }
-            Err(error) if error.code == "invalid" => {
+            Err(error) if error.code == crate::wire::ErrorCode::Invalid => {
                 self.errors = error.fields;
                 Ok(())
             }

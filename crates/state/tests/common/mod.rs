@@ -85,6 +85,14 @@ fn tally<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFut
     })
 }
 
+/// Subscribes to `counter:rows`: each message (a number n) fills the list with n rows.
+fn follow<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
+    Box::pin(async move {
+        ctx.subscribe("counter:rows", "fill");
+        Ok(())
+    })
+}
+
 /// Counts up to `n`, showing each step (progress).
 fn count_to<'a>(s: &'a mut Counter, ctx: &'a mut EventCtx, payload: Value) -> LocalBoxFuture<'a, EventResult> {
     Box::pin(async move {
@@ -157,6 +165,10 @@ impl Events for Counter {
             HandlerDef {
                 name: "tally",
                 call: tally,
+            },
+            HandlerDef {
+                name: "follow",
+                call: follow,
             },
             HandlerDef {
                 name: "count_to",
