@@ -4,7 +4,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use duet_models::schema::users;
-use duet_models::{Db, NewUser, Result, User, db_run};
+use duet_models::{Db, Error, NewUser, Result, User, db_run};
 
 use crate::orders::{NewOrder, Order};
 
@@ -12,13 +12,15 @@ use crate::orders::{NewOrder, Order};
 pub const DEMO_USER: &str = "demo";
 
 /// Seeds the `demo` user (password `demo`) and a handful of orders when the database has
-/// no users at all. Returns whether it seeded.
+/// no users at all. Returns whether it seeded. Instances starting together on a fresh
+/// database are safe: the one that creates the demo user seeds, the others see its
+/// username taken and leave it to that one.
 pub async fn seed_if_empty(db: &Db) -> Result<bool> {
     let users: i64 = db_run!(db, |conn| users::table.count().get_result(conn).await)?;
     if users > 0 {
         return Ok(false);
     }
-    let demo = User::create(
+    let created = User::create(
         db,
         NewUser {
             username: DEMO_USER.into(),
@@ -27,7 +29,15 @@ pub async fn seed_if_empty(db: &Db) -> Result<bool> {
             ..NewUser::default()
         },
     )
-    .await?;
+    .await;
+    let demo = match created {
+        Ok(demo) => demo,
+        Err(Error::UniqueViolation(_)) => {
+            tracing::info!("another instance is seeding the fresh database");
+            return Ok(false);
+        }
+        Err(other) => return Err(other),
+    };
     let now = duet_models::now();
     let orders = [
         (1250, "pending"),

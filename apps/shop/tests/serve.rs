@@ -49,6 +49,32 @@ duet_models::db_tests! {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_starting_together_on_a_fresh_database_both_serve() {
+    let Some(test) = TestDb::postgres(&NO_MIGRATIONS).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = || {
+        let mut cmd = shop(dir.path(), Some(&test.url), &[]);
+        cmd.env("DUET_SECRET_KEY", KEY);
+        cmd
+    };
+    // Both migrate (under the lock), then both find no users: one seeds, neither exits.
+    let (a, b) = tokio::join!(Server::start(key()), Server::start(key()));
+    for server in [&a, &b] {
+        assert_eq!(reqwest::get(server.url("/_health")).await.unwrap().status(), 200);
+    }
+    let demo = User::by_username(&test.db, "demo").await.expect("seeded");
+    assert_eq!(
+        Order::count(&test.db, &ListQuery::new(Scope::Owner(demo.id)))
+            .await
+            .unwrap(),
+        5,
+        "seeded once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_503_with_the_reason_when_postgres_goes_away() {
     let Some(test) = TestDb::postgres(&NO_MIGRATIONS).await else {
         return;
