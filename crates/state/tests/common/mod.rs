@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod app;
+pub mod proxy;
 
 use duet_state::{Background, EventCtx, EventError, EventResult, Events, HandlerDef, Registry, State};
 use futures_util::future::LocalBoxFuture;
