@@ -29,9 +29,10 @@ pub const MIGRATIONS: [MigrationSet; 2] = [FRAMEWORK_MIGRATIONS, SHOP_MIGRATIONS
 /// The duet demo shop: an SPA with server-side state, a JSON API and webhooks on one port.
 ///
 /// Configuration comes from the environment: DATABASE_URL (default sqlite://var/shop.sqlite3),
-/// DATABASE_POOL_SIZE, DATABASE_TIMEOUT_SECS, REDIS_URL, DUET_SECRET_KEY, DUET_ENV
-/// (development | production), STRIPE_WEBHOOK_SECRET, GITHUB_WEBHOOK_SECRET,
-/// STANDARD_WEBHOOK_SECRET and RUST_LOG.
+/// DATABASE_POOL_SIZE, DATABASE_TIMEOUT_SECS, REDIS_URL, REDIS_KEY_PREFIX, REDIS_LOCK_TTL_MS,
+/// REDIS_TIMEOUT_MS, DUET_SECRET_KEY, DUET_ENV (development | production),
+/// DUET_ALLOWED_HOSTS, DUET_NEW_TABS_PER_ADDRESS, DUET_TRUST_FORWARDED_FOR,
+/// STRIPE_WEBHOOK_SECRET, GITHUB_WEBHOOK_SECRET, STANDARD_WEBHOOK_SECRET and RUST_LOG.
 #[derive(Debug, Parser)]
 #[command(name = "shop", version)]
 pub struct Cli {

@@ -93,8 +93,8 @@ impl Error {
 /// connection …"), `57P03` cannot connect now ("the database system is starting up",
 /// "… is shutting down", "… is in recovery mode", "… is not yet accepting connections").
 /// diesel's error information carries the message but not the code, so the messages are
-/// matched: PostgreSQL's own English wording (a server with translated `lc_messages` gets a
-/// 500 for these instead, as before). Class `08` errors are raised by the client library
+/// matched: PostgreSQL's own English wording (with translated `lc_messages` these stay
+/// `Query` errors, as before). Class `08` errors are raised by the client library
 /// when the socket fails and arrive as `UnableToSendCommand`.
 fn ends_the_connection(message: &str) -> bool {
     message.starts_with("terminating connection ") || message.starts_with("the database system is ")

@@ -3,7 +3,8 @@
 //! (users, logins, API tokens, webhook deliveries); and the [`Model`] trait through which the
 //! event-state side, the HTTP API and the admin all see an application's tables.
 //!
-//! Queries are written once with diesel and run on either backend by [`db_run!`];
+//! Queries are written once with diesel and run on either backend by [`db_run!`] (or
+//! [`db_read!`] for a read that may run again when PostgreSQL drops its connection);
 //! [`model_queries!`] writes a model's scoped list/count/get/delete from its columns.
 //!
 //! ```

@@ -13,8 +13,10 @@
 //!   and forgets idle ones after a TTL.
 //! - [`event_socket`] + [`EventService`]: the `/_event` endpoint — Origin check, the
 //!   session's user resolved once at the handshake, frame limit, heartbeat and idle timeout,
-//!   error frames for bad input, close on floods; [`Sockets`] closes a login's sockets when
-//!   it logs out (duet-auth's `LogoutListener`).
+//!   error frames ([`wire::ErrorCode`]) for bad input, close on floods; one writer per
+//!   socket with a bounded outbox, so a client that stops reading is closed (4008), not
+//!   buffered; new tabs rate-limited ([`SocketConfig`], [`Rate`]); [`Sockets`] closes a
+//!   login's sockets when it logs out (duet-auth's `LogoutListener`).
 //!
 //! - [`Broadcaster`]: HTTP views and webhooks publish on a topic; tabs that subscribed
 //!   (`ctx.subscribe(topic, handler)`) react under their lock and their sockets get the
