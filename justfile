@@ -39,6 +39,12 @@ soak seconds="60":
     cargo build --release -p shop -p duet-bench
     DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench soak --seconds {{seconds}}
 
+# Coverage-guided fuzzing of the parsers of untrusted input (nightly, cargo-fuzz).
+fuzz seconds="60":
+    for target in frame_decoder prefix_classifier webhook_headers input_validation delta_apply; do \
+        cargo +nightly fuzz run --fuzz-dir fuzz $target fuzz/corpus/$target -- -max_total_time={{seconds}} || exit 1; \
+    done
+
 # What CI runs.
 ci:
     bash .ci/run
