@@ -221,19 +221,34 @@ macro_rules! db_run {
             $crate::Pool::Sqlite(pool) => match pool.get().await {
                 Ok(mut pooled) => {
                     let $conn = &mut *pooled;
-                    ($body).map_err($crate::Error::from)
+                    let result = ($body).map_err($crate::Error::from);
+                    $crate::__retire_if_lost(&mut *pooled, &result);
+                    result
                 }
                 Err(error) => Err($crate::Error::from(error)),
             },
             $crate::Pool::Postgres(pool) => match pool.get().await {
                 Ok(mut pooled) => {
                     let $conn = &mut *pooled;
-                    ($body).map_err($crate::Error::from)
+                    let result = ($body).map_err($crate::Error::from);
+                    $crate::__retire_if_lost(&mut *pooled, &result);
+                    result
                 }
                 Err(error) => Err($crate::Error::from(error)),
             },
         }
     };
+}
+
+/// After a query whose connection was lost: marks the connection broken, so that the pool
+/// drops it rather than hand it out again (the client library may not have seen the socket
+/// close yet). What [`db_run!`] calls; not a public API.
+#[doc(hidden)]
+pub fn __retire_if_lost<C: AsyncConnection, T>(conn: &mut C, result: &Result<T>) {
+    use diesel_async::TransactionManager;
+    if let Err(Error::ConnectionLost(_)) = result {
+        C::TransactionManager::transaction_manager_status_mut(conn).set_in_error();
+    }
 }
 
 /// [`db_run!`] for a read that can safely run twice: when the connection is lost during it
