@@ -30,7 +30,8 @@ pub enum Env {
 pub struct Settings {
     /// `DUET_ENV`.
     pub env: Env,
-    /// `DATABASE_URL`, `DATABASE_POOL_SIZE`, `DATABASE_TIMEOUT_SECS`.
+    /// `DATABASE_URL`, `DATABASE_POOL_SIZE`, `DATABASE_TIMEOUT_SECS`,
+    /// `DATABASE_QUERY_TIMEOUT_SECS`.
     pub database: DbConfig,
     /// `REDIS_URL`, if set: sessions, tabs and broadcasts in Redis.
     pub redis_url: Option<String>,
@@ -237,6 +238,14 @@ fn database_config() -> Result<DbConfig, ShopError> {
             .filter(|s: &f64| s.is_finite() && *s > 0.0)
             .ok_or_else(|| ShopError::config("DATABASE_TIMEOUT_SECS", "must be a positive number of seconds"))?;
         config = config.connect_timeout(Duration::from_secs_f64(secs));
+    }
+    if let Some(secs) = var("DATABASE_QUERY_TIMEOUT_SECS") {
+        let secs: f64 = secs
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s > 0.0)
+            .ok_or_else(|| ShopError::config("DATABASE_QUERY_TIMEOUT_SECS", "must be a positive number of seconds"))?;
+        config = config.query_timeout(Duration::from_secs_f64(secs));
     }
     Ok(config)
 }

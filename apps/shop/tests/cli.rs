@@ -168,4 +168,9 @@ fn bad_configuration_is_one_clear_line() {
         "true or false",
     );
     check_bad_config(&[("REDIS_TIMEOUT_MS", "5")], "REDIS_TIMEOUT_MS", "at least 10");
+    check_bad_config(
+        &[("DATABASE_QUERY_TIMEOUT_SECS", "-1")],
+        "DATABASE_QUERY_TIMEOUT_SECS",
+        "positive",
+    );
 }

@@ -25,6 +25,10 @@ pub enum Error {
     /// on another connection ([`db_read!`](crate::db_read)).
     #[error("database connection lost: {0}")]
     ConnectionLost(String),
+    /// A query did not finish within the configured time (a stalled server, a partition);
+    /// its connection is dropped.
+    #[error("database query timed out after {0:?}")]
+    TimedOut(std::time::Duration),
     /// The configuration (for example `DATABASE_URL`) is malformed.
     #[error("{0}")]
     Config(String),
@@ -80,10 +84,13 @@ impl From<bb8::RunError<diesel_async::pooled_connection::PoolError>> for Error {
 }
 
 impl Error {
-    /// True when retrying later may succeed: the database was unreachable, or the connection
-    /// was lost.
+    /// True when retrying later may succeed: the database was unreachable, the connection
+    /// was lost, or a query timed out.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Error::Unavailable(_) | Error::ConnectionLost(_))
+        matches!(
+            self,
+            Error::Unavailable(_) | Error::ConnectionLost(_) | Error::TimedOut(_)
+        )
     }
 }
 

@@ -43,7 +43,7 @@ mod users;
 mod validation;
 
 pub use config::{DatabaseUrl, DbConfig};
-pub use db::{__retire_if_lost, Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
+pub use db::{__bounded, __retire_if_lost, Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, WebhookDelivery};
 pub use error::{Error, Result};
 pub use logins::Login;

@@ -30,6 +30,10 @@ macro_rules! model_queries {
         async fn list(db: &$crate::Db, query: &$crate::ListQuery) -> $crate::Result<::std::vec::Vec<Self>> {
             use ::diesel::prelude::*;
             use ::diesel_async::RunQueryDsl;
+            let known: &[&str] = &[$($oname),*];
+            if let Some(other) = query.ordering.iter().map(|o| o.field).find(|f| !known.contains(f)) {
+                return Err($crate::Error::Config(format!("cannot order by {other:?}")));
+            }
             $crate::db_read!(db, |conn| {
                 let mut q = $table::table.select(Self::as_select()).into_boxed();
                 $crate::model_queries!(@scope q, query, $($owner)?);
@@ -38,7 +42,8 @@ macro_rules! model_queries {
                     q = match (order.field, order.descending) {
                         $(($oname, false) => q.then_order_by($ocol.asc()),
                           ($oname, true) => q.then_order_by($ocol.desc()),)*
-                        (other, _) => return Err($crate::Error::Config(format!("cannot order by {other:?}"))),
+                        // Refused above.
+                        _ => q,
                     };
                 }
                 // The tie-break follows the last key's direction, so that an index on

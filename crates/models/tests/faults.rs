@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use duet_models::testing::TestDb;
-use duet_models::{Db, Error, FRAMEWORK_MIGRATIONS};
+use duet_models::{Db, DbConfig, Error, FRAMEWORK_MIGRATIONS};
 
 /// The PostgreSQL backend pid running `query` in this test's database, once it runs.
 async fn backend_running(admin: &Db, query: &str) -> i32 {
@@ -72,4 +72,22 @@ async fn a_read_whose_connection_is_terminated_runs_again() {
         tokio::spawn(async move { duet_models::db_read!(db, |conn| diesel::sql_query(READ).execute(conn).await) });
     terminate(&admin, backend_running(&admin, READ).await).await;
     assert_eq!(reading.await.unwrap().expect("the read ran again"), 1);
+}
+
+#[tokio::test]
+async fn a_query_past_its_time_is_unavailable_and_its_connection_dropped() {
+    let Some(test) = TestDb::postgres(&[FRAMEWORK_MIGRATIONS]).await else {
+        return;
+    };
+    let config = DbConfig::from_url(&test.url)
+        .unwrap()
+        .query_timeout(Duration::from_millis(300));
+    let db = Db::connect(config).await.unwrap();
+    let started = Instant::now();
+    let error =
+        duet_models::db_run!(db, |conn| diesel::sql_query("SELECT pg_sleep(5)").execute(conn).await).unwrap_err();
+    assert!(matches!(error, Error::TimedOut(_)), "{error:?}");
+    assert!(error.is_unavailable(), "HTTP answers 503");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    db.ping().await.expect("the pool serves again");
 }

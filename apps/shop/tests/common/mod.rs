@@ -18,6 +18,7 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DATABASE_URL",
         "DATABASE_POOL_SIZE",
         "DATABASE_TIMEOUT_SECS",
+        "DATABASE_QUERY_TIMEOUT_SECS",
         "REDIS_URL",
         "REDIS_KEY_PREFIX",
         "REDIS_LOCK_TTL_MS",
