@@ -39,10 +39,11 @@ impl std::fmt::Debug for PasswordChecks {
 }
 
 impl Default for PasswordChecks {
-    /// Half the CPUs (at least one) checking, 32 waiting, for at most 2 s each.
+    /// Half the CPUs checking (at least one, at most four: each check holds 19 MiB), 32
+    /// waiting, for at most 2 s each.
     fn default() -> PasswordChecks {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        PasswordChecks::new((cpus / 2).max(1), 32, Duration::from_secs(2))
+        PasswordChecks::new((cpus / 2).clamp(1, 4), 32, Duration::from_secs(2))
     }
 }
 
