@@ -727,11 +727,15 @@ impl Engine {
             return work.await;
         };
         let mut work = std::pin::pin!(work);
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut next = tokio::time::Instant::now() + every;
         loop {
+            // The work first: an event that finishes at its first poll (most do) never
+            // arms the timer.
             tokio::select! {
+                biased;
                 done = &mut work => return done,
-                _ = ticks.tick() => {
+                () = tokio::time::sleep_until(next) => {
+                    next += every;
                     if let Err(error) = self.manager.renew(lock).await {
                         tracing::warn!(tab = lock.tab, %error, "renewing a tab's lock failed");
                     }
