@@ -27,10 +27,23 @@ bench:
     command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
     cargo build --release -p shop -p duet-bench
     target/release/duet-bench http
+    target/release/duet-bench logins
     DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench webhooks
     target/release/duet-bench events
     command -v chromedriver >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
     target/release/duet-bench ui
+
+# Chaos soak (60 s): two instances on PostgreSQL and a Redis of its own, WebSocket and API
+# load while an instance is killed, Redis restarts and PostgreSQL drops connections.
+soak seconds="60":
+    cargo build --release -p shop -p duet-bench
+    DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench soak --seconds {{seconds}}
+
+# Coverage-guided fuzzing of the parsers of untrusted input (nightly, cargo-fuzz).
+fuzz seconds="60":
+    for target in frame_decoder prefix_classifier webhook_headers input_validation delta_apply; do \
+        cargo +nightly fuzz run --fuzz-dir fuzz $target fuzz/corpus/$target -- -max_total_time={{seconds}} || exit 1; \
+    done
 
 # What CI runs.
 ci:

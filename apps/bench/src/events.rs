@@ -283,6 +283,9 @@ fn start_shop(dir: &std::path::Path, addr: &str, name: &str, redis: Option<&str>
             format!("sqlite://{}", dir.join(format!("{name}.sqlite3")).display()),
         )
         .env("DUET_ENV", "production")
+        .env("DUET_ALLOWED_HOSTS", "127.0.0.1")
+        // Thousands of sockets from one address, each opening a tab.
+        .env("DUET_NEW_TABS_PER_ADDRESS", "off")
         .env("DUET_SECRET_KEY", "e".repeat(64))
         .env("RUST_LOG", "error")
         .env_remove("REDIS_URL")

@@ -37,6 +37,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
             .current_dir(&dir)
             .env("DATABASE_URL", &url)
             .env("DUET_ENV", "production")
+            .env("DUET_ALLOWED_HOSTS", "127.0.0.1")
             .env("DUET_SECRET_KEY", "b".repeat(64))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

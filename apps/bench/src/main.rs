@@ -6,7 +6,9 @@
 mod events;
 mod http;
 mod load;
+mod logins;
 mod servers;
+mod soak;
 mod ui;
 mod webhooks;
 
@@ -31,6 +33,35 @@ enum Command {
         /// Concurrent connections.
         #[arg(long, default_value_t = 64)]
         connections: u32,
+    },
+    /// Token `GET /api/orders/` alone, then during a flood of wrong-password logins (each
+    /// client sending the next as soon as one is answered); the shop's peak memory.
+    Logins {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// Clients sending wrong passwords at once.
+        #[arg(long, default_value_t = 64)]
+        flooders: usize,
+    },
+    /// Chaos soak: two shop instances on PostgreSQL and a Redis of its own, WebSocket tabs
+    /// and API load while an instance is killed, Redis restarts and PostgreSQL terminates
+    /// connections; fails unless every acknowledged event was applied exactly once, no
+    /// response was a 500, none took longer than the timeouts allow, and memory stayed
+    /// bounded.
+    Soak {
+        /// Seconds of load (the faults come at fixed fractions of it).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// A PostgreSQL server URL; the soak creates and drops a database of its own there.
+        #[arg(long, env = "DUET_TEST_POSTGRES_URL")]
+        postgres: String,
+        /// WebSocket tabs sending events.
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        /// Concurrent API clients.
+        #[arg(long, default_value_t = 8)]
+        api: usize,
     },
     /// Signed 1 KiB Stripe POSTs, a fresh event id each: verification alone vs a bare
     /// handler, and the shop's full path (delivery recorded) on SQLite and PostgreSQL.
@@ -137,6 +168,17 @@ fn main() -> std::process::ExitCode {
         } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(webhooks::run(seconds, concurrency, postgres))),
+        Command::Logins { seconds, flooders } => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(logins::run(seconds, flooders))),
+        Command::Soak {
+            seconds,
+            postgres,
+            clients,
+            api,
+        } => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(soak::run(seconds, &postgres, clients, api))),
         Command::Http { seconds, connections } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(http::run(seconds, connections))),

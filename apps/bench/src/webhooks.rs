@@ -124,6 +124,7 @@ fn spawn_shop(database_url: &str, dir: &std::path::Path) -> Result<(Killed, Stri
         .current_dir(dir)
         .env("DATABASE_URL", database_url)
         .env("DUET_ENV", "production")
+        .env("DUET_ALLOWED_HOSTS", "127.0.0.1")
         .env("DUET_SECRET_KEY", "b".repeat(64))
         .env("STRIPE_WEBHOOK_SECRET", SECRET)
         .env("RUST_LOG", "error")

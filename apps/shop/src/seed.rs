@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use duet::chrono::Duration;
 use duet::diesel_async::RunQueryDsl;
 use duet::models::schema::users;
-use duet::models::{Db, Model, Money, NewUser, Result, User, db_run};
+use duet::models::{Db, Error, Model, Money, NewUser, Result, User, db_run};
 
 use crate::orders::{NewOrder, Order, OrderStatus};
 
@@ -12,14 +12,16 @@ use crate::orders::{NewOrder, Order, OrderStatus};
 pub const DEMO_USER: &str = "demo";
 
 /// Seeds the `demo` user (password `demo`) and a handful of orders when the database has
-/// no users at all (the app's seed hook: development only).
+/// no users at all (the app's seed hook: development only). Instances starting together on
+/// a fresh database are safe: the one that creates the demo user seeds, the others see its
+/// username taken and leave it to that one.
 pub async fn seed_if_empty(db: Db) -> Result<()> {
     let db = &db;
     let users: i64 = db_run!(db, |conn| users::table.count().get_result(conn).await)?;
     if users > 0 {
         return Ok(());
     }
-    let demo = User::create(
+    let created = User::create(
         db,
         NewUser {
             username: DEMO_USER.into(),
@@ -28,7 +30,15 @@ pub async fn seed_if_empty(db: Db) -> Result<()> {
             ..NewUser::default()
         },
     )
-    .await?;
+    .await;
+    let demo = match created {
+        Ok(demo) => demo,
+        Err(Error::UniqueViolation(_)) => {
+            duet::tracing::info!("another instance is seeding the fresh database");
+            return Ok(());
+        }
+        Err(other) => return Err(other),
+    };
     let now = duet::models::now();
     let orders = [
         (1250, OrderStatus::Pending),

@@ -25,12 +25,12 @@ pub struct CounterState {
 #[events]
 impl CounterState {
     async fn increment(&mut self, _ctx: &mut EventCtx) -> EventResult {
-        self.count += 1;
+        self.count = self.count.checked_add(1).ok_or_else(at_the_limit)?;
         Ok(())
     }
 
     async fn decrement(&mut self, _ctx: &mut EventCtx) -> EventResult {
-        self.count -= 1;
+        self.count = self.count.checked_sub(1).ok_or_else(at_the_limit)?;
         Ok(())
     }
 
@@ -43,9 +43,14 @@ impl CounterState {
     /// a call to a payment provider, during which the tab stays locked.
     async fn increment_slowly(&mut self, _ctx: &mut EventCtx, millis: u64) -> EventResult {
         duet::tokio::time::sleep(std::time::Duration::from_millis(millis.min(30_000))).await;
-        self.count += 1;
+        self.count = self.count.checked_add(1).ok_or_else(at_the_limit)?;
         Ok(())
     }
+}
+
+/// The count would leave `i64`'s range: an error frame, and the count stays.
+fn at_the_limit() -> EventError {
+    EventError::msg("The count is at its limit.")
 }
 
 /// The logged-in user's orders, newest first, in list var `orders`: refreshed on load,

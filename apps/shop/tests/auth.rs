@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{Browser, Server, make_order, make_user, shop};
+use common::ws::{connect, hello};
+use common::{Browser, Server, make_order, make_user, session_login, session_logout, shop};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
 use reqwest::Method;
 
@@ -66,6 +67,64 @@ duet_models::db_tests! {
         let out = browser.unsafe_request(Method::POST, "/accounts/logout/").send().await.unwrap();
         assert_eq!(out.status(), 200);
         assert_eq!(browser.get_json("/accounts/me/").await.0, 401);
+    }
+
+    async fn a_cookie_saved_before_logout_is_anonymous_after_it(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        let ada = make_user(&test.db, "ada", "ada-pw").await;
+        let order = make_order(&test.db, &ada, 1200, "pending").await;
+        let (cookie, csrf) = session_login(&server, "ada", "ada-pw").await;
+        let plain = reqwest::Client::new();
+        let me = || plain.get(server.url("/accounts/me/")).header("cookie", &cookie).send();
+        assert_eq!(me().await.unwrap().status(), 200);
+        let mut socket = connect(&server, Some(&cookie)).await;
+        let hydrate = hello(&mut socket, None, "/orders").await;
+        let tab = hydrate["tab"].as_str().unwrap().to_owned();
+        assert!(hydrate["states"]["orders"].is_object(), "{hydrate}");
+
+        // The cookie store cannot take a cookie back; the login row can.
+        assert_eq!(session_logout(&server, &cookie, &csrf).await, 200);
+        assert_eq!(me().await.unwrap().status(), 401, "the saved cookie is not logged in");
+        let patch = plain
+            .patch(server.url(&format!("/api/v1/orders/{}/", order.id)))
+            .header("cookie", &cookie)
+            .header("x-csrftoken", &csrf)
+            .json(&serde_json::json!({"status": "shipped"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(patch.status().as_u16(), 401 | 403), "{}", patch.status());
+        let mut replayed = connect(&server, Some(&cookie)).await;
+        let hydrate = hello(&mut replayed, Some(&tab), "/orders").await;
+        assert_ne!(hydrate["tab"], tab.as_str(), "the user's tab is not handed back: {hydrate}");
+        assert!(hydrate["states"].get("orders").is_none(), "{hydrate}");
+    }
+
+    async fn foreign_hosts_are_refused(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let get = |host: Option<&str>, forwarded: Option<&str>| {
+            let mut request = plain.get(server.url("/orders"));
+            if let Some(host) = host {
+                request = request.header("host", host);
+            }
+            if let Some(forwarded) = forwarded {
+                request = request.header("x-forwarded-host", forwarded);
+            }
+            request.send()
+        };
+        let own = get(None, None).await.unwrap();
+        assert_eq!(own.status(), 302, "the page asks for a login");
+        assert!(own.headers()["location"].to_str().unwrap().starts_with("/login?next="));
+        for (host, forwarded) in [(Some("evil.example"), None), (None, Some("evil.example")), (Some("localhost.evil.example:80"), None)] {
+            let refused = get(host, forwarded).await.unwrap();
+            assert_eq!(refused.status(), 400, "{host:?} {forwarded:?}");
+            let detail = refused.json::<serde_json::Value>().await.unwrap()["detail"].as_str().unwrap().to_owned();
+            assert!(detail.starts_with("Invalid Host header"), "{detail}");
+        }
+        assert_eq!(get(Some("localhost"), None).await.unwrap().status(), 302, "loopback names are allowed in development");
     }
 
     async fn failed_logins_are_generic(test: &TestDb) {
@@ -195,7 +254,9 @@ async fn production_cookies_are_secure() {
     let test = TestDb::sqlite(&NO_MIGRATIONS).await;
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = shop(dir.path(), Some(&test.url), &[]);
-    cmd.env("DUET_ENV", "production").env("DUET_SECRET_KEY", "k".repeat(64));
+    cmd.env("DUET_ENV", "production")
+        .env("DUET_SECRET_KEY", "k".repeat(64))
+        .env("DUET_ALLOWED_HOSTS", "127.0.0.1");
     let server = Server::start(cmd).await;
     let response = reqwest::get(server.url("/accounts/login/")).await.unwrap();
     for name in ["sessionid", "csrftoken"] {

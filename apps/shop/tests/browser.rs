@@ -515,3 +515,41 @@ async fn placing_an_order_through_the_form_validates_and_shows_it() {
     assert_eq!(shown_errors(&browser).await, json!([]));
     browser.client.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_hello_answered_unavailable_is_retried_until_the_store_is_back() {
+    if required_env("DUET_TEST_REDIS_URL", "Redis").is_none() {
+        return;
+    }
+    let Some(redis) = common::redis::OwnRedis::start(free_port()) else {
+        return;
+    };
+    redis.wait_up().await;
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = shop(dir.path(), Some(&test.url), &[]);
+    cmd.env("REDIS_URL", redis.url())
+        .env("REDIS_TIMEOUT_MS", "300")
+        .env("REDIS_LOCK_TTL_MS", "1000");
+    let server = Server::start(cmd).await;
+    let Some(browser) = Browser::start(&server).await else {
+        return;
+    };
+    browser.goto("/").await;
+    browser.settled().await;
+    // The tab's store stalls (a Redis failover, a kill -9'd instance's lock): `hello` is
+    // answered `unavailable`. Without cookies the handshake itself needs no Redis.
+    browser.client.delete_all_cookies().await.expect("delete cookies");
+    redis.pause();
+    browser.js("duet.reconnect(); return 1").await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_ne!(
+        browser.js("return duet.status").await,
+        "open",
+        "not hydrated while Redis stalls"
+    );
+    redis.resume();
+    // The runtime says hello again by itself, with backoff: no reload.
+    browser.settled().await;
+    assert_eq!(shown_errors(&browser).await, json!([]), "nothing to show the user");
+}

@@ -14,7 +14,7 @@ duet_models::db_tests! {
         let dir = tempfile::tempdir().unwrap();
         let first = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("Applied 2 migration(s)"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("Applied 3 migration(s)"), "{}", stdout(&first));
         let second = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(second.status.success(), "{}", stderr(&second));
         assert_eq!(stdout(&second).trim(), "No migrations to apply.");
@@ -30,7 +30,7 @@ duet_models::db_tests! {
         let applied = |o: &std::process::Output| {
             stdout(o).strip_prefix("Applied ").map_or(0, |rest| rest.split(' ').next().unwrap().parse::<usize>().unwrap())
         };
-        assert_eq!(applied(&a) + applied(&b), 2, "{} / {}", stdout(&a), stdout(&b));
+        assert_eq!(applied(&a) + applied(&b), 3, "{} / {}", stdout(&a), stdout(&b));
         let third = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert_eq!(stdout(&third).trim(), "No migrations to apply.");
     }
@@ -349,5 +349,31 @@ fn bad_configuration_is_one_clear_line() {
         &[("STANDARD_WEBHOOK_SECRET", "not-base64!")],
         "STANDARD_WEBHOOK_SECRET",
         "",
+    );
+    check_bad_config(
+        &[("DUET_ENV", "production"), ("DUET_SECRET_KEY", &"k".repeat(64))],
+        "DUET_ALLOWED_HOSTS",
+        "required when DUET_ENV=production",
+    );
+    check_bad_config(
+        &[("DUET_ALLOWED_HOSTS", "https://shop.example")],
+        "DUET_ALLOWED_HOSTS",
+        "not a host name",
+    );
+    check_bad_config(
+        &[("DUET_NEW_TABS_PER_ADDRESS", "lots")],
+        "DUET_NEW_TABS_PER_ADDRESS",
+        "per minute",
+    );
+    check_bad_config(
+        &[("DUET_TRUST_FORWARDED_FOR", "yes")],
+        "DUET_TRUST_FORWARDED_FOR",
+        "true or false",
+    );
+    check_bad_config(&[("REDIS_TIMEOUT_MS", "5")], "REDIS_TIMEOUT_MS", "at least 10");
+    check_bad_config(
+        &[("DATABASE_QUERY_TIMEOUT_SECS", "-1")],
+        "DATABASE_QUERY_TIMEOUT_SECS",
+        "positive",
     );
 }

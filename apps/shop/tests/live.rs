@@ -35,6 +35,27 @@ duet_models::db_tests! {
         assert_eq!(recv(&mut socket).await["code"], "login_required");
     }
 
+    async fn the_counter_stops_at_its_limits(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        let mut socket = connect(&server, None).await;
+        hello(&mut socket, None, "/").await;
+        let event = |seq: u64, handler: &str, payload: Value| {
+            json!({"type": "event", "seq": seq, "state": "counter", "handler": handler, "payload": payload})
+        };
+        send(&mut socket, event(1, "set_to", json!(i64::MAX))).await;
+        assert_eq!(recv(&mut socket).await["changes"]["counter"]["count"]["value"], i64::MAX);
+        send(&mut socket, event(2, "increment", Value::Null)).await;
+        let refused = recv(&mut socket).await;
+        assert_eq!((refused["seq"].as_u64(), refused["code"].as_str()), (Some(2), Some("handler_failed")), "an error frame, not a wrap: {refused}");
+        send(&mut socket, event(3, "decrement", Value::Null)).await;
+        assert_eq!(recv(&mut socket).await["changes"]["counter"]["count"]["value"], i64::MAX - 1, "the count stayed");
+        send(&mut socket, event(4, "set_to", json!(i64::MIN))).await;
+        recv(&mut socket).await;
+        send(&mut socket, event(5, "decrement", Value::Null)).await;
+        assert_eq!(recv(&mut socket).await["code"], "handler_failed");
+    }
+
     async fn orders_change_live_from_the_api_and_from_stripe(test: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = shop(dir.path(), Some(&test.url), &[]);
@@ -142,7 +163,7 @@ duet_models::db_tests! {
         assert_eq!(reply["changes"]["orders"]["orders"]["ops"][0]["value"]["status"], "paid", "{reply}");
         send(&mut tab, event(4, "update", json!({"id": bobs.id, "status": "paid"}))).await;
         let refused = recv(&mut tab).await;
-        assert_eq!((refused["code"].as_str(), refused["message"].as_str()), (Some("handler_failed"), Some("Not found.")), "{refused}");
+        assert_eq!((refused["code"].as_str(), refused["message"].as_str()), (Some("not_found"), Some("Not found.")), "{refused}");
         send(&mut tab, event(5, "update", json!({"status": "paid"}))).await;
         assert_eq!(recv(&mut tab).await["code"], "bad_payload");
         send(&mut tab, event(6, "delete", json!(old.id))).await;

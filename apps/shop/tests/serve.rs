@@ -38,12 +38,40 @@ duet_models::db_tests! {
     async fn production_never_seeds(test: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = shop(dir.path(), Some(&test.url), &[]);
-        cmd.env("DUET_ENV", "production").env("DUET_SECRET_KEY", KEY);
+        cmd.env("DUET_ENV", "production")
+            .env("DUET_SECRET_KEY", KEY)
+            .env("DUET_ALLOWED_HOSTS", "127.0.0.1");
         let server = Server::start(cmd).await;
         assert_eq!(reqwest::get(server.url("/_health")).await.unwrap().status(), 200);
         assert!(matches!(User::by_username(&test.db, "demo").await, Err(duet_models::Error::NotFound)));
         assert!(!dir.path().join("var/secret.key").exists(), "production never writes a key");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_starting_together_on_a_fresh_database_both_serve() {
+    let Some(test) = TestDb::postgres(&NO_MIGRATIONS).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = || {
+        let mut cmd = shop(dir.path(), Some(&test.url), &[]);
+        cmd.env("DUET_SECRET_KEY", KEY);
+        cmd
+    };
+    // Both migrate (under the lock), then both find no users: one seeds, neither exits.
+    let (a, b) = tokio::join!(Server::start(key()), Server::start(key()));
+    for server in [&a, &b] {
+        assert_eq!(reqwest::get(server.url("/_health")).await.unwrap().status(), 200);
+    }
+    let demo = User::by_username(&test.db, "demo").await.expect("seeded");
+    assert_eq!(
+        Order::count(&test.db, &ListQuery::new(Scope::Owner(demo.id)))
+            .await
+            .unwrap(),
+        5,
+        "seeded once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

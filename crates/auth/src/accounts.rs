@@ -3,7 +3,7 @@
 use actix_session::Session;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use duet_models::{Db, Model, User};
+use duet_models::{Db, Login, Model, User};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -45,15 +45,20 @@ pub async fn login_form(req: HttpRequest, session: Session) -> Result<HttpRespon
 
 /// `POST /accounts/login/` with JSON `{"username","password"}` or a form.
 ///
-/// CSRF-checked even though nobody is logged in yet (login CSRF). On success the session
-/// id and the CSRF token are both replaced (no session fixation), and the user is returned.
-/// Wrong credentials and inactive users get the same 400 after the same work.
+/// CSRF-checked even though nobody is logged in yet (login CSRF). On success a login is
+/// recorded ([`Login::start`]), the session id and the CSRF token are both replaced (no
+/// session fixation), and the user is returned. Wrong credentials and inactive users get
+/// the same 400 after the same work. The password check waits its turn
+/// ([`PasswordChecks`](crate::PasswordChecks)): 503 when too many are queued.
 pub async fn login(
     req: HttpRequest,
     session: Session,
     db: web::Data<Db>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AuthError> {
+    if crate::session::is_unavailable(&session) {
+        return Err(AuthError::Unavailable);
+    }
     let credentials = parse_credentials(&req, &body)?;
     let config = config(&req);
     csrf::verify(
@@ -75,14 +80,20 @@ pub async fn login(
     if !missing.is_empty() {
         return Ok(HttpResponse::BadRequest().json(missing));
     }
-    let Some(user) = User::authenticate(&db, &credentials.username, &credentials.password).await? else {
+    let checked = config
+        .password_checks
+        .run(User::authenticate(&db, &credentials.username, &credentials.password))
+        .await
+        .inspect_err(|_| tracing::warn!("login refused: too many password checks at once"))?;
+    let Some(user) = checked? else {
         tracing::info!(username = %credentials.username, "login failed");
         return Err(AuthError::InvalidCredentials);
     };
+    let login_id = Login::start(&db, user.id, config.login_max_age).await?;
     session.renew();
     session.insert(USER_ID_KEY, user.id).map_err(|_| AuthError::Internal)?;
     session
-        .insert(SESSION_AUTH_ID_KEY, random_id()?)
+        .insert(SESSION_AUTH_ID_KEY, login_id)
         .map_err(|_| AuthError::Internal)?;
     let token = csrf::rotate(&session)?;
     tracing::info!(user_id = user.id, "logged in");
@@ -98,16 +109,22 @@ pub trait LogoutListener: Send + Sync + 'static {
     fn logged_out(&self, session_auth_id: &str);
 }
 
-/// `POST /accounts/logout/`: ends the session (CSRF-checked like any unsafe request) and
-/// tells the [`LogoutListener`], if one is registered.
-pub async fn logout(req: HttpRequest, session: Session) -> HttpResponse {
-    if let Identity::Session { session_auth_id, .. } = Identity::from_session(&session)
-        && let Some(listener) = req.app_data::<web::Data<dyn LogoutListener>>()
-    {
-        listener.logged_out(&session_auth_id);
+/// `POST /accounts/logout/`: ends the login ([`Login::end`]: a copy of the session cookie no
+/// longer logs anyone in, whatever the session store), purges the session (CSRF-checked
+/// like any unsafe request) and tells the [`LogoutListener`], if one is registered.
+pub async fn logout(req: HttpRequest, session: Session, db: web::Data<Db>) -> Result<HttpResponse, AuthError> {
+    match Identity::from_session(&session) {
+        Identity::Unavailable => return Err(AuthError::Unavailable),
+        Identity::Session { session_auth_id, .. } => {
+            Login::end(&db, &session_auth_id).await?;
+            if let Some(listener) = req.app_data::<web::Data<dyn LogoutListener>>() {
+                listener.logged_out(&session_auth_id);
+            }
+        }
+        Identity::Anonymous | Identity::Token(_) => {}
     }
     session.purge();
-    HttpResponse::Ok().json(json!({ "detail": "Logged out." }))
+    Ok(HttpResponse::Ok().json(json!({ "detail": "Logged out." })))
 }
 
 /// `GET /accounts/me/`: the current user, or 401; sets the `csrftoken` cookie either way.
@@ -147,10 +164,4 @@ fn parse_credentials(req: &HttpRequest, body: &[u8]) -> Result<Credentials, Auth
         }
         _ => Err(AuthError::UnsupportedMediaType(content_type.to_owned())),
     }
-}
-
-fn random_id() -> Result<String, AuthError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| AuthError::Internal)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -16,10 +16,15 @@ pub const CSRF_COOKIE: &str = "csrftoken";
 pub const CSRF_HEADER: &str = "X-CSRFToken";
 /// The form field a plain HTML form echoes the token in.
 pub const CSRF_FORM_FIELD: &str = "csrfmiddlewaretoken";
-const SESSION_KEY: &str = "_csrf";
+pub(crate) const SESSION_KEY: &str = "_csrf";
 
-/// The session's CSRF token, created on first use.
+/// The session's CSRF token, created on first use. A session that could not be read (its
+/// store is away) gets a token that is not kept: the page still renders, and its unsafe
+/// requests fail the check until the store is back.
 pub fn token(session: &Session) -> Result<String, AuthError> {
+    if crate::session::is_unavailable(session) {
+        return random_token();
+    }
     match session.get::<String>(SESSION_KEY) {
         Ok(Some(token)) => Ok(token),
         _ => rotate(session),

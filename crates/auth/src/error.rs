@@ -28,9 +28,16 @@ pub enum AuthError {
     /// The body's content type is not one this view reads (415).
     #[error("Unsupported media type {0:?}: send application/json or application/x-www-form-urlencoded.")]
     UnsupportedMediaType(String),
-    /// The database or session store could not be reached (503).
+    /// The database or session store could not be reached (503, `Retry-After`).
     #[error("Service temporarily unavailable.")]
     Unavailable,
+    /// Too many password checks are running or waiting (503, `Retry-After`): see
+    /// [`PasswordChecks`](crate::PasswordChecks).
+    #[error("Too many logins are being checked right now; try again in a moment.")]
+    Busy,
+    /// The request's host is not one of the app's [`AllowedHosts`](crate::AllowedHosts) (400).
+    #[error("Invalid Host header {0:?}: it is not one of the allowed hosts.")]
+    DisallowedHost(String),
     /// Anything else (500); the cause is logged, not shown.
     #[error("Internal server error.")]
     Internal,
@@ -59,9 +66,11 @@ impl ResponseError for AuthError {
         match self {
             AuthError::NotAuthenticated | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
             AuthError::PermissionDenied | AuthError::Csrf(_) => StatusCode::FORBIDDEN,
-            AuthError::InvalidCredentials | AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::InvalidCredentials | AuthError::BadRequest(_) | AuthError::DisallowedHost(_) => {
+                StatusCode::BAD_REQUEST
+            }
             AuthError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Unavailable | AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +80,9 @@ impl ResponseError for AuthError {
         if matches!(self, AuthError::NotAuthenticated | AuthError::InvalidToken) {
             // RFC 7235: a 401 names the scheme that would work.
             response.insert_header(("WWW-Authenticate", "Token"));
+        }
+        if matches!(self, AuthError::Unavailable | AuthError::Busy) {
+            response.insert_header(("Retry-After", "1"));
         }
         response.json(json!({ "detail": self.to_string() }))
     }

@@ -9,10 +9,11 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use duet_models::{ApiToken, Db, Error as DbError, User};
+use duet_models::{ApiToken, Db, Login, User};
 use futures_util::future::LocalBoxFuture;
 
-use crate::{AuthError, csrf};
+use crate::session::is_unavailable;
+use crate::{AllowedHosts, AuthError, PasswordChecks, csrf};
 
 pub(crate) const USER_ID_KEY: &str = "_auth_user_id";
 pub(crate) const SESSION_AUTH_ID_KEY: &str = "_auth_sid";
@@ -22,13 +23,19 @@ pub(crate) const SESSION_AUTH_ID_KEY: &str = "_auth_sid";
 pub enum Identity {
     /// No credentials.
     Anonymous,
-    /// A logged-in session: the user's id and the id of this login (ends with logout).
+    /// A session that says it is logged in: the user's id and the id of this login. The
+    /// login is checked when the user is loaded ([`current_user`]): one that has ended
+    /// (logout, on any instance) is anonymous.
     Session {
         /// The user's id.
         user_id: i64,
-        /// A random id given to this login; live sockets of the session are keyed by it.
+        /// A random id given to this login (a row of `user_logins`); live sockets of the
+        /// session are keyed by it.
         session_auth_id: String,
     },
+    /// The session could not be read (its store did not answer in time): who is asking is
+    /// unknown. [`current_user`] fails with [`AuthError::Unavailable`] (503).
+    Unavailable,
     /// A valid `Authorization: Token|Bearer …` header, already resolved to its active user.
     Token(Box<User>),
 }
@@ -44,6 +51,9 @@ impl Identity {
 
     /// The identity a session holds (no database access).
     pub fn from_session(session: &Session) -> Identity {
+        if is_unavailable(session) {
+            return Identity::Unavailable;
+        }
         match (
             session.get::<i64>(USER_ID_KEY),
             session.get::<String>(SESSION_AUTH_ID_KEY),
@@ -62,8 +72,24 @@ impl Identity {
     }
 }
 
-/// Settings of the [`authenticate`] middleware, as `web::Data<AuthConfig>`.
-#[derive(Debug, Clone, Default)]
+/// A tag of an anonymous visitor's session, for binding what they create (their tabs) to
+/// their session: a SHA-256 of the session's CSRF secret, so it changes when the session
+/// does (login, logout) and reveals nothing. `None` when the session has no CSRF secret yet
+/// (a client that never loaded a page), or could not be read.
+pub fn session_tag(req: &HttpRequest) -> Option<String> {
+    use sha2::Digest;
+    let session = req.get_session();
+    if is_unavailable(&session) {
+        return None;
+    }
+    let secret = session.get::<String>(csrf::SESSION_KEY).ok().flatten()?;
+    let digest = sha2::Sha256::digest(format!("duet session tag:{secret}").as_bytes());
+    Some(hex::encode(&digest[..16]))
+}
+
+/// Settings of the [`authenticate`] middleware and the account views, as
+/// `web::Data<AuthConfig>`.
+#[derive(Debug, Clone)]
 pub struct AuthConfig {
     /// Path prefixes whose requests are never CSRF-checked (webhooks: signed, no session).
     pub csrf_exempt_prefixes: Vec<String>,
@@ -71,6 +97,28 @@ pub struct AuthConfig {
     pub trusted_origins: Vec<String>,
     /// Whether cookies set by the auth views are `Secure`.
     pub secure_cookies: bool,
+    /// The host names the app answers to; any other host is a 400.
+    pub allowed_hosts: AllowedHosts,
+    /// The bound on password checks running at once (logins).
+    pub password_checks: PasswordChecks,
+    /// How long a login lasts at most (the session's TTL): older logins of a user are
+    /// forgotten when the user logs in again.
+    pub login_max_age: std::time::Duration,
+}
+
+impl Default for AuthConfig {
+    /// No exempt prefixes or trusted origins, cookies not `Secure`, loopback hosts only,
+    /// [`PasswordChecks::default`], logins of two weeks (the session's default TTL).
+    fn default() -> AuthConfig {
+        AuthConfig {
+            csrf_exempt_prefixes: Vec::new(),
+            trusted_origins: Vec::new(),
+            secure_cookies: false,
+            allowed_hosts: AllowedHosts::default(),
+            password_checks: PasswordChecks::default(),
+            login_max_age: std::time::Duration::from_secs(14 * 24 * 60 * 60),
+        }
+    }
 }
 
 impl AuthConfig {
@@ -82,12 +130,22 @@ impl AuthConfig {
 }
 
 /// Middleware (`actix_web::middleware::from_fn(authenticate)`), inside the session
-/// middleware: resolves the [`Identity`] (checking API tokens against the database), then
-/// enforces CSRF on unsafe session-authenticated requests outside exempt prefixes.
+/// middleware: refuses hosts that are not allowed, resolves the [`Identity`] (checking API
+/// tokens against the database), then enforces CSRF on unsafe session-authenticated
+/// requests outside exempt prefixes.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let config = req
+        .app_data::<web::Data<AuthConfig>>()
+        .cloned()
+        .unwrap_or_else(|| web::Data::new(AuthConfig::default()));
+    if !config.allowed_hosts.allows(req.connection_info().host()) {
+        let host = req.connection_info().host().to_owned();
+        tracing::warn!(host, path = req.path(), "request refused: host not allowed");
+        return Err(AuthError::DisallowedHost(host).into());
+    }
     let identity = match bearer_token(req.request())? {
         Some(key) => {
             let db = req.app_data::<web::Data<Db>>().ok_or(AuthError::Internal)?;
@@ -98,18 +156,12 @@ pub async fn authenticate(
         }
         None => Identity::from_session(&req.get_session()),
     };
-    if identity.is_session() && !is_safe(req.method()) {
-        let config = req
-            .app_data::<web::Data<AuthConfig>>()
-            .map(|c| c.get_ref().clone())
-            .unwrap_or_default();
-        if !config.is_exempt(req.path()) {
-            let session = req.get_session();
-            csrf::verify(req.request(), &session, None, &config.trusted_origins).map_err(|failure| {
-                tracing::warn!(path = req.path(), %failure, "CSRF check failed");
-                AuthError::Csrf(failure)
-            })?;
-        }
+    if identity.is_session() && !is_safe(req.method()) && !config.is_exempt(req.path()) {
+        let session = req.get_session();
+        csrf::verify(req.request(), &session, None, &config.trusted_origins).map_err(|failure| {
+            tracing::warn!(path = req.path(), %failure, "CSRF check failed");
+            AuthError::Csrf(failure)
+        })?;
     }
     req.extensions_mut().insert(identity);
     next.call(req).await
@@ -141,21 +193,23 @@ pub fn is_safe(method: &Method) -> bool {
 #[derive(Clone)]
 struct ResolvedUser(Option<Rc<User>>);
 
-/// The request's active user, or `None`; loaded once per request and cached.
+/// The request's active user, or `None`; loaded once per request and cached. A session's
+/// user counts only while its login has not ended ([`Login::user`]); a session that could
+/// not be read is [`AuthError::Unavailable`].
 pub async fn current_user(req: &HttpRequest) -> Result<Option<Rc<User>>, AuthError> {
     if let Some(ResolvedUser(user)) = req.extensions().get::<ResolvedUser>() {
         return Ok(user.clone());
     }
     let user = match Identity::of(req) {
         Identity::Anonymous => None,
+        Identity::Unavailable => return Err(AuthError::Unavailable),
         Identity::Token(user) => Some(Rc::new(*user)),
-        Identity::Session { user_id, .. } => {
+        Identity::Session {
+            user_id,
+            session_auth_id,
+        } => {
             let db = req.app_data::<web::Data<Db>>().ok_or(AuthError::Internal)?;
-            match User::by_id(db, user_id).await {
-                Ok(user) if user.is_active => Some(Rc::new(user)),
-                Ok(_) | Err(DbError::NotFound) => None,
-                Err(other) => return Err(other.into()),
-            }
+            Login::user(db, user_id, &session_auth_id).await?.map(Rc::new)
         }
     };
     req.extensions_mut().insert(ResolvedUser(user.clone()));

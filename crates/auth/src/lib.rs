@@ -1,16 +1,21 @@
 //! duet-auth is the one place that turns a request into a user, for every surface.
 //!
 //! - **Sessions** ([`SessionConfig`], [`SessionBackend`]): actix-session with an encrypted,
-//!   signed cookie store by default or Redis; cookies HttpOnly, SameSite=Lax, `Secure` in
-//!   production.
+//!   signed cookie store by default or Redis ([`RedisSessionStore`]: bounded waits, a
+//!   session it cannot read is [`Identity::Unavailable`], a write it cannot make a 503 through
+//!   [`session_faults`]); cookies HttpOnly, SameSite=Lax, `Secure` in production.
+//! - **Hosts** ([`AllowedHosts`]): requests for any other host are refused (400) before
+//!   anything reads the host.
 //! - **Identity** ([`authenticate`] middleware, [`Identity`], [`CurrentUser`],
 //!   [`StaffUser`]): an `Authorization: Token <key>` / `Bearer <key>` header or the session's
 //!   login; the user row is loaded once per request, only when a handler asks.
 //! - **CSRF** ([`csrf`]): DRF's rule — unsafe methods on session-authenticated requests and
 //!   the login view need the session's token in `X-CSRFToken` and a same-site `Origin`;
 //!   token-authenticated requests and exempt prefixes (webhooks) do not.
-//! - **Accounts** ([`accounts`]): `POST /accounts/login/` (rotates the session id and the
-//!   CSRF token), `POST /accounts/logout/`, `GET /accounts/me/`.
+//! - **Accounts** ([`accounts`]): `POST /accounts/login/` (records a login row, rotates the
+//!   session id and the CSRF token; its password check bounded by [`PasswordChecks`]),
+//!   `POST /accounts/logout/` (ends the login row: a replayed cookie is anonymous, whatever
+//!   the store), `GET /accounts/me/`.
 //! - **Permissions** ([`Permission`]): `AllowAny`, `IsAuthenticated`, `IsStaff`,
 //!   `IsAuthenticatedOrReadOnly`, `IsOwner`, composable with `and`/`or`/`not`.
 //!
@@ -40,15 +45,21 @@
 pub mod accounts;
 pub mod csrf;
 mod error;
+mod hosts;
 mod identity;
+mod passwords;
 mod permissions;
 mod session;
 
 pub use accounts::LogoutListener;
 pub use error::{AuthError, CsrfFailure};
-pub use identity::{AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe};
+pub use hosts::AllowedHosts;
+pub use identity::{AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe, session_tag};
+pub use passwords::PasswordChecks;
 pub use permissions::{
     Access, AllowAny, And, IsAuthenticated, IsAuthenticatedOrReadOnly, IsOwner, IsStaff, Not, Or, Permission, check,
     check_object,
 };
-pub use session::{SESSION_COOKIE, SessionBackend, SessionConfig};
+pub use session::{
+    RedisSessionConfig, RedisSessionStore, SESSION_COOKIE, SessionBackend, SessionConfig, session_faults,
+};

@@ -149,6 +149,8 @@ impl App {
     }
 
     /// Limits and timings of the event sockets (Origin allow-list, frame size, heartbeat).
+    /// The per-address tab limit and whether to trust `X-Forwarded-For` are deployment
+    /// settings (`DUET_NEW_TABS_PER_ADDRESS`, `DUET_TRUST_FORWARDED_FOR`), not taken from here.
     pub fn event_sockets(mut self, config: SocketConfig) -> App {
         self.socket = config;
         self
@@ -492,6 +494,8 @@ impl Checked {
                 .collect(),
             trusted_origins: services.trusted_origins.clone(),
             secure_cookies: secure,
+            allowed_hosts: services.allowed_hosts.clone(),
+            ..AuthConfig::default()
         });
         // Every write through a model reaches the tabs showing its rows, on every instance.
         let bus = services.broadcaster.clone();
@@ -509,7 +513,12 @@ impl Checked {
             services.broadcaster.clone(),
         );
         let broadcaster = web::Data::new(services.broadcaster.clone());
-        let events = web::Data::new(EventService::new(engine, app.socket.clone()));
+        let socket = SocketConfig {
+            new_tabs_per_address: services.new_tabs_per_address,
+            trust_forwarded_for: services.trust_forwarded_for,
+            ..app.socket.clone()
+        };
+        let events = web::Data::new(EventService::new(engine, socket));
         // Through the broadcaster: it closes this instance's sockets of the login and tells
         // the other instances (when it has a transport) to close theirs.
         let logout: Arc<dyn LogoutListener> = Arc::new(services.broadcaster.clone());
@@ -537,6 +546,7 @@ impl Checked {
                 })
                 .wrap(from_fn(duet_auth::authenticate))
                 .wrap(services.sessions.middleware(services.session_backend.clone()))
+                .wrap(from_fn(duet_auth::session_faults))
                 .wrap(tracing_actix_web::TracingLogger::default())
         })
         .bind(addr)

@@ -186,7 +186,9 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
             let mut models = duet_models::framework_models();
             models.extend_from_slice(app.models());
             let checked = app.check()?;
+            // The settings that can be missing fail before the database is touched.
             let key = settings.session_key()?;
+            settings.allowed_hosts()?;
             let db = connect(database).await?;
             db.migrate(&sets).await?;
             let drift = db.schema_drift(&models).await?;

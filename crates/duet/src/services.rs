@@ -4,17 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use duet_auth::{SessionBackend, SessionConfig};
+use duet_auth::{AllowedHosts, RedisSessionConfig, SessionBackend, SessionConfig};
 use duet_models::{DatabaseUrl, Db};
 use duet_state::postgres::PgBroadcaster;
 use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
-use duet_state::{Broadcaster, MemoryStateManager, StateManager};
+use duet_state::{Broadcaster, MemoryStateManager, Rate, SocketConfig, StateManager};
 
 use crate::Error;
 use crate::settings::{Env, Settings};
 
 /// How long an idle tab's state is kept.
 const TAB_TTL: Duration = Duration::from_secs(60 * 60);
+/// How long an idle tab of an anonymous visitor is kept.
+const ANONYMOUS_TAB_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// What a running app needs from outside: the database, sessions and the tab store.
 #[derive(Clone)]
@@ -31,6 +33,12 @@ pub struct Services {
     pub session_backend: SessionBackend,
     /// Other origins trusted for unsafe session requests.
     pub trusted_origins: Vec<String>,
+    /// The host names the app answers to.
+    pub allowed_hosts: AllowedHosts,
+    /// New tabs one client address may open (`None`: no limit).
+    pub new_tabs_per_address: Option<Rate>,
+    /// Whether a client's address is read from `Forwarded`/`X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl std::fmt::Debug for Services {
@@ -48,11 +56,14 @@ impl Services {
     pub fn in_process(db: Db, session_key: &[u8]) -> Services {
         Services {
             db,
-            state_manager: Arc::new(MemoryStateManager::new(TAB_TTL)),
+            state_manager: Arc::new(MemoryStateManager::new(TAB_TTL).anonymous_ttl(ANONYMOUS_TAB_TTL)),
             broadcaster: Broadcaster::new(),
             sessions: SessionConfig::new(session_key),
             session_backend: SessionBackend::cookie(),
             trusted_origins: Vec::new(),
+            allowed_hosts: AllowedHosts::loopback(),
+            new_tabs_per_address: SocketConfig::default().new_tabs_per_address,
+            trust_forwarded_for: false,
         }
     }
 
@@ -67,22 +78,32 @@ impl Services {
     /// `session_key` is [`Settings::session_key`], read before the database is touched.
     pub async fn start(settings: &Settings, session_key: &[u8], app_name: &str, db: Db) -> Result<Services, Error> {
         let sessions = SessionConfig::new(session_key).secure(settings.env == Env::Production);
+        let allowed_hosts = settings.allowed_hosts()?;
         let broadcaster = Broadcaster::new();
         let (session_backend, state_manager) = match &settings.redis_url {
             Some(url) => {
                 let unreachable =
                     |e: &dyn std::fmt::Display| Error::setting("REDIS_URL", format!("cannot reach Redis: {e}"));
+                let prefix = settings.redis_key_prefix.as_deref().unwrap_or(app_name);
                 let config = RedisConfig::new(url)
-                    .prefix(settings.redis_key_prefix.as_deref().unwrap_or(app_name))
+                    .prefix(prefix)
                     .tab_ttl(TAB_TTL)
-                    .lock_ttl(settings.redis_lock_ttl_ms);
+                    .anonymous_tab_ttl(ANONYMOUS_TAB_TTL)
+                    .lock_ttl(settings.redis_lock_ttl_ms)
+                    .timeout(settings.redis_timeout_ms);
                 let manager = RedisStateManager::connect(config.clone())
                     .await
                     .map_err(|e| unreachable(&e))?;
                 RedisBroadcaster::start(&config, &broadcaster)
                     .await
                     .map_err(|e| unreachable(&e))?;
-                let sessions = SessionBackend::redis(url).await.map_err(|e| unreachable(&e))?;
+                let sessions = SessionBackend::redis(
+                    RedisSessionConfig::new(url)
+                        .prefix(prefix)
+                        .timeout(settings.redis_timeout_ms),
+                )
+                .await
+                .map_err(|e| unreachable(&e))?;
                 tracing::info!(
                     sessions = "redis",
                     tabs = "redis",
@@ -95,7 +116,8 @@ impl Services {
                 (sessions, manager)
             }
             None => {
-                let memory: Arc<dyn StateManager> = Arc::new(MemoryStateManager::new(TAB_TTL));
+                let memory: Arc<dyn StateManager> =
+                    Arc::new(MemoryStateManager::new(TAB_TTL).anonymous_ttl(ANONYMOUS_TAB_TTL));
                 if let DatabaseUrl::Postgres(url) = &db.config().url {
                     PgBroadcaster::start(url, app_name, &broadcaster)
                         .await
@@ -125,6 +147,9 @@ impl Services {
             sessions,
             session_backend,
             trusted_origins: settings.trusted_origins.clone(),
+            allowed_hosts,
+            new_tabs_per_address: settings.new_tabs_per_address.0,
+            trust_forwarded_for: settings.trust_forwarded_for,
         })
     }
 }

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use duet_auth::AllowedHosts;
 use duet_models::{DatabaseUrl, DbConfig};
+use duet_state::Rate;
 
 use crate::Error;
 
@@ -51,6 +53,9 @@ pub struct Settings {
     /// How long a request waits for a pooled connection before it is answered 503, in seconds.
     #[arg(long, env = "DATABASE_TIMEOUT_SECS", value_name = "SECS", global = true, default_value = "5", value_parser = seconds)]
     pub database_timeout_secs: Duration,
+    /// How long one query may run before it fails (the request is answered 503), in seconds.
+    #[arg(long, env = "DATABASE_QUERY_TIMEOUT_SECS", value_name = "SECS", global = true, default_value = "10", value_parser = seconds)]
+    pub database_query_timeout_secs: Duration,
     /// Redis for sessions, tab state and cross-instance broadcasts (redis:// or rediss://).
     /// Unset: sessions in cookies, tabs in this process, broadcasts over PostgreSQL's
     /// LISTEN/NOTIFY on PostgreSQL and in this process on SQLite.
@@ -62,6 +67,10 @@ pub struct Settings {
     /// A tab lock not released within this long expires (an instance died mid-event), in ms.
     #[arg(long, env = "REDIS_LOCK_TTL_MS", value_name = "MS", global = true, default_value = "10000", value_parser = lock_ttl)]
     pub redis_lock_ttl_ms: Duration,
+    /// How long a request waits for Redis (sessions, tabs) before it is answered 503, or the
+    /// tab `unavailable`, in ms.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", value_name = "MS", global = true, default_value = "2000", value_parser = redis_timeout)]
+    pub redis_timeout_ms: Duration,
     /// The session key, at least 64 bytes; required in production. In development it is
     /// generated once and kept in var/secret.key. Prefer the environment to the flag.
     #[arg(long, env = "DUET_SECRET_KEY", value_name = "KEY", global = true, hide_env_values = true, value_parser = secret_key)]
@@ -82,12 +91,28 @@ pub struct Settings {
     /// https://admin.example.com), as Django's CSRF_TRUSTED_ORIGINS.
     #[arg(long, env = "DUET_TRUSTED_ORIGINS", value_name = "ORIGINS", global = true, value_delimiter = ',', value_parser = origin)]
     pub trusted_origins: Vec<String>,
+    /// The host names the app answers to, as Django's ALLOWED_HOSTS (comma-separated:
+    /// example.com, .example.com for it and its subdomains, * for any); other hosts get 400.
+    /// Required in production; in development the loopback names.
+    #[arg(long, env = "DUET_ALLOWED_HOSTS", value_name = "HOSTS", global = true, value_parser = AllowedHosts::parse)]
+    pub allowed_hosts: Option<AllowedHosts>,
+    /// New tabs one client address may open per minute (all at once, then evenly), or off.
+    #[arg(long, env = "DUET_NEW_TABS_PER_ADDRESS", value_name = "N", global = true, default_value = "60", value_parser = tabs_per_minute)]
+    pub new_tabs_per_address: TabRate,
+    /// Take the client's address from Forwarded/X-Forwarded-For, set by the load balancer in
+    /// front (otherwise every client shares the balancer's address and its tab limit).
+    #[arg(long, env = "DUET_TRUST_FORWARDED_FOR", value_name = "BOOL", global = true, default_value = "false", value_parser = true_or_false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
     /// Read the app's own migrations from DIR/sqlite and DIR/postgres when they run,
     /// instead of those built into the binary; makemigrations writes there too.
     /// Unset: the binary's, and makemigrations writes where they were built from.
     #[arg(long, env = "DUET_MIGRATIONS_DIR", value_name = "DIR", global = true)]
     pub migrations_dir: Option<std::path::PathBuf>,
 }
+
+/// `DUET_NEW_TABS_PER_ADDRESS`: `None` is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TabRate(pub Option<Rate>);
 
 impl Settings {
     /// The pool settings, with `default_url` when `DATABASE_URL` is unset.
@@ -96,6 +121,19 @@ impl Settings {
         DbConfig::new(url)
             .max_connections(self.database_pool_size)
             .connect_timeout(self.database_timeout_secs)
+            .query_timeout(self.database_query_timeout_secs)
+    }
+
+    /// `DUET_ALLOWED_HOSTS`, required in production; the loopback names in development.
+    pub fn allowed_hosts(&self) -> Result<AllowedHosts, Error> {
+        match (&self.allowed_hosts, self.env) {
+            (Some(hosts), _) => Ok(hosts.clone()),
+            (None, Env::Development) => Ok(AllowedHosts::loopback()),
+            (None, Env::Production) => Err(Error::setting(
+                "DUET_ALLOWED_HOSTS",
+                "is required when DUET_ENV=production (e.g. shop.example.com)",
+            )),
+        }
     }
 
     /// The session key: `DUET_SECRET_KEY`, or in development the key kept in
@@ -161,6 +199,36 @@ fn lock_ttl(raw: &str) -> Result<Duration, String> {
         .ok_or_else(|| "must be a whole number of milliseconds, at least 100".into())
 }
 
+fn redis_timeout(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms >= 10)
+        .map(Duration::from_millis)
+        .ok_or_else(|| "must be a whole number of milliseconds, at least 10".into())
+}
+
+fn true_or_false(raw: &str) -> Result<bool, String> {
+    match raw.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err("must be true or false".into()),
+    }
+}
+
+fn tabs_per_minute(raw: &str) -> Result<TabRate, String> {
+    if raw.trim() == "off" {
+        return Ok(TabRate(None));
+    }
+    let n = raw
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "must be a positive whole number per minute, or off".to_owned())?;
+    Ok(TabRate(Some(Rate::new(n, Duration::from_secs(60) / n))))
+}
+
 fn secret_key(raw: &str) -> Result<SecretKey, String> {
     if raw.len() < MIN_SECRET_LEN {
         return Err(format!(
@@ -204,6 +272,16 @@ mod tests {
         assert!(key_prefix("a b").is_err());
         assert!(lock_ttl("99").is_err());
         assert_eq!(lock_ttl("100"), Ok(Duration::from_millis(100)));
+        assert!(redis_timeout("9").is_err());
+        assert_eq!(redis_timeout("10"), Ok(Duration::from_millis(10)));
+        assert_eq!(tabs_per_minute("off"), Ok(TabRate(None)));
+        assert_eq!(
+            tabs_per_minute("60"),
+            Ok(TabRate(Some(Rate::new(60, Duration::from_secs(1)))))
+        );
+        assert_eq!(true_or_false("1"), Ok(true));
+        assert!(true_or_false("yes").unwrap_err().contains("true or false"));
+        assert!(tabs_per_minute("0").unwrap_err().contains("or off"));
         assert!(secret_key("short").unwrap_err().contains("at least 64"));
         assert_eq!(env("production"), Ok(Env::Production));
         assert!(env("staging").unwrap_err().contains("development or production"));

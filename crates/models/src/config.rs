@@ -72,6 +72,9 @@ pub struct DbConfig {
     pub connect_timeout: Duration,
     /// How long SQLite waits on a locked database before giving up.
     pub sqlite_busy_timeout: Duration,
+    /// How long a query may run before it fails with `Error::TimedOut` (503) and its
+    /// connection is dropped. (SQLite runs inline and is bounded by its busy timeout.)
+    pub query_timeout: Duration,
 }
 
 impl DbConfig {
@@ -82,6 +85,7 @@ impl DbConfig {
             max_connections: 10,
             connect_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(10),
         }
     }
 
@@ -99,6 +103,12 @@ impl DbConfig {
     /// Sets how long a caller waits for a connection.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a query may run.
+    pub fn query_timeout(mut self, timeout: Duration) -> Self {
+        self.query_timeout = timeout;
         self
     }
 

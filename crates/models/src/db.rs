@@ -208,7 +208,24 @@ async fn pg_pool(config: &DbConfig, url: &str) -> Result<PgPool> {
         }
     }
     let mut manager_config = ManagerConfig::<PgConn>::default();
-    manager_config.recycling_method = RecyclingMethod::Fast;
+    // No test query on checkout, but no connection the server has already closed either
+    // (after `pg_terminate_backend` or a restart, every idle connection is one): a closed
+    // socket is known locally, for free.
+    manager_config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|conn| {
+        use diesel_async::pooled_connection::PoolableConnection;
+        let closed = PoolableConnection::is_broken(conn);
+        async move {
+            if closed {
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection,
+                    Box::new("the server closed this pooled connection".to_owned()),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        .boxed()
+    }));
     let manager = AsyncDieselConnectionManager::<PgConn>::new_with_config(url, manager_config);
     bb8::Pool::builder()
         .max_size(config.max_connections)
@@ -245,7 +262,9 @@ async fn connect_failure(url: &str, error: &diesel::ConnectionError) -> String {
 /// `conn` is bound to a `&mut` pooled connection of the backend's type, so the body is
 /// type-checked once per backend; it must evaluate to a `diesel::QueryResult<T>` (or any
 /// `Result` whose error converts into [`Error`]). The macro evaluates to
-/// `duet_models::Result<T>`; failing to get a connection becomes [`Error::Unavailable`].
+/// `duet_models::Result<T>`; failing to get a connection becomes [`Error::Unavailable`], a
+/// query running past [`DbConfig::query_timeout`](crate::DbConfig::query_timeout)
+/// [`Error::TimedOut`].
 ///
 /// ```no_run
 /// # async fn f(db: &duet_models::Db) -> duet_models::Result<()> {
@@ -259,22 +278,66 @@ async fn connect_failure(url: &str, error: &diesel::ConnectionError) -> String {
 /// ```
 #[macro_export]
 macro_rules! db_run {
-    ($db:expr, |$conn:ident| $body:expr) => {
-        match $crate::Db::pool(&$db) {
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        let db: &$crate::Db = &$db;
+        let limit = db.config().query_timeout;
+        match db.pool() {
             $crate::Pool::Sqlite(pool) => match pool.get().await {
                 Ok(mut pooled) => {
-                    let $conn = &mut *pooled;
-                    ($body).map_err($crate::Error::from)
+                    let result = {
+                        let $conn = &mut *pooled;
+                        $crate::__bounded(limit, async { ($body).map_err($crate::Error::from) }).await
+                    };
+                    $crate::__retire_if_lost(&mut *pooled, &result);
+                    result
                 }
                 Err(error) => Err($crate::Error::from(error)),
             },
             $crate::Pool::Postgres(pool) => match pool.get().await {
                 Ok(mut pooled) => {
-                    let $conn = &mut *pooled;
-                    ($body).map_err($crate::Error::from)
+                    let result = {
+                        let $conn = &mut *pooled;
+                        $crate::__bounded(limit, async { ($body).map_err($crate::Error::from) }).await
+                    };
+                    $crate::__retire_if_lost(&mut *pooled, &result);
+                    result
                 }
                 Err(error) => Err($crate::Error::from(error)),
             },
+        }
+    }};
+}
+
+/// Runs a query for at most `limit`: past it, [`Error::TimedOut`] (the server stalled, or a
+/// partition holds the answer). What [`db_run!`] calls; not a public API.
+#[doc(hidden)]
+pub async fn __bounded<T>(limit: std::time::Duration, query: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout(limit, query)
+        .await
+        .unwrap_or(Err(Error::TimedOut(limit)))
+}
+
+/// After a query whose connection was lost, or which did not finish in time (its state is
+/// unknown): marks the connection broken, so that the pool drops it rather than hand it
+/// out again (the client library may not have seen the socket close yet). What
+/// [`db_run!`] calls; not a public API.
+#[doc(hidden)]
+pub fn __retire_if_lost<C: AsyncConnection, T>(conn: &mut C, result: &Result<T>) {
+    use diesel_async::TransactionManager;
+    if let Err(Error::ConnectionLost(_) | Error::TimedOut(_)) = result {
+        C::TransactionManager::transaction_manager_status_mut(conn).set_in_error();
+    }
+}
+
+/// [`db_run!`] for a read that can safely run twice: when the connection is lost during it
+/// ([`Error::ConnectionLost`](crate::Error::ConnectionLost): the server terminated or
+/// restarted it), it runs once more on another connection before failing.
+#[macro_export]
+macro_rules! db_read {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $crate::db_run!($db, |$conn| $body) {
+            Err($crate::Error::ConnectionLost(_)) => $crate::db_run!($db, |$conn| $body),
+            other => other,
         }
     };
 }

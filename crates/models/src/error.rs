@@ -28,6 +28,15 @@ pub enum Error {
     /// The database cannot be reached, or no pooled connection came in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The connection was lost during the query: the server closed it, restarted, or
+    /// terminated it (SQLSTATE 57P01, 57P02, 57P03, 57P05, class 08). A read may be retried
+    /// on another connection ([`db_read!`](crate::db_read)).
+    #[error("database connection lost: {0}")]
+    ConnectionLost(String),
+    /// A query did not finish within the configured time (a stalled server, a partition);
+    /// its connection is dropped.
+    #[error("database query timed out after {0:?}")]
+    TimedOut(std::time::Duration),
     /// The configuration (for example `DATABASE_URL`) is malformed.
     #[error("{0}")]
     Config(String),
@@ -105,8 +114,9 @@ impl From<DieselError> for Error {
                     // The server went away: a closed socket, or one the pool handed out
                     // before noticing (connections are not pinged on checkout).
                     DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                        Error::Unavailable(message)
+                        Error::ConnectionLost(message)
                     }
+                    DatabaseErrorKind::Unknown if ends_the_connection(&message) => Error::ConnectionLost(message),
                     _ => Error::Query(DieselError::DatabaseError(kind, info)),
                 }
             }
@@ -128,8 +138,25 @@ impl From<bb8::RunError<diesel_async::pooled_connection::PoolError>> for Error {
 }
 
 impl Error {
-    /// True when retrying later may succeed: the database was unreachable.
+    /// True when retrying later may succeed: the database was unreachable, the connection
+    /// was lost, or a query timed out.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Error::Unavailable(_))
+        matches!(
+            self,
+            Error::Unavailable(_) | Error::ConnectionLost(_) | Error::TimedOut(_)
+        )
     }
+}
+
+/// Whether a PostgreSQL error (diesel reports it as `Unknown`, without its SQLSTATE) is the
+/// server ending the connection: `57P01` admin shutdown (`pg_terminate_backend`, a fast
+/// shutdown), `57P02` crash of another backend, `57P05` idle-session timeout ("terminating
+/// connection …"), `57P03` cannot connect now ("the database system is starting up",
+/// "… is shutting down", "… is in recovery mode", "… is not yet accepting connections").
+/// diesel's error information carries the message but not the code, so the messages are
+/// matched: PostgreSQL's own English wording (with translated `lc_messages` these stay
+/// `Query` errors, as before). Class `08` errors are raised by the client library
+/// when the socket fails and arrive as `UnableToSendCommand`.
+fn ends_the_connection(message: &str) -> bool {
+    message.starts_with("terminating connection ") || message.starts_with("the database system is ")
 }

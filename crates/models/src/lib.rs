@@ -1,9 +1,10 @@
 //! duet's data layer: one [`Db`] over SQLite (embedded, the default) or PostgreSQL, chosen
 //! by `DATABASE_URL`; embedded migrations applied safely at start-up; the framework's tables
-//! (users, API tokens, webhook deliveries); and the [`Model`] trait through which the
+//! (users, logins, API tokens, webhook deliveries); and the [`Model`] trait through which the
 //! event-state side, the HTTP API and the admin all see an application's tables.
 //!
-//! Queries are written once with diesel and run on either backend by [`db_run!`];
+//! Queries are written once with diesel and run on either backend by [`db_run!`] (or
+//! [`db_read!`] for a read that may run again when PostgreSQL drops its connection);
 //! [`derive@Model`] writes a model's table, validation and scoped queries from one struct
 //! (docs/models.md). [`autodetect`] writes the migrations a model's table needs
 //! (`makemigrations`) and checks a live database against the models.
@@ -40,6 +41,7 @@ mod deliveries;
 mod error;
 mod field;
 mod field_type;
+mod logins;
 mod migrate;
 mod migration_set;
 mod model;
@@ -57,11 +59,12 @@ pub use autodetect::ModelSchema;
 pub use changes::{ChangeHook, ChangeKind, ModelChange};
 pub use choices::{Choices, choice_from_json};
 pub use config::{DatabaseUrl, DbConfig};
-pub use db::{Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
+pub use db::{__bounded, __retire_if_lost, Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, DeliveryStatus, WebhookDelivery};
 pub use error::{Error, Result};
 pub use field::{AutoNow, Choice, Field, FieldKind, FieldRef, Index, Literal};
 pub use field_type::FieldType;
+pub use logins::Login;
 pub use migrate::{Applied, MigrationState};
 pub use migration_set::{FRAMEWORK_MIGRATIONS, MigrationSet};
 pub use model::{Model, NewOwner, cents_to_decimal};

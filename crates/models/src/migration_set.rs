@@ -46,7 +46,7 @@ impl std::fmt::Debug for MigrationSet {
     }
 }
 
-/// The framework's own tables: `users`, `api_tokens`, `webhook_deliveries`.
+/// The framework's own tables: `users`, `user_logins`, `api_tokens`, `webhook_deliveries`.
 pub const FRAMEWORK_MIGRATIONS: MigrationSet =
     crate::migration_set!("duet", sqlite: "../../migrations/sqlite", postgres: "../../migrations/postgres");
 

@@ -46,7 +46,7 @@ impl ApiToken {
     /// The active user owning `key`, or `None` for unknown keys and inactive users.
     pub async fn authenticate(db: &Db, key: &str) -> Result<Option<User>> {
         let key_hash = hash_key(key);
-        let user = db_run!(db, |conn| api_tokens::table
+        let user = crate::db_read!(db, |conn| api_tokens::table
             .inner_join(users::table.on(users::id.eq(api_tokens::user_id)))
             .filter(api_tokens::key_hash.eq(&key_hash))
             .filter(users::is_active.eq(true))
@@ -72,6 +72,6 @@ impl ApiToken {
     }
 }
 
-fn hash_key(key: &str) -> String {
+pub(crate) fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }

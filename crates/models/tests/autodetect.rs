@@ -104,7 +104,13 @@ duet_models::db_tests! {
         assert!(written.sqlite.join("up.sql").is_file() && written.postgres.join("down.sql").is_file());
 
         let applied = project.migrate(&test.db).await;
-        assert_eq!(applied.len(), 2, "the framework's and the new one: {applied:?}");
+        let version = written.version.replace('-', "");
+        let version = version.strip_suffix("_library").unwrap();
+        assert_eq!(
+            applied.last().map(String::as_str),
+            Some(version),
+            "the framework's, then the new one: {applied:?}"
+        );
         project.assert_live_schema(&test.db, &v1()).await;
         assert!(project.plan(&v1()).is_empty(), "nothing left to detect");
 

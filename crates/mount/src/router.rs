@@ -7,6 +7,7 @@ use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use duet_auth::AuthError;
 use duet_models::Db;
 use duet_ui::{CompiledUi, RUNTIME_JS};
 use duet_views::{ApiError, RouteInfo, Routes};
@@ -134,6 +135,8 @@ async fn page_shell(req: &HttpRequest, state: &Mount, ui: &UiMount, token: &str)
     let page = ui.compiled.page_for(req.path());
     let user = match duet_auth::current_user(req).await {
         Ok(user) => user,
+        // The session store is away: the shell is safe to serve as to an anonymous visitor.
+        Err(AuthError::Unavailable) => None,
         Err(error) => return error.error_response(),
     };
     if page.is_some_and(|p| p.requires_login()) && user.is_none() {

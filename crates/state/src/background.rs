@@ -1,13 +1,20 @@
 //! Work a handler leaves running after its event is answered, updating the tab's state later.
+//!
+//! Background work never touches a socket or the store itself: each
+//! [`Background::update`] becomes a [`Job`] that reports back to the tab's owner — a socket
+//! of the tab in this process, which applies it between its events (so its push is in order
+//! with the replies), or the engine when no socket of the tab is open here.
 
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 
 use duet_models::{Db, User};
 use futures_util::FutureExt;
+use serde_json::{Map, Value};
 
-use crate::engine::{Caller, Engine};
-use crate::wire::ServerMessage;
+use crate::registry::{Outcome, Stored, load, outcome};
+use crate::wire::ErrorCode;
 use crate::{EventError, EventResult, State};
 
 /// A handle on one tab's state `S`, given to work started with
@@ -31,45 +38,33 @@ impl<S: State> Background<S> {
     /// With a socket of the tab open in this process, the update runs in that socket's task,
     /// between its events, so the push reaches the browser in order with the replies.
     pub async fn update(&self, change: impl FnOnce(&mut S) + Send + 'static) -> EventResult {
-        let Spawner { engine, caller, tab } = &self.spawner;
         let (done, result) = tokio::sync::oneshot::channel();
-        let user = caller.user_id();
         let job = Job {
-            run: Box::new(move |engine, tab| {
-                Box::pin(async move {
-                    let (outcome, push) = match engine.update::<S>(user, tab, change).await {
-                        Ok(push) => (Ok(()), push),
-                        Err(error) => (Err(error), None),
-                    };
-                    let _ = done.send(outcome);
-                    push
-                })
+            user_id: self.spawner.user.as_ref().map(|u| u.id),
+            state: S::NAME,
+            list_key: S::list_key,
+            change: Box::new(move |stored| {
+                let mut state: S = load(S::NAME, stored);
+                let before = outcome(&state).client;
+                change(&mut state);
+                (before, outcome(&state))
             }),
+            done,
         };
-        match engine.broadcaster().sockets().run_update(tab, job) {
-            Ok(()) => result
-                .await
-                .unwrap_or_else(|_| Err(EventError::new("not_hydrated", "The tab is gone."))),
-            // No socket of the tab here: no reply to keep in order with.
-            Err(job) => {
-                if let Some(push) = job.run(engine, tab).await {
-                    engine.broadcaster().sockets().push(tab, &push.to_text());
-                }
-                result
-                    .await
-                    .unwrap_or_else(|_| Err(EventError::new("not_hydrated", "The tab is gone.")))
-            }
-        }
+        self.spawner.jobs.submit(&self.spawner.tab, job).await;
+        result
+            .await
+            .unwrap_or_else(|_| Err(EventError::new(ErrorCode::NotHydrated, "The tab is gone.")))
     }
 
     /// The user whose tab it is.
     pub fn user(&self) -> Option<&User> {
-        self.spawner.caller.user.as_deref()
+        self.spawner.user.as_deref()
     }
 
     /// The database.
     pub fn db(&self) -> &Db {
-        self.spawner.engine.db()
+        &self.spawner.db
     }
 
     /// The tab's token.
@@ -78,36 +73,44 @@ impl<S: State> Background<S> {
     }
 }
 
-type RunFn = Box<
-    dyn for<'a> FnOnce(&'a Engine, &'a str) -> futures_util::future::LocalBoxFuture<'a, Option<ServerMessage>> + Send,
->;
+pub(crate) type Change = Box<dyn FnOnce(Option<Stored>) -> (Map<String, Value>, Outcome) + Send>;
 
-/// One [`Background::update`], ready to run wherever the tab's socket is.
+/// One [`Background::update`], ready to run wherever the tab's owner is.
 pub(crate) struct Job {
-    run: RunFn,
+    /// The user the tab must belong to.
+    pub(crate) user_id: Option<i64>,
+    /// The state it changes.
+    pub(crate) state: &'static str,
+    /// The state's list keys, to diff it.
+    pub(crate) list_key: fn(&str) -> Option<&'static str>,
+    /// Loads the stored state, changes it: the client's view before, and the outcome.
+    pub(crate) change: Change,
+    /// Where the update's result goes.
+    pub(crate) done: tokio::sync::oneshot::Sender<EventResult>,
 }
 
-impl Job {
-    /// Applies the update to `tab`; the push to send, if anything changed.
-    pub(crate) async fn run(self, engine: &Engine, tab: &str) -> Option<ServerMessage> {
-        (self.run)(engine, tab).await
-    }
+/// Who runs a tab's background updates (the engine: on a socket of the tab, or itself).
+pub(crate) trait Jobs {
+    /// Runs `job` on `tab`, sending its result to `job.done`.
+    fn submit<'a>(&'a self, tab: &'a str, job: Job) -> futures_util::future::LocalBoxFuture<'a, ()>;
 }
 
 /// What it takes to start background work for a tab.
 #[derive(Clone)]
 pub(crate) struct Spawner {
-    engine: Engine,
-    caller: Caller,
     tab: String,
+    user: Option<Rc<User>>,
+    db: Db,
+    jobs: Rc<dyn Jobs>,
 }
 
 impl Spawner {
-    pub(crate) fn new(engine: Engine, caller: Caller, tab: &str) -> Spawner {
+    pub(crate) fn new(tab: &str, user: Option<Rc<User>>, db: Db, jobs: Rc<dyn Jobs>) -> Spawner {
         Spawner {
-            engine,
-            caller,
             tab: tab.to_owned(),
+            user,
+            db,
+            jobs,
         }
     }
 

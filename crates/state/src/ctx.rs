@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::background::{Background, Spawner};
 use crate::delta::diff_state;
+use crate::outbox::Outbox;
 use crate::wire::ServerMessage;
 use crate::{Broadcaster, EventError, EventResult, State};
 
@@ -26,7 +27,8 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ClientAction {
-    /// Navigate to `to` (a path of this app, or an absolute URL).
+    /// Navigate to `to`, a path of this app (the runtime follows redirects only within its
+    /// own origin).
     Redirect {
         /// Where to.
         to: String,
@@ -52,12 +54,14 @@ pub struct EventCtx {
     spawner: Option<Spawner>,
 }
 
-/// Where a running handler's intermediate updates go: the socket that sent the event, and
-/// what that client shows of the state now.
+/// Where a running handler's intermediate updates go: the outbox of the socket that sent
+/// the event, and what that client shows of the state now.
 pub(crate) struct Progress {
-    pub(crate) socket: actix_ws::Session,
+    pub(crate) outbox: Outbox,
     pub(crate) state: &'static str,
     pub(crate) shown: Map<String, Value>,
+    /// Whether anything was sent.
+    pub(crate) sent: bool,
 }
 
 impl std::fmt::Debug for EventCtx {
@@ -109,9 +113,17 @@ impl EventCtx {
         &self.route
     }
 
-    /// Asks the browser to navigate to `to` after applying this event's changes.
+    /// Asks the browser to navigate to `to`, a path of this app (`/orders/7?tab=2`), after
+    /// applying this event's changes. Anything else — another site (`https://…`,
+    /// `//evil.example`, `/\evil.example`) — is refused here (and logged): redirects stay on
+    /// the app's own origin.
     pub fn redirect(&mut self, to: impl Into<String>) {
-        self.actions.push(ClientAction::Redirect { to: to.into() });
+        let to = to.into();
+        if is_local_path(&to) {
+            self.actions.push(ClientAction::Redirect { to });
+        } else {
+            tracing::warn!(to, "redirect refused: not a path of this app");
+        }
     }
 
     /// Asks the browser to call its registered function `name` with `args`.
@@ -148,14 +160,15 @@ impl EventCtx {
             return;
         }
         progress.shown = client;
+        progress.sent = true;
         let push = ServerMessage::Delta {
             seq: None,
             changes: [(S::NAME.to_owned(), delta)].into_iter().collect(),
             router: None,
             actions: Vec::new(),
         };
-        if progress.socket.text(push.to_text()).await.is_err() {
-            tracing::debug!(state = S::NAME, "flush: the socket is gone");
+        if !progress.outbox.text(push.to_text()) {
+            tracing::debug!(state = S::NAME, "flush: the socket is closing");
         }
     }
 
@@ -207,9 +220,9 @@ impl EventCtx {
         self
     }
 
-    /// What the client was last sent by [`EventCtx::flush`], if anything.
+    /// What the client was last sent by [`EventCtx::flush`], if it was sent anything.
     pub(crate) fn take_shown(&mut self) -> Option<Map<String, Value>> {
-        self.progress.take().map(|p| p.shown)
+        self.progress.take().filter(|p| p.sent).map(|p| p.shown)
     }
 
     pub(crate) fn take_subscriptions(&mut self) -> Vec<(String, &'static str)> {
@@ -219,5 +232,35 @@ impl EventCtx {
     /// The actions requested so far, leaving none.
     pub fn take_actions(&mut self) -> Vec<ClientAction> {
         std::mem::take(&mut self.actions)
+    }
+}
+
+/// A path on this origin: `/` then no second `/` or `\` (which browsers read as another
+/// host), and no control characters.
+fn is_local_path(to: &str) -> bool {
+    let mut chars = to.chars();
+    chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\')) && !to.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn redirects_stay_on_this_origin() {
+        for (to, local) in [
+            ("/", true),
+            ("/orders/7?tab=2#x", true),
+            ("/login?next=//evil.example", true),
+            ("//evil.example/", false),
+            ("/\\evil.example", false),
+            ("https://evil.example/", false),
+            ("javascript:alert(1)", false),
+            ("orders", false),
+            ("", false),
+            ("/\tevil", false),
+        ] {
+            assert_eq!(is_local_path(to), local, "{to:?}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The protocol's logic, apart from the socket: hydrate a tab, apply an event or a
-//! navigation exactly once, and say what changed.
+//! navigation exactly once, and say what changed — to the socket that asked, and to the
+//! tab's other sockets.
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -8,21 +9,23 @@ use std::sync::Arc;
 
 use duet_models::{Db, User};
 use futures_util::FutureExt;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::background::Spawner;
+use crate::background::{Job, Jobs, Spawner};
 use crate::ctx::Progress;
 use crate::delta::diff_state;
+use crate::limits::NewTabs;
 use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
-use crate::registry::{Outcome, Registry, StateEntry, load, outcome};
-use crate::wire::{Changes, ClientRoute, PROTOCOL_VERSION, ServerMessage};
-use crate::{Broadcaster, ClientAction, EventCtx, EventError, Route, State};
+use crate::outbox::Outbox;
+use crate::registry::{Outcome, Registry, StateEntry};
+use crate::wire::{Changes, ClientRoute, ErrorCode, MAX_SEQ_STEP, PROTOCOL_VERSION, ServerMessage};
+use crate::{Broadcaster, ClientAction, EventCtx, EventError, Route};
 
 /// Replies kept per tab for resent events (beyond what the client acknowledged).
 const KEPT_REPLIES: usize = 256;
 
 /// The event-state engine of one app: its states, where tabs are kept, and the database.
-/// Cloning it is cheap (background work holds a clone).
+/// Cloning it is cheap.
 #[derive(Clone)]
 pub struct Engine {
     registry: Arc<Registry>,
@@ -39,35 +42,51 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Who is asking: the socket's user, resolved once at the handshake, and the socket itself
-/// (where a handler's progress updates go).
+/// Who is asking: the socket's user, resolved once at the handshake, the anonymous session
+/// it came with, and the socket's outbox (where a handler's progress goes).
 #[derive(Clone, Default)]
 pub struct Caller {
     /// The logged-in user, if any.
     pub user: Option<Rc<User>>,
-    socket: Option<actix_ws::Session>,
+    /// For an anonymous caller with a session: the session's tag. Its tabs are bound to it.
+    session_tag: Option<String>,
+    outbox: Option<Outbox>,
+    new_tabs: Option<Rc<NewTabs>>,
 }
 
 impl std::fmt::Debug for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Caller")
             .field("user", &self.user_id())
-            .field("socket", &self.socket.is_some())
+            .field("session", &self.session_tag.is_some())
+            .field("socket", &self.outbox.is_some())
             .finish()
     }
 }
 
 impl Caller {
-    /// `user`, calling from no socket (tests, tools): progress updates go nowhere.
+    /// `user`, calling from no socket (tests, tools): progress updates go nowhere, and new
+    /// tabs are not rate-limited.
     pub fn new(user: Option<Rc<User>>) -> Caller {
-        Caller { user, socket: None }
-    }
-
-    /// `user` on `socket`.
-    pub(crate) fn on_socket(user: Option<Rc<User>>, socket: actix_ws::Session) -> Caller {
         Caller {
             user,
-            socket: Some(socket),
+            ..Caller::default()
+        }
+    }
+
+    /// `user` (or the anonymous session `session_tag`) on a socket with `outbox`, opening new
+    /// tabs within `new_tabs`.
+    pub(crate) fn on_socket(
+        user: Option<Rc<User>>,
+        session_tag: Option<String>,
+        outbox: Outbox,
+        new_tabs: NewTabs,
+    ) -> Caller {
+        Caller {
+            session_tag: if user.is_some() { None } else { session_tag },
+            user,
+            outbox: Some(outbox),
+            new_tabs: Some(Rc::new(new_tabs)),
         }
     }
 
@@ -75,10 +94,51 @@ impl Caller {
         self.user.as_ref().map(|u| u.id)
     }
 
-    /// The same user, for work that outlives the event (it reports through pushes).
-    fn detached(&self) -> Caller {
-        Caller::new(self.user.clone())
+    /// Whether `record` is this caller's tab: the same user, and for anonymous tabs the same
+    /// session.
+    fn owns(&self, record: &TabRecord) -> bool {
+        record.user_id == self.user_id() && (record.user_id.is_some() || record.session_tag == self.session_tag)
     }
+
+    /// The same caller, for work whose changes go to every socket of the tab at once (no
+    /// progress to this socket alone).
+    fn detached(&self) -> Caller {
+        Caller {
+            outbox: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// What an event, a navigation or a `hello` sends: the reply to the socket that asked, and
+/// a push with the same changes for the tab's other sockets.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) reply: ServerMessage,
+    pub(crate) push: Option<ServerMessage>,
+}
+
+impl Answer {
+    fn only(reply: ServerMessage) -> Answer {
+        Answer { reply, push: None }
+    }
+}
+
+/// A `hello` that hydrated a tab.
+#[derive(Debug)]
+pub(crate) struct Greeting {
+    pub(crate) tab: String,
+    pub(crate) answer: Answer,
+}
+
+/// What handlers produced while running: the changes for the caller (after its progress
+/// updates), its actions, and whether progress was shown (then the tab's other sockets need
+/// the changes since before the event instead).
+#[derive(Default)]
+struct Effects {
+    changes: Changes,
+    actions: Vec<ClientAction>,
+    flushed: bool,
 }
 
 impl Engine {
@@ -102,18 +162,37 @@ impl Engine {
         &self.db
     }
 
-    /// Changes state `S` of `user_id`'s `tab` under the tab's lock; returns the push to
-    /// send, if anything changed: background work's [`Background::update`](crate::Background::update).
-    pub(crate) async fn update<S: State>(
+    /// The registered states.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Applies background work's update to `tab` under its lock, sends its result to
+    /// `job.done` and returns the push for the tab's sockets, if anything changed.
+    pub(crate) async fn apply(&self, tab: &str, job: Job) -> Option<ServerMessage> {
+        let (result, push) = match self
+            .apply_job(tab, job.user_id, job.state, job.list_key, job.change)
+            .await
+        {
+            Ok(push) => (Ok(()), push),
+            Err(error) => (Err(error), None),
+        };
+        let _ = job.done.send(result);
+        push
+    }
+
+    async fn apply_job(
         &self,
-        user_id: Option<i64>,
         tab: &str,
-        change: impl FnOnce(&mut S),
+        user_id: Option<i64>,
+        state: &'static str,
+        list_key: fn(&str) -> Option<&'static str>,
+        change: crate::background::Change,
     ) -> Result<Option<ServerMessage>, EventError> {
-        if self.registry.get(S::NAME).is_none() {
+        if self.registry.get(state).is_none() {
             return Err(EventError::new(
-                "unknown_state",
-                format!("no state named {:?}", S::NAME),
+                ErrorCode::UnknownState,
+                format!("no state named {state:?}"),
             ));
         }
         let mut lock = self.manager.lock(tab).await.map_err(|error| {
@@ -122,20 +201,20 @@ impl Engine {
         })?;
         let Some(mut record) = lock.record.take().filter(|r| r.user_id == user_id) else {
             self.manager.release(lock);
-            return Err(EventError::new("not_hydrated", "The tab is gone."));
+            return Err(EventError::new(ErrorCode::NotHydrated, "The tab is gone."));
         };
-        let mut state: S = load(S::NAME, record.states.get(S::NAME).cloned());
-        let before = outcome(&state).client;
-        change(&mut state);
-        let after = outcome(&state);
-        let delta = diff_state(&before, &after.client, &S::list_key);
-        record.states.insert(S::NAME.to_owned(), after.stored);
-        self.store(lock, &record, &[S::NAME.to_owned()])
+        let (before, after) = change(record.states.get(state).cloned());
+        let delta = diff_state(&before, &after.client, &list_key);
+        record.states.insert(state.to_owned(), after.stored);
+        self.store(lock, &record, &[state.to_owned()])
             .await
-            .map_err(|_| EventError::unavailable())?;
+            .map_err(|error| match error {
+                ServerMessage::Error { code, message, .. } => EventError::new(code, message),
+                _ => EventError::unavailable(),
+            })?;
         Ok((!delta.is_empty()).then(|| ServerMessage::Delta {
             seq: None,
-            changes: [(S::NAME.to_owned(), delta)].into_iter().collect(),
+            changes: [(state.to_owned(), delta)].into_iter().collect(),
             router: None,
             actions: Vec::new(),
         }))
@@ -145,7 +224,7 @@ impl Engine {
     /// returns the push to send to the tab's sockets (`None` when nothing changed).
     pub async fn react(&self, caller: &Caller, tab: &str, topic: &str, payload: &Value) -> Option<ServerMessage> {
         let mut lock = self.lock(tab).await.ok()?;
-        let Some(mut record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
+        let Some(mut record) = lock.record.take().filter(|r| caller.owns(r)) else {
             self.manager.release(lock);
             return None;
         };
@@ -156,43 +235,40 @@ impl Engine {
             .filter(|s| s.topic == topic)
             .map(|s| (s.state.clone(), s.handler.clone()))
             .collect();
-        let mut changes = Changes::new();
-        let mut actions = Vec::new();
+        let mut effects = Effects::default();
         // A reaction's changes go to every socket of the tab as one push, so no progress.
         let caller = caller.detached();
-        for (state, handler) in subscribed {
-            let step = self.run(
-                &caller,
-                tab,
-                &mut record,
-                &state,
-                &handler,
-                payload.clone(),
-                &mut changes,
-                &mut actions,
-            );
-            match AssertUnwindSafe(step).catch_unwind().await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(topic, state, handler, %error, "reaction failed"),
-                Err(_) => {
-                    tracing::error!(
-                        topic,
-                        state,
-                        handler,
-                        "reaction panicked; the tab keeps its previous state"
-                    );
-                    record = before.clone();
-                    changes.clear();
+        let reactions = async {
+            for (state, handler) in subscribed {
+                let step = self.run(
+                    &caller,
+                    tab,
+                    &mut record,
+                    &state,
+                    &handler,
+                    payload.clone(),
+                    &mut effects,
+                );
+                match AssertUnwindSafe(step).catch_unwind().await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::warn!(topic, state, handler, %error, "reaction failed"),
+                    Err(_) => {
+                        tracing::error!(
+                            topic,
+                            state,
+                            handler,
+                            "reaction panicked; the tab keeps its previous state"
+                        );
+                        record = before.clone();
+                        effects.changes.clear();
+                    }
                 }
             }
-        }
-        let touched: Vec<String> = record
-            .states
-            .iter()
-            .filter(|(name, vars)| before.states.get(*name) != Some(*vars))
-            .map(|(name, _)| name.clone())
-            .collect();
+        };
+        self.renewing(&lock, reactions).await;
+        let touched = touched(&before, &record);
         self.store(lock, &record, &touched).await.ok()?;
+        let Effects { changes, actions, .. } = effects;
         (!changes.is_empty() || !actions.is_empty()).then_some(ServerMessage::Delta {
             seq: None,
             changes,
@@ -201,14 +277,10 @@ impl Engine {
         })
     }
 
-    /// The registered states.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
-    /// `hello`: loads (or creates) the tab, runs the page's `on_load` handlers and returns
-    /// the tab's token and the `hydrate` frame. A token of another user's tab, or of an
-    /// expired one, gets a fresh tab.
+    /// `hello`: loads the caller's tab (or creates one, with a new token) and runs the
+    /// page's `on_load` handlers; returns the tab's token and the `hydrate` frame. A token
+    /// the store does not know, or of another user's (or another session's) tab, gets a
+    /// fresh tab: tokens are always issued by the server.
     pub async fn hello(
         &self,
         caller: &Caller,
@@ -216,26 +288,60 @@ impl Engine {
         route: &ClientRoute,
         acked: Option<u64>,
     ) -> Result<(String, ServerMessage), ServerMessage> {
-        let mut lock = match tab {
-            Some(token) if valid_token(&token) => self.lock(&token).await?,
-            _ => self.lock(&new_token()).await?,
-        };
-        if lock.record.as_ref().is_some_and(|r| r.user_id != caller.user_id()) {
-            self.manager.release(lock);
-            lock = self.lock(&new_token()).await?;
+        self.greet(caller, tab, route, acked)
+            .await
+            .map(|greeting| (greeting.tab, greeting.answer.reply))
+    }
+
+    /// [`hello`](Engine::hello), with the push for the tab's other sockets (what the page's
+    /// `on_load` handlers changed).
+    pub(crate) async fn greet(
+        &self,
+        caller: &Caller,
+        tab: Option<String>,
+        route: &ClientRoute,
+        acked: Option<u64>,
+    ) -> Result<Greeting, ServerMessage> {
+        let mut existing = None;
+        if let Some(token) = tab.filter(|t| valid_token(t)) {
+            let mut lock = self.lock(&token).await?;
+            match lock.record.take() {
+                Some(record) if caller.owns(&record) => existing = Some((lock, record)),
+                _ => self.manager.release(lock),
+            }
         }
-        let mut record = lock.record.take().unwrap_or_else(|| TabRecord {
-            user_id: caller.user_id(),
-            ..TabRecord::default()
-        });
+        let joined = existing.is_some();
+        let (mut lock, mut record) = match existing {
+            Some(found) => found,
+            None => {
+                if caller.new_tabs.as_ref().is_some_and(|budget| !budget.allow()) {
+                    return Err(ServerMessage::error(
+                        None,
+                        ErrorCode::RateLimited,
+                        "Too many new tabs from this connection or address; try again in a few seconds.",
+                    ));
+                }
+                let lock = self.lock(&new_token()).await?;
+                let record = TabRecord {
+                    user_id: caller.user_id(),
+                    session_tag: caller.session_tag.clone(),
+                    ..TabRecord::default()
+                };
+                (lock, record)
+            }
+        };
         if let Some(acked) = acked {
             record.replies.retain(|(seq, _)| *seq > acked);
             lock.acked = acked;
         }
+        let token = lock.tab.clone();
+        let route_before = record.route.clone();
         // No progress updates before the client has its first full state.
-        let tab = lock.tab.clone();
-        let (router, _, _) = self
-            .route_and_load(&caller.detached(), &tab, &mut record, &route.path)
+        let (router, effects) = self
+            .renewing(
+                &lock,
+                self.route_and_load(&caller.detached(), &token, &mut record, &route.path),
+            )
             .await;
         let mut states = BTreeMap::new();
         for entry in self.registry.states() {
@@ -247,19 +353,27 @@ impl Engine {
             states.insert(entry.name().to_owned(), client);
         }
         let touched: Vec<String> = record.states.keys().cloned().collect();
-        let token = tab;
         let seq = record.seq;
         self.store(lock, &record, &touched).await?;
-        Ok((
-            token.clone(),
-            ServerMessage::Hydrate {
-                protocol: PROTOCOL_VERSION,
-                tab: token,
-                states,
-                router,
-                seq,
+        let push = (joined && (!effects.changes.is_empty() || router != route_before)).then(|| ServerMessage::Delta {
+            seq: None,
+            changes: effects.changes,
+            router: Some(router.clone()),
+            actions: Vec::new(),
+        });
+        Ok(Greeting {
+            tab: token.clone(),
+            answer: Answer {
+                reply: ServerMessage::Hydrate {
+                    protocol: PROTOCOL_VERSION,
+                    tab: token,
+                    states,
+                    router,
+                    seq,
+                },
+                push,
             },
-        ))
+        })
     }
 
     /// `event`: runs `state.handler(payload)` for the tab, once per `seq`. Replies up to
@@ -275,33 +389,35 @@ impl Engine {
         handler: &str,
         payload: Value,
     ) -> ServerMessage {
+        self.event_for_tab(caller, tab, seq, acked, state, handler, payload)
+            .await
+            .reply
+    }
+
+    /// [`event`](Engine::event), with the push for the tab's other sockets.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn event_for_tab(
+        &self,
+        caller: &Caller,
+        tab: &str,
+        seq: u64,
+        acked: Option<u64>,
+        state: &str,
+        handler: &str,
+        payload: Value,
+    ) -> Answer {
         let (lock, mut record) = match self.begin(caller, tab, seq, acked).await {
             Ok(begun) => begun,
-            Err(reply) => return reply,
+            Err(reply) => return Answer::only(reply),
         };
         let before = record.clone();
         let step = async {
-            let mut changes = Changes::new();
-            let mut actions = Vec::new();
-            self.run(
-                caller,
-                tab,
-                &mut record,
-                state,
-                handler,
-                payload,
-                &mut changes,
-                &mut actions,
-            )
-            .await?;
-            Ok(ServerMessage::Delta {
-                seq: Some(seq),
-                changes,
-                router: None,
-                actions,
-            })
+            let mut effects = Effects::default();
+            self.run(caller, tab, &mut record, state, handler, payload, &mut effects)
+                .await?;
+            Ok((effects, None))
         };
-        let result = AssertUnwindSafe(step).catch_unwind().await;
+        let result = self.renewing(&lock, AssertUnwindSafe(step).catch_unwind()).await;
         self.finish(lock, record, before, result, tab, seq).await
     }
 
@@ -314,26 +430,33 @@ impl Engine {
         acked: Option<u64>,
         route: &ClientRoute,
     ) -> ServerMessage {
+        self.navigate_for_tab(caller, tab, seq, acked, route).await.reply
+    }
+
+    /// [`navigate`](Engine::navigate), with the push for the tab's other sockets.
+    pub(crate) async fn navigate_for_tab(
+        &self,
+        caller: &Caller,
+        tab: &str,
+        seq: u64,
+        acked: Option<u64>,
+        route: &ClientRoute,
+    ) -> Answer {
         let (lock, mut record) = match self.begin(caller, tab, seq, acked).await {
             Ok(begun) => begun,
-            Err(reply) => return reply,
+            Err(reply) => return Answer::only(reply),
         };
         let before = record.clone();
         let step = async {
-            let (router, changes, actions) = self.route_and_load(caller, tab, &mut record, &route.path).await;
-            Ok(ServerMessage::Delta {
-                seq: Some(seq),
-                changes,
-                router: Some(router),
-                actions,
-            })
+            let (router, effects) = self.route_and_load(caller, tab, &mut record, &route.path).await;
+            Ok((effects, Some(router)))
         };
-        let result = AssertUnwindSafe(step).catch_unwind().await;
+        let result = self.renewing(&lock, AssertUnwindSafe(step).catch_unwind()).await;
         self.finish(lock, record, before, result, tab, seq).await
     }
 
     /// Locks the tab for `seq`. A `seq` already applied is answered with its original reply
-    /// (exactly once), without running anything.
+    /// (exactly once), without running anything; one too far ahead is refused.
     async fn begin(
         &self,
         caller: &Caller,
@@ -346,11 +469,11 @@ impl Engine {
             .lock_for_seq(tab, seq)
             .await
             .map_err(|e| with_seq(store_error(&e), seq))?;
-        let Some(mut record) = lock.record.take().filter(|r| r.user_id == caller.user_id()) else {
+        let Some(mut record) = lock.record.take().filter(|r| caller.owns(r)) else {
             self.manager.release(lock);
             return Err(ServerMessage::error(
                 Some(seq),
-                "not_hydrated",
+                ErrorCode::NotHydrated,
                 "This tab is unknown or expired: send hello again.",
             ));
         };
@@ -362,47 +485,60 @@ impl Engine {
             self.manager.release(lock);
             return Err(match record.replies.iter().find(|(s, _)| *s == seq) {
                 Some((_, reply)) => serde_json::from_str(reply)
-                    .unwrap_or_else(|_| ServerMessage::error(Some(seq), "out_of_order", "reply lost")),
+                    .unwrap_or_else(|_| ServerMessage::error(Some(seq), ErrorCode::OutOfOrder, "reply lost")),
                 None => ServerMessage::error(
                     Some(seq),
-                    "out_of_order",
+                    ErrorCode::OutOfOrder,
                     format!("seq {seq} was already applied (last: {})", record.seq),
                 ),
             });
+        }
+        if seq - record.seq > MAX_SEQ_STEP {
+            self.manager.release(lock);
+            return Err(ServerMessage::error(
+                Some(seq),
+                ErrorCode::OutOfOrder,
+                format!(
+                    "seq {seq} is too far ahead of the last applied ({}): at most {MAX_SEQ_STEP} ahead",
+                    record.seq
+                ),
+            ));
         }
         Ok((lock, record))
     }
 
     /// Records the reply to `seq` (keeping the state from before the event if it failed or
-    /// panicked) and stores the tab.
+    /// panicked), stores the tab, and says what the tab's other sockets get.
     async fn finish(
         &self,
         lock: TabLock,
         mut record: TabRecord,
         before: TabRecord,
-        result: std::thread::Result<Result<ServerMessage, EventError>>,
+        result: std::thread::Result<Result<(Effects, Option<Route>), EventError>>,
         tab: &str,
         seq: u64,
-    ) -> ServerMessage {
-        let touched: Vec<String> = match &result {
-            Ok(Ok(_)) => record
-                .states
-                .iter()
-                .filter(|(name, vars)| before.states.get(*name) != Some(*vars))
-                .map(|(name, _)| name.clone())
-                .collect(),
-            _ => Vec::new(),
-        };
-        let reply = match result {
-            Ok(Ok(reply)) => reply,
+    ) -> Answer {
+        let (reply, push, touched) = match result {
+            Ok(Ok((effects, router))) => {
+                let touched = touched(&before, &record);
+                let push = self.tab_push(&effects, &before, &record, &touched, router.clone());
+                let reply = ServerMessage::Delta {
+                    seq: Some(seq),
+                    changes: effects.changes,
+                    router,
+                    actions: effects.actions,
+                };
+                (reply, push, touched)
+            }
             Ok(Err(error)) => {
                 record = before;
-                ServerMessage::event_error(Some(seq), error)
+                (ServerMessage::event_error(Some(seq), error), None, Vec::new())
             }
             Err(_) => {
                 tracing::error!(tab, seq, "an event handler panicked; the tab keeps its previous state");
                 record = before;
-                ServerMessage::error(Some(seq), "handler_failed", "Something went wrong.")
+                let reply = ServerMessage::error(Some(seq), ErrorCode::HandlerFailed, "Something went wrong.");
+                (reply, None, Vec::new())
             }
         };
         record.seq = seq;
@@ -412,9 +548,43 @@ impl Engine {
             record.replies.drain(..excess);
         }
         match self.store(lock, &record, &touched).await {
-            Ok(()) => reply,
-            Err(error) => with_seq(error, seq),
+            Ok(()) => Answer { reply, push },
+            Err(error) => Answer::only(with_seq(error, seq)),
         }
+    }
+
+    /// The push for the tab's other sockets after an event: its changes (since before the
+    /// event: they did not see the caller's progress) and the new route, without the
+    /// caller's actions.
+    fn tab_push(
+        &self,
+        effects: &Effects,
+        before: &TabRecord,
+        after: &TabRecord,
+        touched: &[String],
+        router: Option<Route>,
+    ) -> Option<ServerMessage> {
+        let changes = if effects.flushed {
+            let mut changes = Changes::new();
+            for name in touched {
+                let Some(entry) = self.registry.get(name) else { continue };
+                let old = entry.view(before.states.get(name).cloned()).client;
+                let new = entry.view(after.states.get(name).cloned()).client;
+                let delta = diff_state(&old, &new, &|var| entry.list_key(var));
+                if !delta.is_empty() {
+                    changes.insert(name.clone(), delta);
+                }
+            }
+            changes
+        } else {
+            effects.changes.clone()
+        };
+        (!changes.is_empty() || router.is_some()).then_some(ServerMessage::Delta {
+            seq: None,
+            changes,
+            router,
+            actions: Vec::new(),
+        })
     }
 
     /// Runs one handler on one state of `record`, adding its changes and actions.
@@ -427,27 +597,28 @@ impl Engine {
         state: &str,
         handler: &str,
         payload: Value,
-        changes: &mut Changes,
-        actions: &mut Vec<ClientAction>,
+        effects: &mut Effects,
     ) -> Result<(), EventError> {
         let entry = self
             .registry
             .get(state)
-            .ok_or_else(|| EventError::new("unknown_state", format!("no state named {state:?}")))?;
+            .ok_or_else(|| EventError::new(ErrorCode::UnknownState, format!("no state named {state:?}")))?;
         if entry.login_required() && caller.user.is_none() {
             return Err(EventError::login_required());
         }
         let stored = record.states.get(state).cloned();
         let before = entry.view(stored.clone()).client;
-        let progress = caller.socket.clone().map(|socket| Progress {
-            socket,
+        let progress = caller.outbox.clone().map(|outbox| Progress {
+            outbox,
             state: entry.name(),
             shown: before.clone(),
+            sent: false,
         });
+        let jobs: Rc<dyn Jobs> = Rc::new(EngineJobs { engine: self.clone() });
         let mut ctx = EventCtx::new(caller.user.clone(), self.db.clone(), record.route.clone())
             .with_broadcaster(self.broadcaster.clone())
             .with_progress(progress)
-            .with_spawner(Spawner::new(self.clone(), caller.detached(), tab));
+            .with_spawner(Spawner::new(tab, caller.user.clone(), self.db.clone(), jobs));
         let result = match AssertUnwindSafe(entry.run(stored, handler, payload, &mut ctx))
             .catch_unwind()
             .await
@@ -462,20 +633,24 @@ impl Engine {
                 Err(EventError::msg("Something went wrong."))
             }
         };
-        let shown = ctx.take_shown().unwrap_or(before);
+        let flushed = ctx.take_shown();
         let after = match result {
             Ok(after) => after,
             Err(error) => {
-                self.unflush(caller, entry, record, shown).await;
+                if let Some(shown) = &flushed {
+                    self.unflush(caller, entry, &before, shown);
+                }
                 return Err(error);
             }
         };
+        effects.flushed |= flushed.is_some();
+        let shown = flushed.unwrap_or(before);
         let delta = diff_state(&shown, &after.client, &|var| entry.list_key(var));
         if !delta.is_empty() {
-            changes.entry(state.to_owned()).or_default().extend(delta);
+            effects.changes.entry(state.to_owned()).or_default().extend(delta);
         }
         record.states.insert(state.to_owned(), after.stored);
-        actions.extend(ctx.take_actions());
+        effects.actions.extend(ctx.take_actions());
         for (topic, handler) in ctx.take_subscriptions() {
             let subscription = Subscription {
                 topic,
@@ -489,14 +664,19 @@ impl Engine {
         Ok(())
     }
 
-    /// After a failed handler that flushed progress: sends the caller the state as it was
-    /// before the event, since the failure rolls it back.
-    async fn unflush(&self, caller: &Caller, entry: &StateEntry, record: &TabRecord, shown: Map<String, Value>) {
-        let Some(socket) = &caller.socket else {
+    /// After a failed handler that flushed progress (`shown`): sends the caller the state as
+    /// it was before the event (`before`), since the failure rolls it back.
+    fn unflush(
+        &self,
+        caller: &Caller,
+        entry: &StateEntry,
+        before: &serde_json::Map<String, Value>,
+        shown: &serde_json::Map<String, Value>,
+    ) {
+        let Some(outbox) = &caller.outbox else {
             return;
         };
-        let before = entry.view(record.states.get(entry.name()).cloned()).client;
-        let delta = diff_state(&shown, &before, &|var| entry.list_key(var));
+        let delta = diff_state(shown, before, &|var| entry.list_key(var));
         if delta.is_empty() {
             return;
         }
@@ -506,25 +686,18 @@ impl Engine {
             router: None,
             actions: Vec::new(),
         };
-        let _ = socket.clone().text(push.to_text()).await;
+        outbox.text(push.to_text());
     }
 
     /// Points the tab at `path` and runs its `on_load` handlers; a failing one is logged
     /// and skipped so the page still loads.
-    async fn route_and_load(
-        &self,
-        caller: &Caller,
-        tab: &str,
-        record: &mut TabRecord,
-        path: &str,
-    ) -> (Route, Changes, Vec<ClientAction>) {
+    async fn route_and_load(&self, caller: &Caller, tab: &str, record: &mut TabRecord, path: &str) -> (Route, Effects) {
         let (params, on_load) = self.registry.resolve(path);
         record.route = Route {
             path: path.to_owned(),
             params,
         };
-        let mut changes = Changes::new();
-        let mut actions = Vec::new();
+        let mut effects = Effects::default();
         for on_load in on_load {
             if let Err(error) = self
                 .run(
@@ -534,18 +707,41 @@ impl Engine {
                     on_load.state,
                     on_load.handler,
                     Value::Null,
-                    &mut changes,
-                    &mut actions,
+                    &mut effects,
                 )
                 .await
             {
-                if error.code == "login_required" {
+                if error.code == ErrorCode::LoginRequired {
                     continue;
                 }
                 tracing::warn!(state = on_load.state, handler = on_load.handler, %error, "on_load handler failed");
             }
         }
-        (record.route.clone(), changes, actions)
+        (record.route.clone(), effects)
+    }
+
+    /// Runs `work` (handlers, under `lock`), renewing the lock while it runs if the manager's
+    /// locks expire: a handler may run longer than the lock's TTL without losing its write.
+    async fn renewing<T>(&self, lock: &TabLock, work: impl Future<Output = T>) -> T {
+        let Some(every) = self.manager.renew_every() else {
+            return work.await;
+        };
+        let mut work = std::pin::pin!(work);
+        let mut next = tokio::time::Instant::now() + every;
+        loop {
+            // The work first: an event that finishes at its first poll (most do) never
+            // arms the timer.
+            tokio::select! {
+                biased;
+                done = &mut work => return done,
+                () = tokio::time::sleep_until(next) => {
+                    next += every;
+                    if let Err(error) = self.manager.renew(lock).await {
+                        tracing::warn!(tab = lock.tab, %error, "renewing a tab's lock failed");
+                    }
+                }
+            }
+        }
     }
 
     async fn lock(&self, tab: &str) -> Result<TabLock, ServerMessage> {
@@ -564,14 +760,55 @@ impl Engine {
     }
 }
 
+/// Runs background updates for the engine: on a socket of the tab in this process (in
+/// order with its replies), or here when none is open.
+struct EngineJobs {
+    engine: Engine,
+}
+
+impl Jobs for EngineJobs {
+    fn submit<'a>(&'a self, tab: &'a str, job: Job) -> futures_util::future::LocalBoxFuture<'a, ()> {
+        Box::pin(async move {
+            let sockets = self.engine.broadcaster.sockets();
+            if let Err(job) = sockets.run_update(tab, job) {
+                // No socket of the tab here: the update is stored, and a socket that opens
+                // the tab later gets it in its hydrate.
+                self.engine.apply(tab, job).await;
+            }
+        })
+    }
+}
+
+/// The states whose stored form differs between `before` and `after`.
+fn touched(before: &TabRecord, after: &TabRecord) -> Vec<String> {
+    after
+        .states
+        .iter()
+        .filter(|(name, vars)| before.states.get(*name) != Some(*vars))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 fn store_error(error: &StoreError) -> ServerMessage {
     tracing::warn!(%error, "state store");
-    let message = match error {
+    match error {
         // The tab's lock expired before the event finished: nothing of it was stored.
-        StoreError::LockLost => "That took too long and was not saved; try again.",
-        _ => "The state store is unavailable; try again.",
-    };
-    ServerMessage::error(None, "unavailable", message)
+        StoreError::LockLost => ServerMessage::error(
+            None,
+            ErrorCode::Unavailable,
+            "That took too long and was not saved; try again.",
+        ),
+        StoreError::TooLarge { .. } => ServerMessage::error(
+            None,
+            ErrorCode::TooLarge,
+            "This page's state grew too large; the change was not saved.",
+        ),
+        _ => ServerMessage::error(
+            None,
+            ErrorCode::Unavailable,
+            "The state store is unavailable; try again.",
+        ),
+    }
 }
 
 fn with_seq(message: ServerMessage, seq: u64) -> ServerMessage {

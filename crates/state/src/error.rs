@@ -1,5 +1,7 @@
 use duet_models::ValidationErrors;
 
+use crate::wire::ErrorCode;
+
 /// Why an event failed. Its `code`, `message` and `fields` reach the client in an error
 /// frame, so messages are written for users; causes that are not (database errors) are
 /// logged and replaced by a generic message.
@@ -7,7 +9,7 @@ use duet_models::ValidationErrors;
 #[error("{code}: {message}")]
 pub struct EventError {
     /// A stable, machine-readable code (see docs/protocol.md).
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// A message safe to show to the user.
     pub message: String,
     /// Per-field validation errors (code `invalid`), in DRF's shape; usually empty.
@@ -15,8 +17,8 @@ pub struct EventError {
 }
 
 impl EventError {
-    /// An error with `code` (one of docs/protocol.md's) and a message for the user.
-    pub fn new(code: &'static str, message: impl Into<String>) -> EventError {
+    /// An error with `code` and a message for the user.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> EventError {
         EventError {
             code,
             message: message.into(),
@@ -26,13 +28,13 @@ impl EventError {
 
     /// A handler's own failure, shown as is: `EventError::msg("Out of stock")`.
     pub fn msg(message: impl Into<String>) -> EventError {
-        EventError::new("handler_failed", message)
+        EventError::new(ErrorCode::HandlerFailed, message)
     }
 
     /// The input did not validate: `fields` says what is wrong with which field.
     pub fn invalid(fields: ValidationErrors) -> EventError {
         EventError {
-            code: "invalid",
+            code: ErrorCode::Invalid,
             message: "Please correct the errors.".into(),
             fields,
         }
@@ -40,22 +42,33 @@ impl EventError {
 
     /// The user may not do this.
     pub fn forbidden() -> EventError {
-        EventError::new("forbidden", "You do not have permission to perform this action.")
+        EventError::new(
+            ErrorCode::Forbidden,
+            "You do not have permission to perform this action.",
+        )
     }
 
     /// The payload did not fit the handler's arguments.
     pub fn bad_payload(detail: impl std::fmt::Display) -> EventError {
-        EventError::new("bad_payload", format!("bad payload: {detail}"))
+        EventError::new(ErrorCode::BadPayload, format!("bad payload: {detail}"))
     }
 
     /// The handler needs a logged-in user.
     pub fn login_required() -> EventError {
-        EventError::new("login_required", "You need to log in to do that.")
+        EventError::new(ErrorCode::LoginRequired, "You need to log in to do that.")
+    }
+
+    /// What the handler looked for does not exist (or is not the user's).
+    pub fn not_found() -> EventError {
+        EventError::new(ErrorCode::NotFound, "Not found.")
     }
 
     /// A dependency (database, state store) cannot be reached.
     pub fn unavailable() -> EventError {
-        EventError::new("unavailable", "The service is temporarily unavailable; try again.")
+        EventError::new(
+            ErrorCode::Unavailable,
+            "The service is temporarily unavailable; try again.",
+        )
     }
 }
 
@@ -82,7 +95,7 @@ impl From<duet_auth::AuthError> for EventError {
 impl From<duet_models::Error> for EventError {
     fn from(error: duet_models::Error) -> Self {
         match error {
-            duet_models::Error::NotFound => EventError::msg("Not found."),
+            duet_models::Error::NotFound => EventError::not_found(),
             duet_models::Error::Invalid(fields) => EventError::invalid(fields),
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "event: database unavailable");

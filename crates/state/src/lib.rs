@@ -13,8 +13,10 @@
 //!   and forgets idle ones after a TTL.
 //! - [`event_socket`] + [`EventService`]: the `/_event` endpoint — Origin check, the
 //!   session's user resolved once at the handshake, frame limit, heartbeat and idle timeout,
-//!   error frames for bad input, close on floods; [`Sockets`] closes a login's sockets when
-//!   it logs out (duet-auth's `LogoutListener`).
+//!   error frames ([`wire::ErrorCode`]) for bad input, close on floods; one writer per
+//!   socket with a bounded outbox, so a client that stops reading is closed (4008), not
+//!   buffered; new tabs rate-limited ([`SocketConfig`], [`Rate`]); [`Sockets`] closes a
+//!   login's sockets when it logs out (duet-auth's `LogoutListener`).
 //!
 //! - [`Broadcaster`]: HTTP views and webhooks publish on a topic; tabs that subscribed
 //!   (`ctx.subscribe(topic, handler)`) react under their lock and their sockets get the
@@ -80,7 +82,7 @@
 //! (set_to.call)(&mut state, &mut ctx, json!(5)).await.unwrap();
 //! assert_eq!(state.computed()["doubled"], json!(10));
 //! let error = (set_to.call)(&mut state, &mut ctx, json!("five")).await.unwrap_err();
-//! assert_eq!(error.code, "bad_payload");
+//! assert_eq!(error.code, duet_state::wire::ErrorCode::BadPayload);
 //! # });
 //! ```
 
@@ -95,8 +97,10 @@ mod ctx;
 pub mod delta;
 mod engine;
 mod error;
+mod limits;
 mod manager;
 mod model_state;
+mod outbox;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]
@@ -114,7 +118,10 @@ pub use ctx::{ClientAction, EventCtx, Route};
 pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};
 pub use engine::{Caller, Engine};
 pub use error::EventError;
-pub use manager::{MemoryStateManager, StateManager, StoreError, Subscription, TabLock, TabRecord};
+pub use limits::Rate;
+pub use manager::{
+    DEFAULT_MAX_TAB_BYTES, MemoryStateManager, StateManager, StoreError, Subscription, TabLock, TabRecord,
+};
 pub use model_state::{ModelList, ModelState};
 pub use registry::{OnLoad, Outcome, Registry, RegistryError, StateEntry, Stored};
 pub use socket::{EventService, SocketConfig, Sockets, event_socket};

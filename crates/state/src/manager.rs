@@ -16,6 +16,10 @@ pub struct TabRecord {
     /// The user the tab belongs to (`None`: anonymous). Another user's socket presenting
     /// this tab's token gets a fresh tab instead.
     pub user_id: Option<i64>,
+    /// For an anonymous tab opened with a session: the session's tag (a hash, from
+    /// duet-auth's `session_tag`). Only that session may use the tab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_tag: Option<String>,
     /// The page the tab shows.
     pub route: Route,
     /// The last applied `seq`.
@@ -51,6 +55,14 @@ pub enum StoreError {
     /// The store cannot be reached.
     #[error("the state store is unavailable: {0}")]
     Unavailable(String),
+    /// The tab would be larger than the store keeps: nothing was written.
+    #[error("the tab would take {bytes} bytes; at most {limit} are kept")]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The store's limit.
+        limit: usize,
+    },
 }
 
 /// A held per-tab lock with the tab's record as it was when the lock was taken.
@@ -136,6 +148,19 @@ pub trait StateManager: Send + Sync + 'static {
     fn release(&self, lock: TabLock) {
         drop(lock);
     }
+
+    /// How often a lock held by a running event must be renewed ([`renew`](StateManager::renew))
+    /// so that it does not expire; `None` (the default) for locks that do not expire.
+    fn renew_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Extends a held lock's life (see [`renew_every`](StateManager::renew_every)). Fails
+    /// with [`StoreError::LockLost`] when the lock is no longer held.
+    fn renew<'a>(&'a self, lock: &'a TabLock) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = lock;
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 struct Slot {
@@ -148,15 +173,28 @@ struct SlotData {
     /// The record as JSON text: an idle tab then costs its text's length, not a tree of
     /// maps (as in the Redis manager, a tab is loaded per event and stored after).
     record: Option<Box<str>>,
-    used: Option<Instant>,
+    /// When it was last stored, and how long it is kept idle from then.
+    used: Option<(Instant, Duration)>,
     fence: u64,
 }
 
+impl SlotData {
+    fn is_fresh(&self) -> bool {
+        self.used.is_some_and(|(at, ttl)| at.elapsed() < ttl)
+    }
+}
+
+/// The largest tab kept by default: 1 MiB of JSON.
+pub const DEFAULT_MAX_TAB_BYTES: usize = 1 << 20;
+
 /// Tabs in this process's memory, as JSON text: for one instance. Idle tabs expire after
-/// the TTL.
+/// the TTL (anonymous ones after their own, shorter one); a tab larger than the limit is
+/// not stored ([`StoreError::TooLarge`]).
 pub struct MemoryStateManager {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     ttl: Duration,
+    anonymous_ttl: Duration,
+    max_tab_bytes: usize,
     last_sweep: Mutex<Instant>,
 }
 
@@ -164,19 +202,36 @@ impl std::fmt::Debug for MemoryStateManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStateManager")
             .field("ttl", &self.ttl)
+            .field("anonymous_ttl", &self.anonymous_ttl)
             .field("tabs", &self.len())
             .finish()
     }
 }
 
 impl MemoryStateManager {
-    /// A manager forgetting tabs idle for longer than `ttl`.
+    /// A manager forgetting tabs idle for longer than `ttl` (anonymous ones too: see
+    /// [`anonymous_ttl`](MemoryStateManager::anonymous_ttl)), keeping tabs of up to
+    /// [`DEFAULT_MAX_TAB_BYTES`].
     pub fn new(ttl: Duration) -> MemoryStateManager {
         MemoryStateManager {
             slots: Mutex::new(HashMap::new()),
             ttl,
+            anonymous_ttl: ttl,
+            max_tab_bytes: DEFAULT_MAX_TAB_BYTES,
             last_sweep: Mutex::new(Instant::now()),
         }
+    }
+
+    /// Forgets tabs of anonymous visitors idle for longer than `ttl` (at most the TTL).
+    pub fn anonymous_ttl(mut self, ttl: Duration) -> MemoryStateManager {
+        self.anonymous_ttl = ttl.min(self.ttl);
+        self
+    }
+
+    /// Keeps tabs of at most `bytes` (of JSON).
+    pub fn max_tab_bytes(mut self, bytes: usize) -> MemoryStateManager {
+        self.max_tab_bytes = bytes;
+        self
     }
 
     /// How many tabs are held.
@@ -189,7 +244,7 @@ impl MemoryStateManager {
         self.len() == 0
     }
 
-    /// Forgets tabs idle for longer than the TTL and not locked; returns how many.
+    /// Forgets tabs idle for longer than their TTL and not locked; returns how many.
     pub fn sweep(&self) -> usize {
         let Ok(mut slots) = self.slots.lock() else {
             return 0;
@@ -197,20 +252,17 @@ impl MemoryStateManager {
         let before = slots.len();
         slots.retain(|_, slot| {
             let locked = slot.lock.try_lock().is_err();
-            let fresh = slot
-                .data
-                .lock()
-                .map(|d| d.used.is_some_and(|u| u.elapsed() < self.ttl))
-                .unwrap_or(false);
+            let fresh = slot.data.lock().map(|d| d.is_fresh()).unwrap_or(false);
             locked || fresh
         });
         before - slots.len()
     }
 
-    /// Sweeps at most every quarter TTL, from the lock path: no background task needed.
+    /// Sweeps at most every quarter of the shorter TTL, from the lock path: no background
+    /// task needed.
     fn sweep_now_and_then(&self) {
         let due = self.last_sweep.lock().map(|mut last| {
-            let due = last.elapsed() >= self.ttl / 4;
+            let due = last.elapsed() >= self.anonymous_ttl / 4;
             if due {
                 *last = Instant::now();
             }
@@ -239,7 +291,7 @@ impl StateManager for MemoryStateManager {
             let slot = self.slot(tab);
             let guard = Arc::clone(&slot.lock).lock_owned().await;
             let mut data = slot.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if data.used.is_some_and(|u| u.elapsed() >= self.ttl) {
+            if !data.is_fresh() {
                 data.record = None;
             }
             data.fence += 1;
@@ -265,12 +317,39 @@ impl StateManager for MemoryStateManager {
                 return Err(StoreError::LockLost);
             }
             let text = serde_json::to_string(record).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            if text.len() > self.max_tab_bytes {
+                return Err(StoreError::TooLarge {
+                    bytes: text.len(),
+                    limit: self.max_tab_bytes,
+                });
+            }
             data.record = Some(text.into_boxed_str());
-            data.used = Some(Instant::now());
+            let ttl = if record.user_id.is_some() {
+                self.ttl
+            } else {
+                self.anonymous_ttl
+            };
+            data.used = Some((Instant::now(), ttl));
             drop(data);
             drop(lock);
             Ok(())
         })
+    }
+
+    /// Releases the lock; a tab that was never stored (a token the store did not know)
+    /// leaves nothing behind.
+    fn release(&self, lock: TabLock) {
+        let tab = lock.tab.clone();
+        drop(lock);
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(slot) = slots.get(&tab) {
+            let unused = slot.lock.try_lock().is_ok()
+                && slot.data.lock().map(|d| d.record.is_none()).unwrap_or(false)
+                && Arc::strong_count(slot) == 1;
+            if unused {
+                slots.remove(&tab);
+            }
+        }
     }
 }
 
@@ -332,6 +411,39 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(manager.sweep(), 1);
         assert_eq!(manager.lock("t").await.unwrap().record, None);
+    }
+
+    #[tokio::test]
+    async fn anonymous_tabs_expire_sooner_and_unknown_ones_leave_nothing() {
+        let manager = MemoryStateManager::new(Duration::from_secs(60)).anonymous_ttl(Duration::from_millis(30));
+        let lock = manager.lock("anon").await.unwrap();
+        manager.store(lock, &record(1), &[]).await.unwrap();
+        let lock = manager.lock("ada").await.unwrap();
+        let ada = TabRecord {
+            user_id: Some(7),
+            ..record(1)
+        };
+        manager.store(lock, &ada, &[]).await.unwrap();
+        let unknown = manager.lock("unknown").await.unwrap();
+        assert_eq!(unknown.record, None);
+        manager.release(unknown);
+        assert_eq!(manager.len(), 2, "a token nobody stored leaves no slot");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(manager.sweep(), 1, "the anonymous tab expired, the user's did not");
+        assert_eq!(manager.lock("ada").await.unwrap().record.unwrap().user_id, Some(7));
+    }
+
+    #[tokio::test]
+    async fn a_tab_past_the_limit_is_not_stored() {
+        let manager = MemoryStateManager::new(Duration::from_secs(60)).max_tab_bytes(100);
+        let lock = manager.lock("t").await.unwrap();
+        let mut big = record(1);
+        big.route.path = format!("/{}", "a".repeat(200));
+        assert!(matches!(
+            manager.store(lock, &big, &[]).await,
+            Err(StoreError::TooLarge { limit: 100, .. })
+        ));
+        assert_eq!(manager.lock("t").await.unwrap().record, None, "nothing was written");
     }
 
     #[tokio::test]

@@ -287,7 +287,7 @@ impl<M: ModelState> ModelList<M> {
                 self.errors = ValidationErrors::new();
                 self.reload(ctx).await
             }
-            Err(error) if error.code == "invalid" => {
+            Err(error) if error.code == crate::wire::ErrorCode::Invalid => {
                 self.errors = error.fields;
                 Ok(())
             }

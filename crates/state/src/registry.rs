@@ -147,7 +147,7 @@ fn run<'a, S: State>(
             .ok_or_else(|| EventError::msg("internal error"))?;
         let def = defs.get(handler).ok_or_else(|| {
             EventError::new(
-                "unknown_handler",
+                crate::wire::ErrorCode::UnknownHandler,
                 format!("state {:?} has no handler {handler:?}", S::NAME),
             )
         })?;

@@ -1,9 +1,14 @@
 //! What the transports to other instances (Redis pub/sub, PostgreSQL LISTEN/NOTIFY) share:
-//! the message on the channel, the queue that keeps publishers from blocking, and what a
-//! receiving instance does with a message.
+//! the message on the channel, the queue that keeps publishers from blocking, the
+//! heartbeat, and what a receiving instance does with a message.
+//!
+//! Heartbeat: each instance sends itself a message on the channel every [`HEARTBEAT`]; a
+//! listener that hears nothing at all — not even its own heartbeat — for [`SILENCE`] is
+//! dead without having said so (a partition, a connection a proxy forgot) and is replaced.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +18,12 @@ use crate::Broadcaster;
 
 /// Messages waiting to be sent; beyond this (the backend slow or away) new ones are dropped.
 const QUEUE: usize = 10_000;
+
+/// How often an instance sends itself a heartbeat on the channel.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// A listener that hears nothing for this long is replaced.
+pub(crate) const SILENCE: Duration = Duration::from_secs(3);
 
 /// One message on the channel. `from` is the sending instance, which has already delivered
 /// it to its own tabs.
@@ -28,6 +39,17 @@ pub(crate) enum Envelope {
         from: String,
         login: String,
     },
+    /// Proof of life for the sender's own listener; the others ignore it.
+    Heartbeat {
+        from: String,
+    },
+}
+
+impl Envelope {
+    /// A heartbeat: not counted when it cannot be sent.
+    pub(crate) fn is_heartbeat(&self) -> bool {
+        matches!(self, Envelope::Heartbeat { .. })
+    }
 }
 
 /// The sending side of a transport: wraps publishes and logouts in envelopes signed with
@@ -90,6 +112,22 @@ impl Outbox {
             count_drop(&self.dropped, self.name, "queue full");
         }
     }
+
+    /// Starts sending a heartbeat every [`HEARTBEAT`] on the current Tokio runtime, for as
+    /// long as the transport's send task runs.
+    pub(crate) fn start_heartbeat(&self) {
+        let (queue, from) = (self.queue.clone(), self.origin.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(HEARTBEAT);
+            loop {
+                ticks.tick().await;
+                let heartbeat = Envelope::Heartbeat { from: from.clone() };
+                if let Err(mpsc::error::TrySendError::Closed(_)) = queue.try_send(heartbeat) {
+                    return;
+                }
+            }
+        });
+    }
 }
 
 /// Counts a dropped message; logs at every power of two so a long outage does not flood
@@ -113,6 +151,7 @@ pub(crate) fn receive(broadcaster: &Broadcaster, origin: &str, text: &str, name:
             let closed = broadcaster.sockets().close_login(&login);
             tracing::info!(closed, "logout on another instance: closed the session's event sockets");
         }
+        // Anything heard proves the listener alive; a heartbeat says nothing else.
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "{name}: unreadable message"),
     }

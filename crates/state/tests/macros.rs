@@ -257,7 +257,7 @@ async fn bad_payloads_are_refused_before_the_handler_runs() {
         };
         let before = state.clone();
         let error = call(&mut state, name, payload.clone()).await.unwrap_err();
-        assert_eq!(error.code, "bad_payload", "{name}({payload})");
+        assert_eq!(error.code.as_str(), "bad_payload", "{name}({payload})");
         assert!(error.message.contains(expected), "{name}({payload}): {}", error.message);
         assert_eq!(state, before, "{name}({payload}) ran");
     }

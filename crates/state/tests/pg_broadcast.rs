@@ -209,3 +209,58 @@ async fn a_message_too_large_for_notify_is_refused_and_counted() {
     );
     assert_eq!((pair.transport_a.oversized(), pair.transport_a.dropped()), (1, 0));
 }
+
+/// `url` with its host and port replaced by `addr`'s.
+fn through(url: &str, addr: std::net::SocketAddr) -> String {
+    let mut url = url::Url::parse(url).unwrap();
+    url.set_host(Some(&addr.ip().to_string())).unwrap();
+    url.set_port(Some(addr.port())).unwrap();
+    url.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_dies_silently_is_replaced_within_seconds() {
+    let Some(url) = duet_models::testing::required_env("DUET_TEST_POSTGRES_URL", "PostgreSQL") else {
+        return;
+    };
+    let parsed = url::Url::parse(&url).unwrap();
+    let upstream = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap_or(5432));
+    let proxy = common::proxy::Proxy::start(upstream).await;
+    let prefix = format!("duet-test-{}-silent", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect_url(&format!("sqlite://{}", dir.path().join("t.sqlite3").display()))
+        .await
+        .unwrap();
+    db.migrate(&[duet_models::FRAMEWORK_MIGRATIONS]).await.unwrap();
+    let (broadcaster_a, broadcaster_b) = (Broadcaster::new(), Broadcaster::new());
+    // A reaches PostgreSQL through the proxy; B directly.
+    PgBroadcaster::start(&through(&url, proxy.addr), &prefix, &broadcaster_a)
+        .await
+        .unwrap();
+    PgBroadcaster::start(&url, &prefix, &broadcaster_b).await.unwrap();
+    let a = start_on(db.clone(), broadcaster_a, SocketConfig::default());
+    let b = start_on(db, broadcaster_b, SocketConfig::default());
+    let mut tab = subscribed_tab(&a, "watch").await;
+    b.broadcaster.publish("counter:news", &json!(1));
+    assert_eq!(pushed_count(&mut tab).await, 1);
+
+    // A's connections go silent: no error, no close, nothing.
+    proxy.freeze();
+    let frozen = Instant::now();
+    let mut n = 2;
+    let heard = loop {
+        b.broadcaster.publish("counter:news", &json!(n));
+        if let Some(count) = pushed_count_within(&mut tab, Duration::from_millis(200)).await {
+            break count;
+        }
+        assert!(frozen.elapsed() < Duration::from_secs(15), "A never heard B again");
+        n += 1;
+    };
+    assert!(heard >= 2, "{heard}");
+    let took = frozen.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "A noticed its dead listener after {took:?}"
+    );
+    assert!(proxy.accepted() > 2, "A listens on a new connection");
+}

@@ -382,6 +382,19 @@ function matchPage(path) {
   return null;
 }
 
+// `to` as a path of this origin (`/orders?x=1#y`), or null when it points elsewhere: the
+// runtime never leaves its origin on the server's word (redirect actions, `?next=`).
+function ownPath(to) {
+  if (typeof to !== "string" || to === "") return null;
+  let url;
+  try {
+    url = new URL(to, location.origin);
+  } catch {
+    return null;
+  }
+  return url.origin === location.origin ? url.pathname + url.search + url.hash : null;
+}
+
 function loginUrl(next) {
   return `${rt.spec.login_page}?next=${encodeURIComponent(next)}`;
 }
@@ -518,9 +531,7 @@ async function login(form) {
     return formError(form, result.status === 400 ? "Wrong username or password." : detail ?? `Login failed (${result.status}).`);
   }
   changeUser(result.json.user);
-  const next = new URLSearchParams(location.search).get("next");
-  const to = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
-  history.replaceState({}, "", to);
+  history.replaceState({}, "", ownPath(new URLSearchParams(location.search).get("next")) ?? "/");
   connect(); // hello on the new page runs its on_load; the page renders on hydrate
 }
 
@@ -665,7 +676,11 @@ function applyChanges(changes) {
 
 function runActions(actions) {
   for (const a of actions ?? []) {
-    if (a.kind === "redirect") navigate(a.to, { replace: false });
+    if (a.kind === "redirect") {
+      const to = ownPath(a.to);
+      if (to === null) console.warn(`duet: redirect to another origin ignored: ${a.to}`);
+      else navigate(to, { replace: false });
+    }
     else if (a.kind === "call") {
       const fn = rt.functions.get(a.name) ?? (a.name === "scrollTo" ? window.scrollTo.bind(window) : null);
       if (fn) fn(...(a.args ?? []));
@@ -714,6 +729,11 @@ function onFrame(f) {
 function onError(f) {
   const p = f.seq != null ? rt.pending.get(f.seq) : null;
   if (f.code === "not_hydrated") return connect(); // the frame stays pending
+  // `hello` could not be answered now (the state store is away, or too many new tabs):
+  // say hello again, with backoff, on the same socket.
+  if (f.seq == null && !rt.hydrated && (f.code === "unavailable" || f.code === "rate_limited")) {
+    return retryHello();
+  }
   if (f.seq != null) {
     ack(f.seq);
     rt.pending.delete(f.seq);
@@ -773,11 +793,7 @@ function connect() {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/_event`;
   const ws = new WebSocket(url);
   rt.ws = ws;
-  ws.onopen = () => {
-    const hello = { type: "hello", protocol: PROTOCOL, tab: rt.tab, route: { path: location.pathname } };
-    if (rt.acked) hello.acked = rt.acked;
-    ws.send(JSON.stringify(hello));
-  };
+  ws.onopen = () => sendHello(ws);
   ws.onmessage = (m) => {
     let frame;
     try {
@@ -795,6 +811,30 @@ function connect() {
   };
 }
 
+function sendHello(ws) {
+  const hello = { type: "hello", protocol: PROTOCOL, tab: rt.tab, route: { path: location.pathname } };
+  if (rt.acked) hello.acked = rt.acked;
+  ws.send(JSON.stringify(hello));
+}
+
+// The next wait before trying again: 250 ms doubling to 5 s, with jitter.
+function backoff() {
+  const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** rt.attempts) * (0.5 + Math.random() / 2);
+  rt.attempts += 1;
+  return delay;
+}
+
+function retryHello() {
+  const ws = rt.ws;
+  const delay = backoff();
+  setStatus("offline", delay);
+  clearTimeout(rt.reconnectTimer);
+  rt.reconnectTimer = setTimeout(() => {
+    if (rt.ws === ws && ws.readyState === WebSocket.OPEN) sendHello(ws);
+    else connect();
+  }, delay);
+}
+
 function onClose(e) {
   if (e.code === 4001) {
     setStatus("failed");
@@ -807,8 +847,7 @@ function onClose(e) {
     if (found?.page.login_required) history.replaceState({}, "", loginUrl(location.pathname));
     return connect();
   }
-  const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** rt.attempts) * (0.5 + Math.random() / 2);
-  rt.attempts += 1;
+  const delay = backoff();
   setStatus("offline", delay);
   rt.reconnectTimer = setTimeout(connect, delay);
 }

@@ -103,8 +103,8 @@ impl From<duet_models::Error> for ApiError {
                 tracing::info!(%message, "write refused by a constraint");
                 ApiError::BadRequest("The data violates a constraint.".into())
             }
-            Error::Unavailable(reason) => {
-                tracing::warn!(%reason, "database unavailable");
+            unavailable if unavailable.is_unavailable() => {
+                tracing::warn!(error = %unavailable, "database unavailable");
                 ApiError::Unavailable
             }
             other => {
@@ -118,5 +118,29 @@ impl From<duet_models::Error> for ApiError {
 impl From<ValidationErrors> for ApiError {
     fn from(errors: ValidationErrors) -> Self {
         ApiError::Validation(errors)
+    }
+}
+
+#[cfg(test)]
+mod database_errors {
+    use super::ApiError;
+    use actix_web::ResponseError;
+    use duet_models::Error;
+
+    #[test]
+    fn a_database_away_or_a_lost_connection_is_503() {
+        for (error, status) in [
+            (Error::Unavailable("refused".into()), 503),
+            (
+                Error::ConnectionLost("terminating connection due to administrator command".into()),
+                503,
+            ),
+            (Error::NotFound, 404),
+            (Error::UniqueViolation("users_username_key".into()), 409),
+            (Error::Migration("broken".into()), 500),
+        ] {
+            let name = format!("{error:?}");
+            assert_eq!(ApiError::from(error).status_code().as_u16(), status, "{name}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub(crate) mod redis;
 pub(crate) mod ws;
 
 /// A `shop` command with a clean environment, run in `dir`.
@@ -17,6 +18,7 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DATABASE_URL",
         "DATABASE_POOL_SIZE",
         "DATABASE_TIMEOUT_SECS",
+        "DATABASE_QUERY_TIMEOUT_SECS",
         "REDIS_URL",
         "REDIS_KEY_PREFIX",
         "REDIS_LOCK_TTL_MS",
@@ -25,6 +27,10 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DUET_ADDR",
         "DUET_TRUSTED_ORIGINS",
         "DUET_MIGRATIONS_DIR",
+        "DUET_ALLOWED_HOSTS",
+        "DUET_NEW_TABS_PER_ADDRESS",
+        "DUET_TRUST_FORWARDED_FOR",
+        "REDIS_TIMEOUT_MS",
     ] {
         cmd.env_remove(var);
     }
@@ -88,6 +94,35 @@ impl Server {
         let port: u16 = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
         self.stop();
         *self = Server::start_on(cmd, port).await;
+    }
+
+    /// Stops the process without ending it (`SIGSTOP`), as a stall would.
+    pub(crate) fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused process run again (`SIGCONT`).
+    pub(crate) fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal}");
+    }
+
+    /// The server's peak resident memory so far (`VmHWM`), in MiB.
+    pub(crate) fn peak_rss_mib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM");
+        kib / 1024
     }
 
     /// Kills the server process.

@@ -184,7 +184,7 @@ fn list(model: &ModelSpec, n: &Names) -> TokenStream {
         async fn list(db: &#krate::Db, query: &#krate::ListQuery) -> #krate::Result<::std::vec::Vec<Self>> {
             #uses
             #early
-            let rows = #krate::db_run!(db, |conn| async {
+            let rows = #krate::db_read!(db, |conn| async {
                 let mut q = #table::table.select(#select).into_boxed();
                 #scope
                 #conditions
@@ -222,7 +222,7 @@ fn count(model: &ModelSpec, n: &Names) -> TokenStream {
         async fn count(db: &#krate::Db, query: &#krate::ListQuery) -> #krate::Result<i64> {
             #uses
             #early
-            #krate::db_run!(db, |conn| async {
+            #krate::db_read!(db, |conn| async {
                 let mut q = #table::table.count().into_boxed();
                 #scope
                 #conditions
@@ -242,7 +242,7 @@ fn get(model: &ModelSpec, n: &Names) -> TokenStream {
         async fn get(db: &#krate::Db, scope: #krate::Scope, pk: i64) -> #krate::Result<Self> {
             #uses
             #early
-            let row = #krate::db_run!(db, |conn| async {
+            let row = #krate::db_read!(db, |conn| async {
                 let mut q = #table::table.select(#select).filter(#table::#key.eq(pk)).into_boxed();
                 #scope
                 q.first::<#row>(conn).await.map_err(#krate::Error::from)

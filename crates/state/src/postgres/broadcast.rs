@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::relay::{self, Envelope, Outbox};
+use crate::relay::{self, Envelope, Outbox, SILENCE};
 use crate::{Broadcaster, Transport};
 
 /// Names this transport in logs.
@@ -41,7 +41,9 @@ const SEND_RETRY: Duration = Duration::from_millis(500);
 /// Sending never blocks a publisher: messages queue (up to 10,000) for a background task.
 /// While PostgreSQL is away, messages for other instances are dropped (counted and logged)
 /// — this instance's tabs still get theirs — and both connections come back by themselves
-/// (the listener with backoff). Messages sent while an instance was not listening are not
+/// (the listener with backoff). A listening connection that dies silently is noticed within
+/// 3 s: each instance sends itself a heartbeat every second, and a listener that hears
+/// nothing is replaced. Messages sent while an instance was not listening are not
 /// replayed to it. Messages of 8000 bytes or more are refused (see the module docs).
 pub struct PgBroadcaster {
     outbox: Outbox,
@@ -80,6 +82,7 @@ impl PgBroadcaster {
             outbox,
             oversized: Arc::new(AtomicU64::new(0)),
         });
+        transport.outbox.start_heartbeat();
         tokio::spawn(send_loop(
             Sender {
                 url: database_url.to_owned(),
@@ -217,6 +220,7 @@ async fn send_loop(sender: Sender, first: AsyncPgConnection, mut outgoing: mpsc:
             let topic = match &envelope {
                 Envelope::Publish { topic, .. } => topic.as_str(),
                 Envelope::Logout { .. } => "(logout)",
+                Envelope::Heartbeat { .. } => "(heartbeat)",
             };
             tracing::warn!(
                 topic,
@@ -238,7 +242,7 @@ async fn send_loop(sender: Sender, first: AsyncPgConnection, mut outgoing: mpsc:
                 }
             }
         }
-        if !sender.notify(&mut conn, &text).await {
+        if !sender.notify(&mut conn, &text).await && !envelope.is_heartbeat() {
             relay::count_drop(&sender.dropped, NAME, "PostgreSQL unreachable");
         }
     }
@@ -271,16 +275,23 @@ async fn receive_loop(
             },
         };
         let mut notifications = std::pin::pin!(conn.notifications_stream());
-        while let Some(notification) = notifications.next().await {
-            match notification {
-                Ok(notification) => relay::receive(&broadcaster, &origin, &notification.payload, NAME),
-                Err(error) => {
-                    tracing::warn!(%error, "{NAME}: the listening connection failed");
+        loop {
+            match tokio::time::timeout(SILENCE, notifications.next()).await {
+                Ok(Some(Ok(notification))) => relay::receive(&broadcaster, &origin, &notification.payload, NAME),
+                Ok(Some(Err(error))) => {
+                    tracing::warn!(%error, "{NAME}: the listening connection failed; reconnecting");
+                    break;
+                }
+                Ok(None) => {
+                    tracing::warn!("{NAME}: lost the listening connection; reconnecting");
+                    break;
+                }
+                Err(_) => {
+                    tracing::warn!(silence = ?SILENCE, "{NAME}: the listening connection heard nothing, not even its own heartbeat; reconnecting");
                     break;
                 }
             }
         }
-        tracing::warn!("{NAME}: lost the listening connection; reconnecting");
     }
 }
 

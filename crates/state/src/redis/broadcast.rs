@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{RedisConfig, timed_out};
-use crate::relay::{self, Envelope, Outbox};
+use crate::relay::{self, Envelope, Outbox, SILENCE};
 use crate::{Broadcaster, Transport};
 
 /// Names this transport in logs.
@@ -24,7 +24,9 @@ const NAME: &str = "redis broadcaster";
 /// Sending never blocks a publisher: messages queue (up to 10,000) for a background task.
 /// While Redis is away, messages for other instances are dropped (and logged) — this
 /// instance's tabs still get theirs — and the subscriber reconnects with backoff; once it
-/// is back, delivery resumes without a restart. Messages published while an instance was
+/// is back, delivery resumes without a restart. A subscription that dies silently is
+/// noticed within 3 s: each instance publishes itself a heartbeat every second, and a
+/// subscription that hears nothing is replaced. Messages published while an instance was
 /// disconnected are not replayed to it (pub/sub keeps nothing).
 pub struct RedisBroadcaster {
     outbox: Outbox,
@@ -51,12 +53,12 @@ impl RedisBroadcaster {
             Outbox::new(NAME).map_err(|_| RedisError::from((::redis::ErrorKind::IoError, "no randomness")))?;
         let origin = outbox.origin().to_owned();
         let transport = Arc::new(RedisBroadcaster { outbox });
+        transport.outbox.start_heartbeat();
         tokio::spawn(send_loop(
             conn,
-            channel.clone(),
+            config.clone(),
             outgoing,
             transport.outbox.dropped_counter(),
-            config.timeout,
         ));
         tokio::spawn(receive_loop(
             client,
@@ -104,23 +106,32 @@ async fn subscribe(
 
 async fn send_loop(
     mut conn: ConnectionManager,
-    channel: String,
+    config: RedisConfig,
     mut outgoing: mpsc::Receiver<Envelope>,
     dropped: Arc<AtomicU64>,
-    timeout: Duration,
 ) {
+    let channel = config.channel();
     while let Some(envelope) = outgoing.recv().await {
         let Ok(text) = serde_json::to_string(&envelope) else {
             continue;
         };
         let mut publish = ::redis::cmd("PUBLISH");
         publish.arg(&channel).arg(text);
-        match tokio::time::timeout(timeout, publish.query_async::<i64>(&mut conn)).await {
+        match tokio::time::timeout(config.timeout, publish.query_async::<i64>(&mut conn)).await {
             Ok(Ok(_)) => continue,
             Ok(Err(error)) => tracing::warn!(%error, "redis broadcaster: publish failed; other instances miss it"),
-            Err(_) => tracing::warn!("redis broadcaster: publish timed out; other instances miss it"),
+            Err(_) => {
+                tracing::warn!("redis broadcaster: publish timed out; other instances miss it");
+                // A connection that stopped answering may be dead without knowing it (the
+                // manager reconnects only on errors): the next message goes on a new one.
+                if let Ok((_, fresh)) = config.connection_manager().await {
+                    conn = fresh;
+                }
+            }
         }
-        dropped.fetch_add(1, Ordering::Relaxed);
+        if !envelope.is_heartbeat() {
+            dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -151,12 +162,22 @@ async fn receive_loop(
                 }
             },
         };
-        while let Some(message) = stream.next().await {
-            let Ok(text) = message.get_payload::<String>() else {
-                continue;
-            };
-            relay::receive(&broadcaster, &origin, &text, NAME);
+        loop {
+            match tokio::time::timeout(SILENCE, stream.next()).await {
+                Ok(Some(message)) => {
+                    if let Ok(text) = message.get_payload::<String>() {
+                        relay::receive(&broadcaster, &origin, &text, NAME);
+                    }
+                }
+                Ok(None) => {
+                    tracing::warn!("redis broadcaster: lost the subscription; reconnecting");
+                    break;
+                }
+                Err(_) => {
+                    tracing::warn!(silence = ?SILENCE, "redis broadcaster: the subscription heard nothing, not even its own heartbeat; reconnecting");
+                    break;
+                }
+            }
         }
-        tracing::warn!("redis broadcaster: lost the subscription; reconnecting");
     }
 }

@@ -75,6 +75,13 @@ end
 return 1
 ";
 
+/// Extend the lock's life (if it still holds this fence): a running event renews it.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
 /// Unlock without writing (if the lock still holds this fence), waking one waiter.
 const UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -98,6 +105,8 @@ const KEPT_REPLIES: u64 = 256;
 #[derive(Serialize)]
 struct MetaOut<'a> {
     user_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_tag: Option<&'a str>,
     route: &'a Route,
     seq: u64,
     subscriptions: &'a [Subscription],
@@ -106,6 +115,8 @@ struct MetaOut<'a> {
 #[derive(Deserialize)]
 struct MetaIn {
     user_id: Option<i64>,
+    #[serde(default)]
+    session_tag: Option<String>,
     route: Route,
     seq: u64,
     #[serde(default)]
@@ -123,6 +134,7 @@ struct Shared {
     per_thread: Mutex<HashMap<ThreadId, ConnectionManager>>,
     store_and_unlock: Script,
     unlock: Script,
+    renew: Script,
     round_trips: AtomicU64,
     /// Idle connections for `BLPOP` (a blocking command must not share the multiplexed one).
     waiting: Mutex<Vec<MultiplexedConnection>>,
@@ -158,6 +170,9 @@ struct LockGuard {
     /// The seqs of the replies loaded, so `store` writes only new ones and deletes dropped
     /// ones.
     replies: Vec<u64>,
+    /// The size of each state's stored JSON as loaded, so `store` knows the tab's size
+    /// without the states it does not write.
+    sizes: HashMap<String, usize>,
     armed: bool,
 }
 
@@ -201,6 +216,7 @@ impl RedisStateManager {
                 per_thread: Mutex::new(HashMap::new()),
                 store_and_unlock: Script::new(STORE_AND_UNLOCK),
                 unlock: Script::new(UNLOCK),
+                renew: Script::new(RENEW),
                 round_trips: AtomicU64::new(0),
                 waiting: Mutex::new(Vec::new()),
             }),
@@ -262,8 +278,18 @@ impl Shared {
             .map_err(|_| timed_out())?
     }
 
-    /// One try at the lock. Replies come only with `seq` 0 (see [`lock_and_load`]).
+    /// One try at the lock (sent again once if the connection was stale: Redis restarted). Replies come only with `seq` 0 (see [`lock_and_load`]).
     async fn attempt(&self, tab: &str, seq: u64) -> Result<Attempt, RedisError> {
+        match self.attempt_once(tab, seq).await {
+            Err(error) if super::stale(&error) => {
+                tracing::debug!(%error, "redis: connection dropped; trying once more");
+                self.attempt_once(tab, seq).await
+            }
+            other => other,
+        }
+    }
+
+    async fn attempt_once(&self, tab: &str, seq: u64) -> Result<Attempt, RedisError> {
         let mut conn = self.conn().await;
         let token = lock_token();
         let request = lock_and_load(&self.config, tab, token, seq);
@@ -334,6 +360,47 @@ impl Shared {
         Ok(())
     }
 
+    /// Runs the store script: 1 when written, 0 when the lock was lost.
+    async fn store(
+        &self,
+        tab: &str,
+        fence: u64,
+        ttl: Duration,
+        acked: u64,
+        args: &[String],
+    ) -> Result<i64, RedisError> {
+        let mut conn = self.conn().await;
+        self.counted(
+            self.store_and_unlock
+                .key(self.config.key("lock", tab))
+                .key(self.config.key("tab", tab))
+                .key(self.config.key("wake", tab))
+                .key(self.config.key("replies", tab))
+                .arg(fence)
+                .arg(millis(ttl))
+                .arg(millis(self.config.lock_ttl))
+                .arg(acked)
+                .arg(args)
+                .invoke_async(&mut conn),
+        )
+        .await
+        .inspect_err(|_| self.forget_conn())
+    }
+
+    async fn renew(&self, tab: &str, fence: u64) -> Result<bool, RedisError> {
+        let mut conn = self.conn().await;
+        self.counted(
+            self.renew
+                .key(self.config.key("lock", tab))
+                .arg(fence)
+                .arg(millis(self.config.lock_ttl))
+                .invoke_async::<i64>(&mut conn),
+        )
+        .await
+        .inspect_err(|_| self.forget_conn())
+        .map(|renewed| renewed == 1)
+    }
+
     async fn unlock(&self, tab: &str, fence: u64) -> Result<(), RedisError> {
         let mut conn = self.conn.clone();
         self.counted(
@@ -371,17 +438,22 @@ fn unavailable(error: &RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
+/// What [`decode`] read: the record (`None` when there is no tab, or its `meta` is
+/// unreadable), the seqs of the replies loaded and each state's stored size.
+type Decoded = (Option<TabRecord>, Vec<u64>, HashMap<String, usize>);
+
 /// Builds a record from `HGETALL`'s flat field/value list and the replies loaded (members
-/// `{seq}:{reply}`); `None` when there is no tab (or its `meta` is unreadable). Also returns
-/// the seqs of the replies loaded.
-fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> (Option<TabRecord>, Vec<u64>) {
+/// `{seq}:{reply}`).
+fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> Decoded {
     let mut meta = None;
     let mut states = BTreeMap::new();
+    let mut sizes = HashMap::new();
     let mut fields = fields.into_iter();
     while let (Some(field), Some(value)) = (fields.next(), fields.next()) {
         if field == META {
             meta = Some(value);
         } else if let Some(name) = field.strip_prefix(STATE) {
+            sizes.insert(name.to_owned(), value.len());
             match serde_json::from_str::<Stored>(&value) {
                 Ok(stored) => {
                     states.insert(name.to_owned(), stored);
@@ -391,26 +463,27 @@ fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> (Option<TabRe
         }
     }
     let Some(meta) = meta else {
-        return (None, Vec::new());
+        return (None, Vec::new(), sizes);
     };
     let meta: MetaIn = match serde_json::from_str(&meta) {
         Ok(meta) => meta,
         Err(error) => {
             tracing::warn!(tab, %error, "redis: unreadable tab; starting afresh");
-            return (None, Vec::new());
+            return (None, Vec::new(), sizes);
         }
     };
     let replies = parse_replies(replies);
     let seqs = replies.iter().map(|(seq, _)| *seq).collect();
     let record = TabRecord {
         user_id: meta.user_id,
+        session_tag: meta.session_tag,
         route: meta.route,
         seq: meta.seq,
         replies,
         states,
         subscriptions: meta.subscriptions,
     };
-    (Some(record), seqs)
+    (Some(record), seqs, sizes)
 }
 
 /// Kept replies from their sorted-set members `{seq}:{reply}`.
@@ -426,21 +499,37 @@ fn parse_replies(members: Vec<String>) -> Vec<(u64, String)> {
 
 /// The store script's arguments after the fence, the TTLs and the seq up to which replies
 /// go: the count of tab pairs, the pairs (meta, touched states), the count of new replies,
-/// their score/member pairs, then the seqs of replies to delete.
-fn encode(record: &TabRecord, touched: &[String], loaded: &[u64]) -> Result<Vec<String>, serde_json::Error> {
+/// their score/member pairs, then the seqs of replies to delete. Also the tab's size: its
+/// meta and every state (touched ones as written, the others as `sizes` says they were
+/// loaded).
+fn encode(
+    record: &TabRecord,
+    touched: &[String],
+    loaded: &[u64],
+    sizes: &HashMap<String, usize>,
+) -> Result<(Vec<String>, usize), serde_json::Error> {
     let meta = serde_json::to_string(&MetaOut {
         user_id: record.user_id,
+        session_tag: record.session_tag.as_deref(),
         route: &record.route,
         seq: record.seq,
         subscriptions: &record.subscriptions,
     })?;
+    let mut size = meta.len();
     let mut pairs = vec![META.to_owned(), meta];
     for name in touched {
         if let Some(stored) = record.states.get(name) {
+            let json = serde_json::to_string(stored)?;
+            size += json.len();
             pairs.push(format!("{STATE}{name}"));
-            pairs.push(serde_json::to_string(stored)?);
+            pairs.push(json);
         }
     }
+    size += sizes
+        .iter()
+        .filter(|(name, _)| !touched.contains(name))
+        .map(|(_, bytes)| bytes)
+        .sum::<usize>();
     let new: Vec<&(u64, String)> = record.replies.iter().filter(|(seq, _)| !loaded.contains(seq)).collect();
     let mut args = Vec::with_capacity(pairs.len() + 2 * new.len() + 2);
     args.push((pairs.len() / 2).to_string());
@@ -455,7 +544,7 @@ fn encode(record: &TabRecord, touched: &[String], loaded: &[u64]) -> Result<Vec<
             args.push(seq.to_string());
         }
     }
-    Ok(args)
+    Ok((args, size))
 }
 
 impl RedisStateManager {
@@ -467,12 +556,13 @@ impl RedisStateManager {
         loop {
             match shared.attempt(tab, seq).await.map_err(|e| unavailable(&e))? {
                 Attempt::Locked { fence, fields, replies } => {
-                    let (mut record, replies) = decode(tab, fields, replies);
+                    let (mut record, replies, sizes) = decode(tab, fields, replies);
                     let mut guard = LockGuard {
                         shared: Arc::clone(shared),
                         tab: tab.to_owned(),
                         fence,
                         replies,
+                        sizes,
                         armed: true,
                     };
                     if let Some(record) = record.as_mut().filter(|r| seq > 0 && seq <= r.seq) {
@@ -511,6 +601,21 @@ impl StateManager for RedisStateManager {
         Box::pin(self.lock_seq(tab, seq.max(1)))
     }
 
+    fn renew_every(&self) -> Option<Duration> {
+        Some(self.shared.config.lock_ttl / 3)
+    }
+
+    fn renew<'a>(&'a self, lock: &'a TabLock) -> BoxFuture<'a, Result<(), StoreError>> {
+        let (tab, fence) = (lock.tab.clone(), lock.fence);
+        Box::pin(async move {
+            match self.shared.renew(&tab, fence).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(StoreError::LockLost),
+                Err(error) => Err(unavailable(&error)),
+            }
+        })
+    }
+
     fn store<'a>(
         &'a self,
         mut lock: TabLock,
@@ -521,34 +626,37 @@ impl StateManager for RedisStateManager {
             let Some(mut guard) = lock.take_guard().and_then(|g| g.downcast::<LockGuard>().ok()) else {
                 return Err(StoreError::LockLost);
             };
-            // Whatever happens now, the store script was the unlock: no second one on drop.
-            guard.armed = false;
             if guard.fence != lock.fence {
+                guard.armed = false;
                 return Err(StoreError::LockLost);
             }
             let shared = &self.shared;
-            let args = encode(record, touched, &guard.replies).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            let mut conn = shared.conn().await;
-            let stored: i64 = shared
-                .counted(
-                    shared
-                        .store_and_unlock
-                        .key(shared.config.key("lock", &lock.tab))
-                        .key(shared.config.key("tab", &lock.tab))
-                        .key(shared.config.key("wake", &lock.tab))
-                        .key(shared.config.key("replies", &lock.tab))
-                        .arg(guard.fence)
-                        .arg(millis(shared.config.tab_ttl))
-                        .arg(millis(shared.config.lock_ttl))
-                        .arg(lock.acked.max(record.seq.saturating_sub(KEPT_REPLIES)))
-                        .arg(args)
-                        .invoke_async(&mut conn),
-                )
-                .await
-                .map_err(|e| {
-                    shared.forget_conn();
-                    unavailable(&e)
-                })?;
+            // Refused before the script: dropping the armed guard unlocks the tab.
+            let (args, size) = encode(record, touched, &guard.replies, &guard.sizes)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            if size > shared.config.max_tab_bytes {
+                return Err(StoreError::TooLarge {
+                    bytes: size,
+                    limit: shared.config.max_tab_bytes,
+                });
+            }
+            // Whatever happens now, the store script was the unlock: no second one on drop.
+            guard.armed = false;
+            let ttl = if record.user_id.is_some() {
+                shared.config.tab_ttl
+            } else {
+                shared.config.anonymous_tab_ttl.min(shared.config.tab_ttl)
+            };
+            let acked = lock.acked.max(record.seq.saturating_sub(KEPT_REPLIES));
+            let mut stored = shared.store(&lock.tab, guard.fence, ttl, acked, &args).await;
+            if let Err(error) = &stored
+                && super::stale(error)
+            {
+                // Redis restarted: if the script ran, the lock is gone and this says so.
+                tracing::debug!(%error, "redis: connection dropped; storing once more");
+                stored = shared.store(&lock.tab, guard.fence, ttl, acked, &args).await;
+            }
+            let stored = stored.map_err(|e| unavailable(&e))?;
             if stored == 1 {
                 Ok(())
             } else {

@@ -37,8 +37,14 @@ pub struct RedisConfig {
     pub prefix: String,
     /// An idle tab is forgotten after this long.
     pub tab_ttl: Duration,
+    /// An idle tab of an anonymous visitor is forgotten after this long (at most `tab_ttl`).
+    pub anonymous_tab_ttl: Duration,
+    /// A tab whose states and meta would take more bytes than this is not stored: the event
+    /// gets a `too_large` error.
+    pub max_tab_bytes: usize,
     /// A lock not released within this long expires, so a crashed instance cannot hold a tab
-    /// for ever. An event that runs longer loses its lock and its write is refused.
+    /// for ever. A running event renews its lock every third of this; an instance that stalls
+    /// (and so stops renewing) past it loses the lock, and its write is refused.
     pub lock_ttl: Duration,
     /// A Redis command not answered within this long fails: the event gets an `unavailable`
     /// error frame instead of hanging while Redis is down.
@@ -46,13 +52,16 @@ pub struct RedisConfig {
 }
 
 impl RedisConfig {
-    /// Defaults: prefix `duet`, tabs kept 1 hour, locks expire after 10 s, commands time out
-    /// after 2 s.
+    /// Defaults: prefix `duet`, tabs kept 1 hour (anonymous ones 15 minutes) and up to
+    /// 1 MiB, locks expire after 10 s (renewed while an event runs), commands time out after
+    /// 2 s.
     pub fn new(url: impl Into<String>) -> RedisConfig {
         RedisConfig {
             url: url.into(),
             prefix: "duet".into(),
             tab_ttl: Duration::from_secs(60 * 60),
+            anonymous_tab_ttl: Duration::from_secs(15 * 60),
+            max_tab_bytes: crate::manager::DEFAULT_MAX_TAB_BYTES,
             lock_ttl: Duration::from_secs(10),
             timeout: Duration::from_secs(2),
         }
@@ -67,6 +76,18 @@ impl RedisConfig {
     /// Sets how long idle tabs are kept.
     pub fn tab_ttl(mut self, ttl: Duration) -> RedisConfig {
         self.tab_ttl = ttl;
+        self
+    }
+
+    /// Sets how long idle tabs of anonymous visitors are kept.
+    pub fn anonymous_tab_ttl(mut self, ttl: Duration) -> RedisConfig {
+        self.anonymous_tab_ttl = ttl;
+        self
+    }
+
+    /// Sets the largest tab stored.
+    pub fn max_tab_bytes(mut self, bytes: usize) -> RedisConfig {
+        self.max_tab_bytes = bytes;
         self
     }
 
@@ -114,6 +135,13 @@ impl RedisConfig {
 /// an earlier one is unacknowledged (redis-rs leaves it on unless told otherwise).
 fn no_delay() -> ::redis::io::tcp::TcpSettings {
     ::redis::io::tcp::TcpSettings::default().set_nodelay(true)
+}
+
+/// Whether a request failed on a connection from before a Redis restart (dropped, or the
+/// refusal of a reconnection tried while Redis was away): sent once more, it goes out on a
+/// fresh connection. A timeout is not retried (the request may be running).
+fn stale(error: &::redis::RedisError) -> bool {
+    error.is_connection_dropped() || error.is_connection_refusal()
 }
 
 fn timed_out() -> ::redis::RedisError {

@@ -107,6 +107,21 @@ impl TestApp {
             .map(|(socket, _)| socket)
     }
 
+    /// An anonymous session, as a page load makes it (it holds a CSRF token): its cookie.
+    pub async fn anonymous_session(&self) -> String {
+        let form = reqwest::Client::new()
+            .get(format!("{}/accounts/login/", self.base))
+            .send()
+            .await
+            .unwrap();
+        session_cookie(&form)
+    }
+
+    /// How many sockets the server has open.
+    pub fn open_sockets(&self) -> usize {
+        self.broadcaster.sockets().len()
+    }
+
     /// Logs `username` in over HTTP and returns the session cookie.
     pub async fn login(&self, username: &str) -> (String, String) {
         User::create(

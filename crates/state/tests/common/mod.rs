@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod app;
+pub mod proxy;
 
 use duet_state::{Background, EventCtx, EventError, EventResult, Events, HandlerDef, Registry, State};
 use futures_util::future::LocalBoxFuture;
@@ -85,6 +86,14 @@ fn tally<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFut
     })
 }
 
+/// Subscribes to `counter:rows`: each message (a number n) fills the list with n rows.
+fn follow<'a>(_: &'a mut Counter, ctx: &'a mut EventCtx, _: Value) -> LocalBoxFuture<'a, EventResult> {
+    Box::pin(async move {
+        ctx.subscribe("counter:rows", "fill");
+        Ok(())
+    })
+}
+
 /// Counts up to `n`, showing each step (progress).
 fn count_to<'a>(s: &'a mut Counter, ctx: &'a mut EventCtx, payload: Value) -> LocalBoxFuture<'a, EventResult> {
     Box::pin(async move {
@@ -157,6 +166,10 @@ impl Events for Counter {
             HandlerDef {
                 name: "tally",
                 call: tally,
+            },
+            HandlerDef {
+                name: "follow",
+                call: follow,
             },
             HandlerDef {
                 name: "count_to",
