@@ -40,8 +40,9 @@ duet_models::db_tests! {
         let listed = run(shop(dir.path(), Some(&test.url), &["migrate", "--list"]));
         assert!(listed.status.success(), "{}", stderr(&listed));
         let lines: Vec<String> = stdout(&listed).lines().map(str::to_owned).collect();
-        assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(lines[0].starts_with("[ ] duet ") && lines[1].starts_with("[ ] shop "), "{lines:?}");
+        // The framework's two migrations, then the shop's one.
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[..2].iter().all(|l| l.starts_with("[ ] duet ")) && lines[2].starts_with("[ ] shop "), "{lines:?}");
 
         assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
@@ -49,7 +50,7 @@ duet_models::db_tests! {
 
         let reverted = run(shop(dir.path(), Some(&test.url), &["migrate", "--revert"]));
         assert!(reverted.status.success(), "{}", stderr(&reverted));
-        let shop_version = lines[1].rsplit(' ').next().unwrap();
+        let shop_version = lines[2].rsplit(' ').next().unwrap();
         assert_eq!(stdout(&reverted).trim(), format!("Reverted migration {shop_version}."));
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
         assert!(listed.contains("[X] duet") && listed.contains(&format!("[ ] shop {shop_version}")), "{listed}");
@@ -69,7 +70,7 @@ duet_models::db_tests! {
         assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
         assert_eq!(
             stderr(&refused).trim(),
-            "shop: DATABASE_URL: the database has 2 pending migration(s); apply them with `shop migrate`"
+            "shop: DATABASE_URL: the database has 3 pending migration(s); apply them with `shop migrate`"
         );
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
         assert!(listed.lines().all(|l| l.starts_with("[ ] ")), "nothing was applied: {listed}");

@@ -10,7 +10,7 @@
 //! | command | does |
 //! |---|---|
 //! | `serve` (the default) | checks the app, applies migrations, checks that the database matches the models, seeds a development database, serves on `--addr`/`DUET_ADDR` |
-//! | `migrate [--list \| --revert]` | applies pending migrations; lists them; reverts the last one applied |
+//! | `migrate [--list \| --revert]` | applies pending migrations; lists them; reverts the app's newest applied one |
 //! | `makemigrations [NAME] [--check]` | writes the migration (SQLite and PostgreSQL) that makes the database match the app's models; `--check` writes nothing and exits 1 when there is one to write |
 //! | `createuser NAME [--email E] [--staff] [--superuser]` | creates a user; the password comes from standard input |
 //! | `changepassword NAME` | sets a user's password from standard input |
@@ -51,7 +51,7 @@ enum Command {
         /// List every migration, applied ([X]) or pending ([ ]), instead.
         #[arg(long)]
         list: bool,
-        /// Revert the last migration applied, instead.
+        /// Revert the app's newest applied migration (never the framework's), instead.
         #[arg(long, conflicts_with = "list")]
         revert: bool,
     },
@@ -210,7 +210,8 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
                     println!("[{mark}] {} {}", migration.set, migration.version);
                 }
             } else if revert {
-                match db.revert_last(&sets).await? {
+                // The app's own migrations: the framework's tables are no app's to take back.
+                match db.revert_last(&sets[1..]).await? {
                     Some(version) => println!("Reverted migration {version}."),
                     None => println!("No migrations to revert."),
                 }

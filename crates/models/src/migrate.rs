@@ -1,7 +1,7 @@
 //! Migrations, applied under a lock so that instances starting together are safe.
 
 use diesel::connection::SimpleConnection;
-use diesel::migration::MigrationSource;
+use diesel::migration::{Migration, MigrationSource};
 use diesel::sql_types::Text;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_async::AsyncPgConnection;
@@ -56,8 +56,9 @@ impl Db {
         self.migration_job(sets, Job::Status).await
     }
 
-    /// Reverts the most recently applied migration of `sets` (running its `down.sql`), under
-    /// the same lock as [`Db::migrate`]. `None` when none of them is applied.
+    /// Reverts the newest applied migration of `sets` (running its `down.sql`), under the
+    /// same lock as [`Db::migrate`], whatever other sets applied since. `None` when none of
+    /// them is applied.
     pub async fn revert_last(&self, sets: &[MigrationSet]) -> Result<Option<String>> {
         let reverted = self.migration_job(sets, Job::RevertLast).await?;
         Ok(reverted.into_iter().next().map(|m| m.version))
@@ -207,24 +208,35 @@ where
             Ok(status)
         }
         Job::RevertLast => {
-            // The last applied version, whichever set it belongs to: diesel reverts only
-            // the newest one, from the source that holds it.
-            let Some(last) = conn.applied_migrations()?.into_iter().max() else {
-                return Ok(Vec::new());
-            };
+            // The newest applied migration of these sets, even when another set applied a
+            // newer one since: all sets share diesel's one table, whose `revert_last_migration`
+            // would take the newest of all.
+            let applied = conn.applied_migrations()?;
+            let mut newest = None;
             for set in sets {
-                let migrations = MigrationSource::<C::Backend>::migrations(&source(set)?)?;
-                if migrations.iter().any(|m| m.name().version() == last) {
-                    let version = conn.revert_last_migration(source(set)?)?;
-                    tracing::info!(set = set.name(), %version, "reverted migration");
-                    return Ok(vec![MigrationState {
-                        set: set.name(),
-                        version: version.to_string(),
-                        applied: false,
-                    }]);
+                for migration in MigrationSource::<C::Backend>::migrations(&source(set)?)? {
+                    let version = migration.name().version();
+                    let newer =
+                        newest
+                            .as_ref()
+                            .is_none_or(|(_, kept): &(&MigrationSet, Box<dyn Migration<C::Backend>>)| {
+                                version > kept.name().version()
+                            });
+                    if applied.contains(&version) && newer {
+                        newest = Some((set, migration));
+                    }
                 }
             }
-            Err(format!("the last applied migration, {last}, belongs to none of this app's migration sets").into())
+            let Some((set, migration)) = newest else {
+                return Ok(Vec::new());
+            };
+            let version = conn.revert_migration(migration.as_ref())?;
+            tracing::info!(set = set.name(), %version, "reverted migration");
+            Ok(vec![MigrationState {
+                set: set.name(),
+                version: version.to_string(),
+                applied: false,
+            }])
         }
     }
 }
