@@ -29,6 +29,7 @@ bench:
     target/release/duet-bench http
     target/release/duet-bench logins
     DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench webhooks
+    DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench admin
     target/release/duet-bench events
     command -v chromedriver >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
     target/release/duet-bench ui

@@ -3,6 +3,7 @@
 //! `docs/benchmarks.md`.
 #![allow(clippy::print_stdout)]
 
+mod admin;
 mod events;
 mod http;
 mod load;
@@ -100,6 +101,19 @@ enum Command {
         #[arg(long, env = "DUET_TEST_CHROMEDRIVER", default_value = "/usr/bin/chromedriver")]
         chromedriver: String,
     },
+    /// The admin's change list over 100,000 orders on SQLite and PostgreSQL: first page,
+    /// a filtered page, a search, the last page and the index, one request at a time.
+    Admin {
+        /// Orders in the table.
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        /// Requests per page measured.
+        #[arg(long, default_value_t = 20)]
+        repeats: usize,
+        /// A PostgreSQL server URL (skipped when unset).
+        #[arg(long, env = "DUET_TEST_POSTGRES_URL")]
+        postgres: Option<String>,
+    },
     /// The bare actix-ws echo server (started by the events command).
     EchoServer {
         /// Address to listen on.
@@ -179,6 +193,13 @@ fn main() -> std::process::ExitCode {
         } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(soak::run(seconds, &postgres, clients, api))),
+        Command::Admin {
+            rows,
+            repeats,
+            postgres,
+        } => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(admin::run(rows, repeats, postgres))),
         Command::Http { seconds, connections } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(http::run(seconds, connections))),

@@ -5,7 +5,7 @@ use duet::models::Choices;
 use duet::prelude::*;
 use serde::Serialize;
 
-use crate::orders::{Order, OrderChanges, OrderStatus};
+use crate::orders::{Order, OrderStatus};
 
 /// The `/api` prefix: `GET /api/orders/` and the viewset at `/api/v1/orders/`.
 pub fn routes(api: &mut Routes) {
@@ -73,15 +73,6 @@ async fn summary(req: ApiRequest) -> ApiResult<HttpResponse> {
 
 /// `POST /api/v1/orders/{id}/cancel/`: cancels a pending or paid order; shipped ones stay.
 async fn cancel(req: ApiRequest, order: Order) -> ApiResult<HttpResponse> {
-    if order.status == OrderStatus::Shipped {
-        let mut errors = ValidationErrors::new();
-        errors.add_non_field("A shipped order cannot be cancelled.");
-        return Err(errors.into());
-    }
-    let cancelled = OrderChanges {
-        status: Some(OrderStatus::Cancelled),
-        ..OrderChanges::default()
-    };
-    let order = Order::update(req.db(), Scope::All, order.id, cancelled).await?;
+    let order = Order::cancel(req.db(), &order).await?;
     Ok(HttpResponse::Ok().json(order.to_json()))
 }

@@ -1,7 +1,8 @@
 //! The duet demo shop: orders placed by users, served as an SPA with server-side state, a
-//! JSON API and webhooks on one port. [`app`] is the whole app; `main.rs` hands it to the
+//! JSON API, webhooks and the staff admin on one port. [`app`] is the whole app; `main.rs` hands it to the
 //! framework CLI.
 
+pub mod admin;
 pub mod api;
 pub mod orders;
 pub mod pages;
@@ -28,6 +29,7 @@ const SHELL_BODY: &str = r#"<div id="app"><main><noscript>This shop needs JavaSc
 pub fn app() -> App {
     App::new("shop")
         .api("/api", api::routes)
+        .admin(admin::admin)
         .with_settings(|app, secrets: &webhooks::WebhookSecrets| {
             let webhooks = webhooks::Webhooks::new(secrets)?;
             Ok(app.webhooks("/webhooks", move |routes| webhooks.configure(routes)))

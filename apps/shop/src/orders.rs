@@ -2,7 +2,7 @@
 //! queries, API defaults, page rows and migrations all come from this struct.
 
 use duet::chrono::NaiveDateTime;
-use duet::models::{Choices, Db, ForeignKey, ListQuery, Model, Money, Result, Scope, User};
+use duet::models::{Choices, Db, Error, ForeignKey, ListQuery, Model, Money, Result, Scope, User, ValidationErrors};
 
 /// The statuses an order moves through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Choices)]
@@ -69,5 +69,40 @@ impl Order {
             ..OrderChanges::default()
         };
         Ok(Some(Order::update(db, Scope::All, order.id, paid).await?))
+    }
+
+    /// Cancels the order: pending and paid ones only, a shipped order stays shipped
+    /// (a validation error, as the API and the admin show it).
+    pub async fn cancel(db: &Db, order: &Order) -> Result<Order> {
+        if order.status == OrderStatus::Shipped {
+            let mut errors = ValidationErrors::new();
+            errors.add_non_field("A shipped order cannot be cancelled.");
+            return Err(Error::Invalid(errors));
+        }
+        Order::set_status(db, order.id, OrderStatus::Cancelled).await
+    }
+
+    /// Marks the order shipped: paid and pending ones; a cancelled order cannot ship.
+    pub async fn ship(db: &Db, order: &Order) -> Result<Order> {
+        order.shippable()?;
+        Order::set_status(db, order.id, OrderStatus::Shipped).await
+    }
+
+    /// Whether the order can ship: not once cancelled.
+    pub fn shippable(&self) -> Result<()> {
+        if self.status == OrderStatus::Cancelled {
+            let mut errors = ValidationErrors::new();
+            errors.add_non_field(format!("Order #{} is cancelled: it cannot be shipped.", self.id));
+            return Err(Error::Invalid(errors));
+        }
+        Ok(())
+    }
+
+    async fn set_status(db: &Db, id: i64, status: OrderStatus) -> Result<Order> {
+        let changes = OrderChanges {
+            status: Some(status),
+            ..OrderChanges::default()
+        };
+        Order::update(db, Scope::All, id, changes).await
     }
 }

@@ -80,26 +80,46 @@ pub async fn login(
     if !missing.is_empty() {
         return Ok(HttpResponse::BadRequest().json(missing));
     }
+    let (user, token) = log_in(&req, &session, &db, &credentials.username, &credentials.password).await?;
+    Ok(HttpResponse::Ok()
+        .cookie(csrf::cookie(&token, config.secure_cookies))
+        .json(json!({ "user": user.to_json() })))
+}
+
+/// Logs `username` in on `session` once the caller has checked the request's CSRF token
+/// ([`csrf::verify`]): the password check waits its turn ([`PasswordChecks`](crate::PasswordChecks),
+/// [`AuthError::Unavailable`] when too many are queued), a login row is recorded, and the
+/// session id and the CSRF token are replaced. Returns the user and the new CSRF token, for
+/// the `csrftoken` cookie ([`csrf::cookie`]). Wrong credentials and inactive users are
+/// [`AuthError::InvalidCredentials`] after the same work.
+///
+/// The JSON view (`POST /accounts/login/`) and the admin's login form both end here.
+pub async fn log_in(
+    req: &HttpRequest,
+    session: &Session,
+    db: &Db,
+    username: &str,
+    password: &str,
+) -> Result<(User, String), AuthError> {
+    let config = config(req);
     let checked = config
         .password_checks
-        .run(User::authenticate(&db, &credentials.username, &credentials.password))
+        .run(User::authenticate(db, username, password))
         .await
         .inspect_err(|_| tracing::warn!("login refused: too many password checks at once"))?;
     let Some(user) = checked? else {
-        tracing::info!(username = %credentials.username, "login failed");
+        tracing::info!(username = %username, "login failed");
         return Err(AuthError::InvalidCredentials);
     };
-    let login_id = Login::start(&db, user.id, config.login_max_age).await?;
+    let login_id = Login::start(db, user.id, config.login_max_age).await?;
     session.renew();
     session.insert(USER_ID_KEY, user.id).map_err(|_| AuthError::Internal)?;
     session
         .insert(SESSION_AUTH_ID_KEY, login_id)
         .map_err(|_| AuthError::Internal)?;
-    let token = csrf::rotate(&session)?;
+    let token = csrf::rotate(session)?;
     tracing::info!(user_id = user.id, "logged in");
-    Ok(HttpResponse::Ok()
-        .cookie(csrf::cookie(&token, config.secure_cookies))
-        .json(json!({ "user": user.to_json() })))
+    Ok((user, token))
 }
 
 /// Told when a login ends, to end what hangs off it (the event-state layer closes that

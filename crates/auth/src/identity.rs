@@ -132,9 +132,11 @@ impl AuthConfig {
 /// Middleware (`actix_web::middleware::from_fn(authenticate)`), inside the session
 /// middleware: refuses hosts that are not allowed, resolves the [`Identity`] (checking API
 /// tokens against the database), then enforces CSRF on unsafe session-authenticated
-/// requests outside exempt prefixes.
+/// requests outside exempt prefixes: the `X-CSRFToken` header, or for a plain HTML form
+/// (`application/x-www-form-urlencoded`) its `csrfmiddlewaretoken` field, as Django's
+/// middleware reads it.
 pub async fn authenticate(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let config = req
@@ -158,13 +160,34 @@ pub async fn authenticate(
     };
     if identity.is_session() && !is_safe(req.method()) && !config.is_exempt(req.path()) {
         let session = req.get_session();
-        csrf::verify(req.request(), &session, None, &config.trusted_origins).map_err(|failure| {
+        let form_token = form_token(&mut req).await?;
+        csrf::verify(req.request(), &session, form_token.as_deref(), &config.trusted_origins).map_err(|failure| {
             tracing::warn!(path = req.path(), %failure, "CSRF check failed");
             AuthError::Csrf(failure)
         })?;
     }
     req.extensions_mut().insert(identity);
     next.call(req).await
+}
+
+/// The CSRF token of a plain HTML form (`csrfmiddlewaretoken`), for an unsafe request that
+/// carries no `X-CSRFToken` header: the form body is read (within the app's payload limit)
+/// and put back for the handler. `None` for other requests.
+async fn form_token(req: &mut ServiceRequest) -> Result<Option<String>, actix_web::Error> {
+    let is_form = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/x-www-form-urlencoded"));
+    if !is_form || req.headers().contains_key(csrf::CSRF_HEADER) {
+        return Ok(None);
+    }
+    let body = req.extract::<web::Bytes>().await?;
+    let token = url::form_urlencoded::parse(&body)
+        .find(|(key, _)| key == csrf::CSRF_FORM_FIELD)
+        .map(|(_, value)| value.into_owned());
+    req.set_payload(Payload::from(body));
+    Ok(token)
 }
 
 /// The key of an `Authorization: Token <key>` or `Bearer <key>` header, if there is one.

@@ -40,6 +40,8 @@ enum PrefixKind {
     Webhooks,
     /// The framework's own account views (`/accounts`).
     Accounts,
+    /// The staff admin (`/admin`): sessions and CSRF as everywhere.
+    Admin,
 }
 
 struct Prefix {
@@ -73,6 +75,8 @@ pub struct App {
     migrations: Vec<MigrationSet>,
     seed: Option<SeedHook>,
     settings: Option<OwnSettings>,
+    /// What the admin's registrations got wrong, for the check.
+    admin_problems: Vec<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -104,6 +108,7 @@ impl App {
             migrations: Vec::new(),
             seed: None,
             settings: None,
+            admin_problems: Vec::new(),
         }
     }
 
@@ -123,6 +128,29 @@ impl App {
     /// from CSRF checks because webhook senders carry no session.
     pub fn webhooks(self, prefix: &str, routes: impl Fn(&mut Routes) + Send + Sync + 'static) -> App {
         self.prefix(prefix, PrefixKind::Webhooks, Arc::new(routes))
+    }
+
+    /// The staff admin at `/admin` ([`duet_admin`], docs/admin.md): `configure` registers
+    /// the models it shows. A backend prefix of this process, with the same session, user
+    /// and CSRF rules; what a registration gets wrong fails [`App::check`].
+    ///
+    /// ```
+    /// use duet::App;
+    /// use duet::admin::ModelAdmin;
+    /// use duet::models::{Model, User};
+    ///
+    /// let app = App::new("shop").admin(|admin| {
+    ///     admin
+    ///         .accounts()
+    ///         .register_with(ModelAdmin::<User>::new().app("people").search([User::EMAIL]))
+    /// });
+    /// let problems = app.check().unwrap_err().to_string();
+    /// assert!(problems.contains("admin people.user: registered twice"), "{problems}");
+    /// ```
+    pub fn admin(mut self, configure: impl FnOnce(duet_admin::Admin) -> duet_admin::Admin) -> App {
+        let admin = configure(duet_admin::Admin::new(&self.name));
+        self.admin_problems.extend_from_slice(admin.problems());
+        self.prefix(duet_admin::PREFIX, PrefixKind::Admin, Arc::new(admin.into_routes()))
     }
 
     fn prefix(mut self, path: &str, kind: PrefixKind, routes: RoutesConfig) -> App {
@@ -361,6 +389,7 @@ impl App {
                 (None, None)
             }
         };
+        problems.extend(app.admin_problems.iter().cloned());
         for model in &app.models {
             if let Err(problem) = model.table() {
                 problems.push(problem.to_string());

@@ -70,6 +70,7 @@
 //! | [`ui`] | duet-ui | pages and components described in Rust, and the browser runtime |
 //! | [`webhooks`] | duet-webhooks | signature verification (Stripe, GitHub, Slack, Standard Webhooks) and idempotency |
 //! | [`mount`] | duet-mount | the prefix table, reserved paths, the SPA catch-all, assets and the shell |
+//! | [`admin`] | duet-admin | the staff admin at `/admin`: change lists, forms, history, permissions, live updates |
 //!
 //! This crate adds the [`App`] builder, the framework [`Settings`], the [`Services`] chosen
 //! from them, and the [`cli`].
@@ -98,6 +99,7 @@ pub use error::Error;
 pub use services::Services;
 pub use settings::{Env, SecretKey, Settings};
 
+pub use duet_admin as admin;
 pub use duet_auth as auth;
 pub use duet_models as models;
 pub use duet_mount as mount;

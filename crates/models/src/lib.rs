@@ -1,6 +1,6 @@
 //! duet's data layer: one [`Db`] over SQLite (embedded, the default) or PostgreSQL, chosen
 //! by `DATABASE_URL`; embedded migrations applied safely at start-up; the framework's tables
-//! (users, logins, API tokens, webhook deliveries); and the [`Model`] trait through which the
+//! (users, logins, API tokens, webhook deliveries, groups, permissions, the admin's log); and the [`Model`] trait through which the
 //! event-state side, the HTTP API and the admin all see an application's tables.
 //!
 //! Queries are written once with diesel and run on either backend by [`db_run!`] (or
@@ -39,6 +39,7 @@ mod config;
 mod db;
 mod deliveries;
 mod error;
+mod estimate;
 mod field;
 mod field_type;
 mod logins;
@@ -48,6 +49,7 @@ mod model;
 mod password;
 mod query;
 pub mod schema;
+mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
@@ -62,6 +64,7 @@ pub use config::{DatabaseUrl, DbConfig};
 pub use db::{__bounded, __retire_if_lost, Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
 pub use deliveries::{Claim, DeliveryStatus, WebhookDelivery};
 pub use error::{Error, Result};
+pub use estimate::RowCount;
 pub use field::{AutoNow, Choice, Field, FieldKind, FieldRef, Index, Literal};
 pub use field_type::FieldType;
 pub use logins::Login;
@@ -73,6 +76,10 @@ pub use values::{Decimal, ForeignKey, Json, Money, UserKey};
 
 pub use duet_models_macros::{Choices, Model};
 pub use password::{hash_password, verify_password};
+pub use staff::{
+    AdminLogEntry, Group, GroupMember, LogAction, NewAdminLogEntry, NewGroup, NewGroupMember, NewPermissionGrant,
+    PermissionAction, PermissionGrant, Permissions, diff_rows,
+};
 pub use tokens::ApiToken;
 pub use users::{NewUser, User};
 pub use validation::{Input, NON_FIELD_ERRORS, ValidationErrors, Validator, parse_cents};
@@ -96,6 +103,10 @@ pub fn framework_models() -> Vec<ModelSchema> {
         ModelSchema::of::<User>(),
         ModelSchema::of::<ApiToken>(),
         ModelSchema::of::<WebhookDelivery>(),
+        ModelSchema::of::<Group>(),
+        ModelSchema::of::<GroupMember>(),
+        ModelSchema::of::<PermissionGrant>(),
+        ModelSchema::of::<AdminLogEntry>(),
     ]
 }
 

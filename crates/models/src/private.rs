@@ -39,6 +39,16 @@ pub fn null_flag(field: &str, value: &Value) -> Result<bool, Error> {
     bool::from_json(value).map_err(|message| invalid(field, message))
 }
 
+/// The ids a search matches in the key field `field` (none when it lists none for it).
+pub fn search_ids(search: &crate::Search, field: &str) -> Vec<i64> {
+    search
+        .ids
+        .iter()
+        .filter(|(name, _)| *name == field)
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .collect()
+}
+
 /// A filter, ordering or search on a field the model cannot use that way.
 pub fn unusable(field: &str, what: &str) -> Error {
     invalid(field, format!("Cannot {what} on this field."))

@@ -75,13 +75,17 @@ pub struct OrderBy {
     pub descending: bool,
 }
 
-/// Rows whose text fields contain a text, ignoring case (DRF's `SearchFilter`).
+/// Rows whose text fields contain a text, ignoring case (DRF's `SearchFilter`) — or whose
+/// primary key or a foreign key is one of the listed ids (the admin's search by id, or by a
+/// related row's text: the ids of the customers whose name matched).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search {
     /// What to look for.
     pub text: String,
     /// The text fields to look in.
     pub fields: Vec<&'static str>,
+    /// Key fields (the primary key, foreign keys) and the ids that match in them.
+    pub ids: Vec<(&'static str, Vec<i64>)>,
 }
 
 /// What to list: scope, filters, search, ordering and a window.
@@ -135,7 +139,21 @@ impl ListQuery {
         self.search = Some(Search {
             text: text.into(),
             fields,
+            ids: Vec::new(),
         });
+        self
+    }
+
+    /// Widens the search (set with [`ListQuery::search`]) to the rows whose key field
+    /// `field` — the primary key or a foreign key — is one of `ids`. Without a search, it
+    /// starts one that matches by id alone.
+    pub fn search_ids(mut self, field: impl Into<&'static str>, ids: Vec<i64>) -> ListQuery {
+        let search = self.search.get_or_insert_with(|| Search {
+            text: String::new(),
+            fields: Vec::new(),
+            ids: Vec::new(),
+        });
+        search.ids.push((field.into(), ids));
         self
     }
 

@@ -317,7 +317,8 @@ duet_models::db_tests! {
         for model in &models {
             let table = live.table(model.table).expect("migrated");
             assert_eq!(table.differences(&model.table().unwrap()), Vec::<String>::new(), "{}", model.table);
-            assert_eq!(table.unmodelled, ["CHECK constraints"].repeat(usize::from(model.table != "api_tokens")));
+            let hand_written = ["users", "webhook_deliveries"].contains(&model.table);
+            assert_eq!(table.unmodelled, ["CHECK constraints"].repeat(usize::from(hand_written)));
         }
     }
 

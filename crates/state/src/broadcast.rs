@@ -26,7 +26,21 @@ struct Inner {
     topics: Mutex<Index>,
     sockets: Arc<Sockets>,
     transport: OnceLock<Arc<dyn Transport>>,
+    listeners: OnceLock<tokio::sync::broadcast::Sender<Delivered>>,
 }
+
+/// A message delivered in this instance, as [`Broadcaster::listen`] hands it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    /// Its topic (`"model:order"`).
+    pub topic: String,
+    /// Its payload.
+    pub payload: Value,
+}
+
+/// How many deliveries a slow listener may fall behind before it misses some (and is told so
+/// by `RecvError::Lagged`).
+const LISTENER_BACKLOG: usize = 256;
 
 /// Carries publishes and logouts to the app's other instances (e.g. Redis pub/sub). The
 /// instances that receive them call [`Broadcaster::deliver`] and
@@ -98,8 +112,25 @@ impl Broadcaster {
                 reached += 1;
             }
         }
+        if let Some(listeners) = self.inner.listeners.get() {
+            // No listener is not an error: nobody is watching right now.
+            let _ = listeners.send(Delivered {
+                topic: topic.to_owned(),
+                payload: payload.clone(),
+            });
+        }
         tracing::debug!(topic, reached, "published");
         reached
+    }
+
+    /// Every message delivered in this instance from now on — published here or arriving
+    /// from the other instances — for code that is not a tab: the admin's live change lists
+    /// listen here. A listener that falls more than 256 messages behind is told it lagged.
+    pub fn listen(&self) -> tokio::sync::broadcast::Receiver<Delivered> {
+        self.inner
+            .listeners
+            .get_or_init(|| tokio::sync::broadcast::channel(LISTENER_BACKLOG).0)
+            .subscribe()
     }
 
     /// Records that `tab` listens to exactly `topics` (replacing what it listened to).

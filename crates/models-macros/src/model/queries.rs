@@ -138,6 +138,18 @@ fn conditions(model: &ModelSpec, n: &Names) -> TokenStream {
             };
             let first = term(first);
             let rest = rest.iter().map(term);
+            // The primary key and foreign keys match by id (`Search::ids`): a number typed
+            // in the search box, the ids of related rows whose text matched.
+            let keyed = shown.iter().filter(|f| f.primary_key || f.foreign).map(|f| {
+                let (name, column) = (&f.name, &f.column);
+                let column = if f.inner.is_some() {
+                    quote!(#table::#column)
+                } else {
+                    quote!(#table::#column.nullable())
+                };
+                quote!(#column.eq_any(#private::search_ids(search, #name)))
+            });
+            let keyed_names = shown.iter().filter(|f| f.primary_key || f.foreign).map(|f| &f.name);
             quote! {
                 if let ::core::option::Option::Some(search) = &query.search {
                     if let ::core::option::Option::Some(field) =
@@ -145,8 +157,13 @@ fn conditions(model: &ModelSpec, n: &Names) -> TokenStream {
                     {
                         return ::core::result::Result::Err(#private::unusable(field, "search"));
                     }
+                    if let ::core::option::Option::Some((field, _)) =
+                        search.ids.iter().find(|(field, _)| ![#(#keyed_names),*].contains(field))
+                    {
+                        return ::core::result::Result::Err(#private::unusable(field, "search"));
+                    }
                     let pattern = #krate::contains_pattern(&search.text);
-                    q = q.filter((#first) #(.or(#rest))*);
+                    q = q.filter((#first) #(.or(#rest))* #(.or(#keyed))*);
                 }
             }
         }

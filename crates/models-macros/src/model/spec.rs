@@ -62,6 +62,8 @@ pub(crate) struct FieldSpec {
     pub(crate) help_text: String,
     /// `String` or `Option<String>`: searchable.
     pub(crate) text: bool,
+    /// A `ForeignKey<…>` (or an optional one): searchable by a list of ids.
+    pub(crate) foreign: bool,
 }
 
 impl FieldSpec {
@@ -269,6 +271,7 @@ impl FieldSpec {
             unique: input.unique,
             index: input.index,
             text,
+            foreign,
             name,
             ident,
         })
