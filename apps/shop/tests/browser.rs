@@ -553,3 +553,102 @@ async fn a_hello_answered_unavailable_is_retried_until_the_store_is_back() {
     browser.settled().await;
     assert_eq!(shown_errors(&browser).await, json!([]), "nothing to show the user");
 }
+
+#[tokio::test]
+async fn staff_ship_orders_in_the_admin_and_see_changes_live() {
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let (_dir, server) = shop_server(&test).await;
+    let Some(browser) = Browser::start(&server).await else {
+        return;
+    };
+    let boss = duet_models::NewUser {
+        username: "boss".into(),
+        password: "pw-boss".into(),
+        is_superuser: true,
+        ..Default::default()
+    };
+    duet_models::User::create(&test.db, boss).await.unwrap();
+    let ada = make_user(&test.db, "ada", "pw-ada").await;
+    let orders = [
+        make_order(&test.db, &ada, 1000, "paid").await,
+        make_order(&test.db, &ada, 2000, "paid").await,
+        make_order(&test.db, &ada, 3000, "pending").await,
+    ];
+
+    // Anonymous: the admin's login page, then back to the change list.
+    browser.goto("/admin/shop/order/").await;
+    browser.until("document.querySelector('#username')").await;
+    assert_eq!(browser.path().await, "/admin/login/?next=%2Fadmin%2Fshop%2Forder%2F");
+    browser.type_into("#username", "boss").await;
+    browser.type_into("#password", "pw-boss").await;
+    browser.click("form.login button[type=submit]").await;
+    browser
+        .until("document.querySelector('#changelist tbody tr[data-pk]')")
+        .await;
+    assert_eq!(browser.path().await, "/admin/shop/order/");
+
+    // Every control has a label; the focus ring is visible.
+    let unlabelled = browser
+        .js(
+            "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]\
+             .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.innerText.trim())\
+             .map(e => e.outerHTML)",
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "unlabelled controls");
+    browser.js("document.querySelector('#q').focus()").await;
+    let ring = browser
+        .js("return getComputedStyle(document.querySelector('#q')).boxShadow")
+        .await;
+    assert_ne!(ring, json!("none"), "a visible focus ring");
+
+    // Select two, run "Mark shipped", confirm.
+    for order in &orders[..2] {
+        browser
+            .click(&format!("input[name=_selected][value=\"{}\"]", order.id))
+            .await;
+    }
+    assert_eq!(browser.text("#selected-count").await, "2 selected");
+    browser.click("#changelist .bar button[type=submit]").await;
+    browser.until("document.querySelector('#confirm')").await;
+    assert!(browser.text("#confirm").await.contains("2 orders"));
+    browser.click("#confirm button.primary").await;
+    browser
+        .until("document.querySelector('.notice.ok')?.innerText.includes('2 orders marked shipped.')")
+        .await;
+    for order in &orders[..2] {
+        let now = <shop::orders::Order as duet_models::Model>::get(&test.db, duet_models::Scope::All, order.id)
+            .await
+            .unwrap();
+        assert_eq!(now.status, shop::orders::OrderStatus::Shipped);
+    }
+
+    // The third order, selected here, changes through the API: the row updates live and
+    // stays selected.
+    let third = orders[2].id;
+    browser
+        .click(&format!("input[name=_selected][value=\"{third}\"]"))
+        .await;
+    let (cookie, csrf) = session_login(&server, "ada", "pw-ada").await;
+    let patched = reqwest::Client::new()
+        .patch(server.url(&format!("/api/v1/orders/{third}/")))
+        .header("cookie", cookie)
+        .header("x-csrftoken", csrf)
+        .json(&json!({"status": "cancelled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let row = format!("document.querySelector('tr[data-pk=\"{third}\"]')");
+    browser
+        .until(&format!(
+            "{row}.querySelector('[data-field=status]').innerText.includes('Cancelled')"
+        ))
+        .await;
+    assert_eq!(
+        browser
+            .js(&format!("return {row}.querySelector('input[name=_selected]').checked"))
+            .await,
+        json!(true)
+    );
+}
