@@ -15,6 +15,7 @@ fn printed(dir: &std::path::Path) -> Value {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // says it was skipped, as the other service-backed tests do
 fn the_document_is_valid_openapi_3_1() {
     let dir = tempfile::tempdir().unwrap();
     let document = printed(dir.path());

@@ -81,7 +81,7 @@ impl ApiRouter {
                 "responses": {"200": {
                     "description": "Each collection's URL, by name.",
                     "content": {"application/json": {"schema": {
-                        "type": "object", "properties": links, "required": self.names.clone(),
+                        "type": "object", "properties": links, "required": self.names,
                     }}},
                 }},
             }),

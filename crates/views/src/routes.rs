@@ -161,6 +161,8 @@ impl Routes {
     /// assert_eq!(routes.describe()[0].path, "/api/ping/");
     /// assert!(routes.undocumented().is_empty());
     /// ```
+    // Taken by value as `get`/`post` take it: actix wants a clone per method.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn documented<P, Args>(&mut self, handler: impl Handler<Args, Output: Responder + 'static>) -> &mut Routes
     where
         P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,

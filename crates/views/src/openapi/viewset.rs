@@ -169,7 +169,10 @@ fn paginated(row: &str, pagination: Pagination) -> Value {
 }
 
 fn query(name: &str, schema: Value, description: String) -> Value {
-    json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
+    let mut parameter = json!({"name": name, "in": "query", "required": false});
+    parameter["schema"] = schema;
+    parameter["description"] = Value::String(description);
+    parameter
 }
 
 /// The list's query parameters: each filter with its lookups, search, ordering and paging.
