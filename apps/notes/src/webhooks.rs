@@ -35,7 +35,7 @@ pub fn enable(app: App, settings: &InboxSecret) -> Result<App, duet::Error> {
     };
     Ok(app.webhooks("/webhooks", move |routes| {
         if let Some(inbox) = &inbox {
-            routes.post("/inbox/", inbox.clone());
+            routes.documented::<__path_deliver, _>(inbox.clone());
         }
     }))
 }
@@ -43,6 +43,16 @@ pub fn enable(app: App, settings: &InboxSecret) -> Result<App, duet::Error> {
 /// `{"username": "ada", "title": "…", "body": "…"}` becomes one of ada's notes. A delivery
 /// for an unknown user, or with an invalid note, is acknowledged and ignored (a retry would
 /// not fix it).
+#[utoipa::path(
+    post,
+    path = "/inbox/",
+    security(()),
+    request_body(content = Object, description = "A note for a user, signed (`X-Inbox-Signature`)."),
+    responses(
+        (status = 200, description = "Handled, or already handled.", body = ref("#/components/schemas/Detail")),
+        (status = 400, description = "A missing or wrong signature.", body = ref("#/components/schemas/Error")),
+    ),
+)]
 async fn deliver(delivery: Verified<GenericHmacVerifier>, req: HttpRequest) -> WebhookResult {
     let db = req.app_data::<web::Data<Db>>().expect("the app serves its database");
     let fields = delivery.event().as_object().cloned().unwrap_or_default();

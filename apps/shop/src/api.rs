@@ -3,22 +3,23 @@
 use duet::actix_web::http::Method;
 use duet::models::Choices;
 use duet::prelude::*;
+use duet::serde_json::json;
 use serde::Serialize;
 
 use crate::orders::{Order, OrderStatus};
 
 /// The `/api` prefix: `GET /api/orders/` and the viewset at `/api/v1/orders/`.
 pub fn routes(api: &mut Routes) {
-    api.get("/orders/", my_orders);
+    route!(api, my_orders);
     ApiRouter::new("/v1").register("orders", orders()).configure(api);
 }
 
 /// One order as `GET /api/orders/` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderSummary {
     /// The order's id.
     pub id: i64,
-    /// Its status.
+    /// Its status: `pending`, `paid`, `shipped` or `cancelled`.
     pub status: &'static str,
     /// Its total as a decimal string, e.g. `"12.50"`.
     pub total: String,
@@ -35,13 +36,22 @@ impl From<Order> for OrderSummary {
 }
 
 /// The body of `GET /api/orders/`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrdersOut {
     /// The user's orders, newest first.
     pub orders: Vec<OrderSummary>,
 }
 
-/// `GET /api/orders/`: the logged-in user's orders (session or token), newest first.
+/// The logged-in user's orders (session or token), newest first.
+#[utoipa::path(
+    get,
+    path = "/orders/",
+    tag = "orders",
+    responses(
+        (status = 200, description = "The user's orders.", body = OrdersOut),
+        (status = 401, description = "Not logged in.", body = ref("#/components/schemas/Error")),
+    ),
+)]
 pub async fn my_orders(user: CurrentUser, db: web::Data<Db>) -> ApiResult<web::Json<OrdersOut>> {
     let query = ListQuery::new(Scope::Owner(user.id)).order_by(Order::PLACED_AT, true);
     let orders = Order::list(&db, &query).await?;
@@ -56,8 +66,22 @@ pub fn orders() -> ModelViewSet<Order> {
         .filters([Order::STATUS, Order::CURRENCY])
         .ordering([Order::PLACED_AT, Order::TOTAL, Order::ID])
         .default_ordering([Order::PLACED_AT.desc()])
-        .action(Action::detail("cancel", Method::POST, cancel))
-        .action(Action::list("summary", Method::GET, summary))
+        .action(Action::detail("cancel", Method::POST, cancel).summary("Cancel a pending or paid order."))
+        .action(
+            Action::list("summary", Method::GET, summary)
+                .summary("How many of the user's orders are in each status.")
+                .returns(summary_schema()),
+        )
+}
+
+/// The body of `summary`: a count for each status, every status named.
+fn summary_schema() -> duet::serde_json::Value {
+    let statuses: Vec<&str> = OrderStatus::CHOICES.iter().map(|c| c.value).collect();
+    let counts: duet::serde_json::Map<String, duet::serde_json::Value> = statuses
+        .iter()
+        .map(|s| ((*s).to_owned(), json!({"type": "integer", "minimum": 0})))
+        .collect();
+    json!({"type": "object", "properties": counts, "required": statuses, "additionalProperties": false})
 }
 
 /// `GET /api/v1/orders/summary/`: how many of the user's orders are in each status.

@@ -80,21 +80,30 @@ impl Webhooks {
     /// Registers the enabled endpoints in the webhooks prefix's `routes`.
     pub fn configure(&self, routes: &mut Routes) {
         if let Some(endpoint) = &self.stripe {
-            routes.post("/stripe/", handler(endpoint.clone(), stripe));
+            routes.documented::<__path_stripe, _>(handler(endpoint.clone(), stripe));
         }
         if let Some(endpoint) = &self.github {
-            routes.post("/github/", handler(endpoint.clone(), record::<GithubVerifier>));
+            routes.documented::<__path_github, _>(handler(endpoint.clone(), github));
         }
         if let Some(endpoint) = &self.standard {
-            routes.post(
-                "/standard/",
-                handler(endpoint.clone(), record::<StandardWebhooksVerifier>),
-            );
+            routes.documented::<__path_standard, _>(handler(endpoint.clone(), standard));
         }
     }
 }
 
 /// Stripe: `checkout.session.completed` marks the order named by `client_reference_id` paid.
+#[utoipa::path(
+    post,
+    path = "/stripe/",
+    tag = "webhooks",
+    security(()),
+    request_body(content = Object, description = "A Stripe event, signed (`Stripe-Signature`)."),
+    responses(
+        (status = 200, description = "Handled, or already handled.", body = ref("#/components/schemas/Detail")),
+        (status = 400, description = "A missing or wrong signature, or a malformed event.", body = ref("#/components/schemas/Error")),
+        (status = 409, description = "The same delivery is being handled.", body = ref("#/components/schemas/Error")),
+    ),
+)]
 async fn stripe(event: Verified<StripeVerifier>, req: HttpRequest) -> WebhookResult {
     let kind = event.kind().unwrap_or_default();
     if kind != "checkout.session.completed" {
@@ -118,7 +127,41 @@ async fn stripe(event: Verified<StripeVerifier>, req: HttpRequest) -> WebhookRes
     Ok(())
 }
 
-/// GitHub and Standard Webhooks: verified, recorded (by the glue), logged.
+/// GitHub: verified, recorded (by the glue), logged.
+#[utoipa::path(
+    post,
+    path = "/github/",
+    tag = "webhooks",
+    security(()),
+    request_body(content = Object, description = "A GitHub event, signed (`X-Hub-Signature-256`)."),
+    responses(
+        (status = 200, description = "Recorded, or already recorded.", body = ref("#/components/schemas/Detail")),
+        (status = 400, description = "A missing or wrong signature.", body = ref("#/components/schemas/Error")),
+        (status = 409, description = "The same delivery is being handled.", body = ref("#/components/schemas/Error")),
+    ),
+)]
+async fn github(event: Verified<GithubVerifier>, req: HttpRequest) -> WebhookResult {
+    record(event, req).await
+}
+
+/// Standard Webhooks: verified, recorded (by the glue), logged.
+#[utoipa::path(
+    post,
+    path = "/standard/",
+    tag = "webhooks",
+    security(()),
+    request_body(content = Object, description = "A Standard Webhooks message, signed (`webhook-signature`)."),
+    responses(
+        (status = 200, description = "Recorded, or already recorded.", body = ref("#/components/schemas/Detail")),
+        (status = 400, description = "A missing or wrong signature.", body = ref("#/components/schemas/Error")),
+        (status = 409, description = "The same delivery is being handled.", body = ref("#/components/schemas/Error")),
+    ),
+)]
+async fn standard(event: Verified<StandardWebhooksVerifier>, req: HttpRequest) -> WebhookResult {
+    record(event, req).await
+}
+
+/// What GitHub and Standard Webhooks deliveries do: logged.
 async fn record<V: WebhookVerifier>(event: Verified<V>, _: HttpRequest) -> WebhookResult {
     tracing::info!(
         provider = event.provider(),

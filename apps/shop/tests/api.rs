@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Browser, Server, make_order, make_user, shop};
+use common::{Browser, Server, make_order, make_user, send, shop};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -13,12 +13,6 @@ async fn logged_in(server: &Server, test: &TestDb, name: &str) -> (Browser, duet
     let mut browser = Browser::new(server).await;
     assert_eq!(browser.login(name, "pw").await.status(), 200);
     (browser, user)
-}
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 duet_models::db_tests! {

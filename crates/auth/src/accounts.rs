@@ -4,7 +4,7 @@ use actix_session::Session;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use duet_models::{Db, Login, Model, User};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::Identity;
@@ -18,14 +18,45 @@ pub const LOGOUT_PATH: &str = "/accounts/logout/";
 /// `GET` the current user.
 pub const ME_PATH: &str = "/accounts/me/";
 
-#[derive(Deserialize)]
+/// A login: JSON, or a form carrying the CSRF token as `csrfmiddlewaretoken`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LoginInput)]
 struct Credentials {
     #[serde(default)]
     username: String,
     #[serde(default)]
+    #[schema(format = Password)]
     password: String,
+    /// The CSRF token, when it is not sent as the `X-CSRFToken` header (forms).
     #[serde(default, rename = "csrfmiddlewaretoken")]
     csrf_token: Option<String>,
+}
+
+/// The logged-in user, `{"user": …}`, as `GET /accounts/me/` and a login return it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct LoggedIn {
+    #[schema(schema_with = user_schema)]
+    user: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The user model's schema, `#/components/schemas/User` (the document adds it).
+fn user_schema() -> utoipa::openapi::Ref {
+    utoipa::openapi::Ref::from_schema_name("User")
+}
+
+/// What `GET /accounts/login/` returns.
+#[derive(Serialize, utoipa::ToSchema)]
+struct CsrfToken {
+    /// The session's CSRF token, to send as `X-CSRFToken` (also in the `csrftoken` cookie).
+    csrftoken: String,
+    /// What to do with it.
+    detail: &'static str,
+}
+
+/// `{"detail": …}`, the document's `Detail`.
+#[derive(Serialize)]
+struct Detail {
+    detail: &'static str,
 }
 
 fn config(req: &HttpRequest) -> AuthConfig {
@@ -36,11 +67,22 @@ fn config(req: &HttpRequest) -> AuthConfig {
 
 /// `GET /accounts/login/`: sets the `csrftoken` cookie and returns the token, so a client
 /// can then `POST` its credentials.
+#[utoipa::path(
+    get,
+    path = "/login/",
+    operation_id = "accounts_login_form",
+    tag = "accounts",
+    security(()),
+    responses((status = 200, description = "The CSRF token to log in with.", body = CsrfToken)),
+)]
 pub async fn login_form(req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
     let token = csrf::token(&session)?;
     Ok(HttpResponse::Ok()
         .cookie(csrf::cookie(&token, config(&req).secure_cookies))
-        .json(json!({ "csrftoken": token, "detail": "POST username and password to log in." })))
+        .json(CsrfToken {
+            csrftoken: token,
+            detail: "POST username and password to log in.",
+        }))
 }
 
 /// `POST /accounts/login/` with JSON `{"username","password"}` or a form.
@@ -50,6 +92,24 @@ pub async fn login_form(req: HttpRequest, session: Session) -> Result<HttpRespon
 /// session fixation), and the user is returned. Wrong credentials and inactive users get
 /// the same 400 after the same work. The password check waits its turn
 /// ([`PasswordChecks`](crate::PasswordChecks)): 503 when too many are queued.
+#[utoipa::path(
+    post,
+    path = "/login/",
+    operation_id = "accounts_login",
+    tag = "accounts",
+    security(("csrf" = [])),
+    request_body(content(
+        (Credentials = "application/json"),
+        (Credentials = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Logged in: the session cookie is set, the CSRF token rotated.", body = LoggedIn),
+        (status = 400, description = "Missing or wrong credentials, or a malformed body.", body = ref("#/components/schemas/Invalid")),
+        (status = 403, description = "The CSRF check failed.", body = ref("#/components/schemas/Error")),
+        (status = 415, description = "Neither JSON nor a form.", body = ref("#/components/schemas/Error")),
+        (status = 503, description = "Too many logins at once, or the session store is down.", body = ref("#/components/schemas/Error")),
+    ),
+)]
 pub async fn login(
     req: HttpRequest,
     session: Session,
@@ -83,7 +143,7 @@ pub async fn login(
     let (user, token) = log_in(&req, &session, &db, &credentials.username, &credentials.password).await?;
     Ok(HttpResponse::Ok()
         .cookie(csrf::cookie(&token, config.secure_cookies))
-        .json(json!({ "user": user.to_json() })))
+        .json(LoggedIn { user: user.to_json() }))
 }
 
 /// Logs `username` in on `session` once the caller has checked the request's CSRF token
@@ -132,6 +192,18 @@ pub trait LogoutListener: Send + Sync + 'static {
 /// `POST /accounts/logout/`: ends the login ([`Login::end`]: a copy of the session cookie no
 /// longer logs anyone in, whatever the session store), purges the session (CSRF-checked
 /// like any unsafe request) and tells the [`LogoutListener`], if one is registered.
+#[utoipa::path(
+    post,
+    path = "/logout/",
+    operation_id = "accounts_logout",
+    tag = "accounts",
+    security(("session" = [], "csrf" = []), ()),
+    responses(
+        (status = 200, description = "Logged out (or was not logged in).", body = ref("#/components/schemas/Detail")),
+        (status = 403, description = "The CSRF check failed.", body = ref("#/components/schemas/Error")),
+        (status = 503, description = "Too many logins at once, or the session store is down.", body = ref("#/components/schemas/Error")),
+    ),
+)]
 pub async fn logout(req: HttpRequest, session: Session, db: web::Data<Db>) -> Result<HttpResponse, AuthError> {
     match Identity::from_session(&session) {
         Identity::Unavailable => return Err(AuthError::Unavailable),
@@ -144,17 +216,27 @@ pub async fn logout(req: HttpRequest, session: Session, db: web::Data<Db>) -> Re
         Identity::Anonymous | Identity::Token(_) => {}
     }
     session.purge();
-    Ok(HttpResponse::Ok().json(json!({ "detail": "Logged out." })))
+    Ok(HttpResponse::Ok().json(Detail { detail: "Logged out." }))
 }
 
 /// `GET /accounts/me/`: the current user, or 401; sets the `csrftoken` cookie either way.
+#[utoipa::path(
+    get,
+    path = "/me/",
+    operation_id = "accounts_me",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "The current user.", body = LoggedIn),
+        (status = 401, description = "Not logged in.", body = ref("#/components/schemas/Error")),
+    ),
+)]
 pub async fn me(req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
     let token = csrf::token(&session)?;
     let cookie = csrf::cookie(&token, config(&req).secure_cookies);
     Ok(match current_user(&req).await? {
         Some(user) => HttpResponse::Ok()
             .cookie(cookie)
-            .json(json!({ "user": user.to_json() })),
+            .json(LoggedIn { user: user.to_json() }),
         None => {
             let mut response = actix_web::ResponseError::error_response(&AuthError::NotAuthenticated);
             response.add_cookie(&cookie).map_err(|_| AuthError::Internal)?;

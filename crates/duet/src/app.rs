@@ -9,12 +9,11 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpServer, web};
 use duet_auth::AuthConfig;
 use duet_auth::LogoutListener;
-use duet_auth::accounts::{LOGIN_PATH, LOGOUT_PATH, ME_PATH};
 use duet_models::{Db, MigrationSet, Model, ModelChange, ModelSchema};
 use duet_mount::{ACCOUNTS_PREFIX, Assets, Mount, PrefixTable, SpaShell};
 use duet_state::{Engine, EventService, Registry, RegistryError, SocketConfig, State};
 use duet_ui::{CompiledUi, Ui};
-use duet_views::{RouteInfo, Routes};
+use duet_views::{OpenApi, RouteInfo, Routes};
 use futures_util::future::LocalBoxFuture;
 
 use crate::{Error, Services};
@@ -56,15 +55,24 @@ struct Prefix {
 /// ```
 /// use duet::App;
 /// use duet::actix_web::HttpResponse;
+/// use duet::views::{route, utoipa};
+///
+/// /// Answers `"pong"`.
+/// #[utoipa::path(get, path = "/ping/", responses((status = 200, body = String)))]
+/// async fn ping() -> HttpResponse {
+///     HttpResponse::Ok().json("pong")
+/// }
 ///
 /// let app = App::new("shop").api("/api", |routes| {
-///     routes.get("/ping/", || async { HttpResponse::Ok().json("pong") });
+///     route!(routes, ping);
 /// });
 /// let checked = app.check().expect("a valid app");
 /// assert!(checked.to_string().contains("/api/ping/"));
+/// assert!(checked.openapi()["paths"]["/api/ping/"]["get"].is_object());
 /// ```
 pub struct App {
     name: String,
+    version: String,
     prefixes: Vec<Prefix>,
     states: Vec<StatesConfig>,
     socket: SocketConfig,
@@ -94,6 +102,7 @@ impl App {
     pub fn new(name: &str) -> App {
         App {
             name: name.to_owned(),
+            version: "1".to_owned(),
             prefixes: vec![Prefix {
                 path: ACCOUNTS_PREFIX.to_owned(),
                 kind: PrefixKind::Accounts,
@@ -117,9 +126,18 @@ impl App {
         &self.name
     }
 
+    /// The API's version, as the OpenAPI document states it (default `"1"`), such as
+    /// `env!("CARGO_PKG_VERSION")`.
+    pub fn version(mut self, version: &str) -> App {
+        self.version = version.to_owned();
+        self
+    }
+
     /// A JSON API under `prefix` (such as `/api`): `routes` receives [`Routes`] rooted at the
-    /// prefix, so `routes.get("/orders/", …)` serves `/api/orders/`. Called once for the
-    /// check and once per worker.
+    /// prefix, so `route!(routes, my_orders)` with `#[utoipa::path(get, path = "/orders/")]`
+    /// serves `/api/orders/`. Called once for the check and once per worker. The first API
+    /// prefix also serves the OpenAPI document (`{prefix}/schema/`) and Swagger UI
+    /// (`{prefix}/docs/`).
     pub fn api(self, prefix: &str, routes: impl Fn(&mut Routes) + Send + Sync + 'static) -> App {
         self.prefix(prefix, PrefixKind::Api, Arc::new(routes))
     }
@@ -360,7 +378,15 @@ impl App {
         .map_err(|e| problems.push(e.to_string()))
         .ok();
         let mut routes = Vec::new();
-        for (declared, prefix) in routes_of(&app.prefixes) {
+        let mut document = OpenApi::new(&app.name, &app.version).model::<duet_models::User>();
+        for (declared, prefix) in routes_of(&app.prefixes, &Arc::from("")) {
+            for (method, path) in declared.undocumented() {
+                problems.push(format!(
+                    "route {method} {path} is missing from the OpenAPI schema: describe its handler with \
+                     #[utoipa::path] and register it with `route!` (docs/http-api.md)"
+                ));
+            }
+            document = document.routes(&declared);
             for (method, path) in declared.duplicates() {
                 problems.push(format!("route {method} {path} is registered more than once"));
             }
@@ -409,20 +435,27 @@ impl App {
                 registry,
                 routes,
                 pages,
+                openapi: document.build(),
             }),
             _ => Err(Error::Check(problems)),
         }
     }
 }
 
-/// Every prefix's routes, rooted at it.
-fn routes_of(prefixes: &[Prefix]) -> Vec<(Routes, &Prefix)> {
+/// Every prefix's routes, rooted at it; the first API prefix also serves the OpenAPI
+/// document `openapi` (`{prefix}/schema/`) and its interactive docs (`{prefix}/docs/`).
+fn routes_of<'a>(prefixes: &'a [Prefix], openapi: &Arc<str>) -> Vec<(Routes, &'a Prefix)> {
+    let docs_at = prefixes.iter().position(|p| p.kind == PrefixKind::Api);
     prefixes
         .iter()
-        .map(|prefix| {
+        .enumerate()
+        .map(|(index, prefix)| {
             let mut routes = Routes::under(&prefix.path);
             for configure in &prefix.routes {
                 configure(&mut routes);
+            }
+            if docs_at == Some(index) {
+                duet_views::openapi::docs_routes(&mut routes, Arc::clone(openapi));
             }
             (routes, prefix)
         })
@@ -430,11 +463,10 @@ fn routes_of(prefixes: &[Prefix]) -> Vec<(Routes, &Prefix)> {
 }
 
 fn account_routes(routes: &mut Routes) {
-    let relative = |path: &'static str| path.strip_prefix(ACCOUNTS_PREFIX).unwrap_or(path);
-    routes.get(relative(LOGIN_PATH), duet_auth::accounts::login_form);
-    routes.post(relative(LOGIN_PATH), duet_auth::accounts::login);
-    routes.post(relative(LOGOUT_PATH), duet_auth::accounts::logout);
-    routes.get(relative(ME_PATH), duet_auth::accounts::me);
+    duet_views::route!(routes, duet_auth::accounts::login_form);
+    duet_views::route!(routes, duet_auth::accounts::login);
+    duet_views::route!(routes, duet_auth::accounts::logout);
+    duet_views::route!(routes, duet_auth::accounts::me);
 }
 
 fn page_list(ui: &CompiledUi) -> Vec<(String, String, bool)> {
@@ -454,6 +486,8 @@ pub struct Checked {
     routes: Vec<(RouteInfo, String)>,
     /// Every page: pattern, title, whether it needs a login.
     pages: Vec<(String, String, bool)>,
+    /// The OpenAPI document of every backend route.
+    openapi: serde_json::Value,
 }
 
 impl std::fmt::Debug for Checked {
@@ -503,14 +537,22 @@ impl Checked {
         &self.routes
     }
 
+    /// The OpenAPI 3.1 document of every backend route (`GET /api/schema/`, the `openapi`
+    /// command).
+    pub fn openapi(&self) -> &serde_json::Value {
+        &self.openapi
+    }
+
     /// Serves the app on `addr` with `services` until the process is interrupted.
     pub async fn serve(self, services: Services, addr: &str) -> Result<(), Error> {
         let Checked {
             app,
             mut mount,
             registry,
+            openapi,
             ..
         } = self;
+        let openapi: Arc<str> = Arc::from(openapi.to_string());
         let secure = services.sessions.is_secure();
         mount.secure_cookies(secure);
         let mount = web::Data::new(mount);
@@ -559,6 +601,7 @@ impl Checked {
         };
         let server = HttpServer::new(move || {
             let prefixes = Arc::clone(&prefixes);
+            let openapi = Arc::clone(&openapi);
             let mount = mount.clone();
             actix_web::App::new()
                 .app_data(db.clone())
@@ -570,7 +613,10 @@ impl Checked {
                 .app_data(duet_views::query_config())
                 .app_data(duet_views::path_config())
                 .configure(move |cfg| {
-                    let routes = routes_of(&prefixes).into_iter().map(|(routes, _)| routes).collect();
+                    let routes = routes_of(&prefixes, &openapi)
+                        .into_iter()
+                        .map(|(routes, _)| routes)
+                        .collect();
                     Mount::configure(&mount, routes, cfg);
                 })
                 .wrap(from_fn(duet_auth::authenticate))

@@ -16,6 +16,7 @@
 //! | `changepassword NAME` | sets a user's password from standard input |
 //! | `token NAME` | issues an API token and prints it, once |
 //! | `routes` | prints the prefix table, every route and page |
+//! | `openapi` | prints the OpenAPI 3.1 document of the app's HTTP API (JSON), as `GET /api/schema/` serves it |
 //! | `check` | validates the app without serving; exit 1 with every problem listed |
 //!
 //! A bad setting is one line naming its variable, and exit code 2. Commands other than
@@ -92,6 +93,8 @@ enum Command {
     },
     /// Print the prefix table, every HTTP route with its methods, and every page.
     Routes,
+    /// Print the OpenAPI 3.1 document of the app's HTTP API (JSON).
+    Openapi,
     /// Check the app without serving: prefixes, routes, states, pages, assets.
     Check,
 }
@@ -174,7 +177,7 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
     let command = cli.command.unwrap_or(Command::Serve);
     // The app's own settings complete its routes: only the commands that use them apply them.
     let app = match command {
-        Command::Serve | Command::Routes | Command::Check => app.apply_settings(matches)?,
+        Command::Serve | Command::Routes | Command::Check | Command::Openapi => app.apply_settings(matches)?,
         _ => app,
     };
     let dir = settings.migrations_dir.as_deref();
@@ -265,6 +268,11 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
         }
         Command::Routes => {
             println!("{}", app.check()?);
+            Ok(())
+        }
+        Command::Openapi => {
+            let checked = app.check()?;
+            println!("{:#}", checked.openapi());
             Ok(())
         }
         Command::Check => {

@@ -6,7 +6,7 @@
 //!
 //! An app is an [`App`]: backend prefixes that own their routes, states that answer the
 //! browser's events, pages, models and migrations. [`cli::run`] gives it the framework's
-//! commands (`serve`, `migrate`, `makemigrations`, `createuser`, `token`, `routes`, `check`,
+//! commands (`serve`, `migrate`, `makemigrations`, `createuser`, `token`, `routes`, `openapi`, `check`,
 //! …) and builds everything it needs from the settings ([`Settings`]: `DATABASE_URL`,
 //! `REDIS_URL`, `DUET_SECRET_KEY`, …).
 //!
@@ -29,7 +29,10 @@
 //!     }
 //! }
 //!
-//! // The HTTP side: a plain handler for mobile apps and scripts (session or API token).
+//! // The HTTP side: a plain handler for mobile apps and scripts (session or API token),
+//! // described once for the OpenAPI document (`/api/schema/`, `/api/docs/`).
+//! /// Who is logged in.
+//! #[utoipa::path(get, path = "/whoami/", responses((status = 200, description = "The username.")))]
 //! async fn whoami(user: CurrentUser) -> HttpResponse {
 //!     HttpResponse::Ok().json(serde_json::json!({ "username": user.username }))
 //! }
@@ -41,7 +44,7 @@
 //!     ]));
 //!     App::new("counter")
 //!         .api("/api", |api| {
-//!             api.get("/whoami/", whoami); // serves /api/whoami/
+//!             route!(api, whoami); // serves /api/whoami/
 //!         })
 //!         .state::<CounterState>()
 //!         .ui(Ui::new("Counter").page(home))

@@ -17,5 +17,7 @@ pub use duet_state::{
     events,
 };
 pub use duet_ui::{Node, Page, Ui};
-pub use duet_views::{Action, ApiError, ApiRequest, ApiResult, ApiRouter, ModelViewSet, Routes, ViewSet};
+pub use duet_views::{
+    Action, ApiError, ApiRequest, ApiResult, ApiRouter, ModelViewSet, Routes, ViewSet, route, utoipa,
+};
 pub use duet_webhooks::actix::{Verified, WebhookEndpoint, WebhookResult};

@@ -5,10 +5,29 @@ use duet::actix_web::HttpResponse;
 use duet::mount::{Assets, SpaShell};
 use duet::state::{EventCtx, EventResult, State, events};
 use duet::ui::{Page, Ui, text, var};
+use duet::views::{route, utoipa};
 use duet::{App, Error};
 use serde::{Deserialize, Serialize};
 
 async fn ok() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// Lists orders.
+#[utoipa::path(get, path = "/orders/", responses((status = 200, description = "The orders.")))]
+async fn orders() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// Takes Stripe's events.
+#[utoipa::path(post, path = "/stripe/", security(()), responses((status = 200, description = "Taken.")))]
+async fn stripe() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// Answers.
+#[utoipa::path(get, path = "/ping/", responses((status = 200, description = "Pong.")))]
+async fn ping() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
@@ -36,12 +55,16 @@ fn problems(app: App) -> Vec<String> {
 fn routes_are_declared_inside_their_prefix_and_listed_with_it() {
     let app = App::new("t")
         .api("/api", |api| {
-            api.get("/orders/", ok);
+            route!(api, orders);
         })
         .webhooks("/webhooks/", |hooks| {
-            hooks.post("/stripe/", ok);
+            route!(hooks, stripe);
         });
     let checked = app.check().expect("valid");
+    let paths = checked.openapi()["paths"].as_object().expect("paths");
+    for documented in ["/api/orders/", "/webhooks/stripe/", "/accounts/login/", "/api/schema/"] {
+        assert!(paths.contains_key(documented), "{documented} in the OpenAPI document");
+    }
     let listed: Vec<(&str, &str)> = checked
         .routes()
         .iter()
@@ -78,6 +101,7 @@ fn every_problem_is_listed_at_once() {
         "backend prefixes `/api` and `/api/v1` overlap",
         "route GET /api/x/ is registered more than once",
         "route \"orders/\" under /api does not start with `/`; write it as \"/orders/\"",
+        "route GET /api/x/ is missing from the OpenAPI schema: describe its handler with #[utoipa::path]",
         "ui: page /: component",
     ];
     for fragment in expected {
@@ -87,6 +111,20 @@ fn every_problem_is_listed_at_once() {
         );
     }
     assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+}
+
+#[test]
+fn a_route_missing_from_the_openapi_document_fails_the_check() {
+    let webhook = App::new("t").webhooks("/webhooks", |hooks| {
+        hooks.post("/github/", ok);
+    });
+    assert_eq!(
+        problems(webhook),
+        [
+            "route POST /webhooks/github/ is missing from the OpenAPI schema: describe its handler with \
+          #[utoipa::path] and register it with `route!` (docs/http-api.md)"
+        ]
+    );
 }
 
 #[test]
@@ -133,7 +171,7 @@ fn the_apps_own_settings_are_read_from_the_environment_outside_the_cli() {
     let app = App::new("t").with_settings(|app, extra: &Extra| {
         Ok(match &extra.extra_prefix {
             Some(prefix) => app.api(prefix, |api| {
-                api.get("/ping/", ok);
+                route!(api, ping);
             }),
             None => app,
         })

@@ -29,6 +29,7 @@ mod error;
 mod input;
 mod json;
 mod listing;
+pub mod openapi;
 mod request;
 mod router;
 mod routes;
@@ -49,7 +50,48 @@ pub use futures_util::future::LocalBoxFuture;
 pub use input::{DEFAULT_BODY_LIMIT, read_json_object};
 pub use json::{json_config, path_config, query_config};
 pub use listing::{ListOptions, ListRequest, Pagination, parse_list_request};
+pub use openapi::OpenApi;
+#[doc(hidden)]
+pub use paste as __paste;
 pub use request::ApiRequest;
 pub use router::ApiRouter;
 pub use routes::{RouteInfo, Routes};
+/// utoipa, for `#[utoipa::path]` on plain handlers and `#[derive(utoipa::ToSchema)]` on
+/// their bodies: `use duet::views::utoipa;` brings it into scope for its macros.
+pub use utoipa;
+
+/// Registers a plain handler described by `#[utoipa::path]`: its path and methods are read
+/// from the attribute (written once, next to the handler), and its operation goes into the
+/// OpenAPI document. `route!(routes, handler)` is `routes.documented::<__path_handler, _>(handler)`.
+///
+/// ```
+/// use duet_views::{Routes, route, utoipa};
+///
+/// /// Answers `pong`.
+/// #[utoipa::path(get, path = "/ping/", responses((status = 200, body = String)))]
+/// async fn ping() -> &'static str {
+///     "pong"
+/// }
+///
+/// let mut routes = Routes::under("/api");
+/// route!(routes, ping);
+/// assert_eq!(routes.operations()[0].0, "/api/ping/");
+/// ```
+#[macro_export]
+macro_rules! route {
+    ($routes:expr, $handler:ident) => {
+        $crate::__paste::paste! { $routes.documented::<[<__path_ $handler>], _>($handler) }
+    };
+    ($routes:expr, $($path:ident)::+) => {
+        $crate::route!(@split $routes, [] $($path)::+)
+    };
+    (@split $routes:expr, [$($module:ident)*] $handler:ident) => {
+        $crate::__paste::paste! {
+            $routes.documented::<$($module::)* [<__path_ $handler>], _>($($module::)* $handler)
+        }
+    };
+    (@split $routes:expr, [$($module:ident)*] $next:ident :: $($rest:ident)::+) => {
+        $crate::route!(@split $routes, [$($module)* $next] $($rest)::+)
+    };
+}
 pub use viewset::{Action, ActionHandler, ModelViewSet, ViewSet, owner_scope};

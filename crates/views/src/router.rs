@@ -65,6 +65,27 @@ impl ApiRouter {
             let names = names.clone();
             async move { api_root(&req, &names) }
         });
+        let links: serde_json::Map<String, Value> = self
+            .names
+            .iter()
+            .map(|n| (n.clone(), serde_json::json!({"type": "string", "format": "uri"})))
+            .collect();
+        routes.operation(
+            &format!("{prefix}/"),
+            Method::GET,
+            serde_json::json!({
+                "operationId": format!("{}_root", prefix.trim_matches('/').replace('/', "_")),
+                "summary": "The API root: each collection's URL.",
+                "tags": ["root"],
+                "security": [{}],
+                "responses": {"200": {
+                    "description": "Each collection's URL, by name.",
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "properties": links, "required": self.names,
+                    }}},
+                }},
+            }),
+        );
         for (name, registration) in self.names.iter().zip(self.registrations) {
             registration(routes, &format!("{}/{name}", self.prefix));
         }
@@ -138,6 +159,7 @@ fn register_viewset<V: ViewSet>(routes: &mut Routes, base: &str, vs: &Rc<V>) {
         route!(vs, |req, body: web::Payload| viewset::update(vs, req, body, true)),
     );
     routes.delete(&detail, route!(vs, |req| viewset::destroy(vs, req)));
+    crate::openapi::viewset::describe(routes, base, &**vs);
 }
 
 async fn run_action<V: ViewSet>(

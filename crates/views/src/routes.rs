@@ -2,10 +2,14 @@
 //! can check each lies under a declared prefix, `shop routes` can list them, and a wrong
 //! method gets 405 with an accurate `Allow` header.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
+use serde_json::Value;
 
 use crate::ApiError;
+use crate::openapi::{self, Operation};
 
 /// One path and the methods it answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,8 @@ pub struct RouteInfo {
 struct Entry {
     path: String,
     routes: Vec<(Method, Route)>,
+    /// The OpenAPI operation of each documented method.
+    operations: Vec<(Method, Operation)>,
 }
 
 /// Collects routes, then registers them with actix in one go.
@@ -39,6 +45,8 @@ struct Entry {
 pub struct Routes {
     base: String,
     entries: Vec<Entry>,
+    /// Component schemas the operations reference (`#/components/schemas/{name}`).
+    schemas: BTreeMap<String, Value>,
     duplicates: Vec<(Method, String)>,
     relative: Vec<String>,
 }
@@ -119,6 +127,7 @@ impl Routes {
                 self.entries.push(Entry {
                     path: path.to_owned(),
                     routes: Vec::new(),
+                    operations: Vec::new(),
                 });
                 self.entries.len() - 1
             }
@@ -130,6 +139,102 @@ impl Routes {
             entry.routes.push((method, route));
         }
         self
+    }
+
+    /// Adds the route a `#[utoipa::path]` describes — its path (relative to the base) and
+    /// methods come from the attribute, so they are written once, next to the handler — with
+    /// the attribute's operation and the schemas it references in the OpenAPI document.
+    /// [`route!`](crate::route) names `P` for a plain fn; this form takes any handler, such
+    /// as one built by a function.
+    ///
+    /// ```
+    /// use duet_views::{Routes, utoipa};
+    ///
+    /// /// Answers `pong`.
+    /// #[utoipa::path(get, path = "/ping/", responses((status = 200, body = String)))]
+    /// async fn ping() -> &'static str {
+    ///     "pong"
+    /// }
+    ///
+    /// let mut routes = Routes::under("/api");
+    /// routes.documented::<__path_ping, _>(ping);
+    /// assert_eq!(routes.describe()[0].path, "/api/ping/");
+    /// assert!(routes.undocumented().is_empty());
+    /// ```
+    // Taken by value as `get`/`post` take it: actix wants a clone per method.
+    #[allow(clippy::needless_pass_by_value)]
+    pub fn documented<P, Args>(&mut self, handler: impl Handler<Args, Output: Responder + 'static>) -> &mut Routes
+    where
+        P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+        Args: FromRequest + 'static,
+    {
+        let path = P::path();
+        let mut operation = openapi::to_json(&P::operation());
+        let tags = P::tags();
+        if !tags.is_empty() {
+            operation["tags"] = tags.into();
+        }
+        let mut schemas = Vec::new();
+        P::schemas(&mut schemas);
+        for (name, schema) in schemas {
+            self.schemas.insert(name, openapi::to_json(&schema));
+        }
+        for method in P::methods() {
+            let method = openapi::http_method(&method);
+            openapi::default_security(&mut operation, &method);
+            if method == Method::GET {
+                self.add(&path, Method::HEAD, web::method(Method::HEAD).to(handler.clone()));
+            }
+            self.add(&path, method.clone(), web::method(method.clone()).to(handler.clone()));
+            self.operation(&path, method, operation.clone());
+        }
+        self
+    }
+
+    /// Sets the OpenAPI operation of `method` at `path` (relative to the base), which must be
+    /// registered.
+    pub(crate) fn operation(&mut self, path: &str, method: Method, operation: Operation) {
+        let path = format!("{}{path}", self.base);
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.path == path) {
+            entry.operations.retain(|(m, _)| *m != method);
+            entry.operations.push((method, operation));
+        }
+    }
+
+    /// Adds a component schema the operations reference as `#/components/schemas/{name}`.
+    pub(crate) fn schema(&mut self, name: &str, schema: Value) {
+        self.schemas.insert(name.to_owned(), schema);
+    }
+
+    /// The component schemas the operations reference.
+    pub fn schemas(&self) -> &BTreeMap<String, Value> {
+        &self.schemas
+    }
+
+    /// Every documented operation: its OpenAPI path (`/api/v1/orders/{id}/`), method and
+    /// operation object. `HEAD` is implied by `GET` and not listed.
+    pub fn operations(&self) -> Vec<(String, Method, &Operation)> {
+        self.entries
+            .iter()
+            .flat_map(|e| {
+                let path = openapi::template(&e.path);
+                e.operations.iter().map(move |(m, op)| (path.clone(), m.clone(), op))
+            })
+            .collect()
+    }
+
+    /// `(method, path)` of every route the OpenAPI document does not describe (`HEAD` is
+    /// described by its `GET`).
+    pub fn undocumented(&self) -> Vec<(Method, String)> {
+        self.entries
+            .iter()
+            .flat_map(|e| {
+                e.routes
+                    .iter()
+                    .filter(|(m, _)| *m != Method::HEAD && !e.operations.iter().any(|(o, _)| o == m))
+                    .map(|(m, _)| (m.clone(), e.path.clone()))
+            })
+            .collect()
     }
 
     /// Every path with its methods, in registration order.

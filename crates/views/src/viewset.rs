@@ -47,6 +47,8 @@ pub struct Action<M> {
     detail: bool,
     method: Method,
     handler: ActionHandler<M>,
+    summary: Option<&'static str>,
+    response: Option<Value>,
 }
 
 impl<M: Model> Action<M> {
@@ -65,6 +67,8 @@ impl<M: Model> Action<M> {
                 Some(row) => Box::pin(handler(req, row)),
                 None => Box::pin(std::future::ready(Err(ApiError::Internal))),
             }),
+            summary: None,
+            response: None,
         }
     }
 
@@ -79,7 +83,46 @@ impl<M: Model> Action<M> {
             detail: false,
             method,
             handler: Rc::new(move |req, _| Box::pin(handler(req))),
+            summary: None,
+            response: None,
         }
+    }
+
+    /// What the action does, one line for the OpenAPI document.
+    pub fn summary(mut self, summary: &'static str) -> Action<M> {
+        self.summary = Some(summary);
+        self
+    }
+
+    /// The JSON Schema of what the action answers with 200, for the OpenAPI document
+    /// (default: the row, as drf-spectacular assumes for an `@action`).
+    ///
+    /// ```
+    /// use duet_views::{Action, ApiRequest, ApiResult};
+    /// use duet_models::User;
+    /// use actix_web::{HttpResponse, http::Method};
+    ///
+    /// async fn count(_: ApiRequest) -> ApiResult<HttpResponse> {
+    ///     Ok(HttpResponse::Ok().json(serde_json::json!({"count": 1})))
+    /// }
+    /// let action = Action::<User>::list("count", Method::GET, count)
+    ///     .summary("How many users there are.")
+    ///     .returns(serde_json::json!({"type": "object", "properties": {"count": {"type": "integer"}}}));
+    /// assert_eq!(action.response().unwrap()["type"], "object");
+    /// ```
+    pub fn returns(mut self, schema: Value) -> Action<M> {
+        self.response = Some(schema);
+        self
+    }
+
+    /// The JSON Schema [`Action::returns`] set.
+    pub fn response(&self) -> Option<&Value> {
+        self.response.as_ref()
+    }
+
+    /// The summary [`Action::summary`] set, if any.
+    pub fn summary_text(&self) -> Option<&'static str> {
+        self.summary
     }
 
     /// The URL segment.
@@ -140,6 +183,18 @@ pub trait ViewSet: Sized + 'static {
 
     /// Extra routes.
     fn actions(&self) -> Vec<Action<Self::Model>> {
+        Vec::new()
+    }
+
+    /// The fields [`ViewSet::to_json`] shows, when not every field but secret ones: what the
+    /// OpenAPI document says a row holds.
+    fn fields(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+
+    /// Fields clients may not write, beside the model's read-only ones (for the OpenAPI
+    /// document; the viewset's `create`/`update` ignore them).
+    fn read_only_fields(&self) -> Vec<&'static str> {
         Vec::new()
     }
 
@@ -316,8 +371,18 @@ impl<M: Model, P: Permission + Clone + 'static> ViewSet for ModelViewSet<M, P> {
                 detail: a.detail,
                 method: a.method.clone(),
                 handler: a.handler(),
+                summary: a.summary,
+                response: a.response.clone(),
             })
             .collect()
+    }
+
+    fn fields(&self) -> Option<Vec<&'static str>> {
+        self.fields.clone()
+    }
+
+    fn read_only_fields(&self) -> Vec<&'static str> {
+        self.read_only.clone()
     }
 
     fn to_json(&self, row: &M) -> Value {

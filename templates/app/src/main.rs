@@ -19,7 +19,9 @@ impl Counter {
     }
 }
 
-/// `GET /api/hello/`: JSON for scripts and mobile apps.
+/// JSON for scripts and mobile apps; described here once for the OpenAPI document
+/// (`/api/schema/`, `/api/docs/`).
+#[utoipa::path(get, path = "/hello/", security(()), responses((status = 200, description = "A greeting.")))]
 async fn hello() -> HttpResponse {
     HttpResponse::Ok().json(duet::serde_json::json!({ "hello": "{{project-name}}" }))
 }
@@ -34,7 +36,7 @@ fn app() -> App {
     ]));
     App::new("{{crate_name}}")
         .api("/api", |api| {
-            api.get("/hello/", hello);
+            route!(api, hello); // GET /api/hello/
         })
         .state::<Counter>()
         .ui(Ui::new("{{project-name}}").page(home))

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub(crate) mod openapi;
 pub(crate) mod redis;
 pub(crate) mod ws;
 
@@ -236,11 +237,23 @@ impl Browser {
             .header("Origin", &self.base)
     }
 
+    /// `GET path`, its answer checked against the OpenAPI document.
     pub(crate) async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self.client.get(self.url(path)).send().await.expect("get");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+        send(self.client.get(self.url(path))).await
     }
+}
+
+/// Sends `request`; its answer (status and JSON body, `null` when it has none) is checked
+/// against the OpenAPI document's schema of its route.
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let (client, request) = request.build_split();
+    let request = request.expect("a well-formed request");
+    let (method, path) = (request.method().to_string(), request.url().path().to_owned());
+    let response = client.execute(request).await.expect("request");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    openapi::check(&method, &path, status, &body);
+    (status, body)
 }
 
 /// Creates a user straight in the database.
