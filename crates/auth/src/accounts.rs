@@ -37,7 +37,7 @@ fn config(req: &HttpRequest) -> AuthConfig {
 /// `GET /accounts/login/`: sets the `csrftoken` cookie and returns the token, so a client
 /// can then `POST` its credentials.
 pub async fn login_form(req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
-    let token = csrf::token(&session)?;
+    let token = csrf::token(&req, &session)?;
     Ok(HttpResponse::Ok()
         .cookie(csrf::cookie(&token, config(&req).secure_cookies))
         .json(json!({ "csrftoken": token, "detail": "POST username and password to log in." })))
@@ -124,12 +124,15 @@ pub async fn logout(req: HttpRequest, session: Session, db: web::Data<Db>) -> Re
         Identity::Anonymous | Identity::Token(_) => {}
     }
     session.purge();
-    Ok(HttpResponse::Ok().json(json!({ "detail": "Logged out." })))
+    let token = csrf::fresh()?;
+    Ok(HttpResponse::Ok()
+        .cookie(csrf::cookie(&token, config(&req).secure_cookies))
+        .json(json!({ "detail": "Logged out." })))
 }
 
 /// `GET /accounts/me/`: the current user, or 401; sets the `csrftoken` cookie either way.
 pub async fn me(req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
-    let token = csrf::token(&session)?;
+    let token = csrf::token(&req, &session)?;
     let cookie = csrf::cookie(&token, config(&req).secure_cookies);
     Ok(match current_user(&req).await? {
         Some(user) => HttpResponse::Ok()
