@@ -394,6 +394,18 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
     )
     .await;
     assert_eq!(recv(&mut socket).await["code"], "unknown_handler");
+    // A write through a model publishes on its two topics (the model's and its owner's).
+    let ada = make_user(&test.db, "ada", "ada-pw").await;
+    let order = make_order(&test.db, &ada, 1000, "pending").await;
+    let key = duet_models::ApiToken::issue(&test.db, ada.id).await.unwrap();
+    let paid = client
+        .patch(server.url(&format!("/api/v1/orders/{}/", order.id)))
+        .header("authorization", format!("Token {key}"))
+        .json(&json!({"status": "paid"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
 
     let text = reqwest::get(format!("http://{metrics_addr}/metrics"))
         .await
@@ -453,6 +465,10 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
         2.0
     );
     assert_eq!(get("duet_websockets_open", &[]), 1.0);
+    assert_eq!(get("duet_broadcasts_published_total", &[]), 2.0);
+    // The new tab's hello, two events and the refused one each lock and store the tab.
+    assert_eq!(get("duet_tab_lock_seconds_count", &[]), 4.0);
+    assert_eq!(get("duet_tab_store_seconds_count", &[]), 4.0);
     assert!(get("duet_db_pool_connections", &[]) >= 1.0);
     assert!(get("process_resident_memory_bytes", &[]) > 1e6);
     assert!(get("process_open_fds", &[]) > 3.0);

@@ -504,11 +504,10 @@ impl Engine {
         seq: u64,
         acked: Option<u64>,
     ) -> Result<(TabLock, TabRecord), ServerMessage> {
-        let mut lock = self
-            .manager
-            .lock_for_seq(tab, seq)
-            .await
-            .map_err(|e| with_seq(store_error(&e), seq))?;
+        let started = Instant::now();
+        let locked = self.manager.lock_for_seq(tab, seq).await;
+        metrics::histogram!("duet_tab_lock_seconds").record(started.elapsed().as_secs_f64());
+        let mut lock = locked.map_err(|e| with_seq(store_error(&e), seq))?;
         let Some(mut record) = lock.record.take().filter(|r| caller.owns(r)) else {
             self.manager.release(lock);
             return Err(ServerMessage::error(
@@ -791,15 +790,18 @@ impl Engine {
     }
 
     async fn lock(&self, tab: &str) -> Result<TabLock, ServerMessage> {
-        self.manager.lock(tab).await.map_err(|e| store_error(&e))
+        let started = Instant::now();
+        let lock = self.manager.lock(tab).await.map_err(|e| store_error(&e));
+        metrics::histogram!("duet_tab_lock_seconds").record(started.elapsed().as_secs_f64());
+        lock
     }
 
     async fn store(&self, lock: TabLock, record: &TabRecord, touched: &[String]) -> Result<(), ServerMessage> {
         let tab = lock.tab.clone();
-        self.manager
-            .store(lock, record, touched)
-            .await
-            .map_err(|e| store_error(&e))?;
+        let started = Instant::now();
+        let stored = self.manager.store(lock, record, touched).await;
+        metrics::histogram!("duet_tab_store_seconds").record(started.elapsed().as_secs_f64());
+        stored.map_err(|e| store_error(&e))?;
         let topics = record.subscriptions.iter().map(|s| s.topic.clone()).collect();
         self.broadcaster.set_topics(&tab, &topics);
         Ok(())
