@@ -16,7 +16,7 @@ use crate::load::{LoadResult, wrk};
 use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
 
 /// The whole HTTP comparison; prints a Markdown table.
-pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
+pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<&str>) -> Result<(), String> {
     let (dir, url, db, user) = bench_db("http").await?;
     for n in 0..50 {
         let order = NewOrder {
@@ -116,7 +116,10 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
         return Err("the bare SQLite server's body differs from duet's".into());
     }
 
-    let cookie = vec![format!("Cookie: {session}")];
+    let mut headers = vec![format!("Cookie: {session}")];
+    if let Some(encoding) = accept_encoding {
+        headers.push(format!("Accept-Encoding: {encoding}"));
+    }
     let rounds = 2;
     let (mut bare, mut floor, mut duet) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
@@ -127,7 +130,7 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
         ] {
             results.push(wrk(
                 &format!("http://{addr}/api/orders/"),
-                &cookie,
+                &headers,
                 seconds,
                 connections,
             )?);
@@ -135,8 +138,11 @@ pub(crate) async fn run(seconds: u32, connections: u32) -> Result<(), String> {
     }
     let (bare, floor, duet) = (best(&bare), best(&floor), best(&duet));
     println!(
-        "GET /api/orders/, 50 orders, {} bytes, {connections} connections, {seconds} s x {rounds} rounds (best round)",
-        body.len()
+        "GET /api/orders/, 50 orders, {} bytes, {connections} connections, {seconds} s x {rounds} rounds (best round){}",
+        body.len(),
+        accept_encoding
+            .map(|e| format!(", Accept-Encoding: {e}"))
+            .unwrap_or_default()
     );
     println!();
     println!("| server | requests/s | p50 ms | p99 ms | non-2xx |");

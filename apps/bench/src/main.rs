@@ -34,6 +34,9 @@ enum Command {
         /// Concurrent connections.
         #[arg(long, default_value_t = 64)]
         connections: u32,
+        /// Send `Accept-Encoding: ENC` (such as `gzip, br`) so that responses are compressed.
+        #[arg(long, value_name = "ENC")]
+        accept_encoding: Option<String>,
     },
     /// Token `GET /api/orders/` alone, then during a flood of wrong-password logins (each
     /// client sending the next as soon as one is answered); the shop's peak memory.
@@ -200,9 +203,13 @@ fn main() -> std::process::ExitCode {
         } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(admin::run(rows, repeats, postgres))),
-        Command::Http { seconds, connections } => tokio::runtime::Runtime::new()
+        Command::Http {
+            seconds,
+            connections,
+            accept_encoding,
+        } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(http::run(seconds, connections))),
+            .and_then(|rt| rt.block_on(http::run(seconds, connections, accept_encoding.as_deref()))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -32,6 +32,9 @@ pub fn app() -> App {
         .admin(admin::admin)
         .with_settings(|app, secrets: &webhooks::WebhookSecrets| {
             let webhooks = webhooks::Webhooks::new(secrets)?;
+            let app = secrets.missing().into_iter().fold(app, |app, var| {
+                app.deploy_warning(format!("{var} is unset: its webhook endpoint is disabled (404)"))
+            });
             Ok(app.webhooks("/webhooks", move |routes| webhooks.configure(routes)))
         })
         .states(states::register)

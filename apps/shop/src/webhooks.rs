@@ -39,6 +39,21 @@ pub struct WebhookSecrets {
     pub standard: Option<String>,
 }
 
+impl WebhookSecrets {
+    /// The variables of the secrets that are unset (their endpoints are disabled).
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("STRIPE_WEBHOOK_SECRET", &self.stripe),
+            ("GITHUB_WEBHOOK_SECRET", &self.github),
+            ("STANDARD_WEBHOOK_SECRET", &self.standard),
+        ]
+        .into_iter()
+        .filter(|(_, secret)| secret.is_none())
+        .map(|(var, _)| var)
+        .collect()
+    }
+}
+
 /// The configured endpoints; `None` where the secret is missing (the route is then absent).
 #[derive(Debug, Clone, Default)]
 pub struct Webhooks {

@@ -28,8 +28,8 @@ duet_models::db_tests! {
         let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
         make_user(&test.db, "ada", "ada-pw").await;
 
-        // An attacker fetches a pre-login session (and its CSRF token) and plants the
-        // cookie in the victim's browser; the victim then logs in with it.
+        // An attacker plants a session cookie in the victim's browser; the victim then logs
+        // in with it (and the CSRF token of their anonymous visit).
         let plain = reqwest::Client::new();
         let (planted, planted_csrf) = pre_login_session(&plain, &server).await;
         let me = |cookie: String| plain.get(server.url("/accounts/me/")).header("Cookie", format!("sessionid={cookie}")).send();
@@ -258,9 +258,20 @@ async fn production_cookies_are_secure() {
         .env("DUET_SECRET_KEY", "k".repeat(64))
         .env("DUET_ALLOWED_HOSTS", "127.0.0.1");
     let server = Server::start(cmd).await;
-    let response = reqwest::get(server.url("/accounts/login/")).await.unwrap();
+    make_user(&test.db, "ada", "ada-pw").await;
+    let form = reqwest::get(server.url("/accounts/login/")).await.unwrap();
+    let csrf = set_cookie(&form, "csrftoken").expect("csrftoken is set").to_owned();
+    assert!(csrf.contains("Secure"), "{csrf}");
+    let login = login_with(
+        &reqwest::Client::new(),
+        &server,
+        "planted0planted0planted0planted0",
+        cookie_value(&csrf),
+    )
+    .await;
+    assert_eq!(login.status(), 200);
     for name in ["sessionid", "csrftoken"] {
-        let cookie = set_cookie(&response, name).unwrap_or_else(|| panic!("{name} is set"));
+        let cookie = set_cookie(&login, name).unwrap_or_else(|| panic!("{name} is set"));
         assert!(cookie.contains("Secure"), "{cookie}");
     }
 }
@@ -316,22 +327,26 @@ async fn redis_sessions_rotate_and_purge() {
     );
 }
 
-/// A pre-login session cookie and its CSRF token, as an attacker could obtain them.
+/// A session cookie an attacker plants in the victim's browser before login, and the CSRF
+/// token of the victim's anonymous visit. Anonymous visits store no session (the login form
+/// sets only the `csrftoken` cookie), so the planted id is one the server never issued.
 async fn pre_login_session(client: &reqwest::Client, server: &Server) -> (String, String) {
     let before = client.get(server.url("/accounts/login/")).send().await.unwrap();
-    let planted = cookie_value(set_cookie(&before, "sessionid").expect("a session before login")).to_owned();
-    let csrf = before.json::<serde_json::Value>().await.unwrap()["csrftoken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (planted, csrf)
+    assert!(
+        set_cookie(&before, "sessionid").is_none(),
+        "an anonymous visit stores no session"
+    );
+    let csrf = cookie_value(set_cookie(&before, "csrftoken").expect("the CSRF cookie")).to_owned();
+    let body = before.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(body["csrftoken"], csrf.as_str());
+    ("planted0planted0planted0planted0".to_owned(), csrf)
 }
 
 /// Logs ada in on the session `cookie`.
 async fn login_with(client: &reqwest::Client, server: &Server, cookie: &str, csrf: &str) -> reqwest::Response {
     client
         .post(server.url("/accounts/login/"))
-        .header("Cookie", format!("sessionid={cookie}"))
+        .header("Cookie", format!("sessionid={cookie}; csrftoken={csrf}"))
         .header("X-CSRFToken", csrf)
         .json(&serde_json::json!({"username": "ada", "password": "ada-pw"}))
         .send()

@@ -554,6 +554,89 @@ async fn a_hello_answered_unavailable_is_retried_until_the_store_is_back() {
     assert_eq!(shown_errors(&browser).await, json!([]), "nothing to show the user");
 }
 
+/// Collects the page's Content-Security-Policy violations so far (buffered reports included).
+const CSP_VIOLATIONS: &str = "const done = arguments[0]; \
+    const seen = []; \
+    const observer = new ReportingObserver((reports) => seen.push(...reports.map((r) => r.body.blockedURL + ' ' + r.body.effectiveDirective)), {types: ['csp-violation'], buffered: true}); \
+    observer.observe(); \
+    setTimeout(() => { seen.push(...observer.takeRecords().map((r) => r.body.blockedURL + ' ' + r.body.effectiveDirective)); done(seen); }, 200);";
+
+#[tokio::test]
+async fn pages_work_under_the_csp_and_a_deploy_reloads_a_stale_page_keeping_its_tab() {
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let (_dir, server) = shop_server(&test).await;
+    let Some(browser) = Browser::start(&server).await else {
+        return;
+    };
+    make_user(&test.db, "ada", "pw-ada").await;
+    browser.goto("/orders").await;
+    browser.until("document.querySelector('#login-form')").await;
+    browser.type_into("input[name=username]", "ada").await;
+    browser.type_into("input[name=password]", "pw-ada").await;
+    browser.click("#login-submit").await;
+    browser.until("document.querySelector('#refresh')").await;
+    browser.settled().await;
+    // The runtime's own stylesheet applies (a file, not an inline style).
+    let status_position = browser
+        .js("return getComputedStyle(document.getElementById('duet-status')).position")
+        .await;
+    assert_eq!(status_position, json!("fixed"));
+    let violations = browser
+        .client
+        .execute_async(CSP_VIOLATIONS, vec![])
+        .await
+        .expect("reports");
+    assert_eq!(violations, json!([]), "no CSP violations");
+    // The check sees violations: an inline script is one.
+    browser
+        .js("const s = document.createElement('script'); s.textContent = 'window.inlined = 1'; document.body.appendChild(s); return null")
+        .await;
+    let violations = browser
+        .client
+        .execute_async(CSP_VIOLATIONS, vec![])
+        .await
+        .expect("reports");
+    assert!(violations.to_string().contains("script-src"), "{violations}");
+    assert_eq!(
+        browser.js("return window.inlined ?? null").await,
+        Value::Null,
+        "the CSP blocked it"
+    );
+
+    // A deploy: the server now announces another spec. The page reloads once, keeping its tab.
+    let tab = browser.js("return duet.tab").await;
+    browser.js("window.beforeDeploy = true; return null").await;
+    browser
+        .js(
+            "duet.applyFrame({type: 'hydrate', protocol: 1, tab: duet.tab, states: duet.states, \
+             router: {path: location.pathname, params: {}}, seq: 0, spec: '00000000000000ff'}); return null",
+        )
+        .await;
+    browser
+        .until("window.beforeDeploy === undefined && window.duet && duet.status === 'open'")
+        .await;
+    assert_eq!(
+        browser.js("return duet.tab").await,
+        tab,
+        "the reloaded page has its tab back"
+    );
+    assert_eq!(browser.path().await, "/orders");
+    assert_eq!(
+        browser.js("return sessionStorage.getItem('duet.reloaded-for')").await,
+        json!("00000000000000ff")
+    );
+    // Announced again (an instance not yet updated), it does not reload a second time.
+    browser.js("window.stayed = true; return null").await;
+    browser
+        .js(
+            "duet.applyFrame({type: 'hydrate', protocol: 1, tab: duet.tab, states: duet.states, \
+             router: {path: location.pathname, params: {}}, seq: 0, spec: '00000000000000ff'}); return null",
+        )
+        .await;
+    browser.settled().await;
+    assert_eq!(browser.js("return window.stayed === true").await, json!(true));
+}
+
 #[tokio::test]
 async fn staff_ship_orders_in_the_admin_and_see_changes_live() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;

@@ -215,6 +215,8 @@ fn help_lists_every_setting_with_its_default() {
         ("DUET_ADDR", Some("127.0.0.1:8000")),
         ("DUET_TRUSTED_ORIGINS", None),
         ("DUET_MIGRATIONS_DIR", None),
+        ("DUET_LOG_FORMAT", Some("pretty")),
+        ("DUET_SHUTDOWN_TIMEOUT_SECS", Some("10")),
         ("STRIPE_WEBHOOK_SECRET", None),
         ("GITHUB_WEBHOOK_SECRET", None),
         ("STANDARD_WEBHOOK_SECRET", None),
@@ -251,6 +253,46 @@ fn help_lists_every_setting_with_its_default() {
     assert!(
         !text.contains(&"k".repeat(64)) && !text.contains("whsec_hidden"),
         "{text}"
+    );
+}
+
+#[test]
+fn check_deploy_lists_unsafe_production_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let development = run(shop(dir.path(), None, &["check", "--deploy"]));
+    assert_eq!(development.status.code(), Some(1), "{}", stderr(&development));
+    let text = stdout(&development);
+    for expected in [
+        "duet.W001: DUET_ENV is not production",
+        "duet.W002: DUET_SECRET_KEY is unset",
+        "duet.W004: DUET_ALLOWED_HOSTS is unset",
+        "duet.W006: duet serves plain HTTP",
+        "app.W001: STRIPE_WEBHOOK_SECRET is unset",
+    ] {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+    assert!(!dir.path().join("var").exists(), "check touches no database");
+
+    let mut production = shop(dir.path(), None, &["check", "--deploy"]);
+    production
+        .env("DUET_ENV", "production")
+        .env("DUET_SECRET_KEY", "0123456789abcdef".repeat(4))
+        .env("DUET_ALLOWED_HOSTS", "shop.example.com")
+        .env("DUET_TRUST_FORWARDED_FOR", "true")
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_shop_test_secret")
+        .env("GITHUB_WEBHOOK_SECRET", "gh-secret")
+        .env("STANDARD_WEBHOOK_SECRET", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
+    let production = run(production);
+    assert!(
+        production.status.success(),
+        "{}{}",
+        stdout(&production),
+        stderr(&production)
+    );
+    assert!(
+        stdout(&production).contains("no deployment problems found"),
+        "{}",
+        stdout(&production)
     );
 }
 

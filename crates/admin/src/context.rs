@@ -66,7 +66,7 @@ impl Cx {
             )));
         }
         let permissions = Permissions::of(&self.db()?, &user).await?;
-        let csrf = duet_auth::csrf::token(&self.req.get_session())?;
+        let csrf = duet_auth::csrf::token(&self.req, &self.req.get_session())?;
         Ok(Staff {
             user,
             permissions,

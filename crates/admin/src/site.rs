@@ -155,6 +155,11 @@ where
 
 fn register(site: &Arc<Site>, routes: &mut Routes) {
     routes.get("/", to(site, views::index::index));
+    routes.get("/_static/{file}", |req: HttpRequest| async move {
+        crate::render::ASSETS
+            .respond(&req)
+            .unwrap_or_else(|| HttpResponse::NotFound().finish())
+    });
     routes.get("/login/", to(site, views::login::form));
     routes.post("/login/", to(site, views::login::submit));
     routes.post("/logout/", to(site, views::login::logout));

@@ -76,7 +76,7 @@ fn config(req: &HttpRequest) -> AuthConfig {
     responses((status = 200, description = "The CSRF token to log in with.", body = CsrfToken)),
 )]
 pub async fn login_form(req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
-    let token = csrf::token(&session)?;
+    let token = csrf::token(&req, &session)?;
     Ok(HttpResponse::Ok()
         .cookie(csrf::cookie(&token, config(&req).secure_cookies))
         .json(CsrfToken {
@@ -216,7 +216,10 @@ pub async fn logout(req: HttpRequest, session: Session, db: web::Data<Db>) -> Re
         Identity::Anonymous | Identity::Token(_) => {}
     }
     session.purge();
-    Ok(HttpResponse::Ok().json(Detail { detail: "Logged out." }))
+    let token = csrf::fresh()?;
+    Ok(HttpResponse::Ok()
+        .cookie(csrf::cookie(&token, config(&req).secure_cookies))
+        .json(Detail { detail: "Logged out." }))
 }
 
 /// `GET /accounts/me/`: the current user, or 401; sets the `csrftoken` cookie either way.
@@ -231,7 +234,7 @@ pub async fn logout(req: HttpRequest, session: Session, db: web::Data<Db>) -> Re
     ),
 )]
 pub async fn me(req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
-    let token = csrf::token(&session)?;
+    let token = csrf::token(&req, &session)?;
     let cookie = csrf::cookie(&token, config(&req).secure_cookies);
     Ok(match current_user(&req).await? {
         Some(user) => HttpResponse::Ok()

@@ -1,6 +1,8 @@
 //! CSRF protection by DRF's rule: unsafe methods on session-authenticated requests (and the
-//! login view) must carry the session's token in `X-CSRFToken` and must not come from
-//! another site's `Origin`.
+//! login view) must carry the token in `X-CSRFToken` and must not come from another site's
+//! `Origin`. A login's token is kept in its session (replaced at login); an anonymous
+//! visitor's lives only in its `csrftoken` cookie (double submit), so that no session is
+//! stored for visitors who never log in.
 
 use actix_session::Session;
 use actix_web::HttpRequest;
@@ -17,18 +19,46 @@ pub const CSRF_HEADER: &str = "X-CSRFToken";
 /// The form field a plain HTML form echoes the token in.
 pub const CSRF_FORM_FIELD: &str = "csrfmiddlewaretoken";
 pub(crate) const SESSION_KEY: &str = "_csrf";
+/// The length of a token: 32 random bytes in unpadded URL-safe base64.
+const TOKEN_LEN: usize = 43;
 
-/// The session's CSRF token, created on first use. A session that could not be read (its
-/// store is away) gets a token that is not kept: the page still renders, and its unsafe
-/// requests fail the check until the store is back.
-pub fn token(session: &Session) -> Result<String, AuthError> {
+/// The CSRF token to give a page: the session's (a login's, set by [`rotate`]), else the
+/// request's own `csrftoken` cookie when it holds a token, else a new one. Nothing is
+/// written to the session: an anonymous visitor's token lives in its cookie alone (checked
+/// by double submit, as Django's default), so anonymous requests store no session.
+pub fn token(req: &HttpRequest, session: &Session) -> Result<String, AuthError> {
+    match expected(req, session) {
+        Some(token) => Ok(token),
+        None => random_token(),
+    }
+}
+
+/// A new token for a fresh start (at logout): the old one is not reused.
+pub fn fresh() -> Result<String, AuthError> {
+    random_token()
+}
+
+/// The token unsafe requests must echo: the session's when it has one (a login), else the
+/// `csrftoken` cookie's (an anonymous visitor). A session that could not be read has none.
+pub(crate) fn expected(req: &HttpRequest, session: &Session) -> Option<String> {
     if crate::session::is_unavailable(session) {
-        return random_token();
+        return cookie_token(req);
     }
     match session.get::<String>(SESSION_KEY) {
-        Ok(Some(token)) => Ok(token),
-        _ => rotate(session),
+        Ok(Some(token)) => Some(token),
+        _ => cookie_token(req),
     }
+}
+
+/// The request's `csrftoken` cookie, when it holds a token as [`random_token`] makes them.
+fn cookie_token(req: &HttpRequest) -> Option<String> {
+    let cookie = req.cookie(CSRF_COOKIE)?;
+    let value = cookie.value();
+    let well_formed = value.len() == TOKEN_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then(|| value.to_owned())
 }
 
 /// Replaces the session's CSRF token (at login) and returns the new one.
@@ -58,11 +88,7 @@ pub fn verify(
     trusted_origins: &[String],
 ) -> Result<(), CsrfFailure> {
     check_origin(req, trusted_origins)?;
-    let expected = session
-        .get::<String>(SESSION_KEY)
-        .ok()
-        .flatten()
-        .ok_or(CsrfFailure::CookieNotSet)?;
+    let expected = expected(req, session).ok_or(CsrfFailure::CookieNotSet)?;
     let given = req
         .headers()
         .get(CSRF_HEADER)

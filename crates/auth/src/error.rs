@@ -47,7 +47,8 @@ pub enum AuthError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CsrfFailure {
-    /// The session holds no CSRF token yet: fetch one first (`GET /accounts/login/`).
+    /// Neither the session nor the `csrftoken` cookie holds a token yet: fetch one first
+    /// (`GET /accounts/login/`).
     #[error("CSRF cookie not set.")]
     CookieNotSet,
     /// The request carried no `X-CSRFToken` header (or form field).

@@ -47,6 +47,11 @@ impl AllowedHosts {
         Ok(AllowedHosts { entries })
     }
 
+    /// Whether any host is allowed (`*`).
+    pub fn allows_any(&self) -> bool {
+        self.entries.iter().any(|entry| entry == "*")
+    }
+
     /// Whether `host` (as in a `Host` header: a name, maybe with a port) is allowed.
     pub fn allows(&self, host: &str) -> bool {
         let Some(name) = host_name(host) else {

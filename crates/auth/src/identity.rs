@@ -4,7 +4,7 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_session::{Session, SessionExt};
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
@@ -72,17 +72,13 @@ impl Identity {
     }
 }
 
-/// A tag of an anonymous visitor's session, for binding what they create (their tabs) to
-/// their session: a SHA-256 of the session's CSRF secret, so it changes when the session
-/// does (login, logout) and reveals nothing. `None` when the session has no CSRF secret yet
-/// (a client that never loaded a page), or could not be read.
+/// A tag of an anonymous visitor, for binding what they create (their tabs) to them: a
+/// SHA-256 of their CSRF token (the session's, else the `csrftoken` cookie's), so it changes
+/// when the token does (login, logout) and reveals nothing. `None` when there is no token
+/// yet (a client that never loaded a page).
 pub fn session_tag(req: &HttpRequest) -> Option<String> {
     use sha2::Digest;
-    let session = req.get_session();
-    if is_unavailable(&session) {
-        return None;
-    }
-    let secret = session.get::<String>(csrf::SESSION_KEY).ok().flatten()?;
+    let secret = csrf::expected(req, &req.get_session())?;
     let digest = sha2::Sha256::digest(format!("duet session tag:{secret}").as_bytes());
     Some(hex::encode(&digest[..16]))
 }
@@ -138,7 +134,18 @@ impl AuthConfig {
 pub async fn authenticate(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match resolve(&mut req).await {
+        Ok(()) => next.call(req).await.map(ServiceResponse::map_into_left_body),
+        // A refusal is the request's response (outer middleware, such as the request log,
+        // still sees the request and the identity).
+        Err(error) => Ok(req.error_response(error).map_into_right_body()),
+    }
+}
+
+/// Checks the host, resolves the [`Identity`] into the request's extensions, and checks
+/// CSRF.
+async fn resolve(req: &mut ServiceRequest) -> Result<(), actix_web::Error> {
     let config = req
         .app_data::<web::Data<AuthConfig>>()
         .cloned()
@@ -158,16 +165,17 @@ pub async fn authenticate(
         }
         None => Identity::from_session(&req.get_session()),
     };
-    if identity.is_session() && !is_safe(req.method()) && !config.is_exempt(req.path()) {
+    let check_csrf = identity.is_session() && !is_safe(req.method()) && !config.is_exempt(req.path());
+    req.extensions_mut().insert(identity);
+    if check_csrf {
         let session = req.get_session();
-        let form_token = form_token(&mut req).await?;
+        let form_token = form_token(req).await?;
         csrf::verify(req.request(), &session, form_token.as_deref(), &config.trusted_origins).map_err(|failure| {
             tracing::warn!(path = req.path(), %failure, "CSRF check failed");
             AuthError::Csrf(failure)
         })?;
     }
-    req.extensions_mut().insert(identity);
-    next.call(req).await
+    Ok(())
 }
 
 /// The CSRF token of a plain HTML form (`csrfmiddlewaretoken`), for an unsafe request that

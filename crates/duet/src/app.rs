@@ -16,7 +16,7 @@ use duet_ui::{CompiledUi, Ui};
 use duet_views::{OpenApi, RouteInfo, Routes};
 use futures_util::future::LocalBoxFuture;
 
-use crate::{Error, Services};
+use crate::{Error, SecurityHeaders, Services};
 
 type RoutesConfig = Arc<dyn Fn(&mut Routes) + Send + Sync>;
 type StatesConfig = Arc<dyn Fn(&mut Registry) -> Result<(), RegistryError> + Send + Sync>;
@@ -85,6 +85,8 @@ pub struct App {
     settings: Option<OwnSettings>,
     /// What the admin's registrations got wrong, for the check.
     admin_problems: Vec<String>,
+    pub(crate) security_headers: SecurityHeaders,
+    pub(crate) deploy_warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -118,6 +120,8 @@ impl App {
             seed: None,
             settings: None,
             admin_problems: Vec::new(),
+            security_headers: SecurityHeaders::default(),
+            deploy_warnings: Vec::new(),
         }
     }
 
@@ -212,6 +216,21 @@ impl App {
     /// The SPA shell document.
     pub fn shell(mut self, shell: SpaShell) -> App {
         self.shell = shell;
+        self
+    }
+
+    /// The security headers of the app's responses, instead of the framework's defaults
+    /// ([`SecurityHeaders::default`]: a Content-Security-Policy without `unsafe-inline`,
+    /// framing refused, HSTS in production).
+    pub fn security_headers(mut self, headers: SecurityHeaders) -> App {
+        self.security_headers = headers;
+        self
+    }
+
+    /// A problem `check --deploy` should list: a setting of the app's own that is unsafe or
+    /// missing in production (say, a webhook secret that is unset).
+    pub fn deploy_warning(mut self, problem: impl Into<String>) -> App {
+        self.deploy_warnings.push(problem.into());
         self
     }
 
@@ -546,7 +565,9 @@ impl Checked {
         &self.openapi
     }
 
-    /// Serves the app on `addr` with `services` until the process is interrupted.
+    /// Serves the app on `addr` with `services` until SIGTERM or SIGINT, then shuts down
+    /// within `services.shutdown_timeout` (sockets are told to reconnect elsewhere at once,
+    /// in-flight requests and background work finish).
     pub async fn serve(self, services: Services, addr: &str) -> Result<(), Error> {
         let Checked {
             app,
@@ -558,6 +579,7 @@ impl Checked {
         let openapi: Arc<str> = Arc::from(openapi.to_string());
         let secure = services.sessions.is_secure();
         mount.secure_cookies(secure);
+        let header_set = web::Data::new(app.security_headers.compile(secure)?);
         let mount = web::Data::new(mount);
         let auth = web::Data::new(AuthConfig {
             csrf_exempt_prefixes: app
@@ -585,7 +607,8 @@ impl Checked {
             services.state_manager.clone(),
             services.db.clone(),
             services.broadcaster.clone(),
-        );
+        )
+        .with_spec(mount.spec_hash());
         let broadcaster = web::Data::new(services.broadcaster.clone());
         let socket = SocketConfig {
             new_tabs_per_address: services.new_tabs_per_address,
@@ -593,6 +616,10 @@ impl Checked {
             ..app.socket.clone()
         };
         let events = web::Data::new(EventService::new(engine, socket));
+        let drain = events.clone();
+        let shutdown_timeout = services.shutdown_timeout;
+        let metrics_addr = services.metrics_addr.clone();
+        let metrics_db = services.db.clone();
         // Through the broadcaster: it closes this instance's sockets of the login and tells
         // the other instances (when it has a transport) to close theirs.
         let logout: Arc<dyn LogoutListener> = Arc::new(services.broadcaster.clone());
@@ -612,6 +639,7 @@ impl Checked {
                 .app_data(events.clone())
                 .app_data(broadcaster.clone())
                 .app_data(logout.clone())
+                .app_data(header_set.clone())
                 .app_data(duet_views::json_config())
                 .app_data(duet_views::query_config())
                 .app_data(duet_views::path_config())
@@ -625,14 +653,36 @@ impl Checked {
                 .wrap(from_fn(duet_auth::authenticate))
                 .wrap(services.sessions.middleware(services.session_backend.clone()))
                 .wrap(from_fn(duet_auth::session_faults))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                // Operations (each in its own module): the request id and errors as responses,
+                // then compression and security headers on every response, inside the
+                // request's log span.
+                .wrap(from_fn(crate::telemetry::respond))
+                .wrap(from_fn(crate::compression::compress))
+                .wrap(from_fn(crate::headers::secure))
+                .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestLog>::new())
         })
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout.as_secs().max(1))
         .bind(addr)
         .map_err(serve_error)?;
         for bound in server.addrs() {
             tracing::info!("listening on http://{bound}");
         }
-        server.run().await.map_err(serve_error)
+        let metrics = match &metrics_addr {
+            Some(metrics_addr) => Some(crate::metrics::listen(metrics_addr, drain.clone(), metrics_db)?),
+            None => None,
+        };
+        let server = server.run();
+        actix_web::rt::spawn(crate::shutdown::on_signal(
+            server.handle(),
+            metrics.as_ref().map(actix_web::dev::Server::handle),
+            drain,
+            shutdown_timeout,
+        ));
+        if let Some(metrics) = metrics {
+            actix_web::rt::spawn(metrics);
+        }
+        server.await.map_err(serve_error)
     }
 }
 

@@ -17,7 +17,7 @@
 //! | `token NAME` | issues an API token and prints it, once |
 //! | `routes` | prints the prefix table, every route and page |
 //! | `openapi` | prints the OpenAPI 3.1 document of the app's HTTP API (JSON), as `GET /api/schema/` serves it |
-//! | `check` | validates the app without serving; exit 1 with every problem listed |
+//! | `check [--deploy]` | validates the app without serving; exit 1 with every problem listed; `--deploy` also lists the settings unsafe in production (Django's `check --deploy`) |
 //!
 //! A bad setting is one line naming its variable, and exit code 2. Commands other than
 //! `serve` and `migrate` never create a database: pointed at one that does not exist, or
@@ -96,7 +96,11 @@ enum Command {
     /// Print the OpenAPI 3.1 document of the app's HTTP API (JSON).
     Openapi,
     /// Check the app without serving: prefixes, routes, states, pages, assets.
-    Check,
+    Check {
+        /// Also list the settings that are unsafe in production (exit 1 when there is one).
+        #[arg(long)]
+        deploy: bool,
+    },
 }
 
 /// Runs the command line of `app`: parses the settings and the command, runs it, and
@@ -121,7 +125,7 @@ pub fn run(app: App) -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&name, &command, &error),
     };
-    init_logging();
+    crate::telemetry::init(cli.settings.log_format);
     let runtime = actix_web::rt::System::new();
     match runtime.block_on(execute(app, cli, &matches)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,16 +164,6 @@ fn usage_error(name: &str, command: &clap::Command, error: &clap::Error) -> Exit
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
-
 async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
     let settings = cli.settings;
     let database = settings.database(&DatabaseUrl::SqliteFile(format!("var/{}.sqlite3", app.name()).into()));
@@ -177,7 +171,7 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
     let command = cli.command.unwrap_or(Command::Serve);
     // The app's own settings complete its routes: only the commands that use them apply them.
     let app = match command {
-        Command::Serve | Command::Routes | Command::Check | Command::Openapi => app.apply_settings(matches)?,
+        Command::Serve | Command::Routes | Command::Check { .. } | Command::Openapi => app.apply_settings(matches)?,
         _ => app,
     };
     let dir = settings.migrations_dir.as_deref();
@@ -275,10 +269,23 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
             println!("{:#}", checked.openapi());
             Ok(())
         }
-        Command::Check => {
+        Command::Check { deploy } => {
             let checked = app.check()?;
             println!("{name}: the app passed its check ({} routes).", checked.routes().len());
-            Ok(())
+            if !deploy {
+                return Ok(());
+            }
+            let rust_log = std::env::var("RUST_LOG").ok();
+            let problems = crate::deploy::problems(&settings, checked.app(), rust_log.as_deref());
+            if problems.is_empty() {
+                println!("{name}: no deployment problems found.");
+                return Ok(());
+            }
+            println!("{name}: {} deployment problem(s):", problems.len());
+            for problem in &problems {
+                println!("  {problem}");
+            }
+            Err(Error::Deploy(problems.len()))
         }
     }
 }

@@ -31,6 +31,9 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// `check --deploy` listed settings that are unsafe in production.
+    #[error("{0} setting(s) are unsafe in production (listed above)")]
+    Deploy(usize),
     /// The app declares models but no migration set for their migrations.
     #[error(
         "the app has no migration set for its models' migrations: add one with \

@@ -90,17 +90,26 @@
 
 mod app;
 pub mod cli;
+mod compression;
+mod deploy;
 mod error;
+mod headers;
 mod makemigrations;
+mod metrics;
 pub mod prelude;
 mod secret_key;
 mod services;
 mod settings;
+mod shutdown;
+mod telemetry;
 
 pub use app::{App, Checked};
 pub use error::Error;
+pub use headers::{DEFAULT_CSP, DEFAULT_HSTS, SecurityHeaders};
 pub use services::Services;
 pub use settings::{Env, SecretKey, Settings};
+pub use shutdown::RESTARTING;
+pub use telemetry::{LogFormat, REQUEST_ID_HEADER, RequestId};
 
 pub use duet_admin as admin;
 pub use duet_auth as auth;

@@ -39,6 +39,10 @@ pub struct Services {
     pub new_tabs_per_address: Option<Rate>,
     /// Whether a client's address is read from `Forwarded`/`X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// How long a shutdown may take (`DUET_SHUTDOWN_TIMEOUT_SECS`).
+    pub shutdown_timeout: Duration,
+    /// Where `/metrics` is served (`DUET_METRICS_ADDR`), if anywhere.
+    pub metrics_addr: Option<String>,
 }
 
 impl std::fmt::Debug for Services {
@@ -64,6 +68,8 @@ impl Services {
             allowed_hosts: AllowedHosts::loopback(),
             new_tabs_per_address: SocketConfig::default().new_tabs_per_address,
             trust_forwarded_for: false,
+            shutdown_timeout: Duration::from_secs(10),
+            metrics_addr: None,
         }
     }
 
@@ -150,6 +156,8 @@ impl Services {
             allowed_hosts,
             new_tabs_per_address: settings.new_tabs_per_address.0,
             trust_forwarded_for: settings.trust_forwarded_for,
+            shutdown_timeout: settings.shutdown_timeout_secs,
+            metrics_addr: settings.metrics_addr.clone(),
         })
     }
 }

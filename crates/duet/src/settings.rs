@@ -8,6 +8,7 @@ use duet_models::{DatabaseUrl, DbConfig};
 use duet_state::Rate;
 
 use crate::Error;
+use crate::telemetry::LogFormat;
 
 /// actix-session's cookie key needs at least 64 bytes.
 pub(crate) const MIN_SECRET_LEN: usize = 64;
@@ -103,6 +104,25 @@ pub struct Settings {
     /// front (otherwise every client shares the balancer's address and its tab limit).
     #[arg(long, env = "DUET_TRUST_FORWARDED_FOR", value_name = "BOOL", global = true, default_value = "false", value_parser = true_or_false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics, a second listener (keep it
+    /// private: never the public port). Unset: no metrics are recorded.
+    #[arg(long, env = "DUET_METRICS_ADDR", value_name = "HOST:PORT", global = true)]
+    pub metrics_addr: Option<String>,
+    /// On SIGTERM or SIGINT, how long in-flight requests and background work get before the
+    /// process exits, in seconds (sockets are told to reconnect at once).
+    #[arg(long, env = "DUET_SHUTDOWN_TIMEOUT_SECS", value_name = "SECS", global = true, default_value = "10", value_parser = seconds)]
+    pub shutdown_timeout_secs: Duration,
+    /// How log lines are written to standard error: pretty (coloured only on a terminal) or
+    /// json (one object per line). `RUST_LOG` chooses what is logged (default info).
+    #[arg(
+        long,
+        env = "DUET_LOG_FORMAT",
+        value_name = "FORMAT",
+        global = true,
+        default_value = "pretty",
+        value_parser = log_format
+    )]
+    pub log_format: LogFormat,
     /// Read the app's own migrations from DIR/sqlite and DIR/postgres when they run,
     /// instead of those built into the binary; makemigrations writes there too.
     /// Unset: the binary's, and makemigrations writes where they were built from.
@@ -239,6 +259,14 @@ fn secret_key(raw: &str) -> Result<SecretKey, String> {
     Ok(SecretKey(raw.as_bytes().to_vec()))
 }
 
+fn log_format(raw: &str) -> Result<LogFormat, String> {
+    match raw.trim() {
+        "pretty" => Ok(LogFormat::Pretty),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("must be pretty or json, not {other:?}")),
+    }
+}
+
 fn env(raw: &str) -> Result<Env, String> {
     match raw.trim() {
         "development" => Ok(Env::Development),
@@ -284,6 +312,8 @@ mod tests {
         assert!(tabs_per_minute("0").unwrap_err().contains("or off"));
         assert!(secret_key("short").unwrap_err().contains("at least 64"));
         assert_eq!(env("production"), Ok(Env::Production));
+        assert_eq!(log_format("json"), Ok(LogFormat::Json));
+        assert!(log_format("logfmt").unwrap_err().contains("pretty or json"));
         assert!(env("staging").unwrap_err().contains("development or production"));
         assert_eq!(
             origin("https://admin.example.com"),

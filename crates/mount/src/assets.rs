@@ -18,6 +18,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use mime_guess::mime;
 use sha2::{Digest, Sha256};
 
+use crate::compress::{Precompressed, negotiate};
 use crate::error::{InvalidReason, MountError};
 use crate::prefix::{check_characters, check_segments};
 
@@ -86,6 +87,8 @@ struct Asset {
     etag: EntityTag,
     etag_header: HeaderValue,
     cache_control: &'static str,
+    /// Its brotli and gzip forms, made once here rather than per request.
+    precompressed: Precompressed,
 }
 
 /// An in-memory set of static files, built at start-up and served by
@@ -104,7 +107,9 @@ struct Asset {
 /// Every response carries `Content-Type` (from the extension; `; charset=utf-8` for text,
 /// JavaScript and XML types; `application/octet-stream` when unknown),
 /// `X-Content-Type-Options: nosniff`, a strong `ETag` (the content's SHA-256 in hex) and
-/// `Last-Modified`. Embedded bytes have no modification time of their own, so
+/// `Last-Modified`. Textual files of 1 KiB or more are compressed (brotli and gzip, at the
+/// best settings) once, when registered, and sent compressed to clients that accept it,
+/// with `Vary: Accept-Encoding` ([`compress`](crate::compress)). Embedded bytes have no modification time of their own, so
 /// `Last-Modified` is the time this `Assets` was created (in practice, process start, to the
 /// second): it only moves forward across deploys, and the `ETag` does the precise work.
 ///
@@ -410,12 +415,22 @@ impl Assets {
             .insert_header((header::ETAG, asset.etag_header.clone()))
             .insert_header((header::LAST_MODIFIED, self.last_modified_header.clone()))
             .insert_header((header::CACHE_CONTROL, asset.cache_control));
-        // No explicit `Content-Length`: actix derives it from the body's size, and drops it
-        // when a middleware (such as `Compress`) changes the body.
+        // The brotli or gzip form made at registration, when the client accepts it; a
+        // response with `Content-Encoding` is left alone by the compression middleware.
+        let mut bytes = &asset.bytes;
+        if asset.precompressed.any() {
+            response.insert_header((header::VARY, "accept-encoding"));
+            let encoding = negotiate(req);
+            if let Some(encoded) = asset.precompressed.get(encoding) {
+                response.insert_header((header::CONTENT_ENCODING, encoding.to_header_value()));
+                bytes = encoded;
+            }
+        }
+        // No explicit `Content-Length`: actix derives it from the body's size.
         Some(if method == Method::HEAD {
-            response.body(HeadBody(asset.bytes.len() as u64))
+            response.body(HeadBody(bytes.len() as u64))
         } else {
-            response.body(asset.bytes.clone())
+            response.body(bytes.clone())
         })
     }
 
@@ -467,6 +482,7 @@ impl Asset {
         let etag = EntityTag::new_strong(digest.to_owned());
         let etag_header = HeaderValue::from_str(&etag.to_string()).expect("a hex ETag is a valid header value");
         Self {
+            precompressed: Precompressed::of(&bytes, &content_type),
             bytes,
             content_type,
             content_type_header,

@@ -40,6 +40,7 @@
 //! ```
 
 mod assets;
+pub mod compress;
 mod error;
 mod prefix;
 mod router;

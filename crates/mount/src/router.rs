@@ -9,7 +9,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use duet_auth::AuthError;
 use duet_models::Db;
-use duet_ui::{CompiledUi, RUNTIME_JS};
+use duet_ui::{CompiledUi, RUNTIME_CSS, RUNTIME_JS};
 use duet_views::{ApiError, RouteInfo, Routes};
 use serde_json::json;
 
@@ -74,6 +74,13 @@ impl Mount {
         self.secure = secure;
     }
 
+    /// The hash of the app spec (the 16 hex digits of its content-hashed URL), when the app
+    /// has pages: the event-state layer sends it in `hydrate`.
+    pub fn spec_hash(&self) -> Option<&str> {
+        let url = self.ui.as_ref()?.files.url("app.json")?;
+        url.strip_suffix(".json")?.rsplit('.').next()
+    }
+
     /// The prefix table.
     pub fn table(&self) -> &PrefixTable {
         &self.table
@@ -106,15 +113,18 @@ impl UiMount {
     fn new(compiled: CompiledUi) -> UiMount {
         let files = Assets::with_base(crate::DUET_PATH)
             .hashed("duet.js", RUNTIME_JS)
+            .hashed("duet.css", RUNTIME_CSS)
             .hashed("app.json", compiled.spec().to_owned());
         let url =
             |name: &str| html_escape::encode_double_quoted_attribute(files.url(name).unwrap_or_default()).into_owned();
         let head = format!(
             "  <meta name=\"duet-spec\" content=\"{spec}\">\n  \
              <link rel=\"preload\" href=\"{spec}\" as=\"fetch\" crossorigin>\n  \
+             <link rel=\"stylesheet\" href=\"{style}\">\n  \
              <script type=\"module\" src=\"{runtime}\"></script>\n",
             spec = url("app.json"),
             runtime = url("duet.js"),
+            style = url("duet.css"),
         );
         UiMount { compiled, files, head }
     }
@@ -228,7 +238,7 @@ async fn catch_all(req: HttpRequest, session: Session, state: web::Data<Mount>) 
                 }
                 .error_response();
             }
-            let token = match duet_auth::csrf::token(&session) {
+            let token = match duet_auth::csrf::token(&req, &session) {
                 Ok(token) => token,
                 Err(error) => return error.error_response(),
             };

@@ -8,6 +8,8 @@
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use duet_models::{Db, User};
 use futures_util::FutureExt;
@@ -95,6 +97,47 @@ pub(crate) trait Jobs {
     fn submit<'a>(&'a self, tab: &'a str, job: Job) -> futures_util::future::LocalBoxFuture<'a, ()>;
 }
 
+/// How much background work is running in this process, so that shutdown can wait for it.
+#[derive(Debug, Default)]
+pub(crate) struct BackgroundTasks {
+    running: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// One running piece of background work; it is done when dropped.
+struct Running(Arc<BackgroundTasks>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl BackgroundTasks {
+    fn start(self: &Arc<Self>) -> Running {
+        self.running.fetch_add(1, Ordering::AcqRel);
+        Running(Arc::clone(self))
+    }
+
+    pub(crate) fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// Returns once nothing runs.
+    pub(crate) async fn idle(&self) {
+        loop {
+            // Registered before the check: a notification between the two is not missed.
+            let notified = self.idle.notified();
+            if self.running() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
 /// What it takes to start background work for a tab.
 #[derive(Clone)]
 pub(crate) struct Spawner {
@@ -102,15 +145,23 @@ pub(crate) struct Spawner {
     user: Option<Rc<User>>,
     db: Db,
     jobs: Rc<dyn Jobs>,
+    tasks: Arc<BackgroundTasks>,
 }
 
 impl Spawner {
-    pub(crate) fn new(tab: &str, user: Option<Rc<User>>, db: Db, jobs: Rc<dyn Jobs>) -> Spawner {
+    pub(crate) fn new(
+        tab: &str,
+        user: Option<Rc<User>>,
+        db: Db,
+        jobs: Rc<dyn Jobs>,
+        tasks: Arc<BackgroundTasks>,
+    ) -> Spawner {
         Spawner {
             tab: tab.to_owned(),
             user,
             db,
             jobs,
+            tasks,
         }
     }
 
@@ -122,11 +173,13 @@ impl Spawner {
         Fut: Future<Output = ()> + 'static,
     {
         let tab = self.tab.clone();
+        let running = self.tasks.start();
         let background = Background {
             spawner: self,
             state: PhantomData,
         };
         actix_web::rt::spawn(async move {
+            let _running = running;
             if AssertUnwindSafe(work(background)).catch_unwind().await.is_err() {
                 tracing::error!(tab, state = S::NAME, "background work panicked");
             }

@@ -79,6 +79,7 @@ impl Broadcaster {
     /// Delivers `payload` to every tab subscribed to `topic`, in this instance and (through
     /// the transport, if any) in the others; returns how many tabs of this instance.
     pub fn publish(&self, topic: &str, payload: &Value) -> usize {
+        metrics::counter!("duet_broadcasts_published_total").increment(1);
         let reached = self.deliver(topic, payload);
         if let Some(transport) = self.inner.transport.get() {
             transport.publish(topic, payload);
@@ -120,6 +121,7 @@ impl Broadcaster {
             });
         }
         tracing::debug!(topic, reached, "published");
+        metrics::counter!("duet_broadcast_deliveries_total").increment(reached as u64);
         reached
     }
 

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Instant;
 
 use duet_models::{Db, User};
 use futures_util::FutureExt;
 use serde_json::Value;
 
-use crate::background::{Job, Jobs, Spawner};
+use crate::background::{BackgroundTasks, Job, Jobs, Spawner};
 use crate::ctx::Progress;
 use crate::delta::diff_state;
 use crate::limits::NewTabs;
@@ -32,6 +33,8 @@ pub struct Engine {
     manager: Arc<dyn StateManager>,
     db: Db,
     broadcaster: Broadcaster,
+    background: Arc<BackgroundTasks>,
+    spec: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -149,7 +152,31 @@ impl Engine {
             manager,
             db,
             broadcaster,
+            background: Arc::new(BackgroundTasks::default()),
+            spec: None,
         }
+    }
+
+    /// The hash of the app spec the pages render with, sent in every `hydrate`: a runtime
+    /// loaded with another spec (before a deploy) reloads its page.
+    pub fn with_spec(mut self, hash: Option<&str>) -> Engine {
+        self.spec = hash.map(Arc::from);
+        self
+    }
+
+    /// The app spec's hash, if the app has pages.
+    pub fn spec(&self) -> Option<&str> {
+        self.spec.as_deref()
+    }
+
+    /// Waits until no background work ([`EventCtx::spawn`]) is running (at shutdown).
+    pub async fn background_idle(&self) {
+        self.background.idle().await;
+    }
+
+    /// How much background work is running.
+    pub fn background_running(&self) -> usize {
+        self.background.running()
     }
 
     /// The broadcaster publishing to this engine's tabs.
@@ -370,6 +397,7 @@ impl Engine {
                     states,
                     router,
                     seq,
+                    spec: self.spec.as_deref().map(str::to_owned),
                 },
                 push,
             },
@@ -406,19 +434,25 @@ impl Engine {
         handler: &str,
         payload: Value,
     ) -> Answer {
-        let (lock, mut record) = match self.begin(caller, tab, seq, acked).await {
-            Ok(begun) => begun,
-            Err(reply) => return Answer::only(reply),
-        };
-        let before = record.clone();
-        let step = async {
-            let mut effects = Effects::default();
-            self.run(caller, tab, &mut record, state, handler, payload, &mut effects)
-                .await?;
-            Ok((effects, None))
-        };
-        let result = self.renewing(&lock, AssertUnwindSafe(step).catch_unwind()).await;
-        self.finish(lock, record, before, result, tab, seq).await
+        let started = Instant::now();
+        let answer = async {
+            let (lock, mut record) = match self.begin(caller, tab, seq, acked).await {
+                Ok(begun) => begun,
+                Err(reply) => return Answer::only(reply),
+            };
+            let before = record.clone();
+            let step = async {
+                let mut effects = Effects::default();
+                self.run(caller, tab, &mut record, state, handler, payload, &mut effects)
+                    .await?;
+                Ok((effects, None))
+            };
+            let result = self.renewing(&lock, AssertUnwindSafe(step).catch_unwind()).await;
+            self.finish(lock, record, before, result, tab, seq).await
+        }
+        .await;
+        log_event(caller, &format!("{state}.{handler}"), seq, started, &answer.reply);
+        answer
     }
 
     /// `navigate`: moves the tab to `route` and runs the page's `on_load` handlers.
@@ -442,17 +476,23 @@ impl Engine {
         acked: Option<u64>,
         route: &ClientRoute,
     ) -> Answer {
-        let (lock, mut record) = match self.begin(caller, tab, seq, acked).await {
-            Ok(begun) => begun,
-            Err(reply) => return Answer::only(reply),
-        };
-        let before = record.clone();
-        let step = async {
-            let (router, effects) = self.route_and_load(caller, tab, &mut record, &route.path).await;
-            Ok((effects, Some(router)))
-        };
-        let result = self.renewing(&lock, AssertUnwindSafe(step).catch_unwind()).await;
-        self.finish(lock, record, before, result, tab, seq).await
+        let started = Instant::now();
+        let answer = async {
+            let (lock, mut record) = match self.begin(caller, tab, seq, acked).await {
+                Ok(begun) => begun,
+                Err(reply) => return Answer::only(reply),
+            };
+            let before = record.clone();
+            let step = async {
+                let (router, effects) = self.route_and_load(caller, tab, &mut record, &route.path).await;
+                Ok((effects, Some(router)))
+            };
+            let result = self.renewing(&lock, AssertUnwindSafe(step).catch_unwind()).await;
+            self.finish(lock, record, before, result, tab, seq).await
+        }
+        .await;
+        log_event(caller, "navigate", seq, started, &answer.reply);
+        answer
     }
 
     /// Locks the tab for `seq`. A `seq` already applied is answered with its original reply
@@ -464,11 +504,10 @@ impl Engine {
         seq: u64,
         acked: Option<u64>,
     ) -> Result<(TabLock, TabRecord), ServerMessage> {
-        let mut lock = self
-            .manager
-            .lock_for_seq(tab, seq)
-            .await
-            .map_err(|e| with_seq(store_error(&e), seq))?;
+        let started = Instant::now();
+        let locked = self.manager.lock_for_seq(tab, seq).await;
+        metrics::histogram!("duet_tab_lock_seconds").record(started.elapsed().as_secs_f64());
+        let mut lock = locked.map_err(|e| with_seq(store_error(&e), seq))?;
         let Some(mut record) = lock.record.take().filter(|r| caller.owns(r)) else {
             self.manager.release(lock);
             return Err(ServerMessage::error(
@@ -618,7 +657,13 @@ impl Engine {
         let mut ctx = EventCtx::new(caller.user.clone(), self.db.clone(), record.route.clone())
             .with_broadcaster(self.broadcaster.clone())
             .with_progress(progress)
-            .with_spawner(Spawner::new(tab, caller.user.clone(), self.db.clone(), jobs));
+            .with_spawner(Spawner::new(
+                tab,
+                caller.user.clone(),
+                self.db.clone(),
+                jobs,
+                Arc::clone(&self.background),
+            ));
         let result = match AssertUnwindSafe(entry.run(stored, handler, payload, &mut ctx))
             .catch_unwind()
             .await
@@ -745,15 +790,18 @@ impl Engine {
     }
 
     async fn lock(&self, tab: &str) -> Result<TabLock, ServerMessage> {
-        self.manager.lock(tab).await.map_err(|e| store_error(&e))
+        let started = Instant::now();
+        let lock = self.manager.lock(tab).await.map_err(|e| store_error(&e));
+        metrics::histogram!("duet_tab_lock_seconds").record(started.elapsed().as_secs_f64());
+        lock
     }
 
     async fn store(&self, lock: TabLock, record: &TabRecord, touched: &[String]) -> Result<(), ServerMessage> {
         let tab = lock.tab.clone();
-        self.manager
-            .store(lock, record, touched)
-            .await
-            .map_err(|e| store_error(&e))?;
+        let started = Instant::now();
+        let stored = self.manager.store(lock, record, touched).await;
+        metrics::histogram!("duet_tab_store_seconds").record(started.elapsed().as_secs_f64());
+        stored.map_err(|e| store_error(&e))?;
         let topics = record.subscriptions.iter().map(|s| s.topic.clone()).collect();
         self.broadcaster.set_topics(&tab, &topics);
         Ok(())
@@ -780,6 +828,42 @@ impl Jobs for EngineJobs {
 }
 
 /// The states whose stored form differs between `before` and `after`.
+/// The one log line of an event (or navigation) `name` (`state.handler`): INFO with its
+/// outcome (`ok` or the error code the client got), WARN when the server failed it. Counted
+/// in the metrics too (`duet_events_total`, `duet_event_duration_seconds`), under
+/// `unknown` when the client named no registered handler (labels stay bounded).
+fn log_event(caller: &Caller, name: &str, seq: u64, started: Instant, reply: &ServerMessage) {
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    let user = match caller.user_id() {
+        Some(id) => id.to_string(),
+        None => "anonymous".to_owned(),
+    };
+    let outcome = match reply {
+        ServerMessage::Error { code, .. } => code.as_str(),
+        _ => "ok",
+    };
+    let label = match reply {
+        ServerMessage::Error {
+            code: ErrorCode::UnknownState | ErrorCode::UnknownHandler | ErrorCode::BadMessage,
+            ..
+        } => "unknown".to_owned(),
+        _ => name.to_owned(),
+    };
+    metrics::counter!("duet_events_total", "event" => label.clone(), "outcome" => outcome).increment(1);
+    metrics::histogram!("duet_event_duration_seconds", "event" => label).record(elapsed.as_secs_f64());
+    match reply {
+        ServerMessage::Error {
+            code: ErrorCode::HandlerFailed | ErrorCode::Unavailable | ErrorCode::TooLarge,
+            message,
+            ..
+        } => {
+            tracing::warn!(target: "duet::event", event = name, seq, duration_ms, user, outcome, error = %message, "event failed");
+        }
+        _ => tracing::info!(target: "duet::event", event = name, seq, duration_ms, user, outcome, "event"),
+    }
+}
+
 fn touched(before: &TabRecord, after: &TabRecord) -> Vec<String> {
     after
         .states

@@ -139,6 +139,9 @@ pub enum ClientMessage {
         /// The last `seq` whose reply the client has processed.
         #[serde(default)]
         acked: Option<u64>,
+        /// The hash of the app spec the client renders with (from its URL).
+        #[serde(default)]
+        spec: Option<String>,
     },
     /// Run `state.handler(payload)`.
     Event {
@@ -187,6 +190,10 @@ pub enum ServerMessage {
         router: Route,
         /// The last `seq` applied for this tab.
         seq: u64,
+        /// The hash of the app spec this server renders with; a client whose own differs
+        /// (the app was deployed since it loaded) reloads the page, keeping its tab.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spec: Option<String>,
     },
     /// What changed: the answer to event `seq`, or a push when `seq` is absent.
     Delta {
@@ -315,7 +322,8 @@ mod tests {
                 protocol: 1,
                 tab: None,
                 route: ClientRoute { path: "/".into() },
-                acked: None
+                acked: None,
+                spec: None,
             }
         );
         let event =

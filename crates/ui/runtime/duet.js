@@ -3,7 +3,9 @@
 // deltas. One hand-written ES module, embedded in the server binary; no build step.
 //
 // The shell document gives it: <meta name="csrf-token">, <meta name="duet-spec"> (the URL of
-// the content-hashed app spec) and <script id="duet-boot" type="application/json"> ({user}).
+// the content-hashed app spec), <script id="duet-boot" type="application/json"> ({user}) and
+// the runtime's stylesheet (duet.css). No inline script or style, no eval: pages work under
+// a Content-Security-Policy without 'unsafe-inline' or 'unsafe-eval'.
 // `window.duet` (also this module's export) is the API for tests, benchmarks and app code.
 
 const PROTOCOL = 1;
@@ -11,6 +13,10 @@ const TAB_KEY = "duet.tab";
 const SEQ_KEY = "duet.seq";
 const ACKED_KEY = "duet.acked";
 const MAX_BACKOFF_MS = 5000;
+// The close code of a server that is shutting down (1012, "service restart").
+const RESTARTING = 1012;
+// The spec reloads were made for: one reload per spec the server announces, never a loop.
+const RELOADED_KEY = "duet.reloaded-for";
 
 // ---------------------------------------------------------------------------------------
 // State of the runtime
@@ -721,7 +727,7 @@ function onFrame(f) {
       return onError(f);
     case "bye":
       rt.bye = f;
-      if (f.code !== 1000 && f.code !== 4401) showError(f.message);
+      if (f.code !== 1000 && f.code !== 4401 && f.code !== RESTARTING) showError(f.message);
       return;
   }
 }
@@ -753,6 +759,17 @@ function onError(f) {
 function onHydrate(f) {
   rt.tab = f.tab;
   sessionStorage.setItem(TAB_KEY, f.tab);
+  // The app was deployed since this page loaded: reload it (the tab is kept) rather than
+  // render with a spec the server no longer has. Once per new spec, so a page served by an
+  // instance not yet updated cannot loop.
+  const mine = specHash();
+  if (f.spec && mine && f.spec !== mine && sessionStorage.getItem(RELOADED_KEY) !== f.spec) {
+    sessionStorage.setItem(RELOADED_KEY, f.spec);
+    if (f.seq > rt.seq) sessionStorage.setItem(SEQ_KEY, String(f.seq));
+    setStatus("connecting");
+    location.reload();
+    return;
+  }
   rt.states = f.states;
   rt.router = f.router;
   rt.hydrated = true;
@@ -811,8 +828,16 @@ function connect() {
   };
 }
 
+// The hash of the app spec this page loaded (from its content-hashed URL).
+function specHash() {
+  const url = document.querySelector('meta[name="duet-spec"]')?.content ?? "";
+  return /\.([0-9a-f]+)\.json$/.exec(url)?.[1] ?? null;
+}
+
 function sendHello(ws) {
   const hello = { type: "hello", protocol: PROTOCOL, tab: rt.tab, route: { path: location.pathname } };
+  const spec = specHash();
+  if (spec) hello.spec = spec;
   if (rt.acked) hello.acked = rt.acked;
   ws.send(JSON.stringify(hello));
 }
@@ -846,6 +871,13 @@ function onClose(e) {
     const found = matchPage(location.pathname);
     if (found?.page.login_required) history.replaceState({}, "", loginUrl(location.pathname));
     return connect();
+  }
+  if (e.code === RESTARTING) {
+    // The server is shutting down (a deploy): reconnect at once, to another instance, with
+    // a little jitter so that every tab does not arrive in the same millisecond.
+    setStatus("connecting");
+    rt.reconnectTimer = setTimeout(connect, Math.random() * 250);
+    return;
   }
   const delay = backoff();
   setStatus("offline", delay);
@@ -900,25 +932,11 @@ function showError(message) {
   setTimeout(() => item.remove(), 8000);
 }
 
-const STYLE = `
-#duet-status{position:fixed;right:.75rem;bottom:.75rem;padding:.2rem .6rem;border-radius:1rem;
- font:12px/1.6 system-ui,sans-serif;background:#eef1f5;color:#5b6475;z-index:1000}
-#duet-status[data-state=open]{background:#e6f4ea;color:#1e6b35}
-#duet-status[data-state=offline],#duet-status[data-state=failed]{background:#fdecea;color:#a12c1f}
-#duet-errors{position:fixed;top:.75rem;right:.75rem;display:flex;flex-direction:column;gap:.5rem;z-index:1001}
-.duet-error{background:#fdecea;color:#a12c1f;border:1px solid #f2c2bc;border-radius:.4rem;
- padding:.5rem .75rem;font:14px/1.4 system-ui,sans-serif;max-width:24rem}
-.duet-error button{margin-left:.75rem;border:0;background:none;color:inherit;cursor:pointer}
-.duet-form-error{color:#a12c1f}
-.duet-field-error{display:block;color:#a12c1f;font-size:.85em}`;
 
 // ---------------------------------------------------------------------------------------
 // Start
 
 async function start() {
-  const style = document.createElement("style");
-  style.textContent = STYLE;
-  document.head.appendChild(style);
   try {
     rt.user = JSON.parse(document.getElementById("duet-boot")?.textContent || "{}").user ?? null;
   } catch {

@@ -74,6 +74,11 @@ pub use duet_state::{Registry, State};
 /// The browser runtime: one ES module, served by duet-mount as `/_duet/duet.{hash}.js`.
 pub const RUNTIME_JS: &str = include_str!("../runtime/duet.js");
 
+/// The runtime's stylesheet (its status and error boxes), served by duet-mount as
+/// `/_duet/duet.{hash}.css`: a file, so that pages need no inline style under a
+/// Content-Security-Policy.
+pub const RUNTIME_CSS: &str = include_str!("../runtime/duet.css");
+
 /// An action that logs in with the form's `username` and `password` fields.
 pub fn login() -> Action {
     Action::Login

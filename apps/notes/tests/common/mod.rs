@@ -97,7 +97,8 @@ impl Server {
             .send()
             .await
             .expect("login form");
-        let session = cookie(&form, "sessionid");
+        // An anonymous visit stores no session: the CSRF token lives in its cookie alone.
+        let session = cookie(&form, "csrftoken");
         let csrf = form.json::<Value>().await.expect("json")["csrftoken"]
             .as_str()
             .expect("csrftoken")

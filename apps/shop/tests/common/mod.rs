@@ -32,6 +32,7 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DUET_NEW_TABS_PER_ADDRESS",
         "DUET_TRUST_FORWARDED_FOR",
         "REDIS_TIMEOUT_MS",
+        "DUET_LOG_FORMAT",
     ] {
         cmd.env_remove(var);
     }
@@ -90,6 +91,12 @@ impl Server {
         Server::start_on(cmd, free_port()).await
     }
 
+    /// Starts `cmd` with its standard error written to the file `log`.
+    pub(crate) async fn start_logged(cmd: Command, log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Server::start_with(cmd, free_port(), Stdio::from(file)).await
+    }
+
     /// Stops the server (as a crash would) and starts `cmd` on the same address.
     pub(crate) async fn restart(&mut self, cmd: Command) {
         let port: u16 = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
@@ -105,6 +112,25 @@ impl Server {
     /// Lets a paused process run again (`SIGCONT`).
     pub(crate) fn resume(&self) {
         self.signal("-CONT");
+    }
+
+    /// Asks the server to shut down (`SIGTERM`), as an orchestrator does.
+    pub(crate) fn terminate(&self) {
+        self.signal("-TERM");
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit status, or `None` if it still runs.
+    pub(crate) async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn signal(&self, signal: &str) {
@@ -132,12 +158,16 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    async fn start_on(mut cmd: Command, port: u16) -> Server {
+    async fn start_on(cmd: Command, port: u16) -> Server {
+        Server::start_with(cmd, port, Stdio::inherit()).await
+    }
+
+    async fn start_with(mut cmd: Command, port: u16, stderr: Stdio) -> Server {
         let addr = format!("127.0.0.1:{port}");
         cmd.args(["serve", "--addr", &addr])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         let child = cmd.spawn().expect("spawn shop serve");
         let server = Server {
             child,
@@ -297,7 +327,8 @@ pub(crate) async fn session_login(server: &Server, username: &str, password: &st
         .send()
         .await
         .expect("login form");
-    let cookie = set_cookie_pair(&form, "sessionid");
+    // An anonymous visit stores no session: the token lives in its cookie alone.
+    let cookie = set_cookie_pair(&form, "csrftoken");
     let token = form.json::<serde_json::Value>().await.expect("json")["csrftoken"]
         .as_str()
         .expect("token")

@@ -35,7 +35,7 @@ fn login_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AdminError> {
-    let token = csrf::token(&cx.req.get_session())?;
+    let token = csrf::token(&cx.req, &cx.req.get_session())?;
     let content = html! {
         form.panel.login method="post" action=(crate::LOGIN_PATH) {
             h1 { "Log in to the admin" }

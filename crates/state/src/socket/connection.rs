@@ -175,11 +175,21 @@ impl Connection {
                 tab,
                 route,
                 acked,
+                spec,
             } => {
                 if protocol != PROTOCOL_VERSION {
                     return Next::Close(
                         4001,
                         format!("unsupported protocol version {protocol}; this server speaks {PROTOCOL_VERSION}"),
+                    );
+                }
+                if let (Some(theirs), Some(ours)) = (&spec, engine.spec())
+                    && theirs != ours
+                {
+                    tracing::info!(
+                        theirs,
+                        ours,
+                        "a runtime with another app spec: its hydrate tells it to reload"
                     );
                 }
                 // The turn of the tab asked for: a socket joining an open tab gets its hydrate

@@ -261,6 +261,16 @@ impl Sockets {
         self.len() == 0
     }
 
+    /// Closes every socket with `code` and `reason` (a `bye` first), each once it has answered
+    /// the frame it is handling; returns how many.
+    pub fn close_all(&self, code: u16, reason: &'static str) -> usize {
+        let open = self.open();
+        for socket in open.sockets.values() {
+            socket.send(Control::Close(code, reason));
+        }
+        open.sockets.len()
+    }
+
     /// Closes every socket of the login `session_auth_id` with 4401; returns how many.
     pub fn close_login(&self, session_auth_id: &str) -> usize {
         let open = self.open();

@@ -107,14 +107,15 @@ impl TestApp {
             .map(|(socket, _)| socket)
     }
 
-    /// An anonymous session, as a page load makes it (it holds a CSRF token): its cookie.
+    /// An anonymous visitor, as a page load makes it: its CSRF cookie (which binds its tabs;
+    /// no session is stored for it).
     pub async fn anonymous_session(&self) -> String {
         let form = reqwest::Client::new()
             .get(format!("{}/accounts/login/", self.base))
             .send()
             .await
             .unwrap();
-        session_cookie(&form)
+        cookie_pair(&form, "csrftoken")
     }
 
     /// How many sockets the server has open.
@@ -140,14 +141,14 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        let cookie = session_cookie(&form);
+        // An anonymous visit stores no session: the CSRF token lives in its cookie alone.
         let token = form.json::<Value>().await.unwrap()["csrftoken"]
             .as_str()
             .unwrap()
             .to_owned();
         let login = client
             .post(format!("{}/accounts/login/", self.base))
-            .header("cookie", &cookie)
+            .header("cookie", format!("csrftoken={token}"))
             .header("x-csrftoken", &token)
             .json(&json!({"username": username, "password": "pw"}))
             .send()
@@ -162,7 +163,7 @@ impl TestApp {
             .find(|c| c.starts_with("csrftoken="))
             .unwrap();
         let csrf = csrf.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
-        (session_cookie(&login), csrf)
+        (cookie_pair(&login, "sessionid"), csrf)
     }
 
     /// Logs the session out over HTTP; returns the status.
@@ -179,15 +180,15 @@ impl TestApp {
     }
 }
 
-fn session_cookie(response: &reqwest::Response) -> String {
+fn cookie_pair(response: &reqwest::Response, name: &str) -> String {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap())
-        .find(|c| c.starts_with("sessionid="))
+        .find(|c| c.starts_with(&format!("{name}=")))
         .map(|c| c.split(';').next().unwrap().to_owned())
-        .expect("a session cookie")
+        .unwrap_or_else(|| panic!("a {name} cookie"))
 }
 
 pub async fn send(socket: &mut Socket, frame: Value) {

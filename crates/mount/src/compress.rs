@@ -1,0 +1,147 @@
+//! Content negotiation for compression, shared by the embedded assets (compressed once, when
+//! registered) and the framework's response compression (dynamic responses, per request).
+
+use std::io::Write;
+
+use actix_web::HttpMessage;
+use actix_web::http::header::{AcceptEncoding, ContentEncoding, Encoding};
+use actix_web::web::Bytes;
+
+/// Bodies shorter than this are sent as they are: compressing them saves a few bytes and
+/// costs a compressor's set-up.
+pub const MIN_COMPRESSED_LEN: usize = 1024;
+
+const SUPPORTED: [Encoding; 3] = [
+    Encoding::Known(ContentEncoding::Brotli),
+    Encoding::Known(ContentEncoding::Gzip),
+    Encoding::Known(ContentEncoding::Identity),
+];
+
+/// The encoding to answer `req` with: brotli, else gzip, when its `Accept-Encoding` accepts
+/// them (a `q=0` refuses); identity otherwise.
+pub fn negotiate(req: &impl HttpMessage) -> ContentEncoding {
+    let Some(accept) = req.get_header::<AcceptEncoding>() else {
+        return ContentEncoding::Identity;
+    };
+    match accept.negotiate(SUPPORTED.iter()) {
+        Some(Encoding::Known(encoding)) => encoding,
+        _ => ContentEncoding::Identity,
+    }
+}
+
+/// Whether a body of `content_type` is worth compressing: text, JSON, JavaScript, XML and
+/// SVG (images, fonts and archives are compressed already).
+pub fn compressible(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.starts_with("text/")
+        || matches!(
+            essence,
+            "application/json"
+                | "application/javascript"
+                | "application/xml"
+                | "application/manifest+json"
+                | "application/problem+json"
+                | "image/svg+xml"
+        )
+}
+
+/// The brotli and gzip forms of an embedded file, made once when it is registered; only
+/// those smaller than the file are kept.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Precompressed {
+    brotli: Option<Bytes>,
+    gzip: Option<Bytes>,
+}
+
+impl Precompressed {
+    /// Compresses `bytes` (at the best settings: this runs once) when `content_type` is
+    /// [`compressible`] and the file is at least [`MIN_COMPRESSED_LEN`] long.
+    pub(crate) fn of(bytes: &[u8], content_type: &str) -> Precompressed {
+        if bytes.len() < MIN_COMPRESSED_LEN || !compressible(content_type) {
+            return Precompressed::default();
+        }
+        let smaller = |encoded: Vec<u8>| (encoded.len() < bytes.len()).then(|| Bytes::from(encoded));
+        Precompressed {
+            brotli: smaller(brotli_bytes(bytes)),
+            gzip: smaller(gzip_bytes(bytes)),
+        }
+    }
+
+    /// The form to send for `encoding`, if there is one.
+    pub(crate) fn get(&self, encoding: ContentEncoding) -> Option<&Bytes> {
+        match encoding {
+            ContentEncoding::Brotli => self.brotli.as_ref(),
+            ContentEncoding::Gzip => self.gzip.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether there is any compressed form (the response then varies by `Accept-Encoding`).
+    pub(crate) fn any(&self) -> bool {
+        self.brotli.is_some() || self.gzip.is_some()
+    }
+}
+
+fn brotli_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() / 3);
+    {
+        // Quality 11 and a 4 MiB window: slow, and done once per file.
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        writer.write_all(bytes).expect("compressing into memory cannot fail");
+    }
+    out
+}
+
+fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 3), flate2::Compression::best());
+    encoder.write_all(bytes).expect("compressing into memory cannot fail");
+    encoder.finish().expect("compressing into memory cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn brotli_is_preferred_and_q0_refuses() {
+        let with = |value: &str| {
+            negotiate(
+                &TestRequest::get()
+                    .insert_header(("accept-encoding", value))
+                    .to_srv_request(),
+            )
+        };
+        assert_eq!(with("gzip, deflate, br, zstd"), ContentEncoding::Brotli);
+        assert_eq!(with("gzip"), ContentEncoding::Gzip);
+        assert_eq!(with("br;q=0, gzip"), ContentEncoding::Gzip);
+        assert_eq!(with("identity"), ContentEncoding::Identity);
+        assert_eq!(with("*;q=0"), ContentEncoding::Identity);
+        assert_eq!(
+            negotiate(&TestRequest::get().to_srv_request()),
+            ContentEncoding::Identity
+        );
+    }
+
+    #[test]
+    fn only_large_textual_files_are_precompressed() {
+        let js = "export const x = 1;\n".repeat(200);
+        let forms = Precompressed::of(js.as_bytes(), "text/javascript; charset=utf-8");
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&forms.get(ContentEncoding::Gzip).unwrap()[..])
+            .read_to_string(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, js);
+        let mut unbrotlied = String::new();
+        brotli::Decompressor::new(&forms.get(ContentEncoding::Brotli).unwrap()[..], 4096)
+            .read_to_string(&mut unbrotlied)
+            .unwrap();
+        assert_eq!(unbrotlied, js);
+        assert!(!Precompressed::of(b"tiny", "text/css").any());
+        assert!(!Precompressed::of(&[0u8; 4096], "image/png").any());
+        assert!(compressible("application/json") && compressible("image/svg+xml") && !compressible("font/woff2"));
+    }
+}
