@@ -261,24 +261,82 @@ async fn compression_is_negotiated_and_small_responses_are_left_alone() {
     let html = String::from_utf8(gunzip(&login.bytes().await.unwrap())).unwrap();
     assert!(html.len() > 1024 && html.contains("<form"), "{html}");
 
-    // A JSON list is left as it is (docs/operations.md: the encoder's cost), even accepted.
+    // A JSON list is compressed as negotiated, and decodes to the very same JSON.
     let ada = make_user(&test.db, "ada", "ada-pw").await;
     for _ in 0..20 {
         make_order(&test.db, &ada, 1000, "pending").await;
     }
     let key = duet_models::ApiToken::issue(&test.db, ada.id).await.unwrap();
-    let list = client
-        .get(server.url("/api/v1/orders/"))
-        .header("authorization", format!("Token {key}"))
+    let list = |encoding: &'static str| {
+        let mut request = client
+            .get(server.url("/api/v1/orders/"))
+            .header("authorization", format!("Token {key}"));
+        if !encoding.is_empty() {
+            request = request.header("accept-encoding", encoding);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let encoding = header(&response, "content-encoding").map(str::to_owned);
+            let vary = header(&response, "vary").map(str::to_owned);
+            let length: usize = header(&response, "content-length").unwrap().parse().unwrap();
+            let body = response.bytes().await.unwrap().to_vec();
+            assert_eq!(length, body.len(), "Content-Length is the sent body's");
+            assert_eq!(vary.as_deref(), Some("accept-encoding"));
+            (encoding, body)
+        }
+    };
+    let (identity, plain) = list("").await;
+    assert_eq!(identity, None);
+    assert!(plain.len() > 1024, "{}", plain.len());
+    let plain: Value = serde_json::from_slice(&plain).unwrap();
+    assert!(plain["results"].as_array().is_some_and(|r| !r.is_empty()), "{plain}");
+    let (br, body) = list("gzip, deflate, br").await;
+    assert_eq!(br.as_deref(), Some("br"));
+    assert_eq!(serde_json::from_slice::<Value>(&unbrotli(&body)).unwrap(), plain);
+    let (gzip, body) = list("gzip").await;
+    assert_eq!(gzip.as_deref(), Some("gzip"));
+    assert_eq!(serde_json::from_slice::<Value>(&gunzip(&body)).unwrap(), plain);
+    for refused in ["br;q=0, gzip;q=0", "identity"] {
+        let (none, body) = list(refused).await;
+        assert_eq!(none, None, "{refused}");
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), plain);
+    }
+
+    let small = get("/_health".into(), "gzip, br").await.unwrap();
+    assert_eq!(header(&small, "content-encoding"), None);
+    assert_eq!(small.json::<Value>().await.unwrap()["status"], "ok");
+
+    // An event stream is sent as it is: its first event arrives at once, not held back.
+    let boss = duet_models::User::create(
+        &test.db,
+        duet_models::NewUser {
+            username: "boss".into(),
+            password: "pw".into(),
+            is_staff: true,
+            is_superuser: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let boss_key = duet_models::ApiToken::issue(&test.db, boss.id).await.unwrap();
+    let mut live = client
+        .get(server.url("/admin/shop/order/live/"))
+        .header("authorization", format!("Token {boss_key}"))
         .header("accept-encoding", "gzip, br")
         .send()
         .await
         .unwrap();
-    assert_eq!(header(&list, "content-encoding"), None);
-    assert!(list.bytes().await.unwrap().len() > 1024);
-    let small = get("/_health".into(), "gzip, br").await.unwrap();
-    assert_eq!(header(&small, "content-encoding"), None);
-    assert_eq!(small.json::<Value>().await.unwrap()["status"], "ok");
+    assert_eq!(live.status(), 200);
+    assert_eq!(header(&live, "content-type"), Some("text/event-stream"));
+    assert_eq!(header(&live, "content-encoding"), None);
+    let first = tokio::time::timeout(Duration::from_secs(5), live.chunk())
+        .await
+        .expect("the stream's first event, unbuffered")
+        .unwrap()
+        .unwrap();
+    assert_eq!(&first[..], b": live\n\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
