@@ -404,6 +404,8 @@ async fn a_thousand_anonymous_requests_store_no_session_in_redis() {
     let _: () = redis::cmd("DEL").arg(&sessions).query_async(&mut conn).await.unwrap();
 }
 
+const STRIPE_SECRET: &str = "whsec_metrics_test_secret";
+
 /// The value of the sample `name` whose labels include `labels`, in Prometheus' text format.
 fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
@@ -423,9 +425,45 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_addr = format!("127.0.0.1:{}", common::free_port());
     let mut cmd = shop(dir.path(), Some(&test.url), &[]);
-    cmd.env("DUET_METRICS_ADDR", &metrics_addr);
+    cmd.env("DUET_METRICS_ADDR", &metrics_addr)
+        .env("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET);
     let server = Server::start(cmd).await;
     let client = reqwest::Client::new();
+    let scrape = || async {
+        reqwest::get(format!("http://{metrics_addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // Each health check takes one connection from the pool.
+    let checkouts = |text: &str| sample(text, "duet_db_pool_wait_seconds_count", &[]).unwrap_or(0.0);
+    let before = checkouts(&scrape().await);
+    for _ in 0..5 {
+        assert_eq!(client.get(server.url("/_health")).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(checkouts(&scrape().await) - before, 5.0);
+    // A delivery, the same again, and a forgery.
+    let event = json!({"id": "evt_metrics", "type": "customer.created", "data": {"object": {}}}).to_string();
+    for (secret, status) in [(STRIPE_SECRET, 200), (STRIPE_SECRET, 200), ("whsec_forged", 400)] {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let answer = client
+            .post(server.url("/webhooks/stripe/"))
+            .header("content-type", "application/json")
+            .header(
+                "Stripe-Signature",
+                duet::webhooks::stripe::sign(secret, now, event.as_bytes()),
+            )
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status);
+    }
     for _ in 0..3 {
         assert_eq!(
             client.get(server.url("/api/orders/")).send().await.unwrap().status(),
@@ -466,12 +504,7 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
         .unwrap();
     assert_eq!(paid.status(), 200);
 
-    let text = reqwest::get(format!("http://{metrics_addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape().await;
     let get = |name: &str, labels: &[(&str, &str)]| {
         sample(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in:\n{text}"))
     };
@@ -485,7 +518,7 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
     );
     assert_eq!(
         get(requests, &[("method", "GET"), ("route", "/_health"), ("status", "200")]),
-        2.0
+        7.0
     );
     // By route pattern, never by raw path.
     assert_eq!(
@@ -528,6 +561,22 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
     // The new tab's hello, two events and the refused one each lock and store the tab.
     assert_eq!(get("duet_tab_lock_seconds_count", &[]), 4.0);
     assert_eq!(get("duet_tab_store_seconds_count", &[]), 4.0);
+    for reason in ["socket_behind", "transport_queue_full", "transport_unreachable"] {
+        assert_eq!(get("duet_broadcasts_dropped_total", &[("reason", reason)]), 0.0);
+    }
+    let webhooks = "duet_webhook_deliveries_total";
+    for (outcome, count) in [("accepted", 1.0), ("duplicate", 1.0), ("bad_signature", 1.0)] {
+        assert_eq!(get(webhooks, &[("provider", "stripe"), ("outcome", outcome)]), count);
+    }
+    assert_eq!(
+        text.matches("duet_webhook_deliveries_total{").count(),
+        3,
+        "no other outcome"
+    );
+    assert!(
+        text.contains("duet_db_pool_wait_seconds_bucket{le=\"0.00001\"}"),
+        "the pool's wait has buckets of its own"
+    );
     assert!(get("duet_db_pool_connections", &[]) >= 1.0);
     assert!(get("process_resident_memory_bytes", &[]) > 1e6);
     assert!(get("process_open_fds", &[]) > 3.0);
