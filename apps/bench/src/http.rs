@@ -230,9 +230,11 @@ fn compression_costs(body: &[u8]) {
     };
     let brotli = |quality: i32| {
         move || {
-            let mut params = brotli::enc::BrotliEncoderParams::default();
-            params.quality = quality;
-            params.size_hint = body.len();
+            let params = brotli::enc::BrotliEncoderParams {
+                quality,
+                size_hint: body.len(),
+                ..Default::default()
+            };
             let mut out = Vec::new();
             brotli::BrotliCompress(&mut &body[..], &mut out, &params).expect("in memory");
             out
