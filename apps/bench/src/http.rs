@@ -1,14 +1,19 @@
 //! `GET /api/orders/` through duet (session, database) vs the same JSON from a bare handler,
-//! with a third server showing what the database query alone costs.
+//! with a third server showing what the database query alone costs; and duet again with
+//! compression negotiated, in the same rounds, with what compressing the body costs.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
+use actix_web::http::header::ContentEncoding;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use duet_models::{Model, Money};
+use duet_mount::compress::{Effort, encode};
 use shop::api::{OrderSummary, OrdersOut};
 use shop::orders::{NewOrder, Order, OrderStatus, orders};
 
@@ -16,7 +21,7 @@ use crate::load::{LoadResult, wrk};
 use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
 
 /// The whole HTTP comparison; prints a Markdown table.
-pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<&str>) -> Result<(), String> {
+pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: &str) -> Result<(), String> {
     let (dir, url, db, user) = bench_db("http").await?;
     for n in 0..50 {
         let order = NewOrder {
@@ -116,41 +121,72 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<
         return Err("the bare SQLite server's body differs from duet's".into());
     }
 
-    let mut headers = vec![format!("Cookie: {session}")];
-    if let Some(encoding) = accept_encoding {
-        headers.push(format!("Accept-Encoding: {encoding}"));
-    }
-    let rounds = 2;
-    let (mut bare, mut floor, mut duet) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        for (addr, results) in [
-            (&bare_addr, &mut bare),
-            (&floor_addr, &mut floor),
-            (&shop_addr, &mut duet),
-        ] {
-            results.push(wrk(
-                &format!("http://{addr}/api/orders/"),
-                &headers,
-                seconds,
-                connections,
-            )?);
-        }
-    }
-    let (bare, floor, duet) = (best(&bare), best(&floor), best(&duet));
+    let compressed = client
+        .get(format!("{base}/api/orders/"))
+        .header("accept-encoding", accept_encoding)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let encoding = compressed
+        .headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| format!("GET /api/orders/ with Accept-Encoding: {accept_encoding} came back uncompressed"))?
+        .to_owned();
+    let compressed_len = compressed.bytes().await.map_err(|e| e.to_string())?.len();
+
+    let plain = vec![format!("Cookie: {session}")];
+    let negotiated = vec![plain[0].clone(), format!("Accept-Encoding: {accept_encoding}")];
+    let rounds = 3;
+    let (mut bare, mut floor, mut duet, mut duet_compressed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     println!(
-        "GET /api/orders/, 50 orders, {} bytes, {connections} connections, {seconds} s x {rounds} rounds (best round){}",
+        "GET /api/orders/, 50 orders, {} bytes ({compressed_len} bytes {encoding} with Accept-Encoding: {accept_encoding}), \
+         {connections} connections, {seconds} s x {rounds} rounds",
         body.len(),
-        accept_encoding
-            .map(|e| format!(", Accept-Encoding: {e}"))
-            .unwrap_or_default()
     );
+    println!();
+    println!("| round | load average | duet, no Accept-Encoding | duet, {encoding} | compressed / plain |");
+    println!("|---:|---:|---:|---:|---:|");
+    for round in 0..rounds {
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load = load.split_whitespace().next().unwrap_or("?").to_owned();
+        let url = |addr: &str| format!("http://{addr}/api/orders/");
+        bare.push(wrk(&url(&bare_addr), &plain, seconds, connections)?);
+        floor.push(wrk(&url(&floor_addr), &plain, seconds, connections)?);
+        // The two duet rows back to back, in alternating order, so drift in the machine's
+        // load falls on both.
+        let mut pair = [(&plain, &mut duet), (&negotiated, &mut duet_compressed)];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for (headers, results) in pair {
+            results.push(wrk(&url(&shop_addr), headers, seconds, connections)?);
+        }
+        let (p, c) = (duet[round].requests_per_sec, duet_compressed[round].requests_per_sec);
+        println!("| {} | {load} | {p:.0} | {c:.0} | {:.1}% |", round + 1, 100.0 * c / p);
+    }
+    let ratios: Vec<f64> = duet
+        .iter()
+        .zip(&duet_compressed)
+        .map(|(p, c)| c.requests_per_sec / p.requests_per_sec)
+        .collect();
+    let (bare, floor, best_plain, best_compressed) = (best(&bare), best(&floor), best(&duet), best(&duet_compressed));
+    println!();
+    println!("Best round of each:");
     println!();
     println!("| server | requests/s | p50 ms | p99 ms | non-2xx |");
     println!("|---|---:|---:|---:|---:|");
     for (name, r) in [
-        ("bare actix-web, JSON from memory", bare),
-        ("bare actix-web, the same query (diesel, sync SQLite) + JSON", floor),
-        ("duet: session + SQLite + JSON", duet),
+        ("bare actix-web, JSON from memory".to_owned(), bare),
+        (
+            "bare actix-web, the same query (diesel, sync SQLite) + JSON".to_owned(),
+            floor,
+        ),
+        ("duet: session + SQLite + JSON".to_owned(), best_plain),
+        (
+            format!("the same, Accept-Encoding: {accept_encoding} ({encoding})"),
+            best_compressed,
+        ),
     ] {
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {} |",
@@ -160,12 +196,83 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<
     println!();
     println!(
         "duet / bare = {:.0}% (target >= 50%); the query alone / bare = {:.0}%; duet / the query alone = {:.0}%",
-        100.0 * duet.requests_per_sec / bare.requests_per_sec,
+        100.0 * best_plain.requests_per_sec / bare.requests_per_sec,
         100.0 * floor.requests_per_sec / bare.requests_per_sec,
-        100.0 * duet.requests_per_sec / floor.requests_per_sec
+        100.0 * best_plain.requests_per_sec / floor.requests_per_sec
     );
+    println!(
+        "compressed / plain: median of the rounds {:.1}%, best rounds {:.1}% (target >= 95%)",
+        100.0 * median(ratios),
+        100.0 * best_compressed.requests_per_sec / best_plain.requests_per_sec
+    );
+    println!();
+    compression_costs(&body);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Prints what compressing `body` costs on one core at each fast setting, and at the one
+/// duet uses per response ([`Effort::Fast`]).
+fn compression_costs(body: &[u8]) {
+    const RUNS: u32 = 2000;
+    let time = |compress: &dyn Fn() -> Vec<u8>| {
+        let started = Instant::now();
+        let mut len = 0;
+        for _ in 0..RUNS {
+            len = std::hint::black_box(compress()).len();
+        }
+        (len, started.elapsed().as_secs_f64() * 1e6 / f64::from(RUNS))
+    };
+    let brotli = |quality: i32| {
+        move || {
+            let params = brotli::enc::BrotliEncoderParams {
+                quality,
+                size_hint: body.len(),
+                ..Default::default()
+            };
+            let mut out = Vec::new();
+            brotli::BrotliCompress(&mut &body[..], &mut out, &params).expect("in memory");
+            out
+        }
+    };
+    let gzip = |level: u32| {
+        move || {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+            encoder.write_all(body).expect("in memory");
+            encoder.finish().expect("in memory")
+        }
+    };
+    println!(
+        "Compressing the {} bytes of JSON once, on this machine ({RUNS} times each):",
+        body.len()
+    );
+    println!();
+    println!("| setting | bytes | µs per response |");
+    println!("|---|---:|---:|");
+    let mut rows: Vec<(String, (usize, f64))> = Vec::new();
+    for quality in 0..=4 {
+        rows.push((
+            format!("brotli quality {quality} (default window)"),
+            time(&brotli(quality)),
+        ));
+    }
+    for level in 1..=3 {
+        rows.push((format!("gzip level {level}"), time(&gzip(level))));
+    }
+    for (name, encoding) in [("brotli", ContentEncoding::Brotli), ("gzip", ContentEncoding::Gzip)] {
+        rows.push((
+            format!("duet's per-response {name} (`Effort::Fast`)"),
+            time(&|| encode(body, encoding, Effort::Fast).unwrap_or_default()),
+        ));
+    }
+    for (name, (len, micros)) in rows {
+        println!("| {name} | {len} | {micros:.1} |");
+    }
 }
 
 fn best(results: &[LoadResult]) -> LoadResult {

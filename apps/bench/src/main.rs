@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// `GET /api/orders/` with a logged-in session (50 orders) vs a bare actix-web handler
-    /// serving the same JSON from memory.
+    /// serving the same JSON from memory; duet with and without compression negotiated.
     Http {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 10)]
@@ -34,9 +34,9 @@ enum Command {
         /// Concurrent connections.
         #[arg(long, default_value_t = 64)]
         connections: u32,
-        /// Send `Accept-Encoding: ENC` (such as `gzip, br`) so that responses are compressed.
-        #[arg(long, value_name = "ENC")]
-        accept_encoding: Option<String>,
+        /// The `Accept-Encoding` of the compressed duet row.
+        #[arg(long, value_name = "ENC", default_value = "gzip, br")]
+        accept_encoding: String,
     },
     /// Token `GET /api/orders/` alone, then during a flood of wrong-password logins (each
     /// client sending the next as soon as one is answered); the shop's peak memory.
@@ -209,7 +209,7 @@ fn main() -> std::process::ExitCode {
             accept_encoding,
         } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(http::run(seconds, connections, accept_encoding.as_deref()))),
+            .and_then(|rt| rt.block_on(http::run(seconds, connections, &accept_encoding))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

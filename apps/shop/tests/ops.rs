@@ -261,24 +261,82 @@ async fn compression_is_negotiated_and_small_responses_are_left_alone() {
     let html = String::from_utf8(gunzip(&login.bytes().await.unwrap())).unwrap();
     assert!(html.len() > 1024 && html.contains("<form"), "{html}");
 
-    // A JSON list is left as it is (docs/operations.md: the encoder's cost), even accepted.
+    // A JSON list is compressed as negotiated, and decodes to the very same JSON.
     let ada = make_user(&test.db, "ada", "ada-pw").await;
     for _ in 0..20 {
         make_order(&test.db, &ada, 1000, "pending").await;
     }
     let key = duet_models::ApiToken::issue(&test.db, ada.id).await.unwrap();
-    let list = client
-        .get(server.url("/api/v1/orders/"))
-        .header("authorization", format!("Token {key}"))
+    let list = |encoding: &'static str| {
+        let mut request = client
+            .get(server.url("/api/v1/orders/"))
+            .header("authorization", format!("Token {key}"));
+        if !encoding.is_empty() {
+            request = request.header("accept-encoding", encoding);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let encoding = header(&response, "content-encoding").map(str::to_owned);
+            let vary = header(&response, "vary").map(str::to_owned);
+            let length: usize = header(&response, "content-length").unwrap().parse().unwrap();
+            let body = response.bytes().await.unwrap().to_vec();
+            assert_eq!(length, body.len(), "Content-Length is the sent body's");
+            assert_eq!(vary.as_deref(), Some("accept-encoding"));
+            (encoding, body)
+        }
+    };
+    let (identity, plain) = list("").await;
+    assert_eq!(identity, None);
+    assert!(plain.len() > 1024, "{}", plain.len());
+    let plain: Value = serde_json::from_slice(&plain).unwrap();
+    assert!(plain["results"].as_array().is_some_and(|r| !r.is_empty()), "{plain}");
+    let (br, body) = list("gzip, deflate, br").await;
+    assert_eq!(br.as_deref(), Some("br"));
+    assert_eq!(serde_json::from_slice::<Value>(&unbrotli(&body)).unwrap(), plain);
+    let (gzip, body) = list("gzip").await;
+    assert_eq!(gzip.as_deref(), Some("gzip"));
+    assert_eq!(serde_json::from_slice::<Value>(&gunzip(&body)).unwrap(), plain);
+    for refused in ["br;q=0, gzip;q=0", "identity"] {
+        let (none, body) = list(refused).await;
+        assert_eq!(none, None, "{refused}");
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), plain);
+    }
+
+    let small = get("/_health".into(), "gzip, br").await.unwrap();
+    assert_eq!(header(&small, "content-encoding"), None);
+    assert_eq!(small.json::<Value>().await.unwrap()["status"], "ok");
+
+    // An event stream is sent as it is: its first event arrives at once, not held back.
+    let boss = duet_models::User::create(
+        &test.db,
+        duet_models::NewUser {
+            username: "boss".into(),
+            password: "pw".into(),
+            is_staff: true,
+            is_superuser: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let boss_key = duet_models::ApiToken::issue(&test.db, boss.id).await.unwrap();
+    let mut live = client
+        .get(server.url("/admin/shop/order/live/"))
+        .header("authorization", format!("Token {boss_key}"))
         .header("accept-encoding", "gzip, br")
         .send()
         .await
         .unwrap();
-    assert_eq!(header(&list, "content-encoding"), None);
-    assert!(list.bytes().await.unwrap().len() > 1024);
-    let small = get("/_health".into(), "gzip, br").await.unwrap();
-    assert_eq!(header(&small, "content-encoding"), None);
-    assert_eq!(small.json::<Value>().await.unwrap()["status"], "ok");
+    assert_eq!(live.status(), 200);
+    assert_eq!(header(&live, "content-type"), Some("text/event-stream"));
+    assert_eq!(header(&live, "content-encoding"), None);
+    let first = tokio::time::timeout(Duration::from_secs(5), live.chunk())
+        .await
+        .expect("the stream's first event, unbuffered")
+        .unwrap()
+        .unwrap();
+    assert_eq!(&first[..], b": live\n\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -346,6 +404,8 @@ async fn a_thousand_anonymous_requests_store_no_session_in_redis() {
     let _: () = redis::cmd("DEL").arg(&sessions).query_async(&mut conn).await.unwrap();
 }
 
+const STRIPE_SECRET: &str = "whsec_metrics_test_secret";
+
 /// The value of the sample `name` whose labels include `labels`, in Prometheus' text format.
 fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
@@ -365,9 +425,45 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_addr = format!("127.0.0.1:{}", common::free_port());
     let mut cmd = shop(dir.path(), Some(&test.url), &[]);
-    cmd.env("DUET_METRICS_ADDR", &metrics_addr);
+    cmd.env("DUET_METRICS_ADDR", &metrics_addr)
+        .env("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET);
     let server = Server::start(cmd).await;
     let client = reqwest::Client::new();
+    let scrape = || async {
+        reqwest::get(format!("http://{metrics_addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // Each health check takes one connection from the pool.
+    let checkouts = |text: &str| sample(text, "duet_db_pool_wait_seconds_count", &[]).unwrap_or(0.0);
+    let before = checkouts(&scrape().await);
+    for _ in 0..5 {
+        assert_eq!(client.get(server.url("/_health")).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(checkouts(&scrape().await) - before, 5.0);
+    // A delivery, the same again, and a forgery.
+    let event = json!({"id": "evt_metrics", "type": "customer.created", "data": {"object": {}}}).to_string();
+    for (secret, status) in [(STRIPE_SECRET, 200), (STRIPE_SECRET, 200), ("whsec_forged", 400)] {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let answer = client
+            .post(server.url("/webhooks/stripe/"))
+            .header("content-type", "application/json")
+            .header(
+                "Stripe-Signature",
+                duet::webhooks::stripe::sign(secret, now, event.as_bytes()),
+            )
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status);
+    }
     for _ in 0..3 {
         assert_eq!(
             client.get(server.url("/api/orders/")).send().await.unwrap().status(),
@@ -408,12 +504,7 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
         .unwrap();
     assert_eq!(paid.status(), 200);
 
-    let text = reqwest::get(format!("http://{metrics_addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape().await;
     let get = |name: &str, labels: &[(&str, &str)]| {
         sample(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in:\n{text}"))
     };
@@ -427,7 +518,7 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
     );
     assert_eq!(
         get(requests, &[("method", "GET"), ("route", "/_health"), ("status", "200")]),
-        2.0
+        7.0
     );
     // By route pattern, never by raw path.
     assert_eq!(
@@ -470,6 +561,22 @@ async fn metrics_count_known_traffic_on_their_own_listener() {
     // The new tab's hello, two events and the refused one each lock and store the tab.
     assert_eq!(get("duet_tab_lock_seconds_count", &[]), 4.0);
     assert_eq!(get("duet_tab_store_seconds_count", &[]), 4.0);
+    for reason in ["socket_behind", "transport_queue_full", "transport_unreachable"] {
+        assert_eq!(get("duet_broadcasts_dropped_total", &[("reason", reason)]), 0.0);
+    }
+    let webhooks = "duet_webhook_deliveries_total";
+    for (outcome, count) in [("accepted", 1.0), ("duplicate", 1.0), ("bad_signature", 1.0)] {
+        assert_eq!(get(webhooks, &[("provider", "stripe"), ("outcome", outcome)]), count);
+    }
+    assert_eq!(
+        text.matches("duet_webhook_deliveries_total{").count(),
+        3,
+        "no other outcome"
+    );
+    assert!(
+        text.contains("duet_db_pool_wait_seconds_bucket{le=\"0.00001\"}"),
+        "the pool's wait has buckets of its own"
+    );
     assert!(get("duet_db_pool_connections", &[]) >= 1.0);
     assert!(get("process_resident_memory_bytes", &[]) > 1e6);
     assert!(get("process_open_fds", &[]) > 3.0);

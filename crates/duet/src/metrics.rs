@@ -3,7 +3,9 @@
 //!
 //! Counted as they happen: HTTP requests by method, route pattern and status, with a latency
 //! histogram ([`record_request`]); events by `state.handler` and outcome, with a latency
-//! histogram (duet-state). Sampled at each scrape: open sockets, running background work,
+//! histogram (duet-state); broadcasts published, delivered and dropped by reason
+//! (duet-state); webhook deliveries by provider and outcome (duet-webhooks); each database
+//! checkout's wait, a histogram (duet-models). Sampled at each scrape: open sockets, running background work,
 //! the database pool, the process's resident memory and open files. Labels are bounded:
 //! route patterns, never raw paths; known methods; registered handlers.
 
@@ -12,15 +14,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::{HttpResponse, HttpServer, web};
-use duet_models::{Db, Pool};
-use duet_state::EventService;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use duet_models::{Db, POOL_WAIT_METRIC, Pool};
+use duet_state::{BroadcastDrop, EventService};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::Error;
 
 /// Latency buckets, in seconds: 1 ms to 10 s.
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Buckets for the database pool's wait, in seconds: 10 µs to 30 s (a checkout from an idle
+/// pool takes microseconds).
+const POOL_WAIT_BUCKETS: &[f64] = &[
+    0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0,
 ];
 
 /// Whether a recorder is installed: requests are only counted then.
@@ -38,10 +46,13 @@ fn handle() -> Result<PrometheusHandle, Error> {
     let handle = PrometheusBuilder::new()
         .set_buckets(LATENCY_BUCKETS)
         .map_err(|e| invalid(&e))?
+        .set_buckets_for_metric(Matcher::Full(POOL_WAIT_METRIC.to_owned()), POOL_WAIT_BUCKETS)
+        .map_err(|e| invalid(&e))?
         .install_recorder()
         .map_err(|e| invalid(&e))?;
     let handle = HANDLE.get_or_init(|| handle).clone();
     ENABLED.store(true, Ordering::Release);
+    BroadcastDrop::register_all();
     Ok(handle)
 }
 
@@ -119,7 +130,6 @@ async fn metrics(scrape: web::Data<Scrape>) -> HttpResponse {
         .set(f64::from(state.connections.saturating_sub(state.idle_connections)));
     metrics::counter!("duet_db_pool_waits_total").absolute(state.statistics.get_waited);
     metrics::counter!("duet_db_pool_timeouts_total").absolute(state.statistics.get_timed_out);
-    metrics::gauge!("duet_db_pool_wait_seconds_total").set(state.statistics.get_wait_time.as_secs_f64());
     if let Some(bytes) = resident_bytes() {
         metrics::gauge!("process_resident_memory_bytes").set(bytes as f64);
     }

@@ -282,7 +282,7 @@ macro_rules! db_run {
         let db: &$crate::Db = &$db;
         let limit = db.config().query_timeout;
         match db.pool() {
-            $crate::Pool::Sqlite(pool) => match pool.get().await {
+            $crate::Pool::Sqlite(pool) => match $crate::__checkout(pool).await {
                 Ok(mut pooled) => {
                     let result = {
                         let $conn = &mut *pooled;
@@ -293,7 +293,7 @@ macro_rules! db_run {
                 }
                 Err(error) => Err($crate::Error::from(error)),
             },
-            $crate::Pool::Postgres(pool) => match pool.get().await {
+            $crate::Pool::Postgres(pool) => match $crate::__checkout(pool).await {
                 Ok(mut pooled) => {
                     let result = {
                         let $conn = &mut *pooled;
@@ -306,6 +306,21 @@ macro_rules! db_run {
             },
         }
     }};
+}
+
+/// The name of the histogram of how long each checkout from the pool waited, in seconds.
+pub const POOL_WAIT_METRIC: &str = "duet_db_pool_wait_seconds";
+
+/// Takes a connection from `pool`, recording how long that took in [`POOL_WAIT_METRIC`]
+/// (bb8 keeps only the total). What [`db_run!`] calls; not a public API.
+#[doc(hidden)]
+pub async fn __checkout<M: bb8::ManageConnection>(
+    pool: &bb8::Pool<M>,
+) -> std::result::Result<bb8::PooledConnection<'_, M>, bb8::RunError<M::Error>> {
+    let started = std::time::Instant::now();
+    let conn = pool.get().await;
+    metrics::histogram!(POOL_WAIT_METRIC).record(started.elapsed().as_secs_f64());
+    conn
 }
 
 /// Runs a query for at most `limit`: past it, [`Error::TimedOut`] (the server stalled, or a

@@ -61,7 +61,9 @@ pub use autodetect::ModelSchema;
 pub use changes::{ChangeHook, ChangeKind, ModelChange};
 pub use choices::{Choices, choice_from_json};
 pub use config::{DatabaseUrl, DbConfig};
-pub use db::{__bounded, __retire_if_lost, Db, Inline, PgConn, PgPool, Pool, SqliteConn, SqlitePool};
+pub use db::{
+    __bounded, __checkout, __retire_if_lost, Db, Inline, POOL_WAIT_METRIC, PgConn, PgPool, Pool, SqliteConn, SqlitePool,
+};
 pub use deliveries::{Claim, DeliveryStatus, WebhookDelivery};
 pub use error::{Error, Result};
 pub use estimate::RowCount;

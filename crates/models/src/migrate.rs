@@ -76,7 +76,7 @@ impl Db {
             let crate::Pool::Sqlite(pool) = self.pool() else {
                 return Err(Error::Config("an in-memory database is always SQLite".into()));
             };
-            let mut conn = pool.get().await?;
+            let mut conn = crate::__checkout(pool).await?;
             return conn.spawn_blocking(move |c| Ok(sqlite_job(c, &sets, job))).await?;
         }
         let (tx, rx) = tokio::sync::oneshot::channel();

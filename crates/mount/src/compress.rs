@@ -45,6 +45,26 @@ pub fn compressible(content_type: &str) -> bool {
         )
 }
 
+/// How hard to compress: at the best settings once per embedded file, or fast per response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    /// Brotli quality 11 with a 4 MiB window, gzip level 9: slow, for work done once.
+    Best,
+    /// Brotli quality 1, gzip level 1: for a response compressed as it is sent
+    /// (docs/benchmarks.md has the sizes and times that chose them).
+    Fast,
+}
+
+/// `bytes` in `encoding` (brotli or gzip; `None` for any other), compressed in memory on the
+/// calling thread.
+pub fn encode(bytes: &[u8], encoding: ContentEncoding, effort: Effort) -> Option<Vec<u8>> {
+    match encoding {
+        ContentEncoding::Brotli => Some(brotli_bytes(bytes, effort)),
+        ContentEncoding::Gzip => Some(gzip_bytes(bytes, effort)),
+        _ => None,
+    }
+}
+
 /// The brotli and gzip forms of an embedded file, made once when it is registered; only
 /// those smaller than the file are kept.
 #[derive(Debug, Clone, Default)]
@@ -60,10 +80,14 @@ impl Precompressed {
         if bytes.len() < MIN_COMPRESSED_LEN || !compressible(content_type) {
             return Precompressed::default();
         }
-        let smaller = |encoded: Vec<u8>| (encoded.len() < bytes.len()).then(|| Bytes::from(encoded));
+        let smaller = |encoding| {
+            encode(bytes, encoding, Effort::Best)
+                .filter(|encoded| encoded.len() < bytes.len())
+                .map(Bytes::from)
+        };
         Precompressed {
-            brotli: smaller(brotli_bytes(bytes)),
-            gzip: smaller(gzip_bytes(bytes)),
+            brotli: smaller(ContentEncoding::Brotli),
+            gzip: smaller(ContentEncoding::Gzip),
         }
     }
 
@@ -82,18 +106,37 @@ impl Precompressed {
     }
 }
 
-fn brotli_bytes(bytes: &[u8]) -> Vec<u8> {
+fn brotli_bytes(bytes: &[u8], effort: Effort) -> Vec<u8> {
+    let mut params = brotli::enc::BrotliEncoderParams::default();
+    (params.quality, params.lgwin) = match effort {
+        Effort::Best => (11, 22),
+        // A window no larger than the body: the encoder's set-up then stays small.
+        Effort::Fast => (FAST_BROTLI_QUALITY, window_for(bytes.len())),
+    };
+    params.size_hint = bytes.len();
     let mut out = Vec::with_capacity(bytes.len() / 3);
-    {
-        // Quality 11 and a 4 MiB window: slow, and done once per file.
-        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
-        writer.write_all(bytes).expect("compressing into memory cannot fail");
-    }
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("compressing into memory cannot fail");
     out
 }
 
-fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 3), flate2::Compression::best());
+/// The per-response brotli quality.
+const FAST_BROTLI_QUALITY: i32 = 1;
+
+/// The per-response gzip level.
+const FAST_GZIP_LEVEL: u32 = 1;
+
+/// The smallest brotli window (log2 of its size, 10 to 24) that holds `len` bytes.
+fn window_for(len: usize) -> i32 {
+    let bits = usize::BITS - len.saturating_sub(1).leading_zeros();
+    bits.clamp(10, 24) as i32
+}
+
+fn gzip_bytes(bytes: &[u8], effort: Effort) -> Vec<u8> {
+    let level = match effort {
+        Effort::Best => flate2::Compression::best(),
+        Effort::Fast => flate2::Compression::new(FAST_GZIP_LEVEL),
+    };
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 3), level);
     encoder.write_all(bytes).expect("compressing into memory cannot fail");
     encoder.finish().expect("compressing into memory cannot fail")
 }
@@ -143,5 +186,25 @@ mod tests {
         assert!(!Precompressed::of(b"tiny", "text/css").any());
         assert!(!Precompressed::of(&[0u8; 4096], "image/png").any());
         assert!(compressible("application/json") && compressible("image/svg+xml") && !compressible("font/woff2"));
+    }
+
+    #[test]
+    fn fast_encodings_decode_to_the_body() {
+        let json = r#"{"id":1,"status":"paid","total":"10.00"},"#.repeat(100);
+        let brotli = encode(json.as_bytes(), ContentEncoding::Brotli, Effort::Fast).unwrap();
+        assert!(brotli.len() * 5 < json.len(), "{} of {}", brotli.len(), json.len());
+        let mut unbrotlied = String::new();
+        brotli::Decompressor::new(&brotli[..], 4096)
+            .read_to_string(&mut unbrotlied)
+            .unwrap();
+        assert_eq!(unbrotlied, json);
+        let gzip = encode(json.as_bytes(), ContentEncoding::Gzip, Effort::Fast).unwrap();
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&gzip[..])
+            .read_to_string(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, json);
+        assert_eq!(encode(b"{}", ContentEncoding::Identity, Effort::Fast), None);
+        assert_eq!([1, 1024, 1025, 4000, 1 << 30].map(window_for), [10, 10, 11, 12, 24]);
     }
 }

@@ -42,6 +42,48 @@ pub struct Delivered {
 /// by `RecvError::Lagged`).
 const LISTENER_BACKLOG: usize = 256;
 
+/// Why a published message did not reach a tab or the other instances: the `reason` label
+/// of `duet_broadcasts_dropped_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BroadcastDrop {
+    /// A subscribed tab's socket had too much work waiting: it is closed as too slow, and
+    /// its client reconnects and hydrates afresh.
+    SocketBehind,
+    /// The transport's queue to the other instances was full (its backend slow or away).
+    TransportQueueFull,
+    /// The transport's backend (PostgreSQL) could not be reached to send it.
+    TransportUnreachable,
+}
+
+impl BroadcastDrop {
+    const ALL: [BroadcastDrop; 3] = [
+        BroadcastDrop::SocketBehind,
+        BroadcastDrop::TransportQueueFull,
+        BroadcastDrop::TransportUnreachable,
+    ];
+
+    /// The `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            BroadcastDrop::SocketBehind => "socket_behind",
+            BroadcastDrop::TransportQueueFull => "transport_queue_full",
+            BroadcastDrop::TransportUnreachable => "transport_unreachable",
+        }
+    }
+
+    pub(crate) fn count(self) {
+        metrics::counter!("duet_broadcasts_dropped_total", "reason" => self.label()).increment(1);
+    }
+
+    /// Makes every reason's series exist (at 0) in the installed recorder, so that a scrape
+    /// shows drops as a change from zero.
+    pub fn register_all() {
+        for reason in BroadcastDrop::ALL {
+            metrics::counter!("duet_broadcasts_dropped_total", "reason" => reason.label()).increment(0);
+        }
+    }
+}
+
 /// Carries publishes and logouts to the app's other instances (e.g. Redis pub/sub). The
 /// instances that receive them call [`Broadcaster::deliver`] and
 /// [`Sockets::close_login`].
@@ -181,5 +223,51 @@ impl duet_auth::LogoutListener for Broadcaster {
         if let Some(transport) = self.inner.transport.get() {
             transport.logout(session_auth_id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    use serde_json::json;
+
+    use super::*;
+    use crate::outbox::{Out, Outbox, TOO_SLOW};
+    use crate::socket::Inbox;
+
+    #[tokio::test]
+    async fn a_socket_too_far_behind_drops_the_broadcast_and_is_counted() {
+        let broadcaster = Broadcaster::new();
+        let sockets = broadcaster.sockets();
+        let outbox = Outbox::new(1024);
+        let id = sockets.add(None, Arc::new(Inbox::new(1)), outbox.clone());
+        sockets.join(id, "tab");
+        broadcaster.set_topics("tab", &HashSet::from(["model:order".to_owned()]));
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let reached = metrics::with_local_recorder(&recorder, || {
+            BroadcastDrop::register_all();
+            // The socket's task never runs here: the first fills its inbox of one.
+            [1, 2].map(|n| broadcaster.publish("model:order", &json!({ "id": n })))
+        });
+        assert_eq!(reached, [1, 0]);
+        let text = handle.render();
+        for line in [
+            "duet_broadcasts_published_total 2",
+            "duet_broadcast_deliveries_total 1",
+            "duet_broadcasts_dropped_total{reason=\"socket_behind\"} 1",
+            "duet_broadcasts_dropped_total{reason=\"transport_queue_full\"} 0",
+            "duet_broadcasts_dropped_total{reason=\"transport_unreachable\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        outbox.ended().await;
+        assert!(
+            matches!(outbox.next().await, Out::Close(TOO_SLOW, _)),
+            "closed as too slow"
+        );
     }
 }

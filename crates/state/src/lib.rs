@@ -113,7 +113,7 @@ mod state;
 pub mod wire;
 
 pub use background::Background;
-pub use broadcast::{Broadcaster, Delivered, Transport};
+pub use broadcast::{BroadcastDrop, Broadcaster, Delivered, Transport};
 pub use ctx::{ClientAction, EventCtx, Route};
 pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};
 pub use engine::{Caller, Engine};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::Broadcaster;
+use crate::{BroadcastDrop, Broadcaster};
 
 /// Messages waiting to be sent; beyond this (the backend slow or away) new ones are dropped.
 const QUEUE: usize = 10_000;
@@ -109,7 +109,7 @@ impl Outbox {
 
     fn send(&self, envelope: Envelope) {
         if self.queue.try_send(envelope).is_err() {
-            count_drop(&self.dropped, self.name, "queue full");
+            count_drop(&self.dropped, self.name, BroadcastDrop::TransportQueueFull);
         }
     }
 
@@ -132,10 +132,11 @@ impl Outbox {
 
 /// Counts a dropped message; logs at every power of two so a long outage does not flood
 /// the logs.
-pub(crate) fn count_drop(dropped: &AtomicU64, name: &'static str, why: &'static str) {
+pub(crate) fn count_drop(dropped: &AtomicU64, name: &'static str, why: BroadcastDrop) {
+    why.count();
     let dropped = dropped.fetch_add(1, Ordering::Relaxed) + 1;
     if dropped.is_power_of_two() {
-        tracing::warn!(dropped, why, "{name}: messages dropped");
+        tracing::warn!(dropped, why = why.label(), "{name}: messages dropped");
     }
 }
 

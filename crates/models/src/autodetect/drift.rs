@@ -117,11 +117,11 @@ impl Db {
         let names = tables.to_vec();
         match self.pool() {
             Pool::Sqlite(pool) => {
-                let mut conn = pool.get().await?;
+                let mut conn = crate::__checkout(pool).await?;
                 Ok(conn.spawn_blocking(move |c| sqlite::tables(c, &names)).await?)
             }
             Pool::Postgres(pool) => {
-                let mut conn = pool.get().await?;
+                let mut conn = crate::__checkout(pool).await?;
                 Ok(postgres::tables(&mut conn, &names).await?)
             }
         }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::relay::{self, Envelope, Outbox, SILENCE};
-use crate::{Broadcaster, Transport};
+use crate::{BroadcastDrop, Broadcaster, Transport};
 
 /// Names this transport in logs.
 const NAME: &str = "postgres broadcaster";
@@ -243,7 +243,7 @@ async fn send_loop(sender: Sender, first: AsyncPgConnection, mut outgoing: mpsc:
             }
         }
         if !sender.notify(&mut conn, &text).await && !envelope.is_heartbeat() {
-            relay::count_drop(&sender.dropped, NAME, "PostgreSQL unreachable");
+            relay::count_drop(&sender.dropped, NAME, BroadcastDrop::TransportUnreachable);
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{Notify, OwnedMutexGuard};
 
 use crate::background::Job;
+use crate::broadcast::BroadcastDrop;
 use crate::outbox::{Outbox, TOO_SLOW};
 
 /// What other parts of the process ask of a socket's task (never a frame: frames go to its
@@ -73,13 +74,15 @@ struct OpenSocket {
 
 impl OpenSocket {
     /// Hands `control` to the socket's task; a socket whose inbox is full is not keeping
-    /// up: it is closed (its client reconnects and hydrates afresh).
-    fn send(&self, control: Control) {
-        if !self.inbox.send(control) {
-            tracing::warn!("event socket closed: its inbox is full");
-            self.outbox
-                .close(TOO_SLOW, "too slow: too much work was waiting for this socket");
+    /// up: it is closed (its client reconnects and hydrates afresh), and false.
+    fn send(&self, control: Control) -> bool {
+        if self.inbox.send(control) {
+            return true;
         }
+        tracing::warn!("event socket closed: its inbox is full");
+        self.outbox
+            .close(TOO_SLOW, "too slow: too much work was waiting for this socket");
+        false
     }
 }
 
@@ -214,14 +217,18 @@ impl Sockets {
         old.filter(|old| open.leave(id, old))
     }
 
-    /// Asks one socket of `tab` to run the reaction to `topic`; false when none is open.
+    /// Asks one socket of `tab` to run the reaction to `topic`; false when none is open, or
+    /// when that socket is too far behind to take it (dropped, and counted).
     pub(crate) fn react(&self, tab: &str, topic: &str, payload: &serde_json::Value) -> bool {
         let open = self.open();
         let Some((_, socket)) = open.of_tab(tab).next() else {
             return false;
         };
-        socket.send(Control::React(topic.to_owned(), payload.clone()));
-        true
+        let queued = socket.send(Control::React(topic.to_owned(), payload.clone()));
+        if !queued {
+            BroadcastDrop::SocketBehind.count();
+        }
+        queued
     }
 
     /// Queues `text` for every socket of `tab` but `except`.

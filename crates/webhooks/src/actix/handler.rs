@@ -11,6 +11,7 @@ use actix_web::{Handler, HttpRequest, HttpResponse, ResponseError, dev, web};
 use duet_models::{Claim, Db, WebhookDelivery};
 use futures_util::FutureExt as _;
 
+use super::outcome::Outcome;
 use super::response::detail;
 use super::{HandlerError, Verified, WebhookEndpoint, WebhookResult};
 use crate::WebhookVerifier;
@@ -59,11 +60,20 @@ where
     let endpoint = Arc::new(endpoint);
     move |req: HttpRequest, payload: web::Payload| {
         let (endpoint, f) = (Arc::clone(&endpoint), f.clone());
-        async move { serve(&endpoint, f, req, payload.into_inner()).await }
+        async move {
+            let (outcome, response) = serve(&endpoint, f, req, payload.into_inner()).await;
+            outcome.count(endpoint.provider());
+            response
+        }
     }
 }
 
-async fn serve<V, F, Fut>(endpoint: &WebhookEndpoint<V>, f: F, req: HttpRequest, payload: dev::Payload) -> HttpResponse
+async fn serve<V, F, Fut>(
+    endpoint: &WebhookEndpoint<V>,
+    f: F,
+    req: HttpRequest,
+    payload: dev::Payload,
+) -> (Outcome, HttpResponse)
 where
     V: WebhookVerifier,
     F: Fn(Verified<V>, HttpRequest) -> Fut,
@@ -72,17 +82,17 @@ where
     if req.method() != Method::POST {
         let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
         response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return (Outcome::Refused, response);
     }
     let verified = match endpoint.verify_request(&req, payload).await {
         Ok(verified) => verified,
-        Err(error) => return error.error_response(),
+        Err(error) => return (Outcome::of_refusal(&error), error.error_response()),
     };
     let provider = verified.provider();
     let Some(delivery_id) = verified.delivery_id().map(str::to_owned) else {
         return match run(f, verified, req).await {
-            Ok(()) => detail(StatusCode::OK, "ok"),
-            Err(error) => failed(provider, None, &error),
+            Ok(()) => (Outcome::Accepted, detail(StatusCode::OK, "ok")),
+            Err(error) => (Outcome::HandlerError, failed(provider, None, &error)),
         };
     };
     let Some(db) = req.app_data::<web::Data<Db>>().cloned() else {
@@ -91,14 +101,22 @@ where
             path = req.path(),
             "no web::Data<duet_models::Db> in the app data: webhook deliveries cannot be recorded"
         );
-        return detail(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        return (
+            Outcome::Error,
+            detail(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        );
     };
     let id = delivery_id.as_str();
     match WebhookDelivery::claim(&db, provider, id, endpoint.stale_after()).await {
         Ok(Claim::Claimed) => {}
-        Ok(Claim::AlreadyDone) => return detail(StatusCode::OK, "already processed"),
-        Ok(Claim::InProgress) => return detail(StatusCode::CONFLICT, "delivery in progress"),
-        Err(error) => return database_failed(provider, id, &error),
+        Ok(Claim::AlreadyDone) => return (Outcome::Duplicate, detail(StatusCode::OK, "already processed")),
+        Ok(Claim::InProgress) => {
+            return (
+                Outcome::InProgress,
+                detail(StatusCode::CONFLICT, "delivery in progress"),
+            );
+        }
+        Err(error) => return (Outcome::Error, database_failed(provider, id, &error)),
     }
     match run(f, verified, req).await {
         Ok(()) => {
@@ -106,14 +124,14 @@ where
                 tracing::error!(provider, delivery_id = id, %error,
                     "webhook handled, but it could not be marked done");
             }
-            detail(StatusCode::OK, "ok")
+            (Outcome::Accepted, detail(StatusCode::OK, "ok"))
         }
         Err(failure) => {
             if let Err(error) = WebhookDelivery::release(&db, provider, id).await {
                 tracing::error!(provider, delivery_id = id, %error,
                     "webhook delivery could not be released after its handler failed");
             }
-            failed(provider, Some(id), &failure)
+            (Outcome::HandlerError, failed(provider, Some(id), &failure))
         }
     }
 }

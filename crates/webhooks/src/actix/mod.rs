@@ -15,6 +15,10 @@
 //!   [`HeaderMap`](actix_web::http::header::HeaderMap), and
 //!   [`ResponseError`](actix_web::ResponseError) for [`WebhookError`](crate::WebhookError).
 //!
+//! Every request to a [`handler`] is counted in `duet_webhook_deliveries_total`, by
+//! provider and outcome (`accepted`, `duplicate`, `in_progress`, `bad_signature`,
+//! `refused`, `handler_error`, `error`), through the `metrics` facade.
+//!
 //! The signature is checked on the raw bytes, read up to the limit, before anything parses
 //! them, at the current time of the system clock. Every refusal of the signature answers
 //! 400 `{"detail":"invalid signature"}` and logs the precise reason at `warn`.
@@ -70,6 +74,7 @@ mod endpoint;
 mod handler;
 mod handler_error;
 mod headers;
+mod outcome;
 mod read;
 mod response;
 #[cfg(test)]
