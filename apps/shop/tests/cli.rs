@@ -5,7 +5,7 @@ mod common;
 
 use common::{run, run_with_stdin, shop, stderr, stdout};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
-use duet_models::{ApiToken, User};
+use duet_models::{ApiToken, TokenCheck, TokenScope, User};
 
 duet_models::db_tests! {
     migrations: NO_MIGRATIONS;
@@ -127,8 +127,9 @@ duet_models::db_tests! {
         assert!(issued.status.success(), "{}", stderr(&issued));
         let key = stdout(&issued).trim().to_owned();
         assert!(key.len() >= 40 && !key.contains(' '), "{key:?}");
-        let owner = ApiToken::authenticate(&test.db, &key).await.unwrap().expect("the printed token works");
-        assert_eq!(owner.username, "ada");
+        let now = duet_models::now();
+        let check = ApiToken::authenticate(&test.db, &key, now).await.unwrap();
+        assert!(matches!(&check, TokenCheck::Valid { user, scope: TokenScope::ReadWrite } if user.username == "ada"), "{check:?}");
 
         let hashes: Vec<String> = {
             use diesel::prelude::*;
@@ -141,6 +142,44 @@ duet_models::db_tests! {
         let unknown = run(shop(dir.path(), Some(&test.url), &["token", "nobody"]));
         assert_eq!(unknown.status.code(), Some(1));
         assert_eq!(stderr(&unknown).trim(), "shop: no user named \"nobody\"");
+
+        // Named, scoped and expiring; listed (never the key); revoked.
+        let args = ["token", "ada", "--name", "ci deploy", "--expires", "30d", "--scope", "read"];
+        let issued = run(shop(dir.path(), Some(&test.url), &args));
+        assert!(issued.status.success(), "{}", stderr(&issued));
+        let ci_key = stdout(&issued).trim().to_owned();
+        let check = ApiToken::authenticate(&test.db, &ci_key, now).await.unwrap();
+        assert!(matches!(check, TokenCheck::Valid { scope: TokenScope::Read, .. }), "{check:?}");
+        let ci = ApiToken::of_user(&test.db, User::by_username(&test.db, "ada").await.unwrap().id).await.unwrap().remove(0);
+        assert_eq!(ci.name, "ci deploy");
+        let lifetime = ci.expires_at.expect("an expiry") - ci.created_at;
+        assert!((lifetime - chrono::Duration::days(30)).num_seconds().abs() < 5, "{lifetime}");
+
+        let listed = run(shop(dir.path(), Some(&test.url), &["token", "--list", "ada"]));
+        assert!(listed.status.success(), "{}", stderr(&listed));
+        let listed = stdout(&listed);
+        let lines: Vec<&str> = listed.lines().collect();
+        assert_eq!(lines.len(), 3, "a header and two tokens:\n{listed}");
+        assert!(lines[0].contains("LAST USED"), "{listed}");
+        assert!(lines[1].contains("ci deploy") && lines[1].contains(" read ") && lines[1].trim_end().ends_with(" never"), "{listed}");
+        assert!(lines[2].contains("token") && lines[2].contains("read_write") && lines[2].contains("never"), "{listed}");
+        assert!(!listed.contains(&key) && !listed.contains(&ci_key), "keys are never listed");
+
+        let revoked = run(shop(dir.path(), Some(&test.url), &["token", "--revoke", &ci.id.to_string()]));
+        assert!(revoked.status.success(), "{}", stderr(&revoked));
+        assert_eq!(stdout(&revoked).trim(), format!("Revoked token {} (\"ci deploy\").", ci.id));
+        assert_eq!(ApiToken::authenticate(&test.db, &ci_key, now).await.unwrap(), TokenCheck::Invalid);
+        let again = run(shop(dir.path(), Some(&test.url), &["token", "--revoke", &ci.id.to_string()]));
+        assert_eq!(again.status.code(), Some(1));
+        assert_eq!(stderr(&again).trim(), format!("shop: no token with id {}", ci.id));
+
+        for bad in [&["token", "ada", "--scope", "admin"][..], &["token", "ada", "--list", "--revoke", "1"], &["token"]] {
+            let refused = run(shop(dir.path(), Some(&test.url), bad));
+            assert_eq!(refused.status.code(), Some(2), "{bad:?}: {}", stderr(&refused));
+        }
+        let forever = run(shop(dir.path(), Some(&test.url), &["token", "ada", "--expires", "soon"]));
+        assert_eq!(forever.status.code(), Some(1));
+        assert!(stderr(&forever).contains("--expires: \"soon\" is not a lifetime"), "{}", stderr(&forever));
     }
 }
 

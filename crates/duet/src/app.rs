@@ -489,6 +489,9 @@ fn account_routes(routes: &mut Routes) {
     duet_views::route!(routes, duet_auth::accounts::login);
     duet_views::route!(routes, duet_auth::accounts::logout);
     duet_views::route!(routes, duet_auth::accounts::me);
+    duet_views::route!(routes, duet_auth::tokens::list);
+    duet_views::route!(routes, duet_auth::tokens::issue);
+    duet_views::route!(routes, duet_auth::tokens::revoke);
 }
 
 fn page_list(ui: &CompiledUi) -> Vec<(String, String, bool)> {
