@@ -14,7 +14,7 @@ duet_models::db_tests! {
         let dir = tempfile::tempdir().unwrap();
         let first = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("Applied 4 migration(s)"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("Applied 5 migration(s)"), "{}", stdout(&first));
         let second = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(second.status.success(), "{}", stderr(&second));
         assert_eq!(stdout(&second).trim(), "No migrations to apply.");
@@ -30,7 +30,7 @@ duet_models::db_tests! {
         let applied = |o: &std::process::Output| {
             stdout(o).strip_prefix("Applied ").map_or(0, |rest| rest.split(' ').next().unwrap().parse::<usize>().unwrap())
         };
-        assert_eq!(applied(&a) + applied(&b), 4, "{} / {}", stdout(&a), stdout(&b));
+        assert_eq!(applied(&a) + applied(&b), 5, "{} / {}", stdout(&a), stdout(&b));
         let third = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert_eq!(stdout(&third).trim(), "No migrations to apply.");
     }
@@ -40,9 +40,9 @@ duet_models::db_tests! {
         let listed = run(shop(dir.path(), Some(&test.url), &["migrate", "--list"]));
         assert!(listed.status.success(), "{}", stderr(&listed));
         let lines: Vec<String> = stdout(&listed).lines().map(str::to_owned).collect();
-        // The framework's three migrations, then the shop's one.
-        assert_eq!(lines.len(), 4, "{lines:?}");
-        assert!(lines[..3].iter().all(|l| l.starts_with("[ ] duet ")) && lines[3].starts_with("[ ] shop "), "{lines:?}");
+        // The framework's four migrations, then the shop's one.
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(lines[..4].iter().all(|l| l.starts_with("[ ] duet ")) && lines[4].starts_with("[ ] shop "), "{lines:?}");
 
         assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
@@ -50,7 +50,7 @@ duet_models::db_tests! {
 
         let reverted = run(shop(dir.path(), Some(&test.url), &["migrate", "--revert"]));
         assert!(reverted.status.success(), "{}", stderr(&reverted));
-        let shop_version = lines[3].rsplit(' ').next().unwrap();
+        let shop_version = lines[4].rsplit(' ').next().unwrap();
         assert_eq!(stdout(&reverted).trim(), format!("Reverted migration {shop_version}."));
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
         assert!(listed.contains("[X] duet") && listed.contains(&format!("[ ] shop {shop_version}")), "{listed}");
@@ -70,7 +70,7 @@ duet_models::db_tests! {
         assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
         assert_eq!(
             stderr(&refused).trim(),
-            "shop: DATABASE_URL: the database has 4 pending migration(s); apply them with `shop migrate`"
+            "shop: DATABASE_URL: the database has 5 pending migration(s); apply them with `shop migrate`"
         );
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
         assert!(listed.lines().all(|l| l.starts_with("[ ] ")), "nothing was applied: {listed}");
@@ -161,7 +161,7 @@ duet_models::db_tests! {
         let lines: Vec<&str> = listed.lines().collect();
         assert_eq!(lines.len(), 3, "a header and two tokens:\n{listed}");
         assert!(lines[0].contains("LAST USED"), "{listed}");
-        assert!(lines[1].contains("ci deploy") && lines[1].contains(" read ") && lines[1].trim_end().ends_with(" never"), "{listed}");
+        assert!(lines[1].contains("ci deploy") && lines[1].contains(" read ") && !lines[1].contains("never"), "used, expiring: {listed}");
         assert!(lines[2].contains("token") && lines[2].contains("read_write") && lines[2].contains("never"), "{listed}");
         assert!(!listed.contains(&key) && !listed.contains(&ci_key), "keys are never listed");
 
