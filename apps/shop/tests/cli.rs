@@ -5,7 +5,7 @@ mod common;
 
 use common::{run, run_with_stdin, shop, stderr, stdout};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
-use duet_models::{ApiToken, User};
+use duet_models::{ApiToken, TokenCheck, TokenScope, User};
 
 duet_models::db_tests! {
     migrations: NO_MIGRATIONS;
@@ -14,7 +14,7 @@ duet_models::db_tests! {
         let dir = tempfile::tempdir().unwrap();
         let first = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("Applied 4 migration(s)"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("Applied 5 migration(s)"), "{}", stdout(&first));
         let second = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(second.status.success(), "{}", stderr(&second));
         assert_eq!(stdout(&second).trim(), "No migrations to apply.");
@@ -30,7 +30,7 @@ duet_models::db_tests! {
         let applied = |o: &std::process::Output| {
             stdout(o).strip_prefix("Applied ").map_or(0, |rest| rest.split(' ').next().unwrap().parse::<usize>().unwrap())
         };
-        assert_eq!(applied(&a) + applied(&b), 4, "{} / {}", stdout(&a), stdout(&b));
+        assert_eq!(applied(&a) + applied(&b), 5, "{} / {}", stdout(&a), stdout(&b));
         let third = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert_eq!(stdout(&third).trim(), "No migrations to apply.");
     }
@@ -40,9 +40,9 @@ duet_models::db_tests! {
         let listed = run(shop(dir.path(), Some(&test.url), &["migrate", "--list"]));
         assert!(listed.status.success(), "{}", stderr(&listed));
         let lines: Vec<String> = stdout(&listed).lines().map(str::to_owned).collect();
-        // The framework's three migrations, then the shop's one.
-        assert_eq!(lines.len(), 4, "{lines:?}");
-        assert!(lines[..3].iter().all(|l| l.starts_with("[ ] duet ")) && lines[3].starts_with("[ ] shop "), "{lines:?}");
+        // The framework's four migrations, then the shop's one.
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(lines[..4].iter().all(|l| l.starts_with("[ ] duet ")) && lines[4].starts_with("[ ] shop "), "{lines:?}");
 
         assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
@@ -50,7 +50,7 @@ duet_models::db_tests! {
 
         let reverted = run(shop(dir.path(), Some(&test.url), &["migrate", "--revert"]));
         assert!(reverted.status.success(), "{}", stderr(&reverted));
-        let shop_version = lines[3].rsplit(' ').next().unwrap();
+        let shop_version = lines[4].rsplit(' ').next().unwrap();
         assert_eq!(stdout(&reverted).trim(), format!("Reverted migration {shop_version}."));
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
         assert!(listed.contains("[X] duet") && listed.contains(&format!("[ ] shop {shop_version}")), "{listed}");
@@ -70,7 +70,7 @@ duet_models::db_tests! {
         assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
         assert_eq!(
             stderr(&refused).trim(),
-            "shop: DATABASE_URL: the database has 4 pending migration(s); apply them with `shop migrate`"
+            "shop: DATABASE_URL: the database has 5 pending migration(s); apply them with `shop migrate`"
         );
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
         assert!(listed.lines().all(|l| l.starts_with("[ ] ")), "nothing was applied: {listed}");
@@ -127,8 +127,9 @@ duet_models::db_tests! {
         assert!(issued.status.success(), "{}", stderr(&issued));
         let key = stdout(&issued).trim().to_owned();
         assert!(key.len() >= 40 && !key.contains(' '), "{key:?}");
-        let owner = ApiToken::authenticate(&test.db, &key).await.unwrap().expect("the printed token works");
-        assert_eq!(owner.username, "ada");
+        let now = duet_models::now();
+        let check = ApiToken::authenticate(&test.db, &key, now).await.unwrap();
+        assert!(matches!(&check, TokenCheck::Valid { user, scope: TokenScope::ReadWrite } if user.username == "ada"), "{check:?}");
 
         let hashes: Vec<String> = {
             use diesel::prelude::*;
@@ -141,6 +142,44 @@ duet_models::db_tests! {
         let unknown = run(shop(dir.path(), Some(&test.url), &["token", "nobody"]));
         assert_eq!(unknown.status.code(), Some(1));
         assert_eq!(stderr(&unknown).trim(), "shop: no user named \"nobody\"");
+
+        // Named, scoped and expiring; listed (never the key); revoked.
+        let args = ["token", "ada", "--name", "ci deploy", "--expires", "30d", "--scope", "read"];
+        let issued = run(shop(dir.path(), Some(&test.url), &args));
+        assert!(issued.status.success(), "{}", stderr(&issued));
+        let ci_key = stdout(&issued).trim().to_owned();
+        let check = ApiToken::authenticate(&test.db, &ci_key, now).await.unwrap();
+        assert!(matches!(check, TokenCheck::Valid { scope: TokenScope::Read, .. }), "{check:?}");
+        let ci = ApiToken::of_user(&test.db, User::by_username(&test.db, "ada").await.unwrap().id).await.unwrap().remove(0);
+        assert_eq!(ci.name, "ci deploy");
+        let lifetime = ci.expires_at.expect("an expiry") - ci.created_at;
+        assert!((lifetime - chrono::Duration::days(30)).num_seconds().abs() < 5, "{lifetime}");
+
+        let listed = run(shop(dir.path(), Some(&test.url), &["token", "--list", "ada"]));
+        assert!(listed.status.success(), "{}", stderr(&listed));
+        let listed = stdout(&listed);
+        let lines: Vec<&str> = listed.lines().collect();
+        assert_eq!(lines.len(), 3, "a header and two tokens:\n{listed}");
+        assert!(lines[0].contains("LAST USED"), "{listed}");
+        assert!(lines[1].contains("ci deploy") && lines[1].contains(" read ") && !lines[1].contains("never"), "used, expiring: {listed}");
+        assert!(lines[2].contains("token") && lines[2].contains("read_write") && lines[2].contains("never"), "{listed}");
+        assert!(!listed.contains(&key) && !listed.contains(&ci_key), "keys are never listed");
+
+        let revoked = run(shop(dir.path(), Some(&test.url), &["token", "--revoke", &ci.id.to_string()]));
+        assert!(revoked.status.success(), "{}", stderr(&revoked));
+        assert_eq!(stdout(&revoked).trim(), format!("Revoked token {} (\"ci deploy\").", ci.id));
+        assert_eq!(ApiToken::authenticate(&test.db, &ci_key, now).await.unwrap(), TokenCheck::Invalid);
+        let again = run(shop(dir.path(), Some(&test.url), &["token", "--revoke", &ci.id.to_string()]));
+        assert_eq!(again.status.code(), Some(1));
+        assert_eq!(stderr(&again).trim(), format!("shop: no token with id {}", ci.id));
+
+        for bad in [&["token", "ada", "--scope", "admin"][..], &["token", "ada", "--list", "--revoke", "1"], &["token"]] {
+            let refused = run(shop(dir.path(), Some(&test.url), bad));
+            assert_eq!(refused.status.code(), Some(2), "{bad:?}: {}", stderr(&refused));
+        }
+        let forever = run(shop(dir.path(), Some(&test.url), &["token", "ada", "--expires", "soon"]));
+        assert_eq!(forever.status.code(), Some(1));
+        assert!(stderr(&forever).contains("--expires: \"soon\" is not a lifetime"), "{}", stderr(&forever));
     }
 }
 

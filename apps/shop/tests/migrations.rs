@@ -260,7 +260,7 @@ duet_models::db_tests! {
         let migrated = run(shop(&["migrate"]));
         assert!(migrated.status.success(), "{}", stderr(&migrated));
         // The framework's three migrations and the one just written.
-        assert!(stdout(&migrated).starts_with("Applied 4 migration(s)"), "{}", stdout(&migrated));
+        assert!(stdout(&migrated).starts_with("Applied 5 migration(s)"), "{}", stdout(&migrated));
         let again = run(shop(&["makemigrations", "--check"]));
         assert!(again.status.success(), "{}", stderr(&again));
         assert_eq!(stdout(&again), "No changes detected.\n");

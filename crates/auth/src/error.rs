@@ -13,6 +13,19 @@ pub enum AuthError {
     /// An `Authorization: Token …`/`Bearer …` header named no valid token (401).
     #[error("Invalid token.")]
     InvalidToken,
+    /// The `Authorization` header named a token past its expiry (401).
+    #[error("Token has expired.")]
+    TokenExpired,
+    /// A `read` token was used with an unsafe method (403).
+    #[error("This token's scope is read: {0} needs a token with the read_write scope.")]
+    ReadOnlyToken(actix_web::http::Method),
+    /// A token-authenticated request asked to list, issue or revoke tokens (403): tokens
+    /// are managed from a logged-in session.
+    #[error("API tokens are managed from a logged-in session, not with a token.")]
+    TokenManagesTokens,
+    /// No such object for this user (404).
+    #[error("Not found.")]
+    NotFound,
     /// The user may not do this (403).
     #[error("You do not have permission to perform this action.")]
     PermissionDenied,
@@ -65,8 +78,12 @@ pub enum CsrfFailure {
 impl ResponseError for AuthError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AuthError::NotAuthenticated | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
-            AuthError::PermissionDenied | AuthError::Csrf(_) => StatusCode::FORBIDDEN,
+            AuthError::NotAuthenticated | AuthError::InvalidToken | AuthError::TokenExpired => StatusCode::UNAUTHORIZED,
+            AuthError::PermissionDenied
+            | AuthError::Csrf(_)
+            | AuthError::ReadOnlyToken(_)
+            | AuthError::TokenManagesTokens => StatusCode::FORBIDDEN,
+            AuthError::NotFound => StatusCode::NOT_FOUND,
             AuthError::InvalidCredentials | AuthError::BadRequest(_) | AuthError::DisallowedHost(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -78,7 +95,10 @@ impl ResponseError for AuthError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, AuthError::NotAuthenticated | AuthError::InvalidToken) {
+        if matches!(
+            self,
+            AuthError::NotAuthenticated | AuthError::InvalidToken | AuthError::TokenExpired
+        ) {
             // RFC 7235: a 401 names the scheme that would work.
             response.insert_header(("WWW-Authenticate", "Token"));
         }

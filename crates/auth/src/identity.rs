@@ -9,7 +9,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use duet_models::{ApiToken, Db, Login, User};
+use duet_models::{ApiToken, Db, Login, TokenCheck, TokenScope, User};
 use futures_util::future::LocalBoxFuture;
 
 use crate::session::is_unavailable;
@@ -36,7 +36,8 @@ pub enum Identity {
     /// The session could not be read (its store did not answer in time): who is asking is
     /// unknown. [`current_user`] fails with [`AuthError::Unavailable`] (503).
     Unavailable,
-    /// A valid `Authorization: Token|Bearer …` header, already resolved to its active user.
+    /// A valid `Authorization: Token|Bearer …` header, already resolved to its active user
+    /// (a `read` token only on safe methods: the middleware refuses it on the others).
     Token(Box<User>),
 }
 
@@ -127,7 +128,8 @@ impl AuthConfig {
 
 /// Middleware (`actix_web::middleware::from_fn(authenticate)`), inside the session
 /// middleware: refuses hosts that are not allowed, resolves the [`Identity`] (checking API
-/// tokens against the database), then enforces CSRF on unsafe session-authenticated
+/// tokens against the database: an unknown or revoked token is 401 "Invalid token.", an
+/// expired one 401 "Token has expired.", a `read` token on an unsafe method 403), then enforces CSRF on unsafe session-authenticated
 /// requests outside exempt prefixes: the `X-CSRFToken` header, or for a plain HTML form
 /// (`application/x-www-form-urlencoded`) its `csrfmiddlewaretoken` field, as Django's
 /// middleware reads it.
@@ -158,9 +160,24 @@ async fn resolve(req: &mut ServiceRequest) -> Result<(), actix_web::Error> {
     let identity = match bearer_token(req.request())? {
         Some(key) => {
             let db = req.app_data::<web::Data<Db>>().ok_or(AuthError::Internal)?;
-            match ApiToken::authenticate(db, key).await.map_err(AuthError::from)? {
-                Some(user) => Identity::Token(Box::new(user)),
-                None => return Err(AuthError::InvalidToken.into()),
+            match ApiToken::authenticate(db, key, duet_models::now())
+                .await
+                .map_err(AuthError::from)?
+            {
+                TokenCheck::Valid { user, scope } => {
+                    if scope == TokenScope::Read && !is_safe(req.method()) {
+                        tracing::warn!(user_id = user.id, method = %req.method(), path = req.path(), "read-only token refused");
+                        let method = req.method().clone();
+                        req.extensions_mut().insert(Identity::Token(Box::new(user)));
+                        return Err(AuthError::ReadOnlyToken(method).into());
+                    }
+                    Identity::Token(Box::new(user))
+                }
+                TokenCheck::Expired => {
+                    tracing::info!(path = req.path(), "expired API token refused");
+                    return Err(AuthError::TokenExpired.into());
+                }
+                TokenCheck::Invalid => return Err(AuthError::InvalidToken.into()),
             }
         }
         None => Identity::from_session(&req.get_session()),

@@ -16,6 +16,9 @@
 //!   session id and the CSRF token; its password check bounded by [`PasswordChecks`]),
 //!   `POST /accounts/logout/` (ends the login row: a replayed cookie is anonymous, whatever
 //!   the store), `GET /accounts/me/`.
+//! - **Tokens** ([`tokens`]): `GET`/`POST /accounts/tokens/`, `DELETE /accounts/tokens/{id}/`
+//!   — a user's named API tokens (scope `read` or `read_write`, optional expiry, last use),
+//!   managed from a session only.
 //! - **Permissions** ([`Permission`]): `AllowAny`, `IsAuthenticated`, `IsStaff`,
 //!   `IsAuthenticatedOrReadOnly`, `IsOwner`, composable with `and`/`or`/`not`.
 //!
@@ -50,6 +53,7 @@ mod identity;
 mod passwords;
 mod permissions;
 mod session;
+pub mod tokens;
 
 pub use accounts::LogoutListener;
 pub use error::{AuthError, CsrfFailure};

@@ -489,6 +489,9 @@ fn account_routes(routes: &mut Routes) {
     duet_views::route!(routes, duet_auth::accounts::login);
     duet_views::route!(routes, duet_auth::accounts::logout);
     duet_views::route!(routes, duet_auth::accounts::me);
+    duet_views::route!(routes, duet_auth::tokens::list);
+    duet_views::route!(routes, duet_auth::tokens::issue);
+    duet_views::route!(routes, duet_auth::tokens::revoke);
 }
 
 fn page_list(ui: &CompiledUi) -> Vec<(String, String, bool)> {
@@ -624,6 +627,13 @@ impl Checked {
         // the other instances (when it has a transport) to close theirs.
         let logout: Arc<dyn LogoutListener> = Arc::new(services.broadcaster.clone());
         let logout = web::Data::from(logout);
+        let cors = crate::cors::ApiCors::new(
+            app.prefixes
+                .iter()
+                .filter(|p| p.kind == PrefixKind::Api)
+                .map(|p| p.path.as_str()),
+            services.cors_origins.clone(),
+        )?;
         let prefixes = Arc::new(app.prefixes);
         let serve_error = |e: std::io::Error| Error::Serve {
             addr: addr.to_owned(),
@@ -651,6 +661,8 @@ impl Checked {
                     Mount::configure(&mount, routes, cfg);
                 })
                 .wrap(from_fn(duet_auth::authenticate))
+                // Outside authentication and CSRF: preflights are answered before them.
+                .wrap(cors.clone())
                 .wrap(services.sessions.middleware(services.session_backend.clone()))
                 .wrap(from_fn(duet_auth::session_faults))
                 // Operations (each in its own module): the request id and errors as responses,

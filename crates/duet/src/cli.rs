@@ -14,7 +14,9 @@
 //! | `makemigrations [NAME] [--check]` | writes the migration (SQLite and PostgreSQL) that makes the database match the app's models; `--check` writes nothing and exits 1 when there is one to write |
 //! | `createuser NAME [--email E] [--staff] [--superuser]` | creates a user; the password comes from standard input |
 //! | `changepassword NAME` | sets a user's password from standard input |
-//! | `token NAME` | issues an API token and prints it, once |
+//! | `token NAME [--name N] [--expires 30d] [--scope read\|read_write]` | issues an API token and prints its key, once (default: named "token", read_write, never expiring) |
+//! | `token --list NAME` | lists the user's tokens: id, name, scope, created, expires, last used (never keys) |
+//! | `token --revoke ID` | revokes (deletes) a token: it stops working at once |
 //! | `routes` | prints the prefix table, every route and page |
 //! | `openapi` | prints the OpenAPI 3.1 document of the app's HTTP API (JSON), as `GET /api/schema/` serves it |
 //! | `check [--deploy]` | validates the app without serving; exit 1 with every problem listed; `--deploy` also lists the settings unsafe in production (Django's `check --deploy`) |
@@ -29,7 +31,9 @@ use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use duet_models::{ApiToken, DatabaseUrl, Db, DbConfig, MigrationSet, NewUser, User};
+use duet_models::{
+    ApiToken, Choices, DatabaseUrl, Db, DbConfig, MigrationSet, NewUser, Scope, TokenScope, TokenSpec, User,
+};
 
 use crate::{App, Error, Services, Settings};
 
@@ -86,10 +90,27 @@ enum Command {
         /// Whose password.
         username: String,
     },
-    /// Issue a new API token for a user and print it; it is shown only this once.
+    /// Issue an API token for a user and print its key (shown only this once); or list a
+    /// user's tokens; or revoke one.
     Token {
-        /// Whose token.
-        username: String,
+        /// Whose token (to issue, or with --list).
+        #[arg(required_unless_present = "revoke")]
+        username: Option<String>,
+        /// What the token is for.
+        #[arg(long, default_value = "token", conflicts_with_all = ["list", "revoke"])]
+        name: String,
+        /// How long it works, such as 30d, 12h or 90min (default: forever).
+        #[arg(long, value_name = "LIFETIME", conflicts_with_all = ["list", "revoke"])]
+        expires: Option<String>,
+        /// What it may do: read (GET, HEAD and OPTIONS only) or read_write.
+        #[arg(long, default_value = "read_write", value_parser = token_scope, conflicts_with_all = ["list", "revoke"])]
+        scope: TokenScope,
+        /// List the user's tokens (id, name, scope, created, expires, last used) instead.
+        #[arg(long)]
+        list: bool,
+        /// Revoke the token with this id (any user's) instead.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["username", "list"])]
+        revoke: Option<i64>,
     },
     /// Print the prefix table, every HTTP route with its methods, and every page.
     Routes,
@@ -254,10 +275,39 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
             println!("Changed the password of {:?}.", user.username);
             Ok(())
         }
-        Command::Token { username } => {
+        Command::Token {
+            username,
+            name: token_name,
+            expires,
+            scope,
+            list,
+            revoke,
+        } => {
             let db = existing(&name, &app.migration_sets(dir)?, database).await?;
-            let user = user(&db, &username).await?;
-            println!("{}", ApiToken::issue(&db, user.id).await?);
+            if let Some(id) = revoke {
+                let token = ApiToken::revoke(&db, Scope::All, id).await.map_err(|e| match e {
+                    duet_models::Error::NotFound => Error::Input(format!("no token with id {id}")),
+                    other => other.into(),
+                })?;
+                println!("Revoked token {id} ({:?}).", token.name);
+                return Ok(());
+            }
+            // clap requires the username unless --revoke is given.
+            let user = user(&db, username.as_deref().unwrap_or_default()).await?;
+            if list {
+                print_tokens(&ApiToken::of_user(&db, user.id).await?);
+                return Ok(());
+            }
+            let mut spec = TokenSpec {
+                scope,
+                ..TokenSpec::named(&token_name).map_err(|e| Error::Input(format!("--name: {e}")))?
+            };
+            if let Some(lifetime) = expires {
+                spec = spec
+                    .expires_in(&lifetime, duet_models::now())
+                    .map_err(|e| Error::Input(format!("--expires: {e}")))?;
+            }
+            println!("{}", ApiToken::issue_with(&db, user.id, spec).await?.1);
             Ok(())
         }
         Command::Routes => {
@@ -333,6 +383,41 @@ async fn user(db: &Db, username: &str) -> Result<User, Error> {
     User::by_username(db, username).await.map_err(|e| match e {
         duet_models::Error::NotFound => Error::Input(format!("no user named {username:?}")),
         other => other.into(),
+    })
+}
+
+/// `token --list`: one line per token, newest first; times in UTC to the minute.
+fn print_tokens(tokens: &[ApiToken]) {
+    let at = |at: Option<chrono::NaiveDateTime>, none: &str| {
+        at.map_or_else(|| none.to_owned(), |at| at.format("%Y-%m-%d %H:%M").to_string())
+    };
+    let now = duet_models::now();
+    println!(
+        "{:>6}  {:<24} {:<10} {:<16} {:<24} {:<16}",
+        "ID", "NAME", "SCOPE", "CREATED (UTC)", "EXPIRES", "LAST USED"
+    );
+    for token in tokens {
+        let mut expires = at(token.expires_at, "never");
+        if token.is_expired(now) {
+            expires.push_str(" (expired)");
+        }
+        println!(
+            "{:>6}  {:<24} {:<10} {:<16} {:<24} {:<16}",
+            token.id,
+            token.name,
+            token.scope.value(),
+            at(Some(token.created_at), ""),
+            expires,
+            at(token.last_used_at, "never"),
+        );
+    }
+}
+
+/// `--scope`: a [`TokenScope`]'s value.
+fn token_scope(value: &str) -> Result<TokenScope, String> {
+    TokenScope::from_value(value).ok_or_else(|| {
+        let values: Vec<&str> = TokenScope::CHOICES.iter().map(|c| c.value).collect();
+        format!("{value:?} is not a scope; use one of {}", values.join(", "))
     })
 }
 

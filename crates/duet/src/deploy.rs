@@ -1,10 +1,10 @@
 //! `check --deploy`: the settings that are unsafe in production, as Django's
 //! `check --deploy` lists them.
 
-use crate::App;
 #[cfg(test)]
 use crate::SecurityHeaders;
 use crate::settings::{Env, MIN_SECRET_LEN, Settings};
+use crate::{App, CorsOrigins};
 
 /// One problem: a stable id (`duet.W001`) and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,23 @@ pub(crate) fn problems(settings: &Settings, app: &App, rust_log: Option<&str>) -
             "duet.W007",
             format!("DUET_TRUSTED_ORIGINS lists {origin}, which is not HTTPS."),
         );
+    }
+    match &settings.cors_origins {
+        Some(CorsOrigins::Any) => problem(
+            "duet.W011",
+            "DUET_CORS_ORIGINS is *: any site's pages may call the API (with tokens, never cookies). \
+             List the origins of the front-ends that call it."
+                .into(),
+        ),
+        Some(CorsOrigins::Listed(origins)) => {
+            for origin in origins.iter().filter(|o| o.starts_with("http://")) {
+                problem(
+                    "duet.W012",
+                    format!("DUET_CORS_ORIGINS lists {origin}, which is not HTTPS."),
+                );
+            }
+        }
+        Some(CorsOrigins::Off) | None => {}
     }
     if app.security_headers.hsts_value().is_none() {
         problem(
@@ -152,5 +169,31 @@ mod tests {
         let found = problems(&production, &app, None);
         assert_eq!(ids(&found), ["duet.W008", "app.W001"]);
         assert_eq!(found[1].to_string(), "app.W001: STRIPE_WEBHOOK_SECRET is unset");
+    }
+
+    #[test]
+    fn cors_origins_must_be_listed_and_https() {
+        let app = App::new("t");
+        let cors = |origins: &str| ids(&problems(&settings(&["--cors-origins", origins]), &app, None));
+        assert!(cors("*").contains(&"duet.W011"));
+        let plain = problems(
+            &settings(&["--cors-origins=https://a.example,http://b.example"]),
+            &app,
+            None,
+        );
+        let w012: Vec<String> = plain
+            .iter()
+            .filter(|p| p.id == "duet.W012")
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            w012,
+            ["duet.W012: DUET_CORS_ORIGINS lists http://b.example, which is not HTTPS."]
+        );
+        assert!(
+            !cors("https://a.example")
+                .iter()
+                .any(|id| ["duet.W011", "duet.W012"].contains(id))
+        );
     }
 }

@@ -91,6 +91,7 @@
 mod app;
 pub mod cli;
 mod compression;
+mod cors;
 mod deploy;
 mod error;
 mod headers;
@@ -104,6 +105,7 @@ mod shutdown;
 mod telemetry;
 
 pub use app::{App, Checked};
+pub use cors::CorsOrigins;
 pub use error::Error;
 pub use headers::{DEFAULT_CSP, DEFAULT_HSTS, SecurityHeaders};
 pub use services::Services;

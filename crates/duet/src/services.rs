@@ -10,8 +10,8 @@ use duet_state::postgres::PgBroadcaster;
 use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
 use duet_state::{Broadcaster, MemoryStateManager, Rate, SocketConfig, StateManager};
 
-use crate::Error;
 use crate::settings::{Env, Settings};
+use crate::{CorsOrigins, Error};
 
 /// How long an idle tab's state is kept.
 const TAB_TTL: Duration = Duration::from_secs(60 * 60);
@@ -33,6 +33,8 @@ pub struct Services {
     pub session_backend: SessionBackend,
     /// Other origins trusted for unsafe session requests.
     pub trusted_origins: Vec<String>,
+    /// Origins whose pages may call the API from a browser (`DUET_CORS_ORIGINS`).
+    pub cors_origins: CorsOrigins,
     /// The host names the app answers to.
     pub allowed_hosts: AllowedHosts,
     /// New tabs one client address may open (`None`: no limit).
@@ -65,6 +67,7 @@ impl Services {
             sessions: SessionConfig::new(session_key),
             session_backend: SessionBackend::cookie(),
             trusted_origins: Vec::new(),
+            cors_origins: CorsOrigins::Off,
             allowed_hosts: AllowedHosts::loopback(),
             new_tabs_per_address: SocketConfig::default().new_tabs_per_address,
             trust_forwarded_for: false,
@@ -153,6 +156,7 @@ impl Services {
             sessions,
             session_backend,
             trusted_origins: settings.trusted_origins.clone(),
+            cors_origins: settings.cors_origins.clone().unwrap_or(CorsOrigins::Off),
             allowed_hosts,
             new_tabs_per_address: settings.new_tabs_per_address.0,
             trust_forwarded_for: settings.trust_forwarded_for,

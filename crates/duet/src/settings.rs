@@ -7,8 +7,8 @@ use duet_auth::AllowedHosts;
 use duet_models::{DatabaseUrl, DbConfig};
 use duet_state::Rate;
 
-use crate::Error;
 use crate::telemetry::LogFormat;
+use crate::{CorsOrigins, Error};
 
 /// actix-session's cookie key needs at least 64 bytes.
 pub(crate) const MIN_SECRET_LEN: usize = 64;
@@ -92,6 +92,12 @@ pub struct Settings {
     /// https://admin.example.com), as Django's CSRF_TRUSTED_ORIGINS.
     #[arg(long, env = "DUET_TRUSTED_ORIGINS", value_name = "ORIGINS", global = true, value_delimiter = ',', value_parser = origin)]
     pub trusted_origins: Vec<String>,
+    /// Origins whose pages may call the API from a browser (CORS, comma-separated, such as
+    /// https://app.example.com; * for any origin, without credentials), as
+    /// django-cors-headers' CORS_ALLOWED_ORIGINS. Only the API prefixes and /accounts answer
+    /// them. Unset: no CORS.
+    #[arg(long, env = "DUET_CORS_ORIGINS", value_name = "ORIGINS", global = true, value_parser = cors_origins)]
+    pub cors_origins: Option<CorsOrigins>,
     /// The host names the app answers to, as Django's ALLOWED_HOSTS (comma-separated:
     /// example.com, .example.com for it and its subdomains, * for any); other hosts get 400.
     /// Required in production; in development the loopback names.
@@ -285,6 +291,21 @@ fn origin(raw: &str) -> Result<String, String> {
     Ok(url.origin().ascii_serialization())
 }
 
+/// `DUET_CORS_ORIGINS`: origins, or `*` alone (any origin).
+fn cors_origins(raw: &str) -> Result<CorsOrigins, String> {
+    let values: Vec<&str> = raw.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
+    match values.as_slice() {
+        [] => Ok(CorsOrigins::Off),
+        ["*"] => Ok(CorsOrigins::Any),
+        listed if listed.contains(&"*") => Err("* means any origin: give it alone, or list the origins".to_owned()),
+        listed => listed
+            .iter()
+            .map(|o| origin(o))
+            .collect::<Result<_, _>>()
+            .map(CorsOrigins::Listed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +322,21 @@ mod tests {
         assert!(lock_ttl("99").is_err());
         assert_eq!(lock_ttl("100"), Ok(Duration::from_millis(100)));
         assert!(redis_timeout("9").is_err());
+        assert_eq!(cors_origins(""), Ok(CorsOrigins::Off));
+        assert_eq!(cors_origins(" * "), Ok(CorsOrigins::Any));
+        assert_eq!(
+            cors_origins("https://a.example, http://b.example:8080"),
+            Ok(CorsOrigins::Listed(vec![
+                "https://a.example".into(),
+                "http://b.example:8080".into()
+            ]))
+        );
+        assert!(cors_origins("*,https://a.example").unwrap_err().contains("alone"));
+        assert!(
+            cors_origins("https://a.example/path")
+                .unwrap_err()
+                .contains("not an origin")
+        );
         assert_eq!(redis_timeout("10"), Ok(Duration::from_millis(10)));
         assert_eq!(tabs_per_minute("off"), Ok(TabRate(None)));
         assert_eq!(

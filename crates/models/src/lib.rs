@@ -82,7 +82,7 @@ pub use staff::{
     AdminLogEntry, Group, GroupMember, LogAction, NewAdminLogEntry, NewGroup, NewGroupMember, NewPermissionGrant,
     PermissionAction, PermissionGrant, Permissions, diff_rows,
 };
-pub use tokens::ApiToken;
+pub use tokens::{ApiToken, LAST_USED_PRECISION, TokenCheck, TokenScope, TokenSpec};
 pub use users::{NewUser, User};
 pub use validation::{Input, NON_FIELD_ERRORS, ValidationErrors, Validator, parse_cents};
 

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use duet_models::testing::TestDb;
 use duet_models::{
-    ApiToken, Claim, Db, DbConfig, Error, FRAMEWORK_MIGRATIONS, ListQuery, Model, NewUser, Scope, User, WebhookDelivery,
+    ApiToken, Claim, Db, DbConfig, Error, FRAMEWORK_MIGRATIONS, ListQuery, Model, NewUser, Scope, TokenCheck,
+    TokenScope, TokenSpec, User, WebhookDelivery,
 };
 
 fn new_user(name: &str) -> NewUser {
@@ -85,11 +86,66 @@ duet_models::db_tests! {
         assert!(!stored.contains(&key), "the plain token is never stored");
         assert!(stored.contains(&ApiToken::hash_key(&key)));
 
-        assert_eq!(ApiToken::authenticate(&db, &key).await.unwrap().map(|u| u.id), Some(ada.id));
-        assert_eq!(ApiToken::authenticate(&db, "not-a-token").await.unwrap(), None);
+        let now = duet_models::now();
+        assert!(matches!(ApiToken::authenticate(&db, &key, now).await.unwrap(), TokenCheck::Valid { user, .. } if user.id == ada.id));
+        assert_eq!(ApiToken::authenticate(&db, "not-a-token", now).await.unwrap(), TokenCheck::Invalid);
         User::set_active(&db, ada.id, false).await.unwrap();
-        assert_eq!(ApiToken::authenticate(&db, &key).await.unwrap(), None, "inactive users' tokens fail");
+        assert_eq!(ApiToken::authenticate(&db, &key, now).await.unwrap(), TokenCheck::Invalid, "inactive users' tokens fail");
         assert_eq!(ApiToken::revoke_all(&db, ada.id).await.unwrap(), 2);
+    }
+
+    async fn tokens_expire_are_scoped_and_record_their_last_use(db: Db) {
+        let ada = user(&db, "ada").await;
+        let now = duet_models::now();
+        let spec = TokenSpec { scope: TokenScope::Read, ..TokenSpec::named(" ci ").unwrap() }.expires_in("30d", now).unwrap();
+        assert_eq!(spec.name, "ci");
+        let (token, key) = ApiToken::issue_with(&db, ada.id, spec).await.unwrap();
+        assert_eq!(token.expires_at, Some(now + chrono::Duration::days(30)));
+        assert_eq!(token.last_used_at, None);
+
+        let check = ApiToken::authenticate(&db, &key, now).await.unwrap();
+        assert_eq!(check, TokenCheck::Valid { user: ada.clone(), scope: TokenScope::Read });
+        let used = ApiToken::get(&db, Scope::All, token.id).await.unwrap();
+        assert_eq!(used.last_used_at, Some(now), "the first use is recorded");
+
+        // Within LAST_USED_PRECISION a use writes nothing; after it, it is recorded again.
+        let soon = now + chrono::Duration::seconds(59);
+        assert!(matches!(ApiToken::authenticate(&db, &key, soon).await.unwrap(), TokenCheck::Valid { .. }));
+        assert_eq!(ApiToken::get(&db, Scope::All, token.id).await.unwrap().last_used_at, Some(now));
+        let later = now + chrono::Duration::minutes(2);
+        assert!(matches!(ApiToken::authenticate(&db, &key, later).await.unwrap(), TokenCheck::Valid { .. }));
+        assert_eq!(ApiToken::get(&db, Scope::All, token.id).await.unwrap().last_used_at, Some(later));
+
+        let expiry = now + chrono::Duration::days(30);
+        assert_eq!(ApiToken::authenticate(&db, &key, expiry).await.unwrap(), TokenCheck::Expired);
+        assert_eq!(ApiToken::get(&db, Scope::All, token.id).await.unwrap().last_used_at, Some(later), "an expired use is not a use");
+
+        // Each user sees and revokes only their own; a revoked key is invalid.
+        let bob = user(&db, "bob").await;
+        let (bobs, bob_key) = ApiToken::issue_with(&db, bob.id, TokenSpec::named("laptop").unwrap()).await.unwrap();
+        assert_eq!(ApiToken::of_user(&db, ada.id).await.unwrap().iter().map(|t| t.id).collect::<Vec<_>>(), [token.id]);
+        assert!(matches!(ApiToken::revoke(&db, Scope::Owner(ada.id), bobs.id).await, Err(Error::NotFound)));
+        assert!(matches!(ApiToken::authenticate(&db, &bob_key, now).await.unwrap(), TokenCheck::Valid { .. }));
+        ApiToken::revoke(&db, Scope::Owner(bob.id), bobs.id).await.unwrap();
+        assert_eq!(ApiToken::authenticate(&db, &bob_key, now).await.unwrap(), TokenCheck::Invalid);
+        assert!(matches!(ApiToken::revoke(&db, Scope::All, bobs.id).await, Err(Error::NotFound)));
+    }
+
+    async fn tokens_issued_before_the_lifecycle_read_and_write_forever(db: Db) {
+        use diesel_async::RunQueryDsl;
+        let ada = user(&db, "ada").await;
+        // A row as the code before names, scopes and expiries wrote it.
+        let old_key = "a-token-issued-before-the-lifecycle";
+        let insert = format!(
+            "INSERT INTO api_tokens (user_id, key_hash, created_at) VALUES ({}, '{}', CURRENT_TIMESTAMP)",
+            ada.id,
+            ApiToken::hash_key(old_key)
+        );
+        duet_models::db_run!(db, |conn| diesel::sql_query(insert.clone()).execute(conn).await).unwrap();
+        let token = ApiToken::of_user(&db, ada.id).await.unwrap().remove(0);
+        assert_eq!((token.name.as_str(), token.scope, token.expires_at), ("token", TokenScope::ReadWrite, None));
+        let check = ApiToken::authenticate(&db, old_key, duet_models::now()).await.unwrap();
+        assert_eq!(check, TokenCheck::Valid { user: ada, scope: TokenScope::ReadWrite });
     }
 
     async fn webhook_deliveries_are_claimed_once(db: Db) {

@@ -27,6 +27,7 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DUET_ENV",
         "DUET_ADDR",
         "DUET_TRUSTED_ORIGINS",
+        "DUET_CORS_ORIGINS",
         "DUET_MIGRATIONS_DIR",
         "DUET_ALLOWED_HOSTS",
         "DUET_NEW_TABS_PER_ADDRESS",

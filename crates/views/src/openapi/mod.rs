@@ -193,7 +193,7 @@ fn security_schemes() -> Value {
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "An API token: `Authorization: Token <key>`. No CSRF header needed.",
+            "description": "An API token (`POST /accounts/tokens/` or the `token` command issues one): `Authorization: Token <key>`. No CSRF header needed. An expired or revoked token is a 401; a token of scope `read` may only GET, HEAD and OPTIONS (403 otherwise).",
         },
         "bearer": {
             "type": "http",
