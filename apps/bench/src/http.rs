@@ -16,7 +16,12 @@ use crate::load::{LoadResult, wrk};
 use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
 
 /// The whole HTTP comparison; prints a Markdown table.
-pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<&str>) -> Result<(), String> {
+pub(crate) async fn run(
+    seconds: u32,
+    connections: u32,
+    accept_encoding: Option<&str>,
+    redis: Option<&str>,
+) -> Result<(), String> {
     let (dir, url, db, user) = bench_db("http").await?;
     for n in 0..50 {
         let order = NewOrder {
@@ -30,52 +35,13 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<
         Order::create(&db, order).await.map_err(|e| e.to_string())?;
     }
 
-    let shop_addr = free_addr()?;
-    let _shop = Killed(
-        Command::new(sibling("shop")?)
-            .args(["serve", "--addr", &shop_addr])
-            .current_dir(&dir)
-            .env("DATABASE_URL", &url)
-            .env("DUET_ENV", "production")
-            .env("DUET_ALLOWED_HOSTS", "127.0.0.1")
-            .env("DUET_SECRET_KEY", "b".repeat(64))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?,
-    );
-    wait_for(&shop_addr).await?;
+    let (_shop, shop_addr) = start_shop(&dir, &url, &[]).await?;
     let base = format!("http://{shop_addr}");
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let form: serde_json::Value = client
-        .get(format!("{base}/accounts/login/"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let login = client
-        .post(format!("{base}/accounts/login/"))
-        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
-        .json(&serde_json::json!({"username": "bench", "password": "bench"}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let session = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("sessionid="))
-        .and_then(|c| c.split(';').next())
-        .ok_or("login set no session cookie")?
-        .to_owned();
+    let client = reqwest::Client::new();
+    let session = log_in(&base).await?;
     let body = client
         .get(format!("{base}/api/orders/"))
+        .header("Cookie", &session)
         .send()
         .await
         .map_err(|e| e.to_string())?
@@ -116,27 +82,54 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<
         return Err("the bare SQLite server's body differs from duet's".into());
     }
 
-    let mut headers = vec![format!("Cookie: {session}")];
-    if let Some(encoding) = accept_encoding {
-        headers.push(format!("Accept-Encoding: {encoding}"));
+    // With Redis: the same request with sessions in Redis, without and with the user
+    // throttle (its counter in Redis too), so that the difference is the throttle's.
+    let prefix = format!("duet-bench-{}", std::process::id());
+    let mut redis_servers = Vec::new();
+    if let Some(redis) = redis {
+        for throttle in ["off", "1000000/minute"] {
+            let env = [
+                ("REDIS_URL", redis),
+                ("REDIS_KEY_PREFIX", prefix.as_str()),
+                ("DUET_THROTTLE_USER", throttle),
+            ];
+            let (server, addr) = start_shop(&dir, &url, &env).await?;
+            let session = log_in(&format!("http://{addr}")).await?;
+            redis_servers.push((server, addr, session));
+        }
     }
+
+    let with_encoding = |session: &str| {
+        let mut headers = vec![format!("Cookie: {session}")];
+        if let Some(encoding) = accept_encoding {
+            headers.push(format!("Accept-Encoding: {encoding}"));
+        }
+        headers
+    };
     let rounds = 2;
-    let (mut bare, mut floor, mut duet) = (Vec::new(), Vec::new(), Vec::new());
+    let mut targets = vec![
+        (bare_addr.clone(), with_encoding(&session)),
+        (floor_addr.clone(), with_encoding(&session)),
+        (shop_addr.clone(), with_encoding(&session)),
+    ];
+    targets.extend(
+        redis_servers
+            .iter()
+            .map(|(_, addr, session)| (addr.clone(), with_encoding(session))),
+    );
+    let mut results = vec![Vec::new(); targets.len()];
     for _ in 0..rounds {
-        for (addr, results) in [
-            (&bare_addr, &mut bare),
-            (&floor_addr, &mut floor),
-            (&shop_addr, &mut duet),
-        ] {
+        for ((addr, headers), results) in targets.iter().zip(&mut results) {
             results.push(wrk(
                 &format!("http://{addr}/api/orders/"),
-                &headers,
+                headers,
                 seconds,
                 connections,
             )?);
         }
     }
-    let (bare, floor, duet) = (best(&bare), best(&floor), best(&duet));
+    let results: Vec<LoadResult> = results.iter().map(|r| best(r)).collect();
+    let (bare, floor, duet) = (results[0], results[1], results[2]);
     println!(
         "GET /api/orders/, 50 orders, {} bytes, {connections} connections, {seconds} s x {rounds} rounds (best round){}",
         body.len(),
@@ -147,11 +140,16 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<
     println!();
     println!("| server | requests/s | p50 ms | p99 ms | non-2xx |");
     println!("|---|---:|---:|---:|---:|");
-    for (name, r) in [
+    let mut rows = vec![
         ("bare actix-web, JSON from memory", bare),
         ("bare actix-web, the same query (diesel, sync SQLite) + JSON", floor),
         ("duet: session + SQLite + JSON", duet),
-    ] {
+    ];
+    if let [unthrottled, throttled] = results[3..] {
+        rows.push(("duet: Redis session + SQLite + JSON", unthrottled));
+        rows.push(("duet: Redis session + user throttle (Redis) + SQLite + JSON", throttled));
+    }
+    for (name, r) in rows {
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {} |",
             r.requests_per_sec, r.p50_ms, r.p99_ms, r.non_2xx
@@ -164,8 +162,94 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: Option<
         100.0 * floor.requests_per_sec / bare.requests_per_sec,
         100.0 * duet.requests_per_sec / floor.requests_per_sec
     );
+    if let [unthrottled, throttled] = results[3..] {
+        let ratio = 100.0 * throttled.requests_per_sec / unthrottled.requests_per_sec;
+        let verdict = if ratio >= 90.0 { "met" } else { "MISSED" };
+        println!("user throttle in Redis / no throttle (both Redis sessions) = {ratio:.0}% (target >= 90%: {verdict})");
+    } else {
+        println!("(no Redis: set DUET_TEST_REDIS_URL for the throttle rows)");
+    }
+    drop(redis_servers);
+    if let Some(redis) = redis {
+        forget(redis, &prefix).await?;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Deletes the run's keys (sessions, throttle counters) from the shared Redis.
+async fn forget(redis: &str, prefix: &str) -> Result<(), String> {
+    let client = redis::Client::open(redis).map_err(|e| e.to_string())?;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// `shop serve` in production on `url` with `env` added: the process and its address.
+async fn start_shop(dir: &Path, url: &str, env: &[(&str, &str)]) -> Result<(Killed, String), String> {
+    let addr = free_addr()?;
+    let shop = Killed(
+        Command::new(sibling("shop")?)
+            .args(["serve", "--addr", &addr])
+            .current_dir(dir)
+            .env("DATABASE_URL", url)
+            .env("DUET_ENV", "production")
+            .env("DUET_ALLOWED_HOSTS", "127.0.0.1")
+            .env("DUET_SECRET_KEY", "b".repeat(64))
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    wait_for(&addr).await?;
+    Ok((shop, addr))
+}
+
+/// Logs `bench` in at `base`: the `sessionid=…` cookie.
+async fn log_in(base: &str) -> Result<String, String> {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let form: serde_json::Value = client
+        .get(format!("{base}/accounts/login/"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let login = client
+        .post(format!("{base}/accounts/login/"))
+        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
+        .json(&serde_json::json!({"username": "bench", "password": "bench"}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sessionid="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| "login set no session cookie".to_owned())
 }
 
 fn best(results: &[LoadResult]) -> LoadResult {
