@@ -266,7 +266,7 @@ fn check_deploy_lists_unsafe_production_settings() {
         "duet.W001: DUET_ENV is not production",
         "duet.W002: DUET_SECRET_KEY is unset",
         "duet.W004: DUET_ALLOWED_HOSTS is unset",
-        "duet.W006: duet serves plain HTTP",
+        "duet.W006: DUET_TRUSTED_PROXIES is unset: duet serves plain HTTP",
         "app.W001: STRIPE_WEBHOOK_SECRET is unset",
     ] {
         assert!(text.contains(expected), "{expected}:\n{text}");

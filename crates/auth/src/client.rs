@@ -89,7 +89,7 @@ pub struct Client {
     /// The scheme the client used.
     pub scheme: Scheme,
     /// The host the client asked for (`Host`, or a trusted proxy's forwarded host), maybe
-    /// with a port; empty when the request named none.
+    /// with a port.
     pub host: String,
 }
 
@@ -170,14 +170,15 @@ impl Client {
     }
 }
 
-/// The `Host` header, else the request line's authority (HTTP/2).
+/// The `Host` header, else the request line's authority (HTTP/2), else the server's own
+/// name (actix's `AppConfig::host`, as its `ConnectionInfo` does).
 fn direct_host(req: &HttpRequest) -> String {
     req.headers()
         .get(HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
-        .unwrap_or_default()
+        .unwrap_or_else(|| req.app_config().host().to_owned())
 }
 
 /// Every comma-separated value of header `name`, in order, over all its lines.

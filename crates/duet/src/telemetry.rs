@@ -219,7 +219,7 @@ impl Line<'_> {
                 target: "duet::http", method, route, path, status, duration_ms, user, client, error = %short(error), "request"
             ),
             None => {
-                tracing::info!(target: "duet::http", method, route, path, status, duration_ms, user, client, "request")
+                tracing::info!(target: "duet::http", method, route, path, status, duration_ms, user, client, "request");
             }
         }
     }
