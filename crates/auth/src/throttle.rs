@@ -386,14 +386,31 @@ impl RedisCounts {
         let key = format!("{}:{}:{}", self.prefix, throttle.scope, hex::encode(&digest[..16]));
         let interval = throttle.rate.interval().as_micros() as u64;
         let burst = interval * u64::from(throttle.rate.requests());
-        let mut conn = self.conn.clone();
         let mut invocation = self.script.key(key);
         invocation.arg(interval).arg(burst);
-        let wait: u64 = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn))
-            .await
-            .map_err(|_| ())
-            .and_then(|result| result.map_err(|error| tracing::warn!(%error, "throttle: Redis failed")))
-            .map_err(|()| AuthError::Unavailable)?;
+        // A connection from before a Redis restart fails at once: the manager reconnects,
+        // and the check is sent once more, within the same timeout (as sessions do).
+        let attempts = async {
+            let mut conn = self.conn.clone();
+            match invocation.invoke_async::<u64>(&mut conn).await {
+                Err(error) if error.is_io_error() || error.is_connection_dropped() => {
+                    tracing::debug!(%error, "throttle: stale Redis connection; trying again");
+                    invocation.invoke_async::<u64>(&mut conn).await
+                }
+                other => other,
+            }
+        };
+        let wait = match tokio::time::timeout(self.timeout, attempts).await {
+            Ok(Ok(wait)) => wait,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "throttle: Redis failed");
+                return Err(AuthError::Unavailable);
+            }
+            Err(_) => {
+                tracing::warn!("throttle: Redis did not answer in time");
+                return Err(AuthError::Unavailable);
+            }
+        };
         Ok((wait > 0).then(|| Duration::from_micros(wait)))
     }
 }
