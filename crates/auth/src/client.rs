@@ -41,11 +41,6 @@ impl TrustedProxies {
         Ok(TrustedProxies { nets })
     }
 
-    /// Whether no proxy is trusted.
-    pub fn is_empty(&self) -> bool {
-        self.nets.is_empty()
-    }
-
     /// Whether every address is trusted (`0.0.0.0/0`, `::/0`): then anyone may forge a
     /// client address, scheme or host.
     pub fn trusts_anyone(&self) -> bool {
