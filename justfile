@@ -4,6 +4,7 @@
 postgres_url := env_var_or_default("DUET_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 redis_url := env_var_or_default("DUET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 chromedriver := env_var_or_default("DUET_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
+nginx := env_var_or_default("DUET_TEST_NGINX", "/usr/sbin/nginx")
 
 # Run the demo shop on http://127.0.0.1:8000 (embedded SQLite).
 run:
@@ -15,7 +16,7 @@ test:
 
 # Every test, against PostgreSQL and Redis too.
 test-all:
-    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} DUET_TEST_CHROMEDRIVER={{chromedriver}} cargo test --workspace
+    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} DUET_TEST_CHROMEDRIVER={{chromedriver}} DUET_TEST_NGINX={{nginx}} cargo test --workspace
 
 # Formatting and lints, as CI runs them.
 lint:
@@ -26,7 +27,7 @@ lint:
 bench:
     command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
     cargo build --release -p shop -p duet-bench
-    target/release/duet-bench http
+    DUET_TEST_REDIS_URL={{redis_url}} target/release/duet-bench http
     target/release/duet-bench logins
     DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench webhooks
     DUET_TEST_POSTGRES_URL={{postgres_url}} target/release/duet-bench admin

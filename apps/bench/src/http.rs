@@ -21,7 +21,12 @@ use crate::load::{LoadResult, wrk};
 use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
 
 /// The whole HTTP comparison; prints a Markdown table.
-pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: &str) -> Result<(), String> {
+pub(crate) async fn run(
+    seconds: u32,
+    connections: u32,
+    accept_encoding: &str,
+    redis: Option<&str>,
+) -> Result<(), String> {
     let (dir, url, db, user) = bench_db("http").await?;
     for n in 0..50 {
         let order = NewOrder {
@@ -35,52 +40,13 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: &str) -
         Order::create(&db, order).await.map_err(|e| e.to_string())?;
     }
 
-    let shop_addr = free_addr()?;
-    let _shop = Killed(
-        Command::new(sibling("shop")?)
-            .args(["serve", "--addr", &shop_addr])
-            .current_dir(&dir)
-            .env("DATABASE_URL", &url)
-            .env("DUET_ENV", "production")
-            .env("DUET_ALLOWED_HOSTS", "127.0.0.1")
-            .env("DUET_SECRET_KEY", "b".repeat(64))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?,
-    );
-    wait_for(&shop_addr).await?;
+    let (_shop, shop_addr) = start_shop(&dir, &url, &[]).await?;
     let base = format!("http://{shop_addr}");
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let form: serde_json::Value = client
-        .get(format!("{base}/accounts/login/"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let login = client
-        .post(format!("{base}/accounts/login/"))
-        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
-        .json(&serde_json::json!({"username": "bench", "password": "bench"}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let session = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("sessionid="))
-        .and_then(|c| c.split(';').next())
-        .ok_or("login set no session cookie")?
-        .to_owned();
+    let client = reqwest::Client::new();
+    let session = log_in(&base).await?;
     let body = client
         .get(format!("{base}/api/orders/"))
+        .header("Cookie", &session)
         .send()
         .await
         .map_err(|e| e.to_string())?
@@ -123,6 +89,7 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: &str) -
 
     let compressed = client
         .get(format!("{base}/api/orders/"))
+        .header("Cookie", &session)
         .header("accept-encoding", accept_encoding)
         .send()
         .await
@@ -207,6 +174,11 @@ pub(crate) async fn run(seconds: u32, connections: u32, accept_encoding: &str) -
     );
     println!();
     compression_costs(&body);
+    println!();
+    match redis {
+        Some(redis) => throttle_rows(&dir, &url, redis, seconds, connections).await?,
+        None => println!("(no Redis: set DUET_TEST_REDIS_URL for the throttle rows)"),
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -365,4 +337,132 @@ pub(crate) fn serve_bare_sqlite(addr: &str, database: &str, customer: i64) -> Re
         .await
         .map_err(|e| e.to_string())
     })
+}
+
+/// The same request with sessions in Redis, without and with the user throttle (its counter
+/// in Redis too), in alternating order per round, so that the difference is the throttle's.
+async fn throttle_rows(dir: &Path, url: &str, redis: &str, seconds: u32, connections: u32) -> Result<(), String> {
+    let prefix = format!("duet-bench-{}", std::process::id());
+    let mut servers = Vec::new();
+    for throttle in ["off", "1000000/minute"] {
+        let env = [
+            ("REDIS_URL", redis),
+            ("REDIS_KEY_PREFIX", prefix.as_str()),
+            ("DUET_THROTTLE_USER", throttle),
+        ];
+        let (server, addr) = start_shop(dir, url, &env).await?;
+        let session = log_in(&format!("http://{addr}")).await?;
+        servers.push((server, addr, vec![format!("Cookie: {session}")]));
+    }
+    let rounds = 2;
+    let (mut unthrottled, mut throttled) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut pair = [(&servers[0], &mut unthrottled), (&servers[1], &mut throttled)];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for ((_, addr, headers), results) in pair {
+            results.push(wrk(
+                &format!("http://{addr}/api/orders/"),
+                headers,
+                seconds,
+                connections,
+            )?);
+        }
+    }
+    let (unthrottled, throttled) = (best(&unthrottled), best(&throttled));
+    println!("Redis sessions, {connections} connections, {seconds} s x {rounds} rounds (best round):");
+    println!();
+    println!("| server | requests/s | p50 ms | p99 ms | non-2xx |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, r) in [
+        ("duet: Redis session + SQLite + JSON", unthrottled),
+        ("duet: Redis session + user throttle (Redis) + SQLite + JSON", throttled),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {} |",
+            r.requests_per_sec, r.p50_ms, r.p99_ms, r.non_2xx
+        );
+    }
+    let ratio = 100.0 * throttled.requests_per_sec / unthrottled.requests_per_sec;
+    let verdict = if ratio >= 90.0 { "met" } else { "MISSED" };
+    println!();
+    println!("user throttle in Redis / no throttle (both Redis sessions) = {ratio:.0}% (target >= 90%: {verdict})");
+    drop(servers);
+    forget(redis, &prefix).await
+}
+
+/// Deletes the run's keys (sessions, throttle counters) from the shared Redis.
+async fn forget(redis: &str, prefix: &str) -> Result<(), String> {
+    let client = redis::Client::open(redis).map_err(|e| e.to_string())?;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// `shop serve` in production on `url` with `env` added: the process and its address.
+async fn start_shop(dir: &Path, url: &str, env: &[(&str, &str)]) -> Result<(Killed, String), String> {
+    let addr = free_addr()?;
+    let shop = Killed(
+        Command::new(sibling("shop")?)
+            .args(["serve", "--addr", &addr])
+            .current_dir(dir)
+            .env("DATABASE_URL", url)
+            .env("DUET_ENV", "production")
+            .env("DUET_ALLOWED_HOSTS", "127.0.0.1")
+            .env("DUET_SECRET_KEY", "b".repeat(64))
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    wait_for(&addr).await?;
+    Ok((shop, addr))
+}
+
+/// Logs `bench` in at `base`: the `sessionid=…` cookie.
+async fn log_in(base: &str) -> Result<String, String> {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let form: serde_json::Value = client
+        .get(format!("{base}/accounts/login/"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let login = client
+        .post(format!("{base}/accounts/login/"))
+        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
+        .json(&serde_json::json!({"username": "bench", "password": "bench"}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sessionid="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| "login set no session cookie".to_owned())
 }

@@ -37,6 +37,10 @@ enum Command {
         /// The `Accept-Encoding` of the compressed duet row.
         #[arg(long, value_name = "ENC", default_value = "gzip, br")]
         accept_encoding: String,
+        /// A Redis for the throttle rows (Redis sessions without, then with, the user
+        /// throttle); unset: those rows are skipped.
+        #[arg(long, env = "DUET_TEST_REDIS_URL", value_name = "URL")]
+        redis: Option<String>,
     },
     /// Token `GET /api/orders/` alone, then during a flood of wrong-password logins (each
     /// client sending the next as soon as one is answered); the shop's peak memory.
@@ -207,9 +211,10 @@ fn main() -> std::process::ExitCode {
             seconds,
             connections,
             accept_encoding,
+            redis,
         } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(http::run(seconds, connections, &accept_encoding))),
+            .and_then(|rt| rt.block_on(http::run(seconds, connections, &accept_encoding, redis.as_deref()))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -60,6 +60,10 @@ pub async fn my_orders(user: CurrentUser, db: web::Data<Db>) -> ApiResult<web::J
     }))
 }
 
+/// The `summary` action's own rate (per user), besides `DUET_THROTTLE_USER`: it counts
+/// every order of the user.
+pub const SUMMARIES: Throttle = Throttle::new("order_summary", ThrottleRate::per_minute(20));
+
 /// `/api/v1/orders/`: full CRUD on the user's own orders, `cancel` one, and a `summary`.
 pub fn orders() -> ModelViewSet<Order> {
     ModelViewSet::new()
@@ -70,7 +74,8 @@ pub fn orders() -> ModelViewSet<Order> {
         .action(
             Action::list("summary", Method::GET, summary)
                 .summary("How many of the user's orders are in each status.")
-                .returns(summary_schema()),
+                .returns(summary_schema())
+                .throttle(SUMMARIES),
         )
 }
 

@@ -305,7 +305,7 @@ fn check_deploy_lists_unsafe_production_settings() {
         "duet.W001: DUET_ENV is not production",
         "duet.W002: DUET_SECRET_KEY is unset",
         "duet.W004: DUET_ALLOWED_HOSTS is unset",
-        "duet.W006: duet serves plain HTTP",
+        "duet.W006: DUET_TRUSTED_PROXIES is unset: duet serves plain HTTP",
         "app.W001: STRIPE_WEBHOOK_SECRET is unset",
     ] {
         assert!(text.contains(expected), "{expected}:\n{text}");
@@ -317,7 +317,7 @@ fn check_deploy_lists_unsafe_production_settings() {
         .env("DUET_ENV", "production")
         .env("DUET_SECRET_KEY", "0123456789abcdef".repeat(4))
         .env("DUET_ALLOWED_HOSTS", "shop.example.com")
-        .env("DUET_TRUST_FORWARDED_FOR", "true")
+        .env("DUET_TRUSTED_PROXIES", "10.0.0.0/8")
         .env("STRIPE_WEBHOOK_SECRET", "whsec_shop_test_secret")
         .env("GITHUB_WEBHOOK_SECRET", "gh-secret")
         .env("STANDARD_WEBHOOK_SECRET", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
@@ -448,9 +448,9 @@ fn bad_configuration_is_one_clear_line() {
         "per minute",
     );
     check_bad_config(
-        &[("DUET_TRUST_FORWARDED_FOR", "yes")],
-        "DUET_TRUST_FORWARDED_FOR",
-        "true or false",
+        &[("DUET_TRUSTED_PROXIES", "10.0.0.1,proxy.local")],
+        "DUET_TRUSTED_PROXIES",
+        "not an address or a CIDR block",
     );
     check_bad_config(&[("REDIS_TIMEOUT_MS", "5")], "REDIS_TIMEOUT_MS", "at least 10");
     check_bad_config(

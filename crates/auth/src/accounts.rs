@@ -90,8 +90,9 @@ pub async fn login_form(req: HttpRequest, session: Session) -> Result<HttpRespon
 /// CSRF-checked even though nobody is logged in yet (login CSRF). On success a login is
 /// recorded ([`Login::start`]), the session id and the CSRF token are both replaced (no
 /// session fixation), and the user is returned. Wrong credentials and inactive users get
-/// the same 400 after the same work. The password check waits its turn
-/// ([`PasswordChecks`](crate::PasswordChecks)): 503 when too many are queued.
+/// the same 400 after the same work. Past the login rate (`DUET_THROTTLE_LOGIN`, per address
+/// and per username, whether or not it exists): 429 with `Retry-After`. The password check
+/// waits its turn ([`PasswordChecks`](crate::PasswordChecks)): 503 when too many are queued.
 #[utoipa::path(
     post,
     path = "/login/",
@@ -107,6 +108,7 @@ pub async fn login_form(req: HttpRequest, session: Session) -> Result<HttpRespon
         (status = 400, description = "Missing or wrong credentials, or a malformed body.", body = ref("#/components/schemas/Invalid")),
         (status = 403, description = "The CSRF check failed.", body = ref("#/components/schemas/Error")),
         (status = 415, description = "Neither JSON nor a form.", body = ref("#/components/schemas/Error")),
+        (status = 429, description = "Too many login attempts from this address or for this username.", body = ref("#/components/schemas/Error")),
         (status = 503, description = "Too many logins at once, or the session store is down.", body = ref("#/components/schemas/Error")),
     ),
 )]
@@ -151,7 +153,9 @@ pub async fn login(
 /// [`AuthError::Unavailable`] when too many are queued), a login row is recorded, and the
 /// session id and the CSRF token are replaced. Returns the user and the new CSRF token, for
 /// the `csrftoken` cookie ([`csrf::cookie`]). Wrong credentials and inactive users are
-/// [`AuthError::InvalidCredentials`] after the same work.
+/// [`AuthError::InvalidCredentials`] after the same work. Attempts past the login rate
+/// ([`Throttles::login`](crate::Throttles::login), per address and per username) are
+/// [`AuthError::Throttled`] before any user is looked up.
 ///
 /// The JSON view (`POST /accounts/login/`) and the admin's login form both end here.
 pub async fn log_in(
@@ -162,6 +166,7 @@ pub async fn log_in(
     password: &str,
 ) -> Result<(User, String), AuthError> {
     let config = config(req);
+    config.throttles.check_login(req, username).await?;
     let checked = config
         .password_checks
         .run(User::authenticate(db, username, password))

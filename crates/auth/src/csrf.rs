@@ -125,8 +125,7 @@ fn check_origin(req: &HttpRequest, trusted_origins: &[String]) -> Result<(), Csr
     } else {
         origins.into_iter().map(str::to_owned).collect()
     };
-    let info = req.connection_info();
-    let own = format!("{}://{}", info.scheme(), info.host());
+    let own = crate::Client::of(req).origin();
     for origin in claimed {
         let trusted =
             origin.eq_ignore_ascii_case(&own) || trusted_origins.iter().any(|t| t.eq_ignore_ascii_case(&origin));

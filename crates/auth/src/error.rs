@@ -48,6 +48,10 @@ pub enum AuthError {
     /// [`PasswordChecks`](crate::PasswordChecks).
     #[error("Too many logins are being checked right now; try again in a moment.")]
     Busy,
+    /// Over a rate ([`Limiter::check`](crate::Limiter::check)): 429 with `Retry-After`, the
+    /// wait in whole seconds, as DRF words it.
+    #[error("Request was throttled. Expected available in {} seconds.", retry_after(*.0))]
+    Throttled(std::time::Duration),
     /// The request's host is not one of the app's [`AllowedHosts`](crate::AllowedHosts) (400).
     #[error("Invalid Host header {0:?}: it is not one of the allowed hosts.")]
     DisallowedHost(String),
@@ -88,6 +92,7 @@ impl ResponseError for AuthError {
                 StatusCode::BAD_REQUEST
             }
             AuthError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Unavailable | AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -105,8 +110,16 @@ impl ResponseError for AuthError {
         if matches!(self, AuthError::Unavailable | AuthError::Busy) {
             response.insert_header(("Retry-After", "1"));
         }
+        if let AuthError::Throttled(wait) = self {
+            response.insert_header(("Retry-After", retry_after(*wait).to_string()));
+        }
         response.json(json!({ "detail": self.to_string() }))
     }
+}
+
+/// A wait in whole seconds, rounded up: at least 1.
+fn retry_after(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
 }
 
 impl From<duet_models::Error> for AuthError {

@@ -1,7 +1,7 @@
 //! The host names the app answers to (Django's `ALLOWED_HOSTS`).
 
-/// The host names the app answers to. A request whose host — the one actix reports:
-/// `Forwarded`/`X-Forwarded-Host`, else `Host` — is not one of them is refused with 400
+/// The host names the app answers to. A request whose host — [`Client::of`](crate::Client::of)'s:
+/// `Host`, or a trusted proxy's forwarded host — is not one of them is refused with 400
 /// before anything reads it, so CSRF's same-origin check, the event socket's Origin check
 /// and any URL built from the host only ever see a host the app owns.
 ///

@@ -13,7 +13,7 @@ use duet_models::{ApiToken, Db, Login, TokenCheck, TokenScope, User};
 use futures_util::future::LocalBoxFuture;
 
 use crate::session::is_unavailable;
-use crate::{AllowedHosts, AuthError, PasswordChecks, csrf};
+use crate::{AllowedHosts, AuthError, Client, PasswordChecks, Throttles, TrustedProxies, csrf};
 
 pub(crate) const USER_ID_KEY: &str = "_auth_user_id";
 pub(crate) const SESSION_AUTH_ID_KEY: &str = "_auth_sid";
@@ -96,6 +96,10 @@ pub struct AuthConfig {
     pub secure_cookies: bool,
     /// The host names the app answers to; any other host is a 400.
     pub allowed_hosts: AllowedHosts,
+    /// The proxies whose forwarding headers [`Client::of`](crate::Client::of) believes.
+    pub trusted_proxies: TrustedProxies,
+    /// The API's and the logins' rates, and where they are counted.
+    pub throttles: Throttles,
     /// The bound on password checks running at once (logins).
     pub password_checks: PasswordChecks,
     /// How long a login lasts at most (the session's TTL): older logins of a user are
@@ -104,14 +108,17 @@ pub struct AuthConfig {
 }
 
 impl Default for AuthConfig {
-    /// No exempt prefixes or trusted origins, cookies not `Secure`, loopback hosts only,
-    /// [`PasswordChecks::default`], logins of two weeks (the session's default TTL).
+    /// No exempt prefixes, trusted origins or proxies, cookies not `Secure`, loopback hosts only,
+    /// [`PasswordChecks::default`], [`Throttles::default`] (logins 10 per minute, in memory),
+    /// logins of two weeks (the session's default TTL).
     fn default() -> AuthConfig {
         AuthConfig {
             csrf_exempt_prefixes: Vec::new(),
             trusted_origins: Vec::new(),
             secure_cookies: false,
             allowed_hosts: AllowedHosts::default(),
+            trusted_proxies: TrustedProxies::default(),
+            throttles: Throttles::default(),
             password_checks: PasswordChecks::default(),
             login_max_age: std::time::Duration::from_secs(14 * 24 * 60 * 60),
         }
@@ -152,8 +159,8 @@ async fn resolve(req: &mut ServiceRequest) -> Result<(), actix_web::Error> {
         .app_data::<web::Data<AuthConfig>>()
         .cloned()
         .unwrap_or_else(|| web::Data::new(AuthConfig::default()));
-    if !config.allowed_hosts.allows(req.connection_info().host()) {
-        let host = req.connection_info().host().to_owned();
+    let host = Client::of(req.request()).host;
+    if !config.allowed_hosts.allows(&host) {
         tracing::warn!(host, path = req.path(), "request refused: host not allowed");
         return Err(AuthError::DisallowedHost(host).into());
     }

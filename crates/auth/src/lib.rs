@@ -6,6 +6,9 @@
 //!   [`session_faults`]); cookies HttpOnly, SameSite=Lax, `Secure` in production.
 //! - **Hosts** ([`AllowedHosts`]): requests for any other host are refused (400) before
 //!   anything reads the host.
+//! - **The client** ([`Client::of`]): its address, scheme and host, from the connection or,
+//!   only when the peer is one of the [`TrustedProxies`], from the proxy's `Forwarded` /
+//!   `X-Forwarded-*` headers; every consumer reads them there.
 //! - **Identity** ([`authenticate`] middleware, [`Identity`], [`CurrentUser`],
 //!   [`StaffUser`]): an `Authorization: Token <key>` / `Bearer <key>` header or the session's
 //!   login; the user row is loaded once per request, only when a handler asks.
@@ -19,6 +22,9 @@
 //! - **Tokens** ([`tokens`]): `GET`/`POST /accounts/tokens/`, `DELETE /accounts/tokens/{id}/`
 //!   — a user's named API tokens (scope `read` or `read_write`, optional expiry, last use),
 //!   managed from a session only.
+//! - **Throttling** ([`Limiter`], [`Throttle`], [`Throttles`]): DRF-style rates
+//!   (`N/minute`) counted per scope and key in memory or in Redis; 429 with `Retry-After`
+//!   past them. Logins are throttled per address and per username.
 //! - **Permissions** ([`Permission`]): `AllowAny`, `IsAuthenticated`, `IsStaff`,
 //!   `IsAuthenticatedOrReadOnly`, `IsOwner`, composable with `and`/`or`/`not`.
 //!
@@ -46,6 +52,7 @@
 //! ```
 
 pub mod accounts;
+mod client;
 pub mod csrf;
 mod error;
 mod hosts;
@@ -53,9 +60,11 @@ mod identity;
 mod passwords;
 mod permissions;
 mod session;
+mod throttle;
 pub mod tokens;
 
 pub use accounts::LogoutListener;
+pub use client::{Client, Scheme, TrustedProxies};
 pub use error::{AuthError, CsrfFailure};
 pub use hosts::AllowedHosts;
 pub use identity::{AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe, session_tag};
@@ -67,3 +76,4 @@ pub use permissions::{
 pub use session::{
     RedisSessionConfig, RedisSessionStore, SESSION_COOKIE, SessionBackend, SessionConfig, session_faults,
 };
+pub use throttle::{Limiter, Throttle, ThrottleRate, Throttles};

@@ -199,8 +199,9 @@ impl App {
     }
 
     /// Limits and timings of the event sockets (Origin allow-list, frame size, heartbeat).
-    /// The per-address tab limit and whether to trust `X-Forwarded-For` are deployment
-    /// settings (`DUET_NEW_TABS_PER_ADDRESS`, `DUET_TRUST_FORWARDED_FOR`), not taken from here.
+    /// The per-address tab limit and the proxies whose forwarded addresses count are
+    /// deployment settings (`DUET_NEW_TABS_PER_ADDRESS`, `DUET_TRUSTED_PROXIES`), not taken
+    /// from here.
     pub fn event_sockets(mut self, config: SocketConfig) -> App {
         self.socket = config;
         self
@@ -473,6 +474,9 @@ fn routes_of<'a>(prefixes: &'a [Prefix], openapi: &Arc<str>) -> Vec<(Routes, &'a
         .enumerate()
         .map(|(index, prefix)| {
             let mut routes = Routes::under(&prefix.path);
+            if prefix.kind == PrefixKind::Api {
+                routes.throttle_by_default();
+            }
             for configure in &prefix.routes {
                 configure(&mut routes);
             }
@@ -594,6 +598,8 @@ impl Checked {
             trusted_origins: services.trusted_origins.clone(),
             secure_cookies: secure,
             allowed_hosts: services.allowed_hosts.clone(),
+            trusted_proxies: services.trusted_proxies.clone(),
+            throttles: services.throttles.clone(),
             ..AuthConfig::default()
         });
         // Every write through a model reaches the tabs showing its rows, on every instance.
@@ -615,7 +621,6 @@ impl Checked {
         let broadcaster = web::Data::new(services.broadcaster.clone());
         let socket = SocketConfig {
             new_tabs_per_address: services.new_tabs_per_address,
-            trust_forwarded_for: services.trust_forwarded_for,
             ..app.socket.clone()
         };
         let events = web::Data::new(EventService::new(engine, socket));

@@ -1,6 +1,8 @@
 //! `check --deploy`: the settings that are unsafe in production, as Django's
 //! `check --deploy` lists them.
 
+use duet_auth::TrustedProxies;
+
 #[cfg(test)]
 use crate::SecurityHeaders;
 use crate::settings::{Env, MIN_SECRET_LEN, Settings};
@@ -59,12 +61,25 @@ pub(crate) fn problems(settings: &Settings, app: &App, rust_log: Option<&str>) -
         ),
         Some(_) => {}
     }
-    if !settings.trust_forwarded_for {
+    if settings.trusted_proxies.is_none() {
         problem(
             "duet.W006",
-            "duet serves plain HTTP: put a TLS-terminating proxy in front and set \
-             DUET_TRUST_FORWARDED_FOR=true, so that client addresses (tab limits, logs) are the \
-             clients' and not the proxy's."
+            "DUET_TRUSTED_PROXIES is unset: duet serves plain HTTP, so put a TLS-terminating proxy \
+             in front and list its address, so that the scheme (Secure cookies, Origin checks), the \
+             host and client addresses (throttling, tab limits, logs) are the clients' and not the \
+             proxy's."
+                .into(),
+        );
+    }
+    if settings
+        .trusted_proxies
+        .as_ref()
+        .is_some_and(TrustedProxies::trusts_anyone)
+    {
+        problem(
+            "duet.W013",
+            "DUET_TRUSTED_PROXIES trusts every address (0.0.0.0/0 or ::/0): any client can forge its \
+             address, scheme and host. List the proxies' own addresses."
                 .into(),
         );
     }
@@ -157,10 +172,16 @@ mod tests {
             "--secret-key",
             &key,
             "--allowed-hosts=shop.example.com",
-            "--trust-forwarded-for=true",
+            "--trusted-proxies=10.0.0.0/8",
         ]);
         assert_eq!(problems(&production, &app, Some("info")), []);
-        let weak = settings(&["--secret-key", &"k".repeat(64), "--allowed-hosts=*"]);
+        let weak = settings(&[
+            "--secret-key",
+            &"k".repeat(64),
+            "--allowed-hosts=*",
+            "--trusted-proxies=::/0",
+        ]);
+        assert!(ids(&problems(&weak, &app, None)).contains(&"duet.W013"));
         assert!(ids(&problems(&weak, &app, None)).contains(&"duet.W003"));
         assert!(ids(&problems(&weak, &app, None)).contains(&"duet.W005"));
         let app = App::new("t")

@@ -8,7 +8,9 @@ pub use crate::App;
 
 pub use actix_web::{HttpRequest, HttpResponse, Responder, web};
 
-pub use duet_auth::{AllowAny, CurrentUser, IsAuthenticated, IsOwner, IsStaff, Permission, StaffUser};
+pub use duet_auth::{
+    AllowAny, CurrentUser, IsAuthenticated, IsOwner, IsStaff, Permission, StaffUser, Throttle, ThrottleRate,
+};
 pub use duet_models::{
     Choices, Db, ForeignKey, Input, ListQuery, Model, Money, NewOwner, Scope, User, ValidationErrors, db_run,
 };

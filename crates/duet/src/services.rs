@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use duet_auth::{AllowedHosts, RedisSessionConfig, SessionBackend, SessionConfig};
+use duet_auth::{AllowedHosts, Limiter, RedisSessionConfig, SessionBackend, SessionConfig, Throttles, TrustedProxies};
 use duet_models::{DatabaseUrl, Db};
 use duet_state::postgres::PgBroadcaster;
 use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
@@ -39,8 +39,10 @@ pub struct Services {
     pub allowed_hosts: AllowedHosts,
     /// New tabs one client address may open (`None`: no limit).
     pub new_tabs_per_address: Option<Rate>,
-    /// Whether a client's address is read from `Forwarded`/`X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
+    /// The proxies whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// The API's and the logins' rates, counted in Redis or in this process.
+    pub throttles: Throttles,
     /// How long a shutdown may take (`DUET_SHUTDOWN_TIMEOUT_SECS`).
     pub shutdown_timeout: Duration,
     /// Where `/metrics` is served (`DUET_METRICS_ADDR`), if anywhere.
@@ -70,7 +72,8 @@ impl Services {
             cors_origins: CorsOrigins::Off,
             allowed_hosts: AllowedHosts::loopback(),
             new_tabs_per_address: SocketConfig::default().new_tabs_per_address,
-            trust_forwarded_for: false,
+            trusted_proxies: TrustedProxies::default(),
+            throttles: Throttles::default(),
             shutdown_timeout: Duration::from_secs(10),
             metrics_addr: None,
         }
@@ -78,18 +81,18 @@ impl Services {
 
     /// Chooses and connects the services `settings` ask for, and logs the choice:
     ///
-    /// | `REDIS_URL` | database | sessions | tabs | broadcasts |
-    /// |---|---|---|---|---|
-    /// | set | any | Redis | Redis | Redis pub/sub |
-    /// | unset | PostgreSQL | cookie | this process | `LISTEN`/`NOTIFY` on `{app}:broadcast` |
-    /// | unset | SQLite | cookie | this process | this process |
+    /// | `REDIS_URL` | database | sessions | tabs | broadcasts | throttle counters |
+    /// |---|---|---|---|---|---|
+    /// | set | any | Redis | Redis | Redis pub/sub | Redis |
+    /// | unset | PostgreSQL | cookie | this process | `LISTEN`/`NOTIFY` on `{app}:broadcast` | this process |
+    /// | unset | SQLite | cookie | this process | this process | this process |
     ///
     /// `session_key` is [`Settings::session_key`], read before the database is touched.
     pub async fn start(settings: &Settings, session_key: &[u8], app_name: &str, db: Db) -> Result<Services, Error> {
         let sessions = SessionConfig::new(session_key).secure(settings.env == Env::Production);
         let allowed_hosts = settings.allowed_hosts()?;
         let broadcaster = Broadcaster::new();
-        let (session_backend, state_manager) = match &settings.redis_url {
+        let (session_backend, state_manager, limiter) = match &settings.redis_url {
             Some(url) => {
                 let unreachable =
                     |e: &dyn std::fmt::Display| Error::setting("REDIS_URL", format!("cannot reach Redis: {e}"));
@@ -113,16 +116,20 @@ impl Services {
                 )
                 .await
                 .map_err(|e| unreachable(&e))?;
+                let limiter = Limiter::redis(url, prefix, settings.redis_timeout_ms)
+                    .await
+                    .map_err(|e| unreachable(&e))?;
                 tracing::info!(
                     sessions = "redis",
                     tabs = "redis",
                     broadcasts = "redis",
+                    throttles = "redis",
                     prefix = config.prefix,
                     lock_ttl = ?config.lock_ttl,
                     "services"
                 );
                 let manager: Arc<dyn StateManager> = Arc::new(manager);
-                (sessions, manager)
+                (sessions, manager, limiter)
             }
             None => {
                 let memory: Arc<dyn StateManager> =
@@ -146,7 +153,7 @@ impl Services {
                         "services"
                     );
                 }
-                (SessionBackend::cookie(), memory)
+                (SessionBackend::cookie(), memory, Limiter::memory())
             }
         };
         Ok(Services {
@@ -159,7 +166,13 @@ impl Services {
             cors_origins: settings.cors_origins.clone().unwrap_or(CorsOrigins::Off),
             allowed_hosts,
             new_tabs_per_address: settings.new_tabs_per_address.0,
-            trust_forwarded_for: settings.trust_forwarded_for,
+            trusted_proxies: settings.trusted_proxies.clone().unwrap_or_default(),
+            throttles: Throttles {
+                limiter,
+                anon: settings.throttle_anon.0,
+                user: settings.throttle_user.0,
+                login: settings.throttle_login.0,
+            },
             shutdown_timeout: settings.shutdown_timeout_secs,
             metrics_addr: settings.metrics_addr.clone(),
         })

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use duet_auth::AllowedHosts;
+use duet_auth::{AllowedHosts, ThrottleRate, TrustedProxies};
 use duet_models::{DatabaseUrl, DbConfig};
 use duet_state::Rate;
 
@@ -106,10 +106,23 @@ pub struct Settings {
     /// New tabs one client address may open per minute (all at once, then evenly), or off.
     #[arg(long, env = "DUET_NEW_TABS_PER_ADDRESS", value_name = "N", global = true, default_value = "60", value_parser = tabs_per_minute)]
     pub new_tabs_per_address: TabRate,
-    /// Take the client's address from Forwarded/X-Forwarded-For, set by the load balancer in
-    /// front (otherwise every client shares the balancer's address and its tab limit).
-    #[arg(long, env = "DUET_TRUST_FORWARDED_FOR", value_name = "BOOL", global = true, default_value = "false", value_parser = true_or_false, action = clap::ArgAction::Set)]
-    pub trust_forwarded_for: bool,
+    /// The reverse proxies in front (comma-separated addresses or CIDR blocks, such as
+    /// 127.0.0.1,10.0.0.0/8): only requests from them may set Forwarded/X-Forwarded-For,
+    /// -Proto and -Host, which then give the client's address, scheme and host. Unset: those
+    /// headers are ignored.
+    #[arg(long, env = "DUET_TRUSTED_PROXIES", value_name = "ADDRESSES", global = true, value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: Option<TrustedProxies>,
+    /// Anonymous API requests one client address may make (N/second, N/minute, N/hour or
+    /// N/day), or off. Counted in Redis when REDIS_URL is set, else in this process.
+    #[arg(long, env = "DUET_THROTTLE_ANON", value_name = "RATE", global = true, default_value = "off", value_parser = throttle_rate)]
+    pub throttle_anon: ThrottleSetting,
+    /// Authenticated API requests (session or token) one user may make, or off.
+    #[arg(long, env = "DUET_THROTTLE_USER", value_name = "RATE", global = true, default_value = "off", value_parser = throttle_rate)]
+    pub throttle_user: ThrottleSetting,
+    /// Login attempts (POST /accounts/login/, the admin's login) per client address and,
+    /// separately, per username, or off.
+    #[arg(long, env = "DUET_THROTTLE_LOGIN", value_name = "RATE", global = true, default_value = "10/minute", value_parser = throttle_rate)]
+    pub throttle_login: ThrottleSetting,
     /// Serve Prometheus metrics at http://HOST:PORT/metrics, a second listener (keep it
     /// private: never the public port). Unset: no metrics are recorded.
     #[arg(long, env = "DUET_METRICS_ADDR", value_name = "HOST:PORT", global = true)]
@@ -135,6 +148,10 @@ pub struct Settings {
     #[arg(long, env = "DUET_MIGRATIONS_DIR", value_name = "DIR", global = true)]
     pub migrations_dir: Option<std::path::PathBuf>,
 }
+
+/// A `DUET_THROTTLE_*` rate: `None` is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleSetting(pub Option<ThrottleRate>);
 
 /// `DUET_NEW_TABS_PER_ADDRESS`: `None` is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,12 +251,8 @@ fn redis_timeout(raw: &str) -> Result<Duration, String> {
         .ok_or_else(|| "must be a whole number of milliseconds, at least 10".into())
 }
 
-fn true_or_false(raw: &str) -> Result<bool, String> {
-    match raw.trim() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err("must be true or false".into()),
-    }
+fn throttle_rate(raw: &str) -> Result<ThrottleSetting, String> {
+    ThrottleRate::parse(raw).map(ThrottleSetting)
 }
 
 fn tabs_per_minute(raw: &str) -> Result<TabRate, String> {
@@ -343,8 +356,6 @@ mod tests {
             tabs_per_minute("60"),
             Ok(TabRate(Some(Rate::new(60, Duration::from_secs(1)))))
         );
-        assert_eq!(true_or_false("1"), Ok(true));
-        assert!(true_or_false("yes").unwrap_err().contains("true or false"));
         assert!(tabs_per_minute("0").unwrap_err().contains("or off"));
         assert!(secret_key("short").unwrap_err().contains("at least 64"));
         assert_eq!(env("production"), Ok(Env::Production));

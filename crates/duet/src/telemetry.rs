@@ -106,7 +106,7 @@ impl RootSpanBuilder for RequestLog {
 }
 
 /// Middleware just inside the root span: writes the request's line (method, route pattern,
-/// path, status, duration, user) and returns the request id in `X-Request-Id`, also on an
+/// path, status, duration, user, client address) and returns the request id in `X-Request-Id`, also on an
 /// error that became no response yet (a session store that failed).
 pub(crate) async fn respond(
     req: ServiceRequest,
@@ -116,6 +116,9 @@ pub(crate) async fn respond(
     // keep the router from recording its match.
     let method = req.method().clone();
     let uri = req.uri().clone();
+    let client = duet_auth::Client::of(req.request())
+        .address
+        .map_or_else(|| "unknown".to_owned(), |a| a.to_string());
     let (id, started) = {
         let extensions = req.extensions();
         (
@@ -137,6 +140,7 @@ pub(crate) async fn respond(
                 status: response.status().as_u16(),
                 duration: elapsed(),
                 user: &user,
+                client: &client,
             };
             line.write(response.response().error());
             if let Some(value) = header {
@@ -155,6 +159,7 @@ pub(crate) async fn respond(
                 status: response.status().as_u16(),
                 duration: elapsed(),
                 user: "unknown",
+                client: &client,
             };
             line.write(Some(&error));
             if let Some(value) = header {
@@ -186,6 +191,9 @@ struct Line<'a> {
     status: u16,
     duration: std::time::Duration,
     user: &'a str,
+    /// The client's address ([`duet_auth::Client`]: behind a trusted proxy, the one it
+    /// forwarded).
+    client: &'a str,
 }
 
 impl Line<'_> {
@@ -199,17 +207,20 @@ impl Line<'_> {
             status,
             duration,
             user,
+            client,
         } = *self;
         crate::metrics::record_request(method, route, status, duration);
         let duration_ms = duration.as_secs_f64() * 1000.0;
         match error {
             Some(error) if status >= 500 => tracing::error!(
-                target: "duet::http", method, route, path, status, duration_ms, user, error = %short(error), "request"
+                target: "duet::http", method, route, path, status, duration_ms, user, client, error = %short(error), "request"
             ),
             Some(error) => tracing::info!(
-                target: "duet::http", method, route, path, status, duration_ms, user, error = %short(error), "request"
+                target: "duet::http", method, route, path, status, duration_ms, user, client, error = %short(error), "request"
             ),
-            None => tracing::info!(target: "duet::http", method, route, path, status, duration_ms, user, "request"),
+            None => {
+                tracing::info!(target: "duet::http", method, route, path, status, duration_ms, user, client, "request");
+            }
         }
     }
 }

@@ -219,9 +219,9 @@ impl ListRequest {
                 pairs.push(("limit".into(), self.limit.to_string()));
             }
             pairs.push((set.into(), value));
-            let info = req.connection_info();
+            let origin = duet_auth::Client::of(req).origin();
             let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-            format!("{}://{}{}?{query}", info.scheme(), info.host(), req.path())
+            format!("{origin}{}?{query}", req.path())
         };
         let next = (self.offset + self.limit < count).then(|| link(self.offset + self.limit));
         let previous = (self.offset > 0).then(|| link((self.offset - self.limit).max(0)));

@@ -93,15 +93,10 @@ impl ApiRouter {
 }
 
 fn api_root(req: &HttpRequest, names: &[String]) -> HttpResponse {
-    let info = req.connection_info();
+    let origin = duet_auth::Client::of(req).origin();
     let links: Map<String, Value> = names
         .iter()
-        .map(|n| {
-            (
-                n.clone(),
-                Value::String(format!("{}://{}{}{n}/", info.scheme(), info.host(), req.path())),
-            )
-        })
+        .map(|n| (n.clone(), Value::String(format!("{origin}{}{n}/", req.path()))))
         .collect();
     HttpResponse::Ok().json(links)
 }
@@ -131,7 +126,7 @@ fn register_viewset<V: ViewSet>(routes: &mut Routes, base: &str, vs: &Rc<V>) {
             format!("{base}/{}/", action.name())
         };
         let (handler, detail, method) = (action.handler(), action.is_detail(), action.method().clone());
-        let mut add = |method: Method| {
+        let add = |routes: &mut Routes, method: Method| {
             let (shared, handler) = (Rc::clone(vs), Rc::clone(&handler));
             let route = web::method(method.clone()).to(move |req: ApiRequest| {
                 let (vs, handler) = (Rc::clone(&shared), Rc::clone(&handler));
@@ -139,10 +134,18 @@ fn register_viewset<V: ViewSet>(routes: &mut Routes, base: &str, vs: &Rc<V>) {
             });
             routes.add(&path, method, route);
         };
-        if method == Method::GET {
-            add(Method::HEAD);
+        let add_all = |routes: &mut Routes| {
+            if method == Method::GET {
+                add(routes, Method::HEAD);
+            }
+            add(routes, method.clone());
+        };
+        match action.throttle_scope() {
+            Some(throttle) => {
+                routes.throttled(throttle, add_all);
+            }
+            None => add_all(routes),
         }
-        add(method);
     }
     routes.get(&list, route!(vs, |req| viewset::list(vs, req)));
     routes.post(

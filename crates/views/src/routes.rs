@@ -4,8 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
+use duet_auth::{Throttle, Throttles};
 use serde_json::Value;
 
 use crate::ApiError;
@@ -23,6 +29,8 @@ pub struct RouteInfo {
 struct Entry {
     path: String,
     routes: Vec<(Method, Route)>,
+    /// The throttle scope of each method that declares one.
+    throttles: Vec<(Method, Throttle)>,
     /// The OpenAPI operation of each documented method.
     operations: Vec<(Method, Operation)>,
 }
@@ -49,6 +57,10 @@ pub struct Routes {
     schemas: BTreeMap<String, Value>,
     duplicates: Vec<(Method, String)>,
     relative: Vec<String>,
+    /// The scope given to routes added now ([`Routes::throttled`]).
+    scope: Option<Throttle>,
+    /// Whether `DUET_THROTTLE_ANON`/`_USER` apply (an API prefix's routes).
+    default_throttles: bool,
 }
 
 impl std::fmt::Debug for Routes {
@@ -127,6 +139,7 @@ impl Routes {
                 self.entries.push(Entry {
                     path: path.to_owned(),
                     routes: Vec::new(),
+                    throttles: Vec::new(),
                     operations: Vec::new(),
                 });
                 self.entries.len() - 1
@@ -136,8 +149,50 @@ impl Routes {
         if entry.routes.iter().any(|(m, _)| *m == method) {
             self.duplicates.push((method, path.to_owned()));
         } else {
+            if let Some(scope) = self.scope {
+                entry.throttles.push((method.clone(), scope));
+            }
             entry.routes.push((method, route));
         }
+        self
+    }
+
+    /// Routes added by `configure` are counted against `throttle` too, per user (or per
+    /// client address when anonymous), as a DRF view's `throttle_scope`: declare the scope
+    /// once, as a constant next to its routes. Past its rate: 429 with `Retry-After`.
+    ///
+    /// ```
+    /// use duet_auth::{Throttle, ThrottleRate};
+    /// use duet_views::Routes;
+    ///
+    /// const UPLOADS: Throttle = Throttle::new("uploads", ThrottleRate::per_minute(10));
+    ///
+    /// let mut routes = Routes::under("/api");
+    /// routes.throttled(UPLOADS, |routes| {
+    ///     routes.post("/uploads/", || async { "stored" });
+    /// });
+    /// assert_eq!(routes.throttles(), [("POST".parse().unwrap(), "/api/uploads/".to_owned(), UPLOADS)]);
+    /// ```
+    pub fn throttled(&mut self, throttle: Throttle, configure: impl FnOnce(&mut Routes)) -> &mut Routes {
+        let outer = self.scope.replace(throttle);
+        configure(self);
+        self.scope = outer;
+        self
+    }
+
+    /// Every route's throttle scope: method, path and scope.
+    pub fn throttles(&self) -> Vec<(Method, String, Throttle)> {
+        self.entries
+            .iter()
+            .flat_map(|e| e.throttles.iter().map(|(m, t)| (m.clone(), e.path.clone(), *t)))
+            .collect()
+    }
+
+    /// Counts every request to these routes against the app's anonymous and user rates
+    /// (`DUET_THROTTLE_ANON`, `DUET_THROTTLE_USER`): the framework sets it for API
+    /// prefixes.
+    pub fn throttle_by_default(&mut self) -> &mut Routes {
+        self.default_throttles = true;
         self
     }
 
@@ -211,14 +266,18 @@ impl Routes {
         &self.schemas
     }
 
-    /// Every documented operation: its OpenAPI path (`/api/v1/orders/{id}/`), method and
-    /// operation object. `HEAD` is implied by `GET` and not listed.
-    pub fn operations(&self) -> Vec<(String, Method, &Operation)> {
+    /// Every documented operation: its OpenAPI path (`/api/v1/orders/{id}/`), method,
+    /// operation object, and whether a throttle counts it. `HEAD` is implied by `GET` and
+    /// not listed.
+    pub fn operations(&self) -> Vec<(String, Method, &Operation, bool)> {
         self.entries
             .iter()
             .flat_map(|e| {
                 let path = openapi::template(&e.path);
-                e.operations.iter().map(move |(m, op)| (path.clone(), m.clone(), op))
+                e.operations.iter().map(move |(m, op)| {
+                    let throttled = self.default_throttles || e.throttles.iter().any(|(t, _)| t == m);
+                    (path.clone(), m.clone(), op, throttled)
+                })
             })
             .collect()
     }
@@ -283,9 +342,33 @@ impl Routes {
                 };
                 async move { Err::<HttpResponse, _>(error) }
             }));
-            cfg.service(resource);
+            if self.default_throttles || !entry.throttles.is_empty() {
+                let scopes: Arc<[(Method, Throttle)]> = entry.throttles.into();
+                let defaults = self.default_throttles;
+                cfg.service(resource.wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                    throttle(req, next, defaults, Arc::clone(&scopes))
+                })));
+            } else {
+                cfg.service(resource);
+            }
         }
     }
+}
+
+/// Counts the request against the throttles that apply before the handler runs (after
+/// authentication, as DRF's `initial`); 429 with `Retry-After` past one.
+async fn throttle(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+    defaults: bool,
+    scopes: Arc<[(Method, Throttle)]>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let scoped = scopes.iter().find(|(m, _)| m == req.method()).map(|(_, t)| *t);
+    let throttles = Throttles::of(req.request());
+    if let Err(refused) = throttles.check_request(req.request(), defaults, scoped.as_ref()).await {
+        return Ok(req.error_response(ApiError::from(refused)));
+    }
+    next.call(req).await
 }
 
 fn method_rank(method: &Method) -> usize {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use actix_web::http::Method;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
-use duet_auth::{IsAuthenticated, Permission, check, check_object};
+use duet_auth::{IsAuthenticated, Permission, Throttle, check, check_object};
 use duet_models::{Model, NewOwner, Scope};
 use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
@@ -49,6 +49,7 @@ pub struct Action<M> {
     handler: ActionHandler<M>,
     summary: Option<&'static str>,
     response: Option<Value>,
+    throttle: Option<Throttle>,
 }
 
 impl<M: Model> Action<M> {
@@ -69,6 +70,7 @@ impl<M: Model> Action<M> {
             }),
             summary: None,
             response: None,
+            throttle: None,
         }
     }
 
@@ -85,6 +87,7 @@ impl<M: Model> Action<M> {
             handler: Rc::new(move |req, _| Box::pin(handler(req))),
             summary: None,
             response: None,
+            throttle: None,
         }
     }
 
@@ -118,6 +121,19 @@ impl<M: Model> Action<M> {
     /// The JSON Schema [`Action::returns`] set.
     pub fn response(&self) -> Option<&Value> {
         self.response.as_ref()
+    }
+
+    /// Counts the action's requests against `throttle` too (per user, or per address when
+    /// anonymous), as a DRF `@action(throttle_scope=…)`: see
+    /// [`Routes::throttled`](crate::Routes::throttled).
+    pub fn throttle(mut self, throttle: Throttle) -> Action<M> {
+        self.throttle = Some(throttle);
+        self
+    }
+
+    /// The scope [`Action::throttle`] set, if any.
+    pub fn throttle_scope(&self) -> Option<Throttle> {
+        self.throttle
     }
 
     /// The summary [`Action::summary`] set, if any.
@@ -373,6 +389,7 @@ impl<M: Model, P: Permission + Clone + 'static> ViewSet for ModelViewSet<M, P> {
                 handler: a.handler(),
                 summary: a.summary,
                 response: a.response.clone(),
+                throttle: a.throttle,
             })
             .collect()
     }

@@ -31,7 +31,10 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DUET_MIGRATIONS_DIR",
         "DUET_ALLOWED_HOSTS",
         "DUET_NEW_TABS_PER_ADDRESS",
-        "DUET_TRUST_FORWARDED_FOR",
+        "DUET_TRUSTED_PROXIES",
+        "DUET_THROTTLE_ANON",
+        "DUET_THROTTLE_USER",
+        "DUET_THROTTLE_LOGIN",
         "REDIS_TIMEOUT_MS",
         "DUET_LOG_FORMAT",
     ] {

@@ -45,10 +45,9 @@ pub struct SocketConfig {
     /// `hello` gets a `rate_limited` error.
     pub new_tabs_per_connection: Rate,
     /// New tabs one client address may open, over all its connections (`None`: no limit).
+    /// The address is duet-auth's [`Client`](duet_auth::Client)'s: behind a trusted proxy,
+    /// the one it forwards.
     pub new_tabs_per_address: Option<Rate>,
-    /// Take the client's address from `Forwarded`/`X-Forwarded-For` (behind a load balancer
-    /// that sets them) instead of the TCP peer.
-    pub trust_forwarded_for: bool,
 }
 
 impl Default for SocketConfig {
@@ -65,7 +64,6 @@ impl Default for SocketConfig {
             bad_frame_window: Duration::from_secs(10),
             new_tabs_per_connection: Rate::new(10, Duration::from_secs(6)),
             new_tabs_per_address: Some(Rate::new(60, Duration::from_secs(1))),
-            trust_forwarded_for: false,
         }
     }
 }
@@ -115,16 +113,7 @@ impl EventService {
     /// The new-tab budget of a connection from `req`.
     fn new_tabs(&self, req: &HttpRequest) -> NewTabs {
         let address = self.addresses.as_ref().and_then(|limits| {
-            let address = if self.config.trust_forwarded_for {
-                req.connection_info().realip_remote_addr().and_then(|a| {
-                    a.parse::<std::net::SocketAddr>()
-                        .map(|s| s.ip())
-                        .or_else(|_| a.parse())
-                        .ok()
-                })
-            } else {
-                req.peer_addr().map(|a| a.ip())
-            }?;
+            let address = duet_auth::Client::of(req).address?;
             Some((address, Arc::clone(limits)))
         });
         NewTabs::new(self.config.new_tabs_per_connection, address)
@@ -139,8 +128,7 @@ pub async fn event_socket(
 ) -> Result<HttpResponse, actix_web::Error> {
     if let Some(origin) = req.headers().get("origin") {
         let origin = origin.to_str().unwrap_or("?");
-        let info = req.connection_info();
-        let own = format!("{}://{}", info.scheme(), info.host());
+        let own = duet_auth::Client::of(&req).origin();
         if !(origin.eq_ignore_ascii_case(&own)
             || service
                 .config

@@ -125,6 +125,10 @@ fn shared_responses() -> Map<String, Value> {
         ("PayloadTooLarge", "The body is over the view's limit."),
         ("UnsupportedMediaType", "The body is not JSON."),
         ("Unavailable", "A service the request needs is down: retry later."),
+        (
+            "Throttled",
+            "Over a rate (docs/http-api.md, Throttling): retry after `Retry-After` seconds.",
+        ),
     ] {
         responses.insert(name.into(), error_response(description));
     }
@@ -241,11 +245,15 @@ impl OpenApi {
 
     /// Adds every documented operation of `routes` and the schemas they reference.
     pub fn routes(mut self, routes: &crate::Routes) -> OpenApi {
-        for (path, method, operation) in routes.operations() {
+        for (path, method, operation, throttled) in routes.operations() {
+            let mut operation = operation.clone();
+            if throttled && let Some(responses) = operation["responses"].as_object_mut() {
+                responses.entry("429").or_insert_with(|| response_ref("Throttled"));
+            }
             self.paths
                 .entry(path)
                 .or_default()
-                .insert(method.as_str().to_ascii_lowercase(), operation.clone());
+                .insert(method.as_str().to_ascii_lowercase(), operation);
         }
         self.schemas
             .extend(routes.schemas().iter().map(|(k, v)| (k.clone(), v.clone())));
