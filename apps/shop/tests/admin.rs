@@ -403,6 +403,12 @@ duet_models::db_tests! {
         let change = staff.get(&format!("/admin/auth/user/{}/", carol.id)).await;
         assert!(change.html.contains(&format!("href=\"/admin/auth/user/{}/password/\"", carol.id)), "a link to change the password");
         assert!(!change.html.contains("$argon2id$"));
+        // The rest of the user on its change form (booleans compared in the conditional UPDATE).
+        let original = hidden(&change.html, "_original");
+        let form = [("_original", original.as_str()), ("username", "carol"), ("email", "carol@example.com"), ("is_active", "true"), ("is_staff", "true")];
+        assert_eq!(staff.post(&format!("/admin/auth/user/{}/", carol.id), &form).await.status, 303);
+        let carol = User::by_id(&test.db, carol.id).await.unwrap();
+        assert!(carol.is_staff && !carol.is_superuser && carol.email == "carol@example.com");
 
         // Changing the password: twice, the same; then only the new one logs in.
         let url = format!("/admin/auth/user/{}/password/", carol.id);
