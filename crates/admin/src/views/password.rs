@@ -21,17 +21,14 @@ const CONFIRMATION: &str = "password2";
 
 /// The posted form: only the fields `names` (and the submit button); anything else is a
 /// 400 naming it.
-fn read<'p>(pairs: &'p [(String, String)], names: &[&str]) -> Result<Vec<&'p str>, AdminError> {
+fn read<'p, const N: usize>(pairs: &'p [(String, String)], names: [&str; N]) -> Result<[&'p str; N], AdminError> {
     if let Some((key, _)) = pairs
         .iter()
         .find(|(k, _)| !names.contains(&k.as_str()) && !k.starts_with("_save"))
     {
         return Err(AdminError::BadRequest(format!("This form has no field {key:?}.")));
     }
-    Ok(names
-        .iter()
-        .map(|name| pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str()))
-        .collect())
+    Ok(names.map(|name| pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())))
 }
 
 /// Django's checks: both given, and the same.
@@ -54,9 +51,7 @@ pub(crate) async fn add_form(cx: &Cx, staff: &Staff, entry: &Entry) -> Result<Ht
 /// `POST /admin/auth/user/add/`: the user, then its change form for the rest.
 pub(crate) async fn add(cx: &Cx, staff: &Staff, entry: &Entry) -> Result<HttpResponse, AdminError> {
     let pairs = cx.form()?;
-    let [username, password, confirmation] = read(&pairs, &[USERNAME, PASSWORD, CONFIRMATION])?[..] else {
-        unreachable!("three names read")
-    };
+    let [username, password, confirmation] = read(&pairs, [USERNAME, PASSWORD, CONFIRMATION])?;
     let username = username.trim();
     let mut errors = ValidationErrors::new();
     if username.is_empty() {
@@ -154,9 +149,7 @@ pub(crate) async fn set(cx: Cx) -> Result<HttpResponse, AdminError> {
     let staff = cx.staff().await?;
     let (entry, row) = user_row(&cx, &staff).await?;
     let pairs = cx.form()?;
-    let [password, confirmation] = read(&pairs, &[PASSWORD, CONFIRMATION])?[..] else {
-        unreachable!("two names read")
-    };
+    let [password, confirmation] = read(&pairs, [PASSWORD, CONFIRMATION])?;
     let mut errors = ValidationErrors::new();
     check_passwords(&mut errors, password, confirmation);
     if !errors.is_empty() {
