@@ -1,6 +1,7 @@
 //! The staff admin at `/admin` over real HTTP, on both backends: login and back, search,
 //! filters, sorting, pages, a bulk action after its confirmation, row actions, validation
-//! errors next to the fields, history, stale edits refused, rows deleted meanwhile,
+//! errors next to the fields, history, stale edits refused (two saves racing: one wins), rows
+//! deleted meanwhile,
 //! permissions through groups, crafted requests, and the live change list.
 
 mod common;
@@ -10,12 +11,12 @@ use std::time::Duration;
 use common::{Browser, Server, make_order, make_user, shop};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
 use duet_models::{
-    Group, GroupMember, ListQuery, Lookup, Model, NewGroup, NewGroupMember, NewPermissionGrant, PermissionAction,
-    PermissionGrant, Scope, User,
+    AdminLogEntry, Group, GroupMember, ListQuery, Lookup, Model, NewGroup, NewGroupMember, NewPermissionGrant,
+    PermissionAction, PermissionGrant, Scope, User,
 };
 use reqwest::Method;
 use serde_json::json;
-use shop::orders::{Order, OrderStatus};
+use shop::orders::{Order, OrderChanges, OrderStatus};
 
 /// A cookie-keeping client that uses the admin as a browser does: HTML forms with the
 /// session's CSRF token in `csrfmiddlewaretoken`.
@@ -317,6 +318,179 @@ duet_models::db_tests! {
         assert!(Order::get(&test.db, Scope::All, id).await.is_err());
         let history = staff.get(&format!("/admin/shop/order/{id}/history/")).await;
         assert!(history.html.contains("Added") && history.html.contains("Deleted"));
+    }
+
+    async fn two_saves_racing_one_wins_and_the_other_is_shown_the_difference(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        staff_user(test, "boss", true).await;
+        staff_user(test, "clerk", true).await;
+        let ada = make_user(&test.db, "ada", "pw").await;
+
+        // The model's conditional update, from two tasks released together by a barrier.
+        let order = make_order(&test.db, &ada, 1250, "paid").await;
+        let unchanged: serde_json::Map<String, serde_json::Value> =
+            order.to_json().into_iter().filter(|(k, _)| ["total", "currency", "status"].contains(&k.as_str())).collect();
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let race = |currency: &'static str| {
+            let (db, barrier, unchanged) = (test.db.clone(), barrier.clone(), unchanged.clone());
+            tokio::spawn(async move {
+                let changes = OrderChanges { currency: Some(currency.into()), ..OrderChanges::default() };
+                barrier.wait().await;
+                Order::update_unchanged(&db, Scope::All, order.id, &unchanged, changes).await
+            })
+        };
+        let (usd, gbp) = (race("USD"), race("GBP"));
+        let (usd, gbp) = (usd.await.unwrap(), gbp.await.unwrap());
+        let winner = match (&usd, &gbp) {
+            (Ok(row), Err(duet_models::Error::NotFound)) | (Err(duet_models::Error::NotFound), Ok(row)) => row.currency.clone(),
+            other => panic!("exactly one save wins: {other:?}"),
+        };
+        assert_eq!(Order::get(&test.db, Scope::All, order.id).await.unwrap().currency, winner);
+
+        // Through the admin: two staff open the same order and save at once, three times over.
+        let url = format!("/admin/shop/order/{}/", order.id);
+        let (mut boss, _) = Staff::login(&server, "boss", &url).await;
+        let (mut clerk, _) = Staff::login(&server, "clerk", &url).await;
+        let mut before = winner;
+        for (mine, theirs) in [("CHF", "JPY"), ("SEK", "NOK"), ("AUD", "CAD")] {
+            let (a, b) = (boss.get(&url).await, clerk.get(&url).await);
+            let (a, b) = (hidden(&a.html, "_original"), hidden(&b.html, "_original"));
+            let form_a = [("_original", a.as_str()), ("total", "12.50"), ("currency", mine), ("status", "paid")];
+            let form_b = [("_original", b.as_str()), ("total", "12.50"), ("currency", theirs), ("status", "paid")];
+            let (a, b) = tokio::join!(boss.post(&url, &form_a), clerk.post(&url, &form_b));
+            let (won, lost) = match (a.status, b.status) {
+                (303, 409) => (mine, b),
+                (409, 303) => (theirs, a),
+                other => panic!("exactly one save wins: {other:?}"),
+            };
+            assert!(lost.html.contains("Someone else changed this order since you opened it."));
+            assert!(lost.html.contains(&format!("<del>{before}</del> → <ins>{won}</ins>")), "the difference: {}", lost.html);
+            assert_eq!(Order::get(&test.db, Scope::All, order.id).await.unwrap().currency, won, "no lost update");
+            before = won.to_owned();
+        }
+    }
+
+    async fn users_are_added_with_a_password_and_grants_name_registered_models(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        staff_user(test, "boss", true).await;
+        let ada = make_user(&test.db, "ada", "pw").await;
+        let order = make_order(&test.db, &ada, 1250, "paid").await;
+        let (mut staff, _) = Staff::login(&server, "boss", "/admin/auth/user/add/").await;
+
+        // The add form: a username and the password twice, never filled in again.
+        let form = staff.get("/admin/auth/user/add/").await;
+        assert_eq!(form.status, 200);
+        assert!(form.html.contains("type=\"password\" name=\"password1\"") && form.html.contains("name=\"password2\""));
+        assert!(!form.html.contains("password_hash"), "the hash is no field");
+        let secret = "correct horse battery";
+        let add = |username: &'static str, confirmation: &'static str| [("username", username), ("password1", secret), ("password2", confirmation)];
+        let mismatch = staff.post("/admin/auth/user/add/", &add("carol", "staple")).await;
+        assert_eq!(mismatch.status, 400);
+        assert!(mismatch.html.contains("The two password fields didn’t match.") && mismatch.html.contains("value=\"carol\""));
+        assert!(!mismatch.html.contains(secret), "a password is never sent back");
+        let taken = staff.post("/admin/auth/user/add/", &add("ada", secret)).await;
+        assert!(taken.status == 400 && taken.html.contains("A user with that username already exists."));
+        let crafted = staff.post("/admin/auth/user/add/", &[("username", "eve"), ("password1", "x"), ("password2", "x"), ("is_superuser", "true")]).await;
+        assert!(crafted.status == 400 && crafted.html.contains("&quot;is_superuser&quot;"), "only the form's fields");
+        let added = staff.post("/admin/auth/user/add/", &add("carol", secret)).await;
+        assert_eq!(added.status, 303);
+        let carol = User::by_username(&test.db, "carol").await.unwrap();
+        assert_eq!(added.location.as_deref(), Some(format!("/admin/auth/user/{}/", carol.id).as_str()), "then the rest of the user");
+        assert!(carol.password_hash.starts_with("$argon2id$") && !carol.is_staff);
+        assert!(User::authenticate(&test.db, "carol", secret).await.unwrap().is_some());
+        let change = staff.get(&format!("/admin/auth/user/{}/", carol.id)).await;
+        assert!(change.html.contains(&format!("href=\"/admin/auth/user/{}/password/\"", carol.id)), "a link to change the password");
+        assert!(!change.html.contains("$argon2id$"));
+        // The rest of the user on its change form (booleans compared in the conditional UPDATE).
+        let original = hidden(&change.html, "_original");
+        let form = [("_original", original.as_str()), ("username", "carol"), ("email", "carol@example.com"), ("is_active", "true"), ("is_staff", "true")];
+        assert_eq!(staff.post(&format!("/admin/auth/user/{}/", carol.id), &form).await.status, 303);
+        let carol = User::by_id(&test.db, carol.id).await.unwrap();
+        assert!(carol.is_staff && !carol.is_superuser && carol.email == "carol@example.com");
+
+        // Changing the password: twice, the same; then only the new one logs in.
+        let url = format!("/admin/auth/user/{}/password/", carol.id);
+        assert_eq!(staff.get(&url).await.status, 200);
+        let new = "tr0ub4dor and then some";
+        let mismatch = staff.post(&url, &[("password1", new), ("password2", "other")]).await;
+        assert!(mismatch.status == 400 && !mismatch.html.contains(new));
+        let empty = staff.post(&url, &[("password1", ""), ("password2", "")]).await;
+        assert!(empty.status == 400 && empty.html.contains("This field is required."));
+        let changed = staff.post(&url, &[("password1", new), ("password2", new)]).await;
+        assert_eq!((changed.status, changed.location.as_deref()), (303, Some(format!("/admin/auth/user/{}/", carol.id).as_str())));
+        assert!(User::authenticate(&test.db, "carol", secret).await.unwrap().is_none());
+        assert!(User::authenticate(&test.db, "carol", new).await.unwrap().is_some());
+        let history = staff.get(&format!("/admin/auth/user/{}/history/", carol.id)).await;
+        assert!(history.html.contains("Added") && history.html.contains("change_password"));
+        let logged = AdminLogEntry::list(&test.db, &ListQuery::new(Scope::All)).await.unwrap();
+        let text = serde_json::to_string(&logged.iter().map(|e| e.changes.0.clone()).collect::<Vec<_>>()).unwrap();
+        assert!(!text.contains(secret) && !text.contains(new) && !text.contains("argon2"), "never logged: {text}");
+        assert_eq!(staff.get(&format!("/admin/shop/order/{}/password/", order.id)).await.status, 404, "orders have no password");
+
+        // Permissions name a registered model, chosen from a select; anything else is refused.
+        let grants = "/admin/auth/permission_grant/add/";
+        let form = staff.get(grants).await;
+        assert!(form.html.contains("<select id=\"f-model\" name=\"model\""), "{}", form.html);
+        assert!(form.html.contains("<option value=\"shop.order\">shop.order</option>"));
+        let carol_id = carol.id.to_string();
+        let refused = staff.post(grants, &[("user", &carol_id), ("model", "shop.invoice"), ("action", "view")]).await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.html.contains("Select a valid choice. shop.invoice is not one of the available choices."));
+        assert_eq!(PermissionGrant::count(&test.db, &ListQuery::new(Scope::All)).await.unwrap(), 0);
+        assert_eq!(staff.post(grants, &[("user", &carol_id), ("model", "shop.order"), ("action", "view")]).await.status, 303);
+        let saved = PermissionGrant::list(&test.db, &ListQuery::new(Scope::All)).await.unwrap();
+        assert_eq!((saved.len(), saved[0].model.as_str()), (1, "shop.order"));
+        let edit = format!("/admin/auth/permission_grant/{}/", saved[0].id);
+        let original = hidden(&staff.get(&edit).await.html, "_original");
+        let crafted = staff.post(&edit, &[("_original", &original), ("user", &carol_id), ("model", "notes.secret"), ("action", "view")]).await;
+        assert!(crafted.status == 400 && crafted.html.contains("notes.secret is not one of the available choices"));
+    }
+
+    async fn select_all_matching_acts_on_every_matching_row(test: &TestDb) {
+        use diesel_async::SimpleAsyncConnection;
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(shop(dir.path(), Some(&test.url), &[])).await;
+        staff_user(test, "boss", true).await;
+        let ada = make_user(&test.db, "ada", "pw").await;
+        // One more than a batch: 1,001 paid orders whose reference says "bulk_".
+        let rows = match test.db.backend() {
+            "postgres" => "SELECT i FROM generate_series(1, 1001) AS i",
+            _ => "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001) SELECT i FROM n",
+        };
+        let sql = format!(
+            "INSERT INTO orders (customer_id, total_cents, currency, status, placed_at, client_reference) \
+             SELECT {}, 100, 'EUR', 'paid', '2026-01-01 00:00:00', 'ord_bulk_' || i FROM ({rows}) AS s",
+            ada.id
+        );
+        duet_models::db_run!(test.db, |conn| conn.batch_execute(&sql).await).unwrap();
+        let bulk = |status: &'static str| ListQuery::new(Scope::All).filter(Order::STATUS, status).search("bulk_", vec![Order::CLIENT_REFERENCE.into()]);
+        let (mut staff, _) = Staff::login(&server, "boss", "/admin/shop/order/").await;
+        assert!(staff.get("/admin/shop/order/?status=paid&q=bulk_").await.html.contains("1001 orders"));
+
+        let form = [("action", "mark_shipped"), ("_filters", "status=paid&q=bulk_"), ("_select_across", "1")];
+        let confirm = staff.post("/admin/shop/order/action/", &form).await;
+        assert_eq!(confirm.status, 200);
+        assert!(confirm.html.contains("1001 orders, every one matching the list’s filters and search"), "{}", confirm.html);
+        assert!(confirm.html.contains("and 951 more") && !confirm.html.contains("name=\"_selected\""));
+        assert!(confirm.html.contains("name=\"_select_across\" value=\"1\""));
+        assert_eq!(Order::count(&test.db, &bulk("paid")).await.unwrap(), 1001, "nothing before the confirmation");
+
+        let mut confirmed = form.to_vec();
+        confirmed.push(("confirm", "yes"));
+        let done = staff.post("/admin/shop/order/action/", &confirmed).await;
+        assert_eq!((done.status, done.location.as_deref()), (303, Some("/admin/shop/order/?status=paid&q=bulk_")));
+        assert_eq!(Order::count(&test.db, &bulk("shipped")).await.unwrap(), 1001, "every matching row, past the first batch");
+        let list = staff.get("/admin/shop/order/?status=paid&q=bulk_").await;
+        assert!(list.html.contains("Mark shipped: 1001 orders in 2 batches of up to 1000."), "{}", list.html);
+        let logged = AdminLogEntry::count(&test.db, &ListQuery::new(Scope::All).filter(AdminLogEntry::ACTION_NAME, "mark_shipped")).await.unwrap();
+        assert_eq!(logged, 1001, "one log entry per row");
+
+        // Nothing matches any more: said, and nothing done.
+        let none = staff.post("/admin/shop/order/action/", &confirmed).await;
+        assert_eq!(none.status, 303);
+        assert!(staff.get("/admin/shop/order/").await.html.contains("No orders match: nothing to act on."));
     }
 
     async fn permissions_are_checked_on_every_request(test: &TestDb) {

@@ -62,6 +62,9 @@ const HAND_WRITTEN: ModelSchema = ModelSchema {
 };
 
 /// A copy of the shop's migration directories.
+/// The shop's migration that creates the orders table.
+const ORDERS_MIGRATION: &str = "2026-11-24-100001_orders";
+
 struct Scratch {
     dir: tempfile::TempDir,
 }
@@ -72,13 +75,13 @@ impl Scratch {
         let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         for backend in BACKENDS {
             std::fs::create_dir(dir.path().join(backend)).unwrap();
-            for migration in std::fs::read_dir(repository.join(backend)).unwrap() {
-                let migration = migration.unwrap().path();
-                let copy = dir.path().join(backend).join(migration.file_name().unwrap());
-                std::fs::create_dir(&copy).unwrap();
-                for file in ["up.sql", "down.sql"] {
-                    std::fs::copy(migration.join(file), copy.join(file)).unwrap();
-                }
+            // The orders table's migration alone: the ones after it (the PostgreSQL search
+            // indexes) name columns these tests take away.
+            let migration = repository.join(backend).join(ORDERS_MIGRATION);
+            let copy = dir.path().join(backend).join(ORDERS_MIGRATION);
+            std::fs::create_dir(&copy).unwrap();
+            for file in ["up.sql", "down.sql"] {
+                std::fs::copy(migration.join(file), copy.join(file)).unwrap();
             }
         }
         Scratch { dir }
@@ -90,7 +93,7 @@ impl Scratch {
 
     /// The copy's orders migration for `backend`.
     fn orders(&self, backend: &str) -> PathBuf {
-        self.path().join(backend).join("2026-11-24-100001_orders")
+        self.path().join(backend).join(ORDERS_MIGRATION)
     }
 
     /// The orders migration written without the column `without`, on both backends.
@@ -224,7 +227,12 @@ duet_models::db_tests! {
         let live = test.db.introspect(&["orders".into()]).await.unwrap();
         let orders = live.table("orders").unwrap();
         assert_eq!(orders.differences(&HAND_WRITTEN.table().unwrap()), Vec::<String>::new());
-        assert_eq!(orders.unmodelled, ["CHECK constraints"], "kept, and not compared");
+        let unmodelled: &[&str] = match test.db.backend() {
+            // The search's trigram index (PostgreSQL only): kept, not compared, no drift.
+            "postgres" => &["the index orders_client_reference_trgm on an expression", "CHECK constraints"],
+            _ => &["CHECK constraints"],
+        };
+        assert_eq!(orders.unmodelled, unmodelled, "kept, and not compared");
         assert_eq!(test.db.schema_drift(&[ModelSchema::of::<Order>()]).await.unwrap(), []);
     }
 

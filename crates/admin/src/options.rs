@@ -73,6 +73,7 @@ pub struct ModelAdmin<M: Model> {
     pub(crate) row_actions: Vec<ActionDef<M>>,
     pub(crate) fieldsets: Vec<(&'static str, Vec<&'static str>)>,
     pub(crate) can_add: bool,
+    pub(crate) names_models: Option<&'static str>,
 }
 
 impl<M: Model> Default for ModelAdmin<M> {
@@ -97,6 +98,7 @@ impl<M: Model> ModelAdmin<M> {
             row_actions: Vec::new(),
             fieldsets: Vec::new(),
             can_add: true,
+            names_models: None,
         }
     }
 
@@ -170,9 +172,16 @@ impl<M: Model> ModelAdmin<M> {
         self
     }
 
-    /// No "add" button or page: rows are made elsewhere (users, by `createuser`).
+    /// No "add" button or page: rows are made elsewhere.
     pub fn no_add(mut self) -> Self {
         self.can_add = false;
+        self
+    }
+
+    /// `field` names a registered model (`app.model`, as permissions do): the form offers
+    /// a select of them, and a save with any other value is refused next to the field.
+    pub(crate) fn names_models(mut self, field: FieldRef<M>) -> Self {
+        self.names_models = Some(field.name());
         self
     }
 

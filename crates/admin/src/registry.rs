@@ -37,10 +37,13 @@ pub(crate) trait Ops: Send + Sync {
     fn count<'a>(&'a self, db: &'a Db, query: &'a ListQuery) -> LocalBoxFuture<'a, duet_models::Result<i64>>;
     fn get<'a>(&'a self, db: &'a Db, pk: i64) -> LocalBoxFuture<'a, duet_models::Result<Row>>;
     fn create<'a>(&'a self, db: &'a Db, input: Map<String, Value>) -> LocalBoxFuture<'a, Result<Row, SaveError>>;
+    /// Saves `input` if the fields of `unchanged` still hold those values (one conditional
+    /// UPDATE); `Failed(NotFound)` when the row is gone or was changed meanwhile.
     fn update<'a>(
         &'a self,
         db: &'a Db,
         pk: i64,
+        unchanged: &'a Map<String, Value>,
         input: Map<String, Value>,
     ) -> LocalBoxFuture<'a, Result<Row, SaveError>>;
     fn delete<'a>(&'a self, db: &'a Db, pk: i64) -> LocalBoxFuture<'a, duet_models::Result<Row>>;
@@ -91,11 +94,12 @@ impl<M: Model> Ops for Typed<M> {
         &'a self,
         db: &'a Db,
         pk: i64,
+        unchanged: &'a Map<String, Value>,
         input: Map<String, Value>,
     ) -> LocalBoxFuture<'a, Result<Row, SaveError>> {
         Box::pin(async move {
             let changes = M::validate_changes(Input::new(input, true)).map_err(SaveError::Invalid)?;
-            Ok(row(&M::update(db, Scope::All, pk, changes).await?))
+            Ok(row(&M::update_unchanged(db, Scope::All, pk, unchanged, changes).await?))
         })
     }
 
@@ -156,6 +160,11 @@ pub(crate) struct Entry {
     pub(crate) row_actions: Vec<ActionName>,
     pub(crate) fieldsets: Vec<(&'static str, Vec<&'static str>)>,
     pub(crate) can_add: bool,
+    /// The framework's users: added, and given passwords, on forms of their own
+    /// (`views::password`).
+    pub(crate) users: bool,
+    /// The text field naming a registered model (`ModelAdmin::names_models`).
+    pub(crate) names_models: Option<&'static str>,
     pub(crate) ops: Box<dyn Ops>,
 }
 
@@ -268,6 +277,8 @@ impl Entry {
             row_actions: names(&options.row_actions),
             fieldsets: options.fieldsets.clone(),
             can_add: options.can_add,
+            names_models: options.names_models,
+            users: std::any::TypeId::of::<M>() == std::any::TypeId::of::<duet_models::User>(),
             fields,
             ops: Box::new(Typed {
                 actions: options.actions,

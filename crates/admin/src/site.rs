@@ -68,8 +68,9 @@ impl Admin {
         self
     }
 
-    /// Registers the framework's account tables under "auth": users (made by `createuser`,
-    /// so not added here), groups, group members and permission grants.
+    /// Registers the framework's account tables under "auth": users (added with a password
+    /// and its confirmation, each with a page to change the password), groups, group members
+    /// and permission grants.
     pub fn accounts(self) -> Admin {
         self.register_with(
             ModelAdmin::<User>::new()
@@ -84,8 +85,7 @@ impl Admin {
                 ])
                 .search([User::USERNAME, User::EMAIL])
                 .filters([User::IS_ACTIVE, User::IS_STAFF, User::IS_SUPERUSER])
-                .ordering([User::USERNAME.asc()])
-                .no_add(),
+                .ordering([User::USERNAME.asc()]),
         )
         .register_with(ModelAdmin::<Group>::new().app("auth").ordering([Group::NAME.asc()]))
         .register_with(
@@ -99,6 +99,7 @@ impl Admin {
                 .app("auth")
                 .filters([PermissionGrant::ACTION, PermissionGrant::GROUP])
                 .search([PermissionGrant::MODEL])
+                .names_models(PermissionGrant::MODEL)
                 .search_related(PermissionGrant::USER, User::USERNAME),
         )
     }
@@ -175,4 +176,6 @@ fn register(site: &Arc<Site>, routes: &mut Routes) {
     routes.post("/{app}/{model}/{pk}/delete/", to(site, views::delete::delete));
     routes.get("/{app}/{model}/{pk}/history/", to(site, views::history::object));
     routes.post("/{app}/{model}/{pk}/action/{action}/", to(site, views::actions::row));
+    routes.get("/{app}/{model}/{pk}/password/", to(site, views::password::form));
+    routes.post("/{app}/{model}/{pk}/password/", to(site, views::password::set));
 }

@@ -44,6 +44,13 @@ pub trait FieldType: Sized + Clone + Send + Sync + 'static {
         None
     }
 
+    /// The stored values [`FieldType::to_json`] shows as this one, as an inclusive range: the
+    /// value itself, or for a date-time (shown to the second) the whole second. What a
+    /// conditional update compares a column with ([`Model::update_unchanged`](crate::Model::update_unchanged)).
+    fn shown_range(&self) -> (Self, Self) {
+        (self.clone(), self.clone())
+    }
+
     /// A problem with the value under `field`'s constraints (length, range, blank), if any.
     fn check(&self, field: &crate::Field) -> Result<(), String> {
         let _ = field;
@@ -173,6 +180,10 @@ impl FieldType for NaiveDateTime {
             .find_map(|format| NaiveDateTime::parse_from_str(s, format).ok())
             .ok_or_else(invalid)
     }
+
+    fn shown_range(&self) -> (Self, Self) {
+        (*self, *self + chrono::TimeDelta::microseconds(999_999))
+    }
 }
 
 impl FieldType for NaiveDate {
@@ -217,6 +228,16 @@ where
 
     fn literal(&self) -> Option<Literal> {
         self.as_ref().and_then(T::literal)
+    }
+
+    fn shown_range(&self) -> (Self, Self) {
+        match self {
+            Some(value) => {
+                let (low, high) = value.shown_range();
+                (Some(low), Some(high))
+            }
+            None => (None, None),
+        }
     }
 
     fn check(&self, field: &crate::Field) -> Result<(), String> {

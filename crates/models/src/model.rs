@@ -95,6 +95,20 @@ pub trait Model: Clone + Send + Sync + Sized + 'static {
     /// Applies `changes` to the row with primary key `pk` within `scope` and returns it.
     fn update(db: &Db, scope: Scope, pk: i64, changes: Self::Changes) -> impl Future<Output = Result<Self>> + Send;
 
+    /// Applies `changes` to the row with primary key `pk` within `scope` only if each field
+    /// named in `unchanged` still holds that value (its JSON, as [`Model::to_json`] showed
+    /// it): one `UPDATE … WHERE pk = ? AND field = ? …`, so no write can land between the
+    /// comparison and the update. [`Error::NotFound`](crate::Error::NotFound) when no row
+    /// matched — gone, or changed meanwhile: read it again to tell which. A field the model
+    /// does not show, or a value it cannot read, is [`Error::Invalid`](crate::Error::Invalid).
+    fn update_unchanged(
+        db: &Db,
+        scope: Scope,
+        pk: i64,
+        unchanged: &Map<String, Value>,
+        changes: Self::Changes,
+    ) -> impl Future<Output = Result<Self>> + Send;
+
     /// Deletes the row with primary key `pk` within `scope` and returns it;
     /// [`Error::NotFound`](crate::Error::NotFound) when there is none to delete.
     fn delete(db: &Db, scope: Scope, pk: i64) -> impl Future<Output = Result<Self>> + Send;

@@ -22,6 +22,12 @@ pub fn filter_value<T: FieldType>(field: &str, value: &Value) -> Result<T, Error
     T::from_json(value).map_err(|message| invalid(field, message))
 }
 
+/// The range of stored values `value` (JSON, as the row showed it) stands for, for a
+/// conditional update's comparison.
+pub fn shown_range<T: FieldType>(field: &str, value: &Value) -> Result<(T, T), Error> {
+    filter_value::<T>(field, value).map(|v| v.shown_range())
+}
+
 /// The values of an `__in` filter: a JSON array, or a comma-separated string.
 pub fn filter_values<T: FieldType>(field: &str, value: &Value) -> Result<Vec<T>, Error> {
     match value {

@@ -19,6 +19,8 @@ pub(crate) struct FieldView<'a> {
     /// For a foreign key: the related rows to choose from (id, name), or the one it points
     /// at when read-only.
     pub(crate) options: &'a [(i64, String)],
+    /// For a text field with a fixed set of values (the registered models' names): those.
+    pub(crate) names: &'a [String],
 }
 
 /// The field's row on the form: label, widget (or its value, read-only), help, errors.
@@ -70,6 +72,12 @@ fn widget(view: &FieldView<'_>, id: &str, described: &str) -> Markup {
         },
         FieldKind::Text if f.max_length.is_none_or(|m| m > 300) => html! {
             textarea #(id) name=(f.name) aria-describedby=(described) aria-invalid=[invalid] { (value) }
+        },
+        FieldKind::Text if !view.names.is_empty() => html! {
+            select #(id) name=(f.name) aria-describedby=(described) aria-invalid=[invalid] {
+                @if !view.names.contains(&value) { option value=(value) selected { (if value.is_empty() { "—" } else { &value }) } }
+                @for name in view.names { option value=(name) selected[*name == value] { (name) } }
+            }
         },
         FieldKind::Json => html! {
             textarea #(id) name=(f.name) spellcheck="false" aria-describedby=(described) aria-invalid=[invalid] { (value) }

@@ -1,7 +1,8 @@
 //! The add and change forms: a widget per field, the model's own validation errors next to
 //! the fields, read-only fields shown as text and never written, and no lost update — a
-//! change form carries the row as it was opened, and a save after someone else changed it
-//! is refused, showing what changed.
+//! change form carries the row as it was opened, and its save is one UPDATE conditional on
+//! the fields it writes still holding those values; when it matches nothing, the row is read
+//! again to show what changed (or that it is gone).
 
 use std::collections::HashMap;
 
@@ -17,7 +18,9 @@ use crate::log::{self, Logged};
 use crate::registry::{Entry, SaveError};
 use crate::render::widgets::{self, FieldView};
 use crate::render::{self, Frame};
+use crate::site::Site;
 use crate::views::list::related_choices;
+use crate::views::password;
 
 /// The hidden field holding the row as the form was opened (its JSON).
 const ORIGINAL: &str = "_original";
@@ -43,6 +46,9 @@ pub(crate) async fn add_form(cx: Cx) -> Result<HttpResponse, AdminError> {
             "{} are not added in the admin.",
             entry.title()
         )));
+    }
+    if entry.users {
+        return password::add_form(&cx, &staff, entry).await;
     }
     let values = entry
         .fields
@@ -78,8 +84,11 @@ pub(crate) async fn add(cx: Cx) -> Result<HttpResponse, AdminError> {
             entry.title()
         )));
     }
+    if entry.users {
+        return password::add(&cx, &staff, entry).await;
+    }
     let pairs = cx.form()?;
-    let (input, errors) = read_form(entry, &pairs, true)?;
+    let (input, errors) = read_form(&cx.site, entry, &pairs, true)?;
     let db = cx.db()?;
     let saved = match errors.is_empty() {
         true => entry.ops.create(&db, input.clone()).await,
@@ -134,39 +143,31 @@ pub(crate) async fn change(cx: Cx) -> Result<HttpResponse, AdminError> {
     let entry = cx.entry(&staff, PermissionAction::Change)?;
     let pk = cx.pk()?;
     let pairs = cx.form()?;
-    let (input, errors) = read_form(entry, &pairs, false)?;
-    let db = cx.db()?;
-    let current = match entry.ops.get(&db, pk).await {
-        Ok(row) => row,
-        Err(duet_models::Error::NotFound) => return Ok(deleted_meanwhile(&cx, &staff, entry)),
-        Err(other) => return Err(other.into()),
-    };
+    let (input, errors) = read_form(&cx.site, entry, &pairs, false)?;
     let original = pairs.iter().find(|(k, _)| k == ORIGINAL).map(|(_, v)| v.as_str());
     let opened: Map<String, Value> = original
         .and_then(|text| serde_json::from_str(text).ok())
         .ok_or_else(|| AdminError::BadRequest("The form does not say what it was opened with (_original).".into()))?;
-    let mut values = current.values.clone();
-    values.extend(input.clone());
-    if opened != current.values {
-        tracing::info!(model = %entry.key, pk, user_id = staff.user.id, "admin save refused: changed since opened");
-        let form = FormPage {
-            entry,
-            row: Some(pk),
-            values,
-            errors: ValidationErrors::new(),
-            editable: true,
-            original: Some(Value::Object(current.values.clone()).to_string()),
-            conflict: Some(duet_models::diff_rows(&opened, &current.values)),
-        };
-        return render(&cx, &staff, form, StatusCode::CONFLICT).await;
+    // The fields this form writes, as it was opened: the UPDATE's condition.
+    let mut unchanged = Map::new();
+    for field in entry.fields.iter().filter(|f| entry.editable(f, false)) {
+        let value = opened.get(field.name).ok_or_else(|| {
+            AdminError::BadRequest(format!(
+                "The form does not say what {:?} was when it was opened (_original).",
+                field.name
+            ))
+        })?;
+        unchanged.insert(field.name.to_owned(), value.clone());
     }
+    let db = cx.db()?;
     let saved = match errors.is_empty() {
-        true => entry.ops.update(&db, pk, input).await,
+        true => entry.ops.update(&db, pk, &unchanged, input.clone()).await,
         false => Err(SaveError::Invalid(errors)),
     };
     match saved {
         Ok(row) => {
-            let changes = duet_models::diff_rows(&current.values, &row.values);
+            let written = row.values.iter().filter(|(k, _)| unchanged.contains_key(*k));
+            let changes = duet_models::diff_rows(&unchanged, &written.map(|(k, v)| (k.clone(), v.clone())).collect());
             if changes.as_object().is_some_and(|c| !c.is_empty()) {
                 let logged = Logged {
                     action: LogAction::Changed,
@@ -189,6 +190,8 @@ pub(crate) async fn change(cx: Cx) -> Result<HttpResponse, AdminError> {
             Ok(see_other(&entry.url()))
         }
         Err(SaveError::Invalid(errors)) => {
+            let mut values = opened.clone();
+            values.extend(input);
             let form = FormPage {
                 entry,
                 row: Some(pk),
@@ -200,7 +203,26 @@ pub(crate) async fn change(cx: Cx) -> Result<HttpResponse, AdminError> {
             };
             render(&cx, &staff, form, StatusCode::BAD_REQUEST).await
         }
-        Err(SaveError::Failed(duet_models::Error::NotFound)) => Ok(deleted_meanwhile(&cx, &staff, entry)),
+        // No row matched the condition: read it again to tell a change from a deletion.
+        Err(SaveError::Failed(duet_models::Error::NotFound)) => match entry.ops.get(&db, pk).await {
+            Ok(current) => {
+                tracing::info!(model = %entry.key, pk, user_id = staff.user.id, "admin save refused: changed since opened");
+                let mut values = current.values.clone();
+                values.extend(input);
+                let form = FormPage {
+                    entry,
+                    row: Some(pk),
+                    values,
+                    errors: ValidationErrors::new(),
+                    editable: true,
+                    original: Some(Value::Object(current.values.clone()).to_string()),
+                    conflict: Some(duet_models::diff_rows(&opened, &current.values)),
+                };
+                render(&cx, &staff, form, StatusCode::CONFLICT).await
+            }
+            Err(duet_models::Error::NotFound) => Ok(deleted_meanwhile(&cx, &staff, entry)),
+            Err(other) => Err(other.into()),
+        },
         Err(SaveError::Failed(error)) => Err(error.into()),
     }
 }
@@ -208,6 +230,7 @@ pub(crate) async fn change(cx: Cx) -> Result<HttpResponse, AdminError> {
 /// The posted fields as the model's input: only the fields this form writes; any other
 /// field — unknown, read-only, the owner of an existing row — is a 400 naming it.
 fn read_form(
+    site: &Site,
     entry: &Entry,
     pairs: &[(String, String)],
     adding: bool,
@@ -245,6 +268,15 @@ fn read_form(
             Ok(None) => {}
             Err(message) => errors.add(field.name, message),
         }
+    }
+    if let Some(name) = entry.names_models
+        && let Some(Value::String(value)) = input.get(name)
+        && !site.entries.iter().any(|e| e.key == *value)
+    {
+        errors.add(
+            name,
+            format!("Select a valid choice. {value} is not one of the available choices."),
+        );
     }
     Ok((input, errors))
 }
@@ -307,6 +339,7 @@ async fn render(cx: &Cx, staff: &Staff, form: FormPage<'_>, status: StatusCode) 
         None => format!("{}add/", entry.url()),
     };
     let none: [String; 0] = [];
+    let model_names: Vec<String> = cx.site.entries.iter().map(|e| e.key.clone()).collect();
     let field_markup = |field: &'static duet_models::Field| {
         widgets::field(&FieldView {
             field,
@@ -314,6 +347,11 @@ async fn render(cx: &Cx, staff: &Staff, form: FormPage<'_>, status: StatusCode) 
             editable: form.editable && entry.editable(field, adding),
             errors: form.errors.get(field.name).unwrap_or(&none),
             options: options.get(field.name).map(Vec::as_slice).unwrap_or_default(),
+            names: if entry.names_models == Some(field.name) {
+                &model_names
+            } else {
+                &[]
+            },
         })
     };
     let content: Markup = html! {
@@ -349,6 +387,9 @@ async fn render(cx: &Cx, staff: &Staff, form: FormPage<'_>, status: StatusCode) 
                         @for a in &entry.row_actions {
                             button type="submit" formaction=(format!("{}action/{}/", entry.row_url(pk), a.name)) { (a.label) }
                         }
+                    }
+                    @if entry.users && staff.may(entry, PermissionAction::Change) {
+                        a.button href=(format!("{}password/", entry.row_url(pk))) { "Change password" }
                     }
                     a.button href=(format!("{}history/", entry.row_url(pk))) { "History" }
                     @if staff.may(entry, PermissionAction::Delete) {

@@ -8,4 +8,5 @@ pub(crate) mod index;
 pub(crate) mod list;
 pub(crate) mod live;
 pub(crate) mod login;
+pub(crate) mod password;
 pub(crate) mod query;

@@ -51,8 +51,9 @@ pub(super) fn functions(model: &ModelSpec, krate: &TokenStream) -> TokenStream {
     let get = get(model, &n);
     let create = create(model, &n);
     let update = update(model, &n);
+    let update_unchanged = update_unchanged(model, &n);
     let delete = delete(model, &n);
-    quote!(#list #count #get #create #update #delete)
+    quote!(#list #count #get #create #update #update_unchanged #delete)
 }
 
 /// `q = q.filter(owner = …)` for a scope, or an early answer for a model without an owner.
@@ -338,21 +339,42 @@ fn one_row(model: &ModelSpec, n: &Names, statement: &TokenStream, set: &TokenStr
     }}
 }
 
-fn update(model: &ModelSpec, n: &Names) -> TokenStream {
+/// What an update writes: the `Changes` fields, the `auto_now` ones set to now, the `SET`.
+struct Changed<'a> {
+    idents: Vec<&'a syn::Ident>,
+    autos: Vec<TokenStream>,
+    sets: Vec<TokenStream>,
+}
+
+fn changed<'a>(model: &'a ModelSpec, n: &Names) -> Changed<'a> {
     let (krate, private, table) = (&n.krate, &n.private, &n.table);
+    Changed {
+        idents: model.columns().map(|f| &f.ident).collect(),
+        autos: model
+            .columns()
+            .filter(|f| f.auto == Auto::OnSave)
+            .map(|f| {
+                let (ident, ty) = (&f.ident, &f.ty);
+                quote!(changes.#ident = ::core::option::Option::Some(<#ty as #private::TimestampField>::at(#krate::now()));)
+            })
+            .collect(),
+        sets: model
+            .columns()
+            .map(|f| {
+                let (ident, column) = (&f.ident, &f.column);
+                quote!(changes.#ident.as_ref().map(|value| #table::#column.eq(value)),)
+            })
+            .collect(),
+    }
+}
+
+fn update(model: &ModelSpec, n: &Names) -> TokenStream {
+    let (krate, private) = (&n.krate, &n.private);
     let uses = n.uses();
     let changes = changes_ident(model);
     let not_found = quote!(::core::result::Result::Err(#krate::Error::NotFound));
     let (early, _) = scoped(model, n, &quote!(scope), &not_found);
-    let idents: Vec<_> = model.columns().map(|f| &f.ident).collect();
-    let autos = model.columns().filter(|f| f.auto == Auto::OnSave).map(|f| {
-        let (ident, ty) = (&f.ident, &f.ty);
-        quote!(changes.#ident = ::core::option::Option::Some(<#ty as #private::TimestampField>::at(#krate::now()));)
-    });
-    let sets = model.columns().map(|f| {
-        let (ident, column) = (&f.ident, &f.column);
-        quote!(changes.#ident.as_ref().map(|value| #table::#column.eq(value)),)
-    });
+    let Changed { idents, autos, sets } = changed(model, n);
     let statement = one_row(model, n, &quote!(update), &quote!(.set((#(#sets)*))));
     let announce = announce(n, &quote!(Updated));
     quote! {
@@ -366,6 +388,73 @@ fn update(model: &ModelSpec, n: &Names) -> TokenStream {
             }
             let row = #krate::db_run!(db, |conn| async #statement.await)
                 .map_err(#private::write_error::<Self>)?;
+            let row = Self::__duet_row(row);
+            #announce
+            ::core::result::Result::Ok(row)
+        }
+    }
+}
+
+/// `update`, conditional on the fields of `unchanged` holding the values the caller saw: the
+/// comparison sits in the UPDATE's own WHERE (on PostgreSQL a concurrent write is re-checked
+/// against it, on SQLite writes are serialized), so nothing lands in between.
+fn update_unchanged(model: &ModelSpec, n: &Names) -> TokenStream {
+    let (krate, private, diesel, table, select, row) = (&n.krate, &n.private, &n.diesel, &n.table, &n.select, &n.row);
+    let uses = n.uses();
+    let changes = changes_ident(model);
+    let not_found = quote!(::core::result::Result::Err(#krate::Error::NotFound));
+    let (early, scope) = scoped(model, n, &quote!(scope), &not_found);
+    let key = &model.primary_key().column;
+    let Changed { idents, autos, sets } = changed(model, n);
+    let compare_arms = model.fields.iter().filter(|f| !f.secret).map(|f| {
+        let (name, column, ty) = (&f.name, &f.column, &f.ty);
+        quote! {
+            #name => {
+                let (low, high) = #private::shown_range::<#ty>(field, value)?;
+                if value.is_null() {
+                    q.filter(#table::#column.is_null())
+                } else {
+                    q.filter(#table::#column.between(low, high))
+                }
+            }
+        }
+    });
+    let announce = announce(n, &quote!(Updated));
+    quote! {
+        async fn update_unchanged(
+            db: &#krate::Db,
+            scope: #krate::Scope,
+            pk: i64,
+            unchanged: &#private::serde_json::Map<::std::string::String, #private::serde_json::Value>,
+            changes: #changes,
+        ) -> #krate::Result<Self> {
+            #uses
+            #early
+            let mut changes = changes;
+            #(#autos)*
+            if #(changes.#idents.is_none())&&* {
+                // Nothing is written, so reading and comparing cannot lose an update.
+                let row = <Self as #krate::Model>::get(db, scope, pk).await?;
+                let shown = <Self as #krate::Model>::to_json(&row);
+                return match unchanged.iter().all(|(field, value)| shown.get(field) == ::core::option::Option::Some(value)) {
+                    true => ::core::result::Result::Ok(row),
+                    false => #not_found,
+                };
+            }
+            let row = #krate::db_run!(db, |conn| async {
+                let mut q = #diesel::update(#table::table.filter(#table::#key.eq(pk)))
+                    .set((#(#sets)*))
+                    .into_boxed();
+                #scope
+                for (field, value) in unchanged {
+                    q = match field.as_str() {
+                        #(#compare_arms)*
+                        other => return ::core::result::Result::Err(#private::unusable(other, "compare")),
+                    };
+                }
+                q.returning(#select).get_result::<#row>(conn).await.map_err(#krate::Error::from)
+            }.await)
+            .map_err(#private::write_error::<Self>)?;
             let row = Self::__duet_row(row);
             #announce
             ::core::result::Result::Ok(row)

@@ -1,0 +1,2 @@
+-- PostgreSQL only: trigram indexes for the admin's search. SQLite has no index for
+-- `LIKE '%…%'`; it scans, and meets the admin's target on 100,000 orders without one.
