@@ -22,6 +22,13 @@ pub enum AuthError {
     /// The username/password pair did not match an active user (400). Deliberately vague.
     #[error("Unable to log in with the provided credentials.")]
     InvalidCredentials,
+    /// Fields that are missing or wrong, each with its messages (400, DRF's shape:
+    /// `{"password": ["This password is too common."]}`).
+    #[error("Invalid input.")]
+    Fields(serde_json::Map<String, serde_json::Value>),
+    /// Sign-up is closed (`DUET_SIGNUP=closed`) (403).
+    #[error("Sign-up is closed.")]
+    SignupClosed,
     /// A required field was missing or the body was unreadable (400).
     #[error("{0}")]
     BadRequest(String),
@@ -66,10 +73,11 @@ impl ResponseError for AuthError {
     fn status_code(&self) -> StatusCode {
         match self {
             AuthError::NotAuthenticated | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
-            AuthError::PermissionDenied | AuthError::Csrf(_) => StatusCode::FORBIDDEN,
-            AuthError::InvalidCredentials | AuthError::BadRequest(_) | AuthError::DisallowedHost(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            AuthError::PermissionDenied | AuthError::Csrf(_) | AuthError::SignupClosed => StatusCode::FORBIDDEN,
+            AuthError::InvalidCredentials
+            | AuthError::Fields(_)
+            | AuthError::BadRequest(_)
+            | AuthError::DisallowedHost(_) => StatusCode::BAD_REQUEST,
             AuthError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AuthError::Unavailable | AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,7 +93,10 @@ impl ResponseError for AuthError {
         if matches!(self, AuthError::Unavailable | AuthError::Busy) {
             response.insert_header(("Retry-After", "1"));
         }
-        response.json(json!({ "detail": self.to_string() }))
+        match self {
+            AuthError::Fields(fields) => response.json(fields),
+            _ => response.json(json!({ "detail": self.to_string() })),
+        }
     }
 }
 

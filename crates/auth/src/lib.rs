@@ -16,6 +16,10 @@
 //!   session id and the CSRF token; its password check bounded by [`PasswordChecks`]),
 //!   `POST /accounts/logout/` (ends the login row: a replayed cookie is anonymous, whatever
 //!   the store), `GET /accounts/me/`.
+//! - **Self-service accounts** ([`flows`], configured by [`Accounts`]): sign-up, address
+//!   confirmation, password reset and change, email change, log out everywhere; mailed
+//!   single-use tokens ([`AccountEmails`] holds the emails' words), passwords checked by
+//!   [`PasswordRules`] (Django's validators).
 //! - **Permissions** ([`Permission`]): `AllowAny`, `IsAuthenticated`, `IsStaff`,
 //!   `IsAuthenticatedOrReadOnly`, `IsOwner`, composable with `and`/`or`/`not`.
 //!
@@ -44,17 +48,23 @@
 
 pub mod accounts;
 pub mod csrf;
+mod emails;
 mod error;
+pub mod flows;
 mod hosts;
 mod identity;
+mod password_rules;
 mod passwords;
 mod permissions;
 mod session;
 
 pub use accounts::LogoutListener;
+pub use emails::{AccountEmails, Template};
 pub use error::{AuthError, CsrfFailure};
+pub use flows::{AccountPages, Accounts, Signup, Verification};
 pub use hosts::AllowedHosts;
 pub use identity::{AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe, session_tag};
+pub use password_rules::PasswordRules;
 pub use passwords::PasswordChecks;
 pub use permissions::{
     Access, AllowAny, And, IsAuthenticated, IsAuthenticatedOrReadOnly, IsOwner, IsStaff, Not, Or, Permission, check,

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use duet_auth::{AllowedHosts, RedisSessionConfig, SessionBackend, SessionConfig};
+use duet_auth::{AllowedHosts, RedisSessionConfig, SessionBackend, SessionConfig, Signup};
+use duet_mail::{MailUrl, Mailer, Retry};
 use duet_models::{DatabaseUrl, Db};
 use duet_state::postgres::PgBroadcaster;
 use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
@@ -43,6 +44,10 @@ pub struct Services {
     pub shutdown_timeout: Duration,
     /// Where `/metrics` is served (`DUET_METRICS_ADDR`), if anywhere.
     pub metrics_addr: Option<String>,
+    /// Sends the framework's and the app's email (`DUET_EMAIL_URL`, `DUET_EMAIL_FROM`).
+    pub mailer: Mailer,
+    /// `DUET_SIGNUP`, when set: overrides the app's choice.
+    pub signup: Option<Signup>,
 }
 
 impl std::fmt::Debug for Services {
@@ -56,8 +61,11 @@ impl std::fmt::Debug for Services {
 
 impl Services {
     /// Services for one process without Redis: sessions in cookies, tabs and broadcasts in
-    /// memory. For tests and embedding; [`Services::start`] chooses from the settings.
+    /// memory, email logged. For tests and embedding; call it inside a Tokio runtime (the
+    /// mailer's worker starts on it). [`Services::start`] chooses from the settings.
     pub fn in_process(db: Db, session_key: &[u8]) -> Services {
+        let mailer = Mailer::start(MailUrl::Console, "webmaster@localhost", Retry::default())
+            .expect("a constant sender and the console need no setup");
         Services {
             db,
             state_manager: Arc::new(MemoryStateManager::new(TAB_TTL).anonymous_ttl(ANONYMOUS_TAB_TTL)),
@@ -70,6 +78,8 @@ impl Services {
             trust_forwarded_for: false,
             shutdown_timeout: Duration::from_secs(10),
             metrics_addr: None,
+            mailer,
+            signup: None,
         }
     }
 
@@ -84,6 +94,8 @@ impl Services {
     /// `session_key` is [`Settings::session_key`], read before the database is touched.
     pub async fn start(settings: &Settings, session_key: &[u8], app_name: &str, db: Db) -> Result<Services, Error> {
         let sessions = SessionConfig::new(session_key).secure(settings.env == Env::Production);
+        let mailer = Mailer::start(settings.email_url.clone(), &settings.email_from, Retry::default())
+            .map_err(|e| Error::setting("DUET_EMAIL_FROM", e.to_string()))?;
         let allowed_hosts = settings.allowed_hosts()?;
         let broadcaster = Broadcaster::new();
         let (session_backend, state_manager) = match &settings.redis_url {
@@ -158,6 +170,8 @@ impl Services {
             trust_forwarded_for: settings.trust_forwarded_for,
             shutdown_timeout: settings.shutdown_timeout_secs,
             metrics_addr: settings.metrics_addr.clone(),
+            mailer,
+            signup: settings.signup,
         })
     }
 }
