@@ -64,7 +64,7 @@ impl Services {
     /// memory, email logged. For tests and embedding; call it inside a Tokio runtime (the
     /// mailer's worker starts on it). [`Services::start`] chooses from the settings.
     pub fn in_process(db: Db, session_key: &[u8]) -> Services {
-        let mailer = Mailer::start(MailUrl::Console, "webmaster@localhost", Retry::default())
+        let mailer = Mailer::start(&MailUrl::Console, "webmaster@localhost", Retry::default())
             .expect("a constant sender and the console need no setup");
         Services {
             db,
@@ -94,7 +94,7 @@ impl Services {
     /// `session_key` is [`Settings::session_key`], read before the database is touched.
     pub async fn start(settings: &Settings, session_key: &[u8], app_name: &str, db: Db) -> Result<Services, Error> {
         let sessions = SessionConfig::new(session_key).secure(settings.env == Env::Production);
-        let mailer = Mailer::start(settings.email_url.clone(), &settings.email_from, Retry::default())
+        let mailer = Mailer::start(&settings.email_url, &settings.email_from, Retry::default())
             .map_err(|e| Error::setting("DUET_EMAIL_FROM", e.to_string()))?;
         let allowed_hosts = settings.allowed_hosts()?;
         let broadcaster = Broadcaster::new();

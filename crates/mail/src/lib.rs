@@ -17,7 +17,7 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let dir = tempfile::tempdir().unwrap();
 //! let url: MailUrl = format!("file://{}", dir.path().display()).parse().unwrap();
-//! let mailer = Mailer::start(url, "Shop <shop@example.com>", Retry::default()).unwrap();
+//! let mailer = Mailer::start(&url, "Shop <shop@example.com>", Retry::default()).unwrap();
 //! mailer.send(Email {
 //!     to: "ada@example.com".into(),
 //!     subject: "Hello".into(),
@@ -142,9 +142,9 @@ impl std::fmt::Debug for Mailer {
 impl Mailer {
     /// A mailer sending from `from` through `url`, its worker started on the current Tokio
     /// runtime. A bad `from` or TLS setup is an error here, before anything is queued.
-    pub fn start(url: MailUrl, from: &str, retry: Retry) -> Result<Mailer, MailError> {
+    pub fn start(url: &MailUrl, from: &str, retry: Retry) -> Result<Mailer, MailError> {
         let from: Mailbox = from.parse().map_err(|_| MailError::Address(from.to_owned()))?;
-        let transport = Transport::new(&url)?;
+        let transport = Transport::new(url)?;
         let (queue, received) = mpsc::channel(QUEUE);
         let counts = Arc::new(Counts::default());
         tokio::spawn(work(transport, received, Arc::clone(&counts), retry));
