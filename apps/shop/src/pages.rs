@@ -210,8 +210,10 @@ mod tests {
         let ui = super::ui();
         ui.register_on_load(&mut registry).unwrap();
         let compiled = ui.compile(&registry).unwrap();
-        assert_eq!(compiled.pages().len(), 4);
+        assert_eq!(compiled.pages().len(), 9, "four shop pages and five account pages");
         assert!(compiled.page_for("/orders/7").unwrap().requires_login());
+        assert!(compiled.page_for("/account").unwrap().requires_login());
+        assert!(!compiled.page_for("/reset-password").unwrap().requires_login());
     }
 
     #[test]
