@@ -2,6 +2,7 @@
 //! JSON API, webhooks and the staff admin on one port. [`app`] is the whole app; `main.rs` hands it to the
 //! framework CLI.
 
+pub mod account_pages;
 pub mod admin;
 pub mod api;
 pub mod orders;
@@ -11,6 +12,7 @@ pub mod states;
 pub mod webhooks;
 
 use duet::App;
+use duet::auth::{Accounts, Signup};
 use duet::models::{FRAMEWORK_MIGRATIONS, MigrationSet};
 use duet::mount::{Assets, SpaShell};
 
@@ -30,6 +32,11 @@ pub fn app() -> App {
     App::new("shop")
         .api("/api", api::routes)
         .admin(admin::admin)
+        // Customers make their own accounts, and confirm their address before logging in.
+        .accounts(Accounts {
+            signup: Signup::Open,
+            ..Accounts::default()
+        })
         .with_settings(|app, secrets: &webhooks::WebhookSecrets| {
             let webhooks = webhooks::Webhooks::new(secrets)?;
             let app = secrets.missing().into_iter().fold(app, |app, var| {

@@ -13,13 +13,14 @@ type Orders = duet::state::ModelList<OrderState>;
 
 /// Every page of the shop, in one layout.
 pub fn ui() -> Ui {
-    Ui::new("Shop")
+    let ui = Ui::new("Shop")
         .layout(layout)
         .login_page("/login")
         .page(home())
         .page(login_page())
         .page(orders())
-        .page(order())
+        .page(order());
+    crate::account_pages::pages().into_iter().fold(ui, Ui::page)
 }
 
 /// A header with the navigation and who is logged in, around the page.
@@ -30,9 +31,13 @@ fn layout(body: Node) -> Node {
             el("span")
                 .class("muted")
                 .child(duet::ui::text!("Signed in as ", user("username"))),
+            link("Account", "/account").id("account-link"),
             button("Log out").class("link").id("logout").on_click(logout("/")),
         ]),
-        Some(link("Log in", "/login").id("login-link")),
+        Some(row([
+            link("Log in", "/login").id("login-link"),
+            link("Sign up", "/signup").id("signup-link"),
+        ])),
     );
     column([
         el("header").class("bar").children([
@@ -96,6 +101,10 @@ fn login_page() -> Page {
         .class("card stack")
         .id("login-form")
         .on_submit(login()),
+        row([
+            link("Forgot your password?", "/forgot-password").id("forgot-link"),
+            link("Sign up", "/signup"),
+        ]),
     ]))
 }
 
@@ -201,8 +210,10 @@ mod tests {
         let ui = super::ui();
         ui.register_on_load(&mut registry).unwrap();
         let compiled = ui.compile(&registry).unwrap();
-        assert_eq!(compiled.pages().len(), 4);
+        assert_eq!(compiled.pages().len(), 9, "four shop pages and five account pages");
         assert!(compiled.page_for("/orders/7").unwrap().requires_login());
+        assert!(compiled.page_for("/account").unwrap().requires_login());
+        assert!(!compiled.page_for("/reset-password").unwrap().requires_login());
     }
 
     #[test]

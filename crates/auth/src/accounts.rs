@@ -121,7 +121,7 @@ pub async fn login(
     if crate::session::is_unavailable(&session) {
         return Err(AuthError::Unavailable);
     }
-    let credentials = parse_credentials(&req, &body)?;
+    let credentials: Credentials = parse_body(&req, &body)?;
     let config = config(&req);
     csrf::verify(
         &req,
@@ -177,14 +177,20 @@ pub async fn log_in(
         return Err(AuthError::InvalidCredentials);
     };
     let login_id = Login::start(db, user.id, config.login_max_age).await?;
+    let token = start_session(session, user.id, &login_id)?;
+    tracing::info!(user_id = user.id, "logged in");
+    Ok((user, token))
+}
+
+/// Puts login `login_id` of `user_id` in `session`, replacing the session id and the CSRF
+/// token (no session fixation); returns the new CSRF token.
+pub(crate) fn start_session(session: &Session, user_id: i64, login_id: &str) -> Result<String, AuthError> {
     session.renew();
-    session.insert(USER_ID_KEY, user.id).map_err(|_| AuthError::Internal)?;
+    session.insert(USER_ID_KEY, user_id).map_err(|_| AuthError::Internal)?;
     session
         .insert(SESSION_AUTH_ID_KEY, login_id)
         .map_err(|_| AuthError::Internal)?;
-    let token = csrf::rotate(session)?;
-    tracing::info!(user_id = user.id, "logged in");
-    Ok((user, token))
+    csrf::rotate(session)
 }
 
 /// Told when a login ends, to end what hangs off it (the event-state layer closes that
@@ -192,6 +198,10 @@ pub async fn log_in(
 pub trait LogoutListener: Send + Sync + 'static {
     /// The login `session_auth_id` has just logged out.
     fn logged_out(&self, session_auth_id: &str);
+
+    /// Every login of `user_id` but `kept` (the session that asked, if any) has just ended:
+    /// a password change, "log out everywhere".
+    fn logged_out_elsewhere(&self, user_id: i64, kept: Option<&str>);
 }
 
 /// `POST /accounts/logout/`: ends the login ([`Login::end`]: a copy of the session cookie no
@@ -253,7 +263,8 @@ pub async fn me(req: HttpRequest, session: Session) -> Result<HttpResponse, Auth
     })
 }
 
-fn parse_credentials(req: &HttpRequest, body: &[u8]) -> Result<Credentials, AuthError> {
+/// A JSON or form body (by its `Content-Type`) as `T`.
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, AuthError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)

@@ -35,6 +35,13 @@ pub enum AuthError {
     /// The username/password pair did not match an active user (400). Deliberately vague.
     #[error("Unable to log in with the provided credentials.")]
     InvalidCredentials,
+    /// Fields that are missing or wrong, each with its messages (400, DRF's shape:
+    /// `{"password": ["This password is too common."]}`).
+    #[error("Invalid input.")]
+    Fields(serde_json::Map<String, serde_json::Value>),
+    /// Sign-up is closed (`DUET_SIGNUP=closed`) (403).
+    #[error("Sign-up is closed.")]
+    SignupClosed,
     /// A required field was missing or the body was unreadable (400).
     #[error("{0}")]
     BadRequest(String),
@@ -86,11 +93,13 @@ impl ResponseError for AuthError {
             AuthError::PermissionDenied
             | AuthError::Csrf(_)
             | AuthError::ReadOnlyToken(_)
-            | AuthError::TokenManagesTokens => StatusCode::FORBIDDEN,
+            | AuthError::TokenManagesTokens
+            | AuthError::SignupClosed => StatusCode::FORBIDDEN,
             AuthError::NotFound => StatusCode::NOT_FOUND,
-            AuthError::InvalidCredentials | AuthError::BadRequest(_) | AuthError::DisallowedHost(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            AuthError::InvalidCredentials
+            | AuthError::Fields(_)
+            | AuthError::BadRequest(_)
+            | AuthError::DisallowedHost(_) => StatusCode::BAD_REQUEST,
             AuthError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Unavailable | AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -113,7 +122,10 @@ impl ResponseError for AuthError {
         if let AuthError::Throttled(wait) = self {
             response.insert_header(("Retry-After", retry_after(*wait).to_string()));
         }
-        response.json(json!({ "detail": self.to_string() }))
+        match self {
+            AuthError::Fields(fields) => response.json(fields),
+            _ => response.json(json!({ "detail": self.to_string() })),
+        }
     }
 }
 

@@ -25,6 +25,10 @@
 //! - **Throttling** ([`Limiter`], [`Throttle`], [`Throttles`]): DRF-style rates
 //!   (`N/minute`) counted per scope and key in memory or in Redis; 429 with `Retry-After`
 //!   past them. Logins are throttled per address and per username.
+//! - **Self-service accounts** ([`flows`], configured by [`Accounts`]): sign-up, address
+//!   confirmation, password reset and change, email change, log out everywhere; mailed
+//!   single-use tokens ([`AccountEmails`] holds the emails' words), passwords checked by
+//!   [`PasswordRules`] (Django's validators).
 //! - **Permissions** ([`Permission`]): `AllowAny`, `IsAuthenticated`, `IsStaff`,
 //!   `IsAuthenticatedOrReadOnly`, `IsOwner`, composable with `and`/`or`/`not`.
 //!
@@ -54,9 +58,12 @@
 pub mod accounts;
 mod client;
 pub mod csrf;
+mod emails;
 mod error;
+pub mod flows;
 mod hosts;
 mod identity;
+mod password_rules;
 mod passwords;
 mod permissions;
 mod session;
@@ -65,9 +72,12 @@ pub mod tokens;
 
 pub use accounts::LogoutListener;
 pub use client::{Client, Scheme, TrustedProxies};
+pub use emails::{AccountEmails, Template};
 pub use error::{AuthError, CsrfFailure};
+pub use flows::{AccountPages, Accounts, Signup, Verification};
 pub use hosts::AllowedHosts;
 pub use identity::{AuthConfig, CurrentUser, Identity, StaffUser, authenticate, current_user, is_safe, session_tag};
+pub use password_rules::PasswordRules;
 pub use passwords::PasswordChecks;
 pub use permissions::{
     Access, AllowAny, And, IsAuthenticated, IsAuthenticatedOrReadOnly, IsOwner, IsStaff, Not, Or, Permission, check,

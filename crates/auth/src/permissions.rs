@@ -182,6 +182,7 @@ mod tests {
             id,
             username: format!("u{id}"),
             email: String::new(),
+            email_verified: false,
             password_hash: String::new(),
             is_active: true,
             is_staff: staff,

@@ -250,7 +250,7 @@ enum Ident {
     Address(String),
 }
 
-fn address_of(req: &HttpRequest) -> String {
+pub(crate) fn address_of(req: &HttpRequest) -> String {
     Client::of(req)
         .address
         .map_or_else(|| "unknown".to_owned(), |a| a.to_string())

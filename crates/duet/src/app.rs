@@ -7,8 +7,8 @@ use std::sync::Arc;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpServer, web};
-use duet_auth::AuthConfig;
 use duet_auth::LogoutListener;
+use duet_auth::{Accounts, AuthConfig};
 use duet_models::{Db, MigrationSet, Model, ModelChange, ModelSchema};
 use duet_mount::{ACCOUNTS_PREFIX, Assets, Mount, PrefixTable, SpaShell};
 use duet_state::{Engine, EventService, Registry, RegistryError, SocketConfig, State};
@@ -87,6 +87,7 @@ pub struct App {
     admin_problems: Vec<String>,
     pub(crate) security_headers: SecurityHeaders,
     pub(crate) deploy_warnings: Vec<String>,
+    accounts: Accounts,
 }
 
 impl std::fmt::Debug for App {
@@ -122,7 +123,16 @@ impl App {
             admin_problems: Vec::new(),
             security_headers: SecurityHeaders::default(),
             deploy_warnings: Vec::new(),
+            accounts: Accounts::default(),
         }
+    }
+
+    /// How the self-service account flows behave (docs/accounts.md): sign-up open or
+    /// closed (`DUET_SIGNUP` overrides it), whether a new address must be confirmed first,
+    /// the pages the mailed links open, the emails' words, the password rules.
+    pub fn accounts(mut self, accounts: Accounts) -> App {
+        self.accounts = accounts;
+        self
     }
 
     /// The app's name.
@@ -496,6 +506,13 @@ fn account_routes(routes: &mut Routes) {
     duet_views::route!(routes, duet_auth::tokens::list);
     duet_views::route!(routes, duet_auth::tokens::issue);
     duet_views::route!(routes, duet_auth::tokens::revoke);
+    duet_views::route!(routes, duet_auth::flows::signup);
+    duet_views::route!(routes, duet_auth::flows::verify);
+    duet_views::route!(routes, duet_auth::flows::reset_password);
+    duet_views::route!(routes, duet_auth::flows::reset_password_confirm);
+    duet_views::route!(routes, duet_auth::flows::change_password);
+    duet_views::route!(routes, duet_auth::flows::change_email);
+    duet_views::route!(routes, duet_auth::flows::logout_everywhere);
 }
 
 fn page_list(ui: &CompiledUi) -> Vec<(String, String, bool)> {
@@ -639,6 +656,12 @@ impl Checked {
                 .map(|p| p.path.as_str()),
             services.cors_origins.clone(),
         )?;
+        let mut accounts = app.accounts.clone();
+        if let Some(signup) = services.signup {
+            accounts.signup = signup;
+        }
+        let accounts = web::Data::new(accounts);
+        let mailer = web::Data::new(services.mailer.clone());
         let prefixes = Arc::new(app.prefixes);
         let serve_error = |e: std::io::Error| Error::Serve {
             addr: addr.to_owned(),
@@ -654,6 +677,8 @@ impl Checked {
                 .app_data(events.clone())
                 .app_data(broadcaster.clone())
                 .app_data(logout.clone())
+                .app_data(accounts.clone())
+                .app_data(mailer.clone())
                 .app_data(header_set.clone())
                 .app_data(duet_views::json_config())
                 .app_data(duet_views::query_config())
@@ -694,6 +719,7 @@ impl Checked {
             server.handle(),
             metrics.as_ref().map(actix_web::dev::Server::handle),
             drain,
+            services.mailer.clone(),
             shutdown_timeout,
         ));
         if let Some(metrics) = metrics {

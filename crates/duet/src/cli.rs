@@ -258,6 +258,7 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
                 password,
                 is_staff: staff,
                 is_superuser: superuser,
+                is_active: true,
             };
             let user = User::create(&db, new).await.map_err(|e| match e {
                 duet_models::Error::UniqueViolation(_) => Error::Input("that username is taken".into()),

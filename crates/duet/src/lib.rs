@@ -115,6 +115,7 @@ pub use telemetry::{LogFormat, REQUEST_ID_HEADER, RequestId};
 
 pub use duet_admin as admin;
 pub use duet_auth as auth;
+pub use duet_mail as mail;
 pub use duet_models as models;
 pub use duet_mount as mount;
 pub use duet_state as state;

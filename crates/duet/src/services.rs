@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use duet_auth::{AllowedHosts, Limiter, RedisSessionConfig, SessionBackend, SessionConfig, Throttles, TrustedProxies};
+use duet_auth::{
+    AllowedHosts, Limiter, RedisSessionConfig, SessionBackend, SessionConfig, Signup, Throttles, TrustedProxies,
+};
+use duet_mail::{MailUrl, Mailer, Retry};
 use duet_models::{DatabaseUrl, Db};
 use duet_state::postgres::PgBroadcaster;
 use duet_state::redis::{RedisBroadcaster, RedisConfig, RedisStateManager};
@@ -47,6 +50,10 @@ pub struct Services {
     pub shutdown_timeout: Duration,
     /// Where `/metrics` is served (`DUET_METRICS_ADDR`), if anywhere.
     pub metrics_addr: Option<String>,
+    /// Sends the framework's and the app's email (`DUET_EMAIL_URL`, `DUET_EMAIL_FROM`).
+    pub mailer: Mailer,
+    /// `DUET_SIGNUP`, when set: overrides the app's choice.
+    pub signup: Option<Signup>,
 }
 
 impl std::fmt::Debug for Services {
@@ -60,8 +67,11 @@ impl std::fmt::Debug for Services {
 
 impl Services {
     /// Services for one process without Redis: sessions in cookies, tabs and broadcasts in
-    /// memory. For tests and embedding; [`Services::start`] chooses from the settings.
+    /// memory, email logged. For tests and embedding; call it inside a Tokio runtime (the
+    /// mailer's worker starts on it). [`Services::start`] chooses from the settings.
     pub fn in_process(db: Db, session_key: &[u8]) -> Services {
+        let mailer = Mailer::start(&MailUrl::Console, "webmaster@localhost", Retry::default())
+            .expect("a constant sender and the console need no setup");
         Services {
             db,
             state_manager: Arc::new(MemoryStateManager::new(TAB_TTL).anonymous_ttl(ANONYMOUS_TAB_TTL)),
@@ -76,6 +86,8 @@ impl Services {
             throttles: Throttles::default(),
             shutdown_timeout: Duration::from_secs(10),
             metrics_addr: None,
+            mailer,
+            signup: None,
         }
     }
 
@@ -90,6 +102,8 @@ impl Services {
     /// `session_key` is [`Settings::session_key`], read before the database is touched.
     pub async fn start(settings: &Settings, session_key: &[u8], app_name: &str, db: Db) -> Result<Services, Error> {
         let sessions = SessionConfig::new(session_key).secure(settings.env == Env::Production);
+        let mailer = Mailer::start(&settings.email_url, &settings.email_from, Retry::default())
+            .map_err(|e| Error::setting("DUET_EMAIL_FROM", e.to_string()))?;
         let allowed_hosts = settings.allowed_hosts()?;
         let broadcaster = Broadcaster::new();
         let (session_backend, state_manager, limiter) = match &settings.redis_url {
@@ -175,6 +189,8 @@ impl Services {
             },
             shutdown_timeout: settings.shutdown_timeout_secs,
             metrics_addr: settings.metrics_addr.clone(),
+            mailer,
+            signup: settings.signup,
         })
     }
 }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use duet_auth::{AllowedHosts, ThrottleRate, TrustedProxies};
+use duet_auth::{AllowedHosts, Signup, ThrottleRate, TrustedProxies};
+use duet_mail::MailUrl;
 use duet_models::{DatabaseUrl, DbConfig};
 use duet_state::Rate;
 
@@ -142,6 +143,24 @@ pub struct Settings {
         value_parser = log_format
     )]
     pub log_format: LogFormat,
+    /// Where email goes: smtp://user:pass@host:587 (STARTTLS when the server offers it),
+    /// smtps://user:pass@host:465, console:// (each message logged) or file:///DIR (one
+    /// .eml file per message).
+    #[arg(long, env = "DUET_EMAIL_URL", value_name = "URL", global = true, default_value = "console://", hide_env_values = true, value_parser = email_url)]
+    pub email_url: MailUrl,
+    /// The sender of the framework's emails, such as "Shop <shop@example.com>".
+    #[arg(
+        long,
+        env = "DUET_EMAIL_FROM",
+        value_name = "ADDRESS",
+        global = true,
+        default_value = "webmaster@localhost"
+    )]
+    pub email_from: String,
+    /// Whether anyone may make an account at POST /accounts/signup/: open or closed.
+    /// Unset: the app's choice (closed unless it opens it).
+    #[arg(long, env = "DUET_SIGNUP", value_name = "open|closed", global = true, value_parser = signup)]
+    pub signup: Option<Signup>,
     /// Read the app's own migrations from DIR/sqlite and DIR/postgres when they run,
     /// instead of those built into the binary; makemigrations writes there too.
     /// Unset: the binary's, and makemigrations writes where they were built from.
@@ -191,6 +210,14 @@ impl Settings {
             (None, Env::Development) => crate::secret_key::development_key(std::path::Path::new("var/secret.key")),
         }
     }
+}
+
+fn email_url(raw: &str) -> Result<MailUrl, String> {
+    raw.parse().map_err(|e: duet_mail::MailError| e.to_string())
+}
+
+fn signup(raw: &str) -> Result<Signup, String> {
+    raw.parse()
 }
 
 fn database_url(raw: &str) -> Result<DatabaseUrl, String> {

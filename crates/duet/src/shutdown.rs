@@ -1,7 +1,7 @@
 //! Clean shutdown on SIGTERM or SIGINT, within `DUET_SHUTDOWN_TIMEOUT_SECS`: stop accepting
 //! connections, tell every event socket to reconnect at once (elsewhere: a `bye` with
-//! close code 1012, "service restart"), let background work and in-flight HTTP requests
-//! finish, then stop.
+//! close code 1012, "service restart"), let background work, queued email and in-flight
+//! HTTP requests finish, then stop.
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,7 @@ pub(crate) async fn on_signal(
     server: ServerHandle,
     metrics: Option<ServerHandle>,
     events: web::Data<EventService>,
+    mailer: duet_mail::Mailer,
     timeout: Duration,
 ) {
     let which = signal().await;
@@ -66,6 +67,12 @@ pub(crate) async fn on_signal(
         tracing::warn!(
             running = events.engine().background_running(),
             "shutdown: background work still running at the deadline is stopped"
+        );
+    }
+    if tokio::time::timeout_at(deadline.into(), mailer.idle()).await.is_err() {
+        tracing::warn!(
+            unsent = mailer.pending(),
+            "shutdown: emails still queued at the deadline are not sent"
         );
     }
     if let Some(metrics) = metrics {

@@ -53,6 +53,7 @@ mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
+mod user_tokens;
 mod users;
 mod validation;
 mod values;
@@ -83,6 +84,7 @@ pub use staff::{
     PermissionAction, PermissionGrant, Permissions, diff_rows,
 };
 pub use tokens::{ApiToken, LAST_USED_PRECISION, TokenCheck, TokenScope, TokenSpec};
+pub use user_tokens::{TokenPurpose, TokenRefused, UserToken};
 pub use users::{NewUser, User};
 pub use validation::{Input, NON_FIELD_ERRORS, ValidationErrors, Validator, parse_cents};
 
@@ -109,6 +111,7 @@ pub fn framework_models() -> Vec<ModelSchema> {
         ModelSchema::of::<GroupMember>(),
         ModelSchema::of::<PermissionGrant>(),
         ModelSchema::of::<AdminLogEntry>(),
+        ModelSchema::of::<UserToken>(),
     ]
 }
 

@@ -69,6 +69,19 @@ impl Login {
         Ok(deleted > 0)
     }
 
+    /// Ends every login of `user_id` but `kept` (the one asking: "log out everywhere
+    /// else"); returns how many ended.
+    pub async fn end_others(db: &Db, user_id: i64, kept: &str) -> Result<usize> {
+        let kept_hash = hash_key(kept);
+        db_run!(db, |conn| diesel::delete(
+            user_logins::table
+                .filter(user_logins::user_id.eq(user_id))
+                .filter(user_logins::key_hash.ne(&kept_hash))
+        )
+        .execute(conn)
+        .await)
+    }
+
     /// Ends every login of `user_id` ("log out everywhere"); returns how many there were.
     pub async fn end_all(db: &Db, user_id: i64) -> Result<usize> {
         db_run!(db, |conn| diesel::delete(

@@ -3,6 +3,7 @@
 
 pub use crate::deliveries::webhook_deliveries;
 pub use crate::tokens::api_tokens;
+pub use crate::user_tokens::user_tokens;
 pub use crate::users::users;
 
 diesel::table! {

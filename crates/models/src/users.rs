@@ -23,6 +23,9 @@ pub struct User {
     /// Argon2id PHC string.
     #[duet(secret)]
     pub password_hash: String,
+    /// The address in `email` was confirmed (a link sent to it was opened).
+    #[duet(default = false)]
+    pub email_verified: bool,
     /// Inactive users cannot log in.
     #[duet(default = true)]
     pub is_active: bool,
@@ -49,7 +52,7 @@ impl std::fmt::Debug for User {
 }
 
 /// What it takes to create a [`User`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewUser {
     /// Unique login name (1–150 characters).
     pub username: String,
@@ -61,6 +64,21 @@ pub struct NewUser {
     pub is_staff: bool,
     /// Has every permission.
     pub is_superuser: bool,
+    /// May log in (a sign-up that must confirm its address first starts inactive).
+    pub is_active: bool,
+}
+
+impl Default for NewUser {
+    fn default() -> NewUser {
+        NewUser {
+            username: String::new(),
+            email: String::new(),
+            password: String::new(),
+            is_staff: false,
+            is_superuser: false,
+            is_active: true,
+        }
+    }
 }
 
 impl User {
@@ -79,7 +97,8 @@ impl User {
             username,
             email: new.email.trim().to_owned(),
             password_hash,
-            is_active: true,
+            email_verified: false,
+            is_active: new.is_active,
             is_staff: new.is_staff || new.is_superuser,
             is_superuser: new.is_superuser,
             created_at: crate::now(),
@@ -130,6 +149,21 @@ impl User {
         let hash = hash_password(password.to_owned()).await?;
         let updated = db_run!(db, |conn| diesel::update(users::table.find(id))
             .set(users::password_hash.eq(&hash))
+            .execute(conn)
+            .await)?;
+        if updated == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    /// The users whose address is `email`, active or not.
+    pub async fn by_email(db: &Db, email: &str) -> Result<Vec<User>> {
+        let query = crate::ListQuery::new(Scope::All).filter("email", email);
+        <User as Model>::list(db, &query).await
+    }
+
+    /// Replaces the user's address, confirmed (`verified`) or not.
+    pub async fn set_email(db: &Db, id: i64, email: &str, verified: bool) -> Result<()> {
+        let updated = db_run!(db, |conn| diesel::update(users::table.find(id))
+            .set((users::email.eq(email), users::email_verified.eq(verified)))
             .execute(conn)
             .await)?;
         if updated == 0 { Err(Error::NotFound) } else { Ok(()) }

@@ -94,6 +94,9 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Tells the other instances that the login `session_auth_id` logged out.
     fn logout(&self, session_auth_id: &str);
+
+    /// Tells the other instances that every login of `user_id` but `kept` ended.
+    fn logout_user(&self, user_id: i64, kept: Option<&str>);
 }
 
 /// Topic → tabs, and each tab's topics (so a tab's change touches only its own entries).
@@ -222,6 +225,13 @@ impl duet_auth::LogoutListener for Broadcaster {
         duet_auth::LogoutListener::logged_out(&*self.inner.sockets, session_auth_id);
         if let Some(transport) = self.inner.transport.get() {
             transport.logout(session_auth_id);
+        }
+    }
+
+    fn logged_out_elsewhere(&self, user_id: i64, kept: Option<&str>) {
+        duet_auth::LogoutListener::logged_out_elsewhere(&*self.inner.sockets, user_id, kept);
+        if let Some(transport) = self.inner.transport.get() {
+            transport.logout_user(user_id, kept);
         }
     }
 }

@@ -39,6 +39,12 @@ pub(crate) enum Envelope {
         from: String,
         login: String,
     },
+    /// Every login of `user` but `kept` ended.
+    LogoutUser {
+        from: String,
+        user: i64,
+        kept: Option<String>,
+    },
     /// Proof of life for the sender's own listener; the others ignore it.
     Heartbeat {
         from: String,
@@ -107,6 +113,14 @@ impl Outbox {
         });
     }
 
+    pub(crate) fn logout_user(&self, user_id: i64, kept: Option<&str>) {
+        self.send(Envelope::LogoutUser {
+            from: self.origin.clone(),
+            user: user_id,
+            kept: kept.map(str::to_owned),
+        });
+    }
+
     fn send(&self, envelope: Envelope) {
         if self.queue.try_send(envelope).is_err() {
             count_drop(&self.dropped, self.name, BroadcastDrop::TransportQueueFull);
@@ -151,6 +165,14 @@ pub(crate) fn receive(broadcaster: &Broadcaster, origin: &str, text: &str, name:
         Ok(Envelope::Logout { from, login }) if from != origin => {
             let closed = broadcaster.sockets().close_login(&login);
             tracing::info!(closed, "logout on another instance: closed the session's event sockets");
+        }
+        Ok(Envelope::LogoutUser { from, user, kept }) if from != origin => {
+            let closed = broadcaster.sockets().close_user(user, kept.as_deref());
+            tracing::info!(
+                closed,
+                user_id = user,
+                "logged out everywhere on another instance: closed the user's event sockets"
+            );
         }
         // Anything heard proves the listener alive; a heartbeat says nothing else.
         Ok(_) => {}

@@ -464,6 +464,9 @@ function run(action, ev, el, scope) {
     case "logout":
       logout(action.to);
       break;
+    case "post":
+      postForm(action, el.closest("form") ?? el);
+      break;
   }
 }
 
@@ -539,6 +542,47 @@ async function login(form) {
   changeUser(result.json.user);
   history.replaceState({}, "", ownPath(new URLSearchParams(location.search).get("next")) ?? "/");
   connect(); // hello on the new page runs its on_load; the page renders on hydrate
+}
+
+// Posts a form to a backend path (an account flow): field errors next to the inputs, the
+// answer's detail above the form, its user (if any) becomes the page's.
+async function postForm(action, form) {
+  const body = form.tagName === "FORM" ? formFields(form) : {};
+  const query = new URLSearchParams(location.search);
+  for (const name of action.query ?? []) if (query.has(name)) body[name] = query.get(name);
+  fieldErrors(form, {});
+  formNotice(form, "");
+  let result;
+  try {
+    result = await post(action.to, body);
+  } catch {
+    return formError(form, "The server cannot be reached; try again.");
+  }
+  if (!result.ok) {
+    if (result.status === 400 && result.json && !result.json.detail) return fieldErrors(form, result.json);
+    return formError(form, result.json?.detail ?? `Refused (${result.status}).`);
+  }
+  if (form.tagName === "FORM") form.reset();
+  formNotice(form, result.json?.detail ?? "Done.");
+  if (result.json?.user) {
+    changeUser(result.json.user);
+    history.replaceState({}, "", action.then ?? location.pathname);
+    connect();
+  } else if (action.then) {
+    navigate(action.then);
+  }
+}
+
+function formNotice(form, message) {
+  let box = form.querySelector(".duet-form-notice");
+  if (!box) {
+    box = document.createElement("p");
+    box.className = "duet-form-notice";
+    box.setAttribute("role", "status");
+    form.prepend(box);
+  }
+  box.textContent = message;
+  box.hidden = !message;
 }
 
 async function logout(to) {

@@ -313,7 +313,7 @@ fn walk(page: &str, node: &mut Node, registry: &Registry, path: &mut Vec<String>
                         }
                     }
                     Action::Navigate { to } => check_expr(to)?,
-                    Action::Login | Action::Logout { .. } => {}
+                    Action::Login | Action::Logout { .. } | Action::Post { .. } => {}
                 }
             }
             for child in &mut element.children {

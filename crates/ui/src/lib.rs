@@ -84,6 +84,15 @@ pub fn login() -> Action {
     Action::Login
 }
 
+/// An action that posts the form's fields to the backend path `to` (see [`Action::Post`]).
+pub fn post(to: &str) -> Action {
+    Action::Post {
+        to: to.to_owned(),
+        query: Vec::new(),
+        then: None,
+    }
+}
+
 /// An action that logs out, then shows `to`.
 pub fn logout(to: &str) -> Action {
     Action::Logout { to: to.to_owned() }

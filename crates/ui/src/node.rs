@@ -96,6 +96,21 @@ pub enum Action {
         /// Where to go afterwards.
         to: String,
     },
+    /// Posts the form's fields (and the named query-string parameters) as JSON with the
+    /// CSRF token to a backend path, such as an account flow's. Field errors (400
+    /// `{"field": [...]}`) show next to their inputs, a `detail` above the form; on
+    /// success the form is cleared and the answer's `detail` shown, a `user` in the answer
+    /// becomes the page's user (the socket reconnects), and `then`, if set, is shown.
+    Post {
+        /// The backend path (`/accounts/signup/`).
+        to: String,
+        /// Query-string parameters sent with the fields (`token` of `?token=…`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        query: Vec<String>,
+        /// Where to go after a success, if anywhere.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        then: Option<String>,
+    },
 }
 
 /// The payload of an [`Action::Event`].
@@ -158,6 +173,29 @@ impl Action {
     /// The same event with the submitted form's field `name` as its payload.
     pub fn with_field(self, name: &str) -> Action {
         self.payload(Payload::Field { name: name.to_owned() })
+    }
+
+    /// The same post sending the query-string parameter `name` too.
+    pub fn with_query(self, name: &str) -> Action {
+        match self {
+            Action::Post { to, mut query, then } => {
+                query.push(name.to_owned());
+                Action::Post { to, query, then }
+            }
+            other => other,
+        }
+    }
+
+    /// The same post going to `path` after a success.
+    pub fn then(self, path: &str) -> Action {
+        match self {
+            Action::Post { to, query, .. } => Action::Post {
+                to,
+                query,
+                then: Some(path.to_owned()),
+            },
+            other => other,
+        }
     }
 
     fn payload(self, payload: Payload) -> Action {

@@ -37,6 +37,9 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "DUET_THROTTLE_LOGIN",
         "REDIS_TIMEOUT_MS",
         "DUET_LOG_FORMAT",
+        "DUET_EMAIL_URL",
+        "DUET_EMAIL_FROM",
+        "DUET_SIGNUP",
     ] {
         cmd.env_remove(var);
     }

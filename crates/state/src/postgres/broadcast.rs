@@ -126,6 +126,10 @@ impl Transport for PgBroadcaster {
     fn logout(&self, session_auth_id: &str) {
         self.outbox.logout(session_auth_id);
     }
+
+    fn logout_user(&self, user_id: i64, kept: Option<&str>) {
+        self.outbox.logout_user(user_id, kept);
+    }
 }
 
 /// The channel for `prefix`, checked to be kept whole by PostgreSQL.
@@ -219,7 +223,7 @@ async fn send_loop(sender: Sender, first: AsyncPgConnection, mut outgoing: mpsc:
             sender.oversized.fetch_add(1, Ordering::Relaxed);
             let topic = match &envelope {
                 Envelope::Publish { topic, .. } => topic.as_str(),
-                Envelope::Logout { .. } => "(logout)",
+                Envelope::Logout { .. } | Envelope::LogoutUser { .. } => "(logout)",
                 Envelope::Heartbeat { .. } => "(heartbeat)",
             };
             tracing::warn!(

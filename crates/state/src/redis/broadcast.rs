@@ -89,6 +89,10 @@ impl Transport for RedisBroadcaster {
     fn logout(&self, session_auth_id: &str) {
         self.outbox.logout(session_auth_id);
     }
+
+    fn logout_user(&self, user_id: i64, kept: Option<&str>) {
+        self.outbox.logout_user(user_id, kept);
+    }
 }
 
 async fn subscribe(

@@ -143,7 +143,10 @@ pub async fn event_socket(
     }
     let user = duet_auth::current_user(&req).await?;
     let (login, session_tag) = match duet_auth::Identity::of(&req) {
-        duet_auth::Identity::Session { session_auth_id, .. } => (Some(session_auth_id), None),
+        duet_auth::Identity::Session {
+            session_auth_id,
+            user_id,
+        } => (Some((session_auth_id, user_id)), None),
         _ => (None, duet_auth::session_tag(&req)),
     };
     let (response, session, stream) = actix_ws::handle(&req, body)?;

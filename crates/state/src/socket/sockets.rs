@@ -63,10 +63,11 @@ impl Inbox {
     }
 }
 
-/// An open socket: the login it belongs to (if any), its tab once hydrated, and how to
-/// reach it.
+/// An open socket: the login it belongs to (if any) and that login's user, its tab once
+/// hydrated, and how to reach it.
 struct OpenSocket {
     login: Option<String>,
+    user: Option<i64>,
     tab: Option<String>,
     inbox: Arc<Inbox>,
     outbox: Outbox,
@@ -164,12 +165,14 @@ impl Sockets {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn add(&self, login: Option<String>, inbox: Arc<Inbox>, outbox: Outbox) -> u64 {
+    pub(crate) fn add(&self, login: Option<(String, i64)>, inbox: Arc<Inbox>, outbox: Outbox) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (login, user) = login.map_or((None, None), |(login, user)| (Some(login), Some(user)));
         self.open().sockets.insert(
             id,
             OpenSocket {
                 login,
+                user,
                 tab: None,
                 inbox,
                 outbox,
@@ -290,11 +293,33 @@ impl Sockets {
         }
         closed
     }
+
+    /// Closes every socket of `user_id`'s logins but `kept` with 4401; returns how many.
+    pub fn close_user(&self, user_id: i64, kept: Option<&str>) -> usize {
+        let open = self.open();
+        let mut closed = 0;
+        for socket in open.sockets.values() {
+            if socket.user == Some(user_id) && socket.login.as_deref() != kept {
+                socket.send(Control::Close(4401, "logged out"));
+                closed += 1;
+            }
+        }
+        closed
+    }
 }
 
 impl duet_auth::LogoutListener for Sockets {
     fn logged_out(&self, session_auth_id: &str) {
         let closed = self.close_login(session_auth_id);
         tracing::info!(closed, "logout: closed the session's event sockets");
+    }
+
+    fn logged_out_elsewhere(&self, user_id: i64, kept: Option<&str>) {
+        let closed = self.close_user(user_id, kept);
+        tracing::info!(
+            closed,
+            user_id,
+            "logged out everywhere: closed the user's other event sockets"
+        );
     }
 }
