@@ -7,6 +7,19 @@ use common::{run, run_with_stdin, shop, stderr, stdout};
 use duet_models::testing::{NO_MIGRATIONS, TestDb};
 use duet_models::{ApiToken, TokenCheck, TokenScope, User};
 
+/// How many migrations there are in `dir` (one directory each): the framework's, then the shop's.
+fn migrations_in(dir: &str) -> usize {
+    std::fs::read_dir(dir).unwrap().count()
+}
+
+fn framework_migrations() -> usize {
+    migrations_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/sqlite"))
+}
+
+fn all_migrations() -> usize {
+    framework_migrations() + migrations_in(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+}
+
 duet_models::db_tests! {
     migrations: NO_MIGRATIONS;
 
@@ -14,7 +27,7 @@ duet_models::db_tests! {
         let dir = tempfile::tempdir().unwrap();
         let first = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("Applied 5 migration(s)"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with(&format!("Applied {} migration(s)", all_migrations())), "{}", stdout(&first));
         let second = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert!(second.status.success(), "{}", stderr(&second));
         assert_eq!(stdout(&second).trim(), "No migrations to apply.");
@@ -30,7 +43,7 @@ duet_models::db_tests! {
         let applied = |o: &std::process::Output| {
             stdout(o).strip_prefix("Applied ").map_or(0, |rest| rest.split(' ').next().unwrap().parse::<usize>().unwrap())
         };
-        assert_eq!(applied(&a) + applied(&b), 5, "{} / {}", stdout(&a), stdout(&b));
+        assert_eq!(applied(&a) + applied(&b), all_migrations(), "{} / {}", stdout(&a), stdout(&b));
         let third = run(shop(dir.path(), Some(&test.url), &["migrate"]));
         assert_eq!(stdout(&third).trim(), "No migrations to apply.");
     }
@@ -40,25 +53,34 @@ duet_models::db_tests! {
         let listed = run(shop(dir.path(), Some(&test.url), &["migrate", "--list"]));
         assert!(listed.status.success(), "{}", stderr(&listed));
         let lines: Vec<String> = stdout(&listed).lines().map(str::to_owned).collect();
-        // The framework's four migrations, then the shop's one.
-        assert_eq!(lines.len(), 5, "{lines:?}");
-        assert!(lines[..4].iter().all(|l| l.starts_with("[ ] duet ")) && lines[4].starts_with("[ ] shop "), "{lines:?}");
+        // The framework's migrations, then the shop's.
+        let framework = framework_migrations();
+        assert_eq!(lines.len(), all_migrations(), "{lines:?}");
+        assert!(lines[..framework].iter().all(|l| l.starts_with("[ ] duet ")), "{lines:?}");
+        assert!(lines[framework..].iter().all(|l| l.starts_with("[ ] shop ")), "{lines:?}");
 
         assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
         assert!(listed.lines().all(|l| l.starts_with("[X] ")), "{listed}");
 
-        let reverted = run(shop(dir.path(), Some(&test.url), &["migrate", "--revert"]));
-        assert!(reverted.status.success(), "{}", stderr(&reverted));
-        let shop_version = lines[4].rsplit(' ').next().unwrap();
-        assert_eq!(stdout(&reverted).trim(), format!("Reverted migration {shop_version}."));
-        let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
-        assert!(listed.contains("[X] duet") && listed.contains(&format!("[ ] shop {shop_version}")), "{listed}");
+        // Each revert takes back the last applied migration: the shop's, newest first.
+        let version = |line: &String| line.rsplit(' ').next().unwrap().to_owned();
+        let shop_versions: Vec<String> = lines[framework..].iter().map(version).collect();
+        for shop_version in shop_versions.iter().rev() {
+            let reverted = run(shop(dir.path(), Some(&test.url), &["migrate", "--revert"]));
+            assert!(reverted.status.success(), "{}", stderr(&reverted));
+            assert_eq!(stdout(&reverted).trim(), format!("Reverted migration {shop_version}."));
+            let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
+            assert!(listed.contains("[X] duet") && listed.contains(&format!("[ ] shop {shop_version}")), "{listed}");
+        }
         // The orders table is gone with its migration, and comes back with the next migrate.
         let all = duet_models::ListQuery::new(duet_models::Scope::All);
         assert!(<shop::orders::Order as duet_models::Model>::count(&test.db, &all).await.is_err());
         let again = run(shop(dir.path(), Some(&test.url), &["migrate"]));
-        assert_eq!(stdout(&again).trim(), format!("Applied 1 migration(s): {shop_version}"));
+        assert_eq!(
+            stdout(&again).trim(),
+            format!("Applied {} migration(s): {}", shop_versions.len(), shop_versions.join(", "))
+        );
 
         let both = run(shop(dir.path(), Some(&test.url), &["migrate", "--list", "--revert"]));
         assert_eq!(both.status.code(), Some(2), "--list and --revert exclude each other");
@@ -70,7 +92,10 @@ duet_models::db_tests! {
         assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
         assert_eq!(
             stderr(&refused).trim(),
-            "shop: DATABASE_URL: the database has 5 pending migration(s); apply them with `shop migrate`"
+            format!(
+                "shop: DATABASE_URL: the database has {} pending migration(s); apply them with `shop migrate`",
+                all_migrations()
+            )
         );
         let listed = stdout(&run(shop(dir.path(), Some(&test.url), &["migrate", "--list"])));
         assert!(listed.lines().all(|l| l.starts_with("[ ] ")), "nothing was applied: {listed}");
