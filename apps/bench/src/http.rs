@@ -18,7 +18,7 @@ use shop::api::{OrderSummary, OrdersOut};
 use shop::orders::{NewOrder, Order, OrderStatus, orders};
 
 use crate::load::{LoadResult, wrk};
-use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
+use crate::servers::{Killed, bench_db, free_addr, log_in, sibling, wait_for};
 
 /// The whole HTTP comparison; prints a Markdown table.
 pub(crate) async fn run(
@@ -43,7 +43,7 @@ pub(crate) async fn run(
     let (_shop, shop_addr) = start_shop(&dir, &url, &[]).await?;
     let base = format!("http://{shop_addr}");
     let client = reqwest::Client::new();
-    let session = log_in(&base).await?;
+    let session = log_in(&base, "bench", "bench").await?;
     let body = client
         .get(format!("{base}/api/orders/"))
         .header("Cookie", &session)
@@ -351,7 +351,7 @@ async fn throttle_rows(dir: &Path, url: &str, redis: &str, seconds: u32, connect
             ("DUET_THROTTLE_USER", throttle),
         ];
         let (server, addr) = start_shop(dir, url, &env).await?;
-        let session = log_in(&format!("http://{addr}")).await?;
+        let session = log_in(&format!("http://{addr}"), "bench", "bench").await?;
         servers.push((server, addr, vec![format!("Cookie: {session}")]));
     }
     let rounds = 2;
@@ -433,36 +433,4 @@ async fn start_shop(dir: &Path, url: &str, env: &[(&str, &str)]) -> Result<(Kill
     );
     wait_for(&addr).await?;
     Ok((shop, addr))
-}
-
-/// Logs `bench` in at `base`: the `sessionid=…` cookie.
-async fn log_in(base: &str) -> Result<String, String> {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let form: serde_json::Value = client
-        .get(format!("{base}/accounts/login/"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let login = client
-        .post(format!("{base}/accounts/login/"))
-        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
-        .json(&serde_json::json!({"username": "bench", "password": "bench"}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("sessionid="))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned)
-        .ok_or_else(|| "login set no session cookie".to_owned())
 }

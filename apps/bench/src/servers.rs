@@ -62,3 +62,35 @@ pub(crate) async fn bench_db(name: &str) -> Result<(PathBuf, String, duet_models
     .map_err(|e| e.to_string())?;
     Ok((dir, url, db, user))
 }
+
+/// Logs `username` in at `base`: the `sessionid=…` cookie.
+pub(crate) async fn log_in(base: &str, username: &str, password: &str) -> Result<String, String> {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let form: serde_json::Value = client
+        .get(format!("{base}/accounts/login/"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let login = client
+        .post(format!("{base}/accounts/login/"))
+        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sessionid="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| "login set no session cookie".to_owned())
+}

@@ -14,7 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::servers::{Killed, free_addr, sibling, wait_for};
+use crate::servers::{Killed, free_addr, log_in, sibling, wait_for};
 
 /// How long a request may wait on Redis before it is answered anyway (`REDIS_TIMEOUT_MS`).
 const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
@@ -208,7 +208,7 @@ async fn soak(
         instance.start().await?;
     }
     let addrs: Arc<[String; 2]> = Arc::new([instances[0].addr.clone(), instances[1].addr.clone()]);
-    let cookie = login(&addrs[0]).await?;
+    let cookie = log_in(&format!("http://{}", addrs[0]), "soak", "soak").await?;
 
     let stats = Arc::new(Stats::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -319,38 +319,6 @@ async fn fixtures(db: &duet_models::Db) -> Result<(String, Vec<i64>), String> {
         );
     }
     Ok((token, orders))
-}
-
-/// A logged-in session cookie of `soak` (kept in Redis).
-async fn login(addr: &str) -> Result<String, String> {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let form: Value = client
-        .get(format!("http://{addr}/accounts/login/"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let login = client
-        .post(format!("http://{addr}/accounts/login/"))
-        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
-        .json(&json!({"username": "soak", "password": "soak"}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("sessionid="))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned)
-        .ok_or_else(|| "login set no session cookie".to_owned())
 }
 
 /// `pg_terminate_backend` on every connection to the soak's database; how many.
