@@ -110,8 +110,7 @@ fn brotli_bytes(bytes: &[u8], effort: Effort) -> Vec<u8> {
     let mut params = brotli::enc::BrotliEncoderParams::default();
     (params.quality, params.lgwin) = match effort {
         Effort::Best => (11, 22),
-        // A window no larger than the body: the encoder's set-up then stays small.
-        Effort::Fast => (FAST_BROTLI_QUALITY, window_for(bytes.len())),
+        Effort::Fast => (FAST_BROTLI_QUALITY, FAST_BROTLI_WINDOW),
     };
     params.size_hint = bytes.len();
     let mut out = Vec::with_capacity(bytes.len() / 3);
@@ -125,11 +124,10 @@ const FAST_BROTLI_QUALITY: i32 = 1;
 /// The per-response gzip level.
 const FAST_GZIP_LEVEL: u32 = 1;
 
-/// The smallest brotli window (log2 of its size, 10 to 24) that holds `len` bytes.
-fn window_for(len: usize) -> i32 {
-    let bits = usize::BITS - len.saturating_sub(1).leading_zeros();
-    bits.clamp(10, 24) as i32
-}
+/// The per-response brotli window: 64 KiB (log2). At quality 1 a 2 KiB body compressed
+/// faster with it than with a window fitted to the body (8.3 µs against 9.8 µs for 4 KiB,
+/// 16 µs for 1 KiB), and a large body does not allocate the 4 MiB of the default window.
+const FAST_BROTLI_WINDOW: i32 = 16;
 
 fn gzip_bytes(bytes: &[u8], effort: Effort) -> Vec<u8> {
     let level = match effort {
@@ -205,6 +203,5 @@ mod tests {
             .unwrap();
         assert_eq!(unzipped, json);
         assert_eq!(encode(b"{}", ContentEncoding::Identity, Effort::Fast), None);
-        assert_eq!([1, 1024, 1025, 4000, 1 << 30].map(window_for), [10, 10, 11, 12, 24]);
     }
 }
