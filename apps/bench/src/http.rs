@@ -1,6 +1,7 @@
 //! `GET /api/orders/` through duet (session, database) vs the same JSON from a bare handler,
-//! with a third server showing what the database query alone costs; and duet again with
-//! compression negotiated, in the same rounds, with what compressing the body costs.
+//! with a third server showing what the database query alone costs; and duet and that floor
+//! again with compression negotiated, in the same rounds, with what compressing the body
+//! costs.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -8,12 +9,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use actix_web::http::header::ContentEncoding;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::http::header::{CONTENT_ENCODING, ContentEncoding, VARY};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use duet_models::{Model, Money};
-use duet_mount::compress::{Effort, encode};
+use duet_mount::compress::{Effort, encode, negotiate};
 use shop::api::{OrderSummary, OrdersOut};
 use shop::orders::{NewOrder, Order, OrderStatus, orders};
 
@@ -105,39 +106,57 @@ pub(crate) async fn run(
     let plain = vec![format!("Cookie: {session}")];
     let negotiated = vec![plain[0].clone(), format!("Accept-Encoding: {accept_encoding}")];
     let rounds = 3;
-    let (mut bare, mut floor, mut duet, mut duet_compressed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut bare, mut floor, mut floor_compressed) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut duet, mut duet_compressed) = (Vec::new(), Vec::new());
     println!(
         "GET /api/orders/, 50 orders, {} bytes ({compressed_len} bytes {encoding} with Accept-Encoding: {accept_encoding}), \
          {connections} connections, {seconds} s x {rounds} rounds",
         body.len(),
     );
     println!();
-    println!("| round | load average | duet, no Accept-Encoding | duet, {encoding} | compressed / plain |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| round | load average | duet, no Accept-Encoding | duet, {encoding} | compressed / plain | \
+         floor, plain | floor, {encoding} | floor compressed / plain |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for round in 0..rounds {
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         let load = load.split_whitespace().next().unwrap_or("?").to_owned();
         let url = |addr: &str| format!("http://{addr}/api/orders/");
         bare.push(wrk(&url(&bare_addr), &plain, seconds, connections)?);
-        floor.push(wrk(&url(&floor_addr), &plain, seconds, connections)?);
-        // The two duet rows back to back, in alternating order, so drift in the machine's
-        // load falls on both.
-        let mut pair = [(&plain, &mut duet), (&negotiated, &mut duet_compressed)];
-        if round % 2 == 1 {
-            pair.reverse();
-        }
-        for (headers, results) in pair {
-            results.push(wrk(&url(&shop_addr), headers, seconds, connections)?);
+        // Plain and compressed back to back, in alternating order, so drift in the
+        // machine's load falls on both.
+        for (addr, plain_results, compressed_results) in [
+            (&floor_addr, &mut floor, &mut floor_compressed),
+            (&shop_addr, &mut duet, &mut duet_compressed),
+        ] {
+            let mut pair = [(&plain, plain_results), (&negotiated, compressed_results)];
+            if round % 2 == 1 {
+                pair.reverse();
+            }
+            for (headers, results) in pair {
+                results.push(wrk(&url(addr), headers, seconds, connections)?);
+            }
         }
         let (p, c) = (duet[round].requests_per_sec, duet_compressed[round].requests_per_sec);
-        println!("| {} | {load} | {p:.0} | {c:.0} | {:.1}% |", round + 1, 100.0 * c / p);
+        let (fp, fc) = (floor[round].requests_per_sec, floor_compressed[round].requests_per_sec);
+        println!(
+            "| {} | {load} | {p:.0} | {c:.0} | {:.1}% | {fp:.0} | {fc:.0} | {:.1}% |",
+            round + 1,
+            100.0 * c / p,
+            100.0 * fc / fp
+        );
     }
-    let ratios: Vec<f64> = duet
-        .iter()
-        .zip(&duet_compressed)
-        .map(|(p, c)| c.requests_per_sec / p.requests_per_sec)
-        .collect();
-    let (bare, floor, best_plain, best_compressed) = (best(&bare), best(&floor), best(&duet), best(&duet_compressed));
+    let ratios_of = |plain: &[LoadResult], compressed: &[LoadResult]| -> Vec<f64> {
+        plain
+            .iter()
+            .zip(compressed)
+            .map(|(p, c)| c.requests_per_sec / p.requests_per_sec)
+            .collect()
+    };
+    let (ratios, floor_ratios) = (ratios_of(&duet, &duet_compressed), ratios_of(&floor, &floor_compressed));
+    let (bare, best_floor, best_floor_compressed) = (best(&bare), best(&floor), best(&floor_compressed));
+    let (best_plain, best_compressed) = (best(&duet), best(&duet_compressed));
     println!();
     println!("Best round of each:");
     println!();
@@ -147,7 +166,11 @@ pub(crate) async fn run(
         ("bare actix-web, JSON from memory".to_owned(), bare),
         (
             "bare actix-web, the same query (diesel, sync SQLite) + JSON".to_owned(),
-            floor,
+            best_floor,
+        ),
+        (
+            format!("the same floor, Accept-Encoding: {accept_encoding} ({encoding}, per response)"),
+            best_floor_compressed,
         ),
         ("duet: session + SQLite + JSON".to_owned(), best_plain),
         (
@@ -164,16 +187,29 @@ pub(crate) async fn run(
     println!(
         "duet / bare = {:.0}% (target >= 50%); the query alone / bare = {:.0}%; duet / the query alone = {:.0}%",
         100.0 * best_plain.requests_per_sec / bare.requests_per_sec,
-        100.0 * floor.requests_per_sec / bare.requests_per_sec,
-        100.0 * best_plain.requests_per_sec / floor.requests_per_sec
+        100.0 * best_floor.requests_per_sec / bare.requests_per_sec,
+        100.0 * best_plain.requests_per_sec / best_floor.requests_per_sec
     );
     println!(
-        "compressed / plain: median of the rounds {:.1}%, best rounds {:.1}% (target >= 95%)",
+        "compressed / plain, median of the rounds: duet {:.1}% (target >= 95%), the bare floor {:.1}%",
         100.0 * median(ratios),
-        100.0 * best_compressed.requests_per_sec / best_plain.requests_per_sec
+        100.0 * median(floor_ratios),
     );
     println!();
-    compression_costs(&body);
+    let compressor_micros = compression_costs(&body, &encoding);
+    // At saturation a request takes 1/throughput of the machine's time (both cores, the
+    // load generator's share included).
+    let extra = |plain: &[LoadResult], compressed: &[LoadResult]| {
+        let (plain, compressed) = (median_rate(plain), median_rate(compressed));
+        2e6 * (1.0 / compressed - 1.0 / plain)
+    };
+    println!(
+        "A compressed response costs the two cores {:.1} µs more than a plain one through duet, \
+         {:.1} µs more through the bare floor (medians of the rounds); the compressor alone takes \
+         {compressor_micros:.1} µs of one core.",
+        extra(&duet, &duet_compressed),
+        extra(&floor, &floor_compressed),
+    );
     println!();
     match redis {
         Some(redis) => throttle_rows(&dir, &url, redis, seconds, connections).await?,
@@ -183,14 +219,19 @@ pub(crate) async fn run(
     Ok(())
 }
 
+fn median_rate(results: &[LoadResult]) -> f64 {
+    median(results.iter().map(|r| r.requests_per_sec).collect())
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Prints what compressing `body` costs on one core at each fast setting, and at the one
-/// duet uses per response ([`Effort::Fast`]).
-fn compression_costs(body: &[u8]) {
+/// duet uses per response ([`Effort::Fast`]); returns the µs of the latter in `encoding`
+/// (`br` or `gzip`, as negotiated).
+fn compression_costs(body: &[u8], encoding: &str) -> f64 {
     const RUNS: u32 = 2000;
     let time = |compress: &dyn Fn() -> Vec<u8>| {
         let started = Instant::now();
@@ -236,15 +277,21 @@ fn compression_costs(body: &[u8]) {
     for level in 1..=3 {
         rows.push((format!("gzip level {level}"), time(&gzip(level))));
     }
-    for (name, encoding) in [("brotli", ContentEncoding::Brotli), ("gzip", ContentEncoding::Gzip)] {
-        rows.push((
-            format!("duet's per-response {name} (`Effort::Fast`)"),
-            time(&|| encode(body, encoding, Effort::Fast).unwrap_or_default()),
-        ));
+    let mut negotiated = f64::NAN;
+    for (name, token, content_encoding) in [
+        ("brotli", "br", ContentEncoding::Brotli),
+        ("gzip", "gzip", ContentEncoding::Gzip),
+    ] {
+        let (len, micros) = time(&|| encode(body, content_encoding, Effort::Fast).unwrap_or_default());
+        if token == encoding {
+            negotiated = micros;
+        }
+        rows.push((format!("duet's per-response {name} (`Effort::Fast`)"), (len, micros)));
     }
     for (name, (len, micros)) in rows {
         println!("| {name} | {len} | {micros:.1} |");
     }
+    negotiated
 }
 
 fn best(results: &[LoadResult]) -> LoadResult {
@@ -288,7 +335,8 @@ thread_local! {
 
 /// What the database part costs without duet: a bare actix-web handler running the same
 /// query as `GET /api/orders/` with diesel's synchronous SQLite connection (one per worker
-/// thread, opened as duet opens its own), and the same JSON. No session, no user lookup.
+/// thread, opened as duet opens its own), and the same JSON, compressed as the request's
+/// `Accept-Encoding` asks with duet's per-response setting. No session, no user lookup.
 pub(crate) fn serve_bare_sqlite(addr: &str, database: &str, customer: i64) -> Result<(), String> {
     fn my_orders(database: &str, customer: i64) -> QueryResult<OrdersOut> {
         CONNECTION.with_borrow_mut(|slot| {
@@ -320,12 +368,15 @@ pub(crate) fn serve_bare_sqlite(addr: &str, database: &str, customer: i64) -> Re
             let database = database.clone();
             App::new().route(
                 "/api/orders/",
-                web::get().to(move || {
+                web::get().to(move |req: HttpRequest| {
                     let out = my_orders(&database, customer);
                     async move {
-                        match out {
-                            Ok(out) => HttpResponse::Ok().json(out),
-                            Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
+                        match out
+                            .map_err(|e| e.to_string())
+                            .and_then(|out| serde_json::to_vec(&out).map_err(|e| e.to_string()))
+                        {
+                            Ok(json) => json_response(json, negotiate(&req)),
+                            Err(error) => HttpResponse::InternalServerError().body(error),
                         }
                     }
                 }),
@@ -337,6 +388,20 @@ pub(crate) fn serve_bare_sqlite(addr: &str, database: &str, customer: i64) -> Re
         .await
         .map_err(|e| e.to_string())
     })
+}
+
+/// `json`, compressed in `encoding` when that is brotli or gzip.
+fn json_response(json: Vec<u8>, encoding: ContentEncoding) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("application/json")
+        .insert_header((VARY, "accept-encoding"));
+    match encode(&json, encoding, Effort::Fast) {
+        Some(compressed) => response
+            .insert_header((CONTENT_ENCODING, encoding.to_header_value()))
+            .body(compressed),
+        None => response.body(json),
+    }
 }
 
 /// The same request with sessions in Redis, without and with the user throttle (its counter
