@@ -35,8 +35,9 @@ pub struct Order {
     /// Where it stands.
     #[duet(default = OrderStatus::Pending)]
     pub status: OrderStatus,
-    /// When it was placed (UTC).
-    #[duet(auto_now_add)]
+    /// When it was placed (UTC). Indexed: the admin lists every customer's orders newest
+    /// first, which SQLite would otherwise sort the table for.
+    #[duet(auto_now_add, index)]
     pub placed_at: NaiveDateTime,
     /// The reference payment providers echo back (Stripe's `client_reference_id`).
     #[duet(read_only, unique, default = new_reference())]

@@ -41,7 +41,10 @@ const ORDERS: &[Field] = &[
         db_default: Some(Literal::Text("pending")),
         ..Field::new("status", FieldKind::Choice(&[]))
     },
-    Field::read_only("placed_at", FieldKind::DateTime),
+    Field {
+        index: true,
+        ..Field::read_only("placed_at", FieldKind::DateTime)
+    },
     Field {
         unique: true,
         ..Field::read_only("client_reference", FieldKind::Text)
@@ -65,6 +68,9 @@ const HAND_WRITTEN: ModelSchema = ModelSchema {
 /// The shop's migration that creates the orders table.
 const ORDERS_MIGRATION: &str = "2026-11-24-100001_orders";
 
+/// The shop's migration that indexes `orders.placed_at` (written by makemigrations).
+const PLACED_AT_MIGRATION: &str = "2026-11-30-061957_orders_placed_at";
+
 struct Scratch {
     dir: tempfile::TempDir,
 }
@@ -75,13 +81,15 @@ impl Scratch {
         let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         for backend in BACKENDS {
             std::fs::create_dir(dir.path().join(backend)).unwrap();
-            // The orders table's migration alone: the ones after it (the PostgreSQL search
-            // indexes) name columns these tests take away.
-            let migration = repository.join(backend).join(ORDERS_MIGRATION);
-            let copy = dir.path().join(backend).join(ORDERS_MIGRATION);
-            std::fs::create_dir(&copy).unwrap();
-            for file in ["up.sql", "down.sql"] {
-                std::fs::copy(migration.join(file), copy.join(file)).unwrap();
+            // The orders table's migrations but the PostgreSQL search indexes, which name
+            // columns these tests take away.
+            for name in [ORDERS_MIGRATION, PLACED_AT_MIGRATION] {
+                let migration = repository.join(backend).join(name);
+                let copy = dir.path().join(backend).join(name);
+                std::fs::create_dir(&copy).unwrap();
+                for file in ["up.sql", "down.sql"] {
+                    std::fs::copy(migration.join(file), copy.join(file)).unwrap();
+                }
             }
         }
         Scratch { dir }
@@ -240,6 +248,7 @@ duet_models::db_tests! {
         let scratch = Scratch::new();
         for backend in BACKENDS {
             std::fs::remove_dir_all(scratch.orders(backend)).unwrap();
+            std::fs::remove_dir_all(scratch.path().join(backend).join(PLACED_AT_MIGRATION)).unwrap();
         }
         let work = tempfile::tempdir().unwrap();
         let shop = |args: &[&str]| scratch.shop(work.path(), Some(&test.url), args);
