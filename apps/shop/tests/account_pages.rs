@@ -6,9 +6,9 @@
 
 mod common;
 
+use common::Server;
 use common::chromium::{Chromium, shown_errors};
 use common::mail::{link_in, mail_to, mails_to, serve};
-use common::Server;
 use duet_models::testing::TestDb;
 use serde_json::json;
 
@@ -41,10 +41,7 @@ async fn log_in(browser: &Chromium, username: &str, password: &str) {
 /// Opens the link of the newest mail to `to` in `browser`, on the page that posts its token.
 async fn open_link(browser: &Chromium, server: &Server, mail: &str, page: &str) {
     let link = link_in(mail);
-    assert!(
-        link.starts_with(&format!("{}{page}?token=", server.base)),
-        "{link}"
-    );
+    assert!(link.starts_with(&format!("{}{page}?token=", server.base)), "{link}");
     browser.client.goto(&link).await.expect("open the mailed link");
 }
 
@@ -78,9 +75,15 @@ async fn a_visitor_signs_up_and_the_mailed_link_logs_them_in() {
     browser
         .until("document.querySelector('#signup-form .duet-form-notice')?.innerText.startsWith('Check your email')")
         .await;
-    assert_eq!(browser.js("return duet.user").await, json!(null), "not before the address is confirmed");
     assert_eq!(
-        browser.js("return document.querySelector('input[name=username]').value").await,
+        browser.js("return duet.user").await,
+        json!(null),
+        "not before the address is confirmed"
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelector('input[name=username]').value")
+            .await,
         json!(""),
         "the form is cleared"
     );
@@ -96,9 +99,16 @@ async fn a_visitor_signs_up_and_the_mailed_link_logs_them_in() {
         .until("document.querySelector('header')?.innerText.includes('Signed in as ada')")
         .await;
     browser.settled().await;
-    assert_eq!(browser.path().await, "/account", "the token is not left in the address bar");
+    assert_eq!(
+        browser.path().await,
+        "/account",
+        "the token is not left in the address bar"
+    );
     assert!(
-        browser.text("main").await.contains("Signed in as ada (ada@example.com)"),
+        browser
+            .text("main")
+            .await
+            .contains("Signed in as ada (ada@example.com)"),
         "{}",
         browser.text("main").await
     );
@@ -198,16 +208,25 @@ async fn the_account_page_changes_the_email_once_the_new_address_confirms() {
         return;
     };
     log_in(&browser, "ada", "ada password").await;
-    assert!(browser.text("main").await.contains("Signed in as ada (ada@example.com)"));
+    assert!(
+        browser
+            .text("main")
+            .await
+            .contains("Signed in as ada (ada@example.com)")
+    );
 
     // Another account's address: said next to the field.
-    browser.type_into("#email-form input[name=email]", "bob@example.com").await;
+    browser
+        .type_into("#email-form input[name=email]", "bob@example.com")
+        .await;
     browser.click("#email-submit").await;
     browser
         .until("document.querySelector('#email-form .duet-field-error')?.innerText === 'A user with that email already exists.'")
         .await;
 
-    browser.type_into("#email-form input[name=email]", "Lovelace@Example.com").await;
+    browser
+        .type_into("#email-form input[name=email]", "Lovelace@Example.com")
+        .await;
     browser.click("#email-submit").await;
     browser
         .until("document.querySelector('#email-form .duet-form-notice')?.innerText.startsWith('We have sent a link to the new address')")

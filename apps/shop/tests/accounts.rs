@@ -62,13 +62,19 @@ async fn with_redis_sessions_the_other_logins_end() {
     let test = TestDb::sqlite(&NO_MIGRATIONS).await;
     let dir = tempfile::tempdir().unwrap();
     let prefix = format!("accounts-{}", std::process::id());
-    let server = serve(dir.path(), &test, &[("REDIS_URL", &redis), ("REDIS_KEY_PREFIX", &prefix)]).await;
+    let server = serve(
+        dir.path(),
+        &test,
+        &[("REDIS_URL", &redis), ("REDIS_KEY_PREFIX", &prefix)],
+    )
+    .await;
     make_user(&test, "ada", "ada@example.com", common::logins::FIRST_PASSWORD).await;
     common::logins::other_logins_end(&server, &server).await;
     let client = common::redis::redis_client(&redis).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let sessions: Vec<String> =
-        common::redis::redis_query(&mut conn, &["KEYS", &format!("{prefix}:session:*")]).await.unwrap();
+    let sessions: Vec<String> = common::redis::redis_query(&mut conn, &["KEYS", &format!("{prefix}:session:*")])
+        .await
+        .unwrap();
     assert!(!sessions.is_empty(), "the sessions were in Redis");
 }
 

@@ -63,8 +63,8 @@ pub use app::{CompiledUi, Ui, UiError};
 pub use expr::{Expr, Item, param, user, var};
 pub use model_form::ModelForm;
 pub use node::{
-    Action, Component, Element, Event, HandlerRef, Node, Payload, Post, Table, button, column, cond, el, event, field, foreach,
-    form, handler, heading, image, input, input_kind, link, navigate, paragraph, row, submit, text,
+    Action, Component, Element, Event, HandlerRef, Node, Payload, Post, Table, button, column, cond, el, event, field,
+    foreach, form, handler, heading, image, input, input_kind, link, navigate, paragraph, row, submit, text,
 };
 pub use page::Page;
 

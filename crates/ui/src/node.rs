@@ -170,6 +170,13 @@ impl From<HandlerRef> for Action {
 /// # #[derive(Debug, Default, serde::Serialize, serde::Deserialize, State)]
 /// # #[state(name = "counter")]
 /// # struct Counter { count: i64 }
+/// # #[duet_state::events]
+/// # impl Counter {
+/// #     async fn set_to(&mut self, _ctx: &mut duet_state::EventCtx, count: i64) -> duet_state::EventResult {
+/// #         self.count = count;
+/// #         Ok(())
+/// #     }
+/// # }
 /// let set: Action = event::<Counter>("set_to").with_field("value").into();
 /// ```
 ///
@@ -179,6 +186,13 @@ impl From<HandlerRef> for Action {
 /// # #[derive(Debug, Default, serde::Serialize, serde::Deserialize, State)]
 /// # #[state(name = "counter")]
 /// # struct Counter { count: i64 }
+/// # #[duet_state::events]
+/// # impl Counter {
+/// #     async fn set_to(&mut self, _ctx: &mut duet_state::EventCtx, count: i64) -> duet_state::EventResult {
+/// #         self.count = count;
+/// #         Ok(())
+/// #     }
+/// # }
 /// let set: Action = event::<Counter>("set_to").with_query("token").into();
 /// ```
 #[derive(Debug, Clone, PartialEq)]

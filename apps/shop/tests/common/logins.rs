@@ -58,7 +58,12 @@ pub(crate) async fn other_logins_end(a: &Server, b: &Server) {
         "the other login's socket is closed"
     );
     for server in [a, b] {
-        assert_eq!(me(server, &there).await, 401, "the other login ended, on {}", server.base);
+        assert_eq!(
+            me(server, &there).await,
+            401,
+            "the other login ended, on {}",
+            server.base
+        );
         assert_eq!(me(server, &here).await, 200, "this login stays, on {}", server.base);
     }
     // This login's socket is still open and still its user's.

@@ -5,10 +5,7 @@ use duet_models::{Db, TokenPurpose, User, UserToken};
 use serde::{Deserialize, Serialize};
 
 use super::signup::Outcome;
-use super::{
-    FieldErrors, Outgoing, accounts, check_new_email, end_other_logins, limits, link, mailer, posted,
-    site,
-};
+use super::{FieldErrors, Outgoing, accounts, check_new_email, end_other_logins, limits, link, mailer, posted, site};
 use crate::{AuthError, Identity, current_user};
 
 /// A new address: JSON or a form.

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::signup::Outcome;
 use super::{
-    FieldErrors, Outgoing, accounts, limits, link, mailer, password_changed, posted,
-    posted_anonymously, site, token_refused,
+    FieldErrors, Outgoing, accounts, limits, link, mailer, password_changed, posted, posted_anonymously, site,
+    token_refused,
 };
 use crate::{AuthError, Identity, current_user};
 

@@ -6,8 +6,8 @@ use duet_models::{Db, Model, NewUser, TokenPurpose, User, UserToken};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    FieldErrors, Outgoing, Signup, Verification, accounts, check_new_email, limits, link, mailer,
-    posted_anonymously, site, token_refused,
+    FieldErrors, Outgoing, Signup, Verification, accounts, check_new_email, limits, link, mailer, posted_anonymously,
+    site, token_refused,
 };
 use crate::{AuthError, csrf, current_user};
 
