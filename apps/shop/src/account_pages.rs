@@ -49,7 +49,8 @@ fn verify() -> Page {
         ])
         .class("card stack")
         .id("verify-form")
-        .on_submit(post("/accounts/verify/").with_query("token")),
+        // Signed up, or the new address confirmed: the account page shows who and which address.
+        .on_submit(post("/accounts/verify/").with_query("token").then("/account")),
     ]))
 }
 

@@ -5,69 +5,15 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::mail::{mail_to, mails_to, serve, token_in};
 use common::ws::{connect, hello};
 use common::{Browser, Server, free_port, send, shop};
-use duet_models::testing::{NO_MIGRATIONS, TestDb};
+use duet_models::testing::{NO_MIGRATIONS, TestDb, required_env};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// A shop whose mail is written to `mail/` in `dir`.
-async fn serve(dir: &Path, test: &TestDb, extra_env: &[(&str, &str)]) -> Server {
-    let mail = dir.join("mail");
-    std::fs::create_dir_all(&mail).unwrap();
-    let mut cmd = shop(dir, Some(&test.url), &[]);
-    cmd.env("DUET_EMAIL_URL", format!("file://{}", mail.display()))
-        .env("DUET_EMAIL_FROM", "Shop <shop@example.com>");
-    for (name, value) in extra_env {
-        cmd.env(name, value);
-    }
-    Server::start(cmd).await
-}
-
-/// The messages mailed to `to` so far, decoded, oldest first.
-fn mails_to(dir: &Path, to: &str) -> Vec<String> {
-    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir.join("mail"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .map(|p| {
-            let raw = std::fs::read(&p).unwrap();
-            let text = quoted_printable::decode(&raw, quoted_printable::ParseMode::Robust).unwrap();
-            (
-                std::fs::metadata(&p).unwrap().modified().unwrap(),
-                String::from_utf8(text).unwrap(),
-            )
-        })
-        .filter(|(_, text)| text.contains(&format!("To: {to}")))
-        .collect();
-    mails.sort();
-    mails.into_iter().map(|(_, text)| text).collect()
-}
-
-/// Waits for the `n`th message to `to` (mail is sent after the response).
-async fn mail_to(dir: &Path, to: &str, n: usize) -> String {
-    let started = Instant::now();
-    loop {
-        if let Some(mail) = mails_to(dir, to).into_iter().nth(n - 1) {
-            return mail;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "no message {n} to {to}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The token of the first `?token=` link in `mail`.
-fn token_in(mail: &str) -> String {
-    let at = mail.find("?token=").expect("a link with a token") + "?token=".len();
-    mail[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
-}
 
 async fn post(browser: &Browser, path: &str, body: Value) -> (u16, Value) {
     send(browser.unsafe_request(Method::POST, path).json(&body)).await
@@ -104,6 +50,32 @@ async fn closed_with(socket: &mut common::ws::Socket, code: u16) {
         .await
         .expect("the socket closes");
     assert_eq!(got, code);
+}
+
+/// With sessions in Redis (`REDIS_URL`), a password change and "log out everywhere" end
+/// the other sessions and close their sockets as with cookie sessions.
+#[tokio::test]
+async fn with_redis_sessions_the_other_logins_end() {
+    let Some(redis) = required_env("DUET_TEST_REDIS_URL", "Redis") else {
+        return;
+    };
+    let test = TestDb::sqlite(&NO_MIGRATIONS).await;
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("accounts-{}", std::process::id());
+    let server = serve(
+        dir.path(),
+        &test,
+        &[("REDIS_URL", &redis), ("REDIS_KEY_PREFIX", &prefix)],
+    )
+    .await;
+    make_user(&test, "ada", "ada@example.com", common::logins::FIRST_PASSWORD).await;
+    common::logins::other_logins_end(&server, &server).await;
+    let client = common::redis::redis_client(&redis).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let sessions: Vec<String> = common::redis::redis_query(&mut conn, &["KEYS", &format!("{prefix}:session:*")])
+        .await
+        .unwrap();
+    assert!(!sessions.is_empty(), "the sessions were in Redis");
 }
 
 duet_models::db_tests! {

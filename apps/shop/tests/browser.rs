@@ -1,166 +1,18 @@
-//! The shop's pages in a real browser: headless Chromium driven over chromedriver.
-//!
-//! Set `DUET_TEST_CHROMEDRIVER` to the chromedriver binary (Debian: `/usr/bin/chromedriver`
-//! from `chromium-driver`) to run them; unset, they say they were skipped (and fail under
-//! `CI=true`). A screenshot of `/orders` is saved under the target directory; its path is
-//! printed.
+//! The shop's pages in a real browser: headless Chromium driven over chromedriver
+//! (`common::chromium`: set `DUET_TEST_CHROMEDRIVER`; unset, they say they were skipped,
+//! and fail under `CI=true`). The account pages are in `account_pages.rs`. A screenshot
+//! of `/orders` is saved under the target directory; its path is printed.
 #![allow(clippy::print_stderr)]
 
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::chromium::{Chromium, shown_errors};
 use common::{Server, free_port, make_order, make_user, session_login, shop};
 use duet_models::testing::{TestDb, required_env};
-use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-
-/// The variable naming chromedriver.
-const CHROMEDRIVER_ENV: &str = "DUET_TEST_CHROMEDRIVER";
-
-/// A chromedriver process and a headless Chromium session; both end on drop.
-struct Browser {
-    driver: Child,
-    client: Client,
-    base: String,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-impl Browser {
-    /// A browser for `server`, or `None` when chromedriver is not configured.
-    async fn start(server: &Server) -> Option<Browser> {
-        let driver_path = required_env(CHROMEDRIVER_ENV, "browser")?;
-        let port = free_port();
-        let driver = Command::new(&driver_path)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {driver_path}: {e}"));
-        let url = format!("http://127.0.0.1:{port}");
-        let mut options = json!({"args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-dev-shm-usage", "--window-size=1100,800",
-        ]});
-        if let Ok(binary) = std::env::var("DUET_TEST_CHROMIUM") {
-            options["binary"] = json!(binary);
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert("goog:chromeOptions".into(), options);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => break client,
-                Err(error) if Instant::now() > deadline => panic!("chromedriver at {url}: {error}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        };
-        Some(Browser {
-            driver,
-            client,
-            base: server.base.clone(),
-        })
-    }
-
-    async fn goto(&self, path: &str) {
-        self.client.goto(&format!("{}{path}", self.base)).await.expect("goto");
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.client
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("{script}: {e}"))
-    }
-
-    /// Polls the JavaScript expression `condition` until it is truthy (10 s at most).
-    async fn until(&self, condition: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let script = format!("try {{ return !!({condition}); }} catch (e) {{ return false; }}");
-        while Instant::now() < deadline {
-            if self.js(&script).await == json!(true) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let body = self.js("return document.body.innerText").await;
-        let url = self
-            .client
-            .current_url()
-            .await
-            .map(|u| u.to_string())
-            .unwrap_or_default();
-        let runtime = self.js(RUNTIME_DIAGNOSTICS).await;
-        panic!(
-            "not true within 10 s: {condition}\nat {url}, the runtime says {runtime}, the page says:\n{}",
-            body.as_str().unwrap_or_default()
-        );
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .expect("text")
-    }
-
-    async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let input = self.client.find(Locator::Css(css)).await.expect(css);
-        input.clear().await.expect("clear");
-        input.send_keys(text).await.expect("send keys");
-    }
-
-    async fn path(&self) -> String {
-        let url = self.client.current_url().await.expect("url");
-        match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        }
-    }
-
-    /// The live page is hydrated and idle: connected, nothing waiting for a reply.
-    async fn settled(&self) {
-        self.until("window.duet && duet.status === 'open' && duet.pending === 0")
-            .await;
-    }
-}
-
-/// What the runtime is doing, for failure messages.
-const RUNTIME_DIAGNOSTICS: &str = "return window.duet ? {status: duet.status, pending: duet.pending, \
-    errors: [...document.querySelectorAll('.duet-error')].map(e => e.innerText)} : 'no runtime'";
-
-/// Error messages the page shows.
-async fn shown_errors(browser: &Browser) -> Value {
-    browser
-        .js("return [...document.querySelectorAll('.duet-error')].map(e => e.innerText)")
-        .await
-}
 
 /// The text of each order row's status cell, by order id.
 fn statuses_script() -> &'static str {
@@ -177,7 +29,7 @@ async fn shop_server(test: &TestDb) -> (tempfile::TempDir, Server) {
 async fn log_in_see_own_orders_live_navigate_and_log_out() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let (_dir, server) = shop_server(&test).await;
-    let Some(browser) = Browser::start(&server).await else {
+    let Some(browser) = Chromium::start(&server).await else {
         return;
     };
     let ada = make_user(&test.db, "ada", "pw-ada").await;
@@ -299,7 +151,7 @@ async fn log_in_see_own_orders_live_navigate_and_log_out() {
 async fn events_update_the_dom_survive_reloads_and_reconnects() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let (dir, mut server) = shop_server(&test).await;
-    let Some(browser) = Browser::start(&server).await else {
+    let Some(browser) = Chromium::start(&server).await else {
         return;
     };
     browser.goto("/").await;
@@ -453,7 +305,7 @@ return 'ok';
 async fn list_operations_update_only_their_rows() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let (_dir, server) = shop_server(&test).await;
-    let Some(browser) = Browser::start(&server).await else {
+    let Some(browser) = Chromium::start(&server).await else {
         return;
     };
     let ada = make_user(&test.db, "ada", "pw").await;
@@ -477,7 +329,7 @@ async fn list_operations_update_only_their_rows() {
 async fn placing_an_order_through_the_form_validates_and_shows_it() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let (_dir, server) = shop_server(&test).await;
-    let Some(browser) = Browser::start(&server).await else {
+    let Some(browser) = Chromium::start(&server).await else {
         return;
     };
     let ada = make_user(&test.db, "ada", "pw").await;
@@ -532,7 +384,7 @@ async fn a_hello_answered_unavailable_is_retried_until_the_store_is_back() {
         .env("REDIS_TIMEOUT_MS", "300")
         .env("REDIS_LOCK_TTL_MS", "1000");
     let server = Server::start(cmd).await;
-    let Some(browser) = Browser::start(&server).await else {
+    let Some(browser) = Chromium::start(&server).await else {
         return;
     };
     browser.goto("/").await;
@@ -565,7 +417,7 @@ const CSP_VIOLATIONS: &str = "const done = arguments[0]; \
 async fn pages_work_under_the_csp_and_a_deploy_reloads_a_stale_page_keeping_its_tab() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let (_dir, server) = shop_server(&test).await;
-    let Some(browser) = Browser::start(&server).await else {
+    let Some(browser) = Chromium::start(&server).await else {
         return;
     };
     make_user(&test.db, "ada", "pw-ada").await;
@@ -641,7 +493,7 @@ async fn pages_work_under_the_csp_and_a_deploy_reloads_a_stale_page_keeping_its_
 async fn staff_ship_orders_in_the_admin_and_see_changes_live() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let (_dir, server) = shop_server(&test).await;
-    let Some(browser) = Browser::start(&server).await else {
+    let Some(browser) = Chromium::start(&server).await else {
         return;
     };
     let boss = duet_models::NewUser {

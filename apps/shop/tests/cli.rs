@@ -125,6 +125,23 @@ duet_models::db_tests! {
         assert_eq!(argv.status.code(), Some(2), "passwords are never taken from arguments");
     }
 
+    async fn createuser_stores_the_email_as_sign_up_does(test: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());
+        let made = run_with_stdin(shop(dir.path(), Some(&test.url), &["createuser", "ada", "--email", "  Ada@Example.COM "]), "pw\n");
+        assert!(made.status.success(), "{}", stderr(&made));
+        let ada = User::by_username(&test.db, "ada").await.unwrap();
+        assert_eq!(ada.email, "ada@example.com", "trimmed and lowercase");
+        // The address as a sign-up or a reset request would be typed finds the account.
+        let found = User::by_email(&test.db, &User::normalise_email(" ADA@example.com")).await.unwrap();
+        assert_eq!(found.iter().map(|u| u.id).collect::<Vec<_>>(), [ada.id]);
+
+        let refused = run_with_stdin(shop(dir.path(), Some(&test.url), &["createuser", "bob", "--email", "bob at example"]), "pw\n");
+        assert_eq!(refused.status.code(), Some(1));
+        assert_eq!(stderr(&refused).trim(), "shop: --email: \"bob at example\" is not an email address");
+        assert!(matches!(User::by_username(&test.db, "bob").await, Err(duet_models::Error::NotFound)));
+    }
+
     async fn changepassword_reads_the_new_password_from_stdin(test: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
         assert!(run(shop(dir.path(), Some(&test.url), &["migrate"])).status.success());

@@ -216,6 +216,13 @@ async fn logout_on_b_closes_the_users_sockets_on_a() {
 }
 
 #[tokio::test]
+async fn a_password_change_on_a_ends_the_users_redis_session_and_socket_on_b() {
+    let Some(pair) = pair(10_000).await else { return };
+    make_user(&pair.test.db, "ada", common::logins::FIRST_PASSWORD).await;
+    common::logins::other_logins_end(&pair.a, &pair.b).await;
+}
+
+#[tokio::test]
 async fn killing_an_instance_mid_event_lets_the_other_continue_from_the_last_commit() {
     let Some(mut pair) = pair(1_000).await else { return };
     let mut socket = connect(&pair.a, None).await;

@@ -1,6 +1,6 @@
-//! Two `shop` processes sharing PostgreSQL and no Redis: live updates and logouts cross
-//! instances over LISTEN/NOTIFY, while each tab stays with the instance that holds its
-//! socket. Needs `DUET_TEST_POSTGRES_URL` (skipped when unset, a failure under `CI=true`).
+//! Two `shop` processes sharing PostgreSQL and no Redis: live updates, logouts and the
+//! other sessions a password change ends cross instances over LISTEN/NOTIFY, while each
+//! tab stays with the instance that holds its socket. Needs `DUET_TEST_POSTGRES_URL` (skipped when unset, a failure under `CI=true`).
 
 mod common;
 
@@ -63,6 +63,13 @@ async fn logout_on_b_closes_the_users_sockets_on_a() {
         recv(&mut adas).await,
         json!({"type": "bye", "code": 4401, "message": "logged out"})
     );
+}
+
+#[tokio::test]
+async fn a_password_change_on_a_ends_the_users_login_and_socket_on_b() {
+    let Some((a, b, test, _dir)) = pair().await else { return };
+    make_user(&test.db, "ada", common::logins::FIRST_PASSWORD).await;
+    common::logins::other_logins_end(&a, &b).await;
 }
 
 #[tokio::test]

@@ -75,7 +75,7 @@ enum Command {
     Createuser {
         /// The new user's login name.
         username: String,
-        /// Contact address.
+        /// Contact address (stored trimmed and lowercase, as sign-up stores it).
         #[arg(long, default_value = "")]
         email: String,
         /// May use the admin.
@@ -250,6 +250,11 @@ async fn execute(app: App, cli: Cli, matches: &clap::ArgMatches) -> Result<(), E
             staff,
             superuser,
         } => {
+            // Stored as sign-up stores it, so that the address finds the account.
+            let email = User::normalise_email(&email);
+            if !email.is_empty() && !duet_mail::is_address(&email) {
+                return Err(Error::Input(format!("--email: {email:?} is not an email address")));
+            }
             let db = existing(&name, &app.migration_sets(dir)?, database).await?;
             let password = read_password()?;
             let new = NewUser {

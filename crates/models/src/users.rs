@@ -154,6 +154,13 @@ impl User {
         if updated == 0 { Err(Error::NotFound) } else { Ok(()) }
     }
 
+    /// An address as stored: trimmed and lowercase, so that lookups ([`User::by_email`]) are
+    /// exact. Sign-up, email change, password reset and `createuser` all store or look up
+    /// addresses through it.
+    pub fn normalise_email(email: &str) -> String {
+        email.trim().to_lowercase()
+    }
+
     /// The users whose address is `email`, active or not.
     pub async fn by_email(db: &Db, email: &str) -> Result<Vec<User>> {
         let query = crate::ListQuery::new(Scope::All).filter("email", email);

@@ -564,8 +564,14 @@ async function postForm(action, form) {
   }
   if (form.tagName === "FORM") form.reset();
   formNotice(form, result.json?.detail ?? "Done.");
-  if (result.json?.user) {
-    changeUser(result.json.user);
+  const user = result.json?.user;
+  if (user && rt.user && user.id === rt.user.id) {
+    // The same user with new details (a confirmed address): shown at once, same tab.
+    rt.user = user;
+    notify("$user");
+    if (action.then) navigate(action.then);
+  } else if (user) {
+    changeUser(user);
     history.replaceState({}, "", action.then ?? location.pathname);
     connect();
   } else if (action.then) {

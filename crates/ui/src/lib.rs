@@ -63,8 +63,8 @@ pub use app::{CompiledUi, Ui, UiError};
 pub use expr::{Expr, Item, param, user, var};
 pub use model_form::ModelForm;
 pub use node::{
-    Action, Component, Element, HandlerRef, Node, Payload, Table, button, column, cond, el, event, field, foreach,
-    form, handler, heading, image, input, input_kind, link, navigate, paragraph, row, submit, text,
+    Action, Component, Element, Event, HandlerRef, Node, Payload, Post, Table, button, column, cond, el, event, field,
+    foreach, form, handler, heading, image, input, input_kind, link, navigate, paragraph, row, submit, text,
 };
 pub use page::Page;
 
@@ -85,12 +85,8 @@ pub fn login() -> Action {
 }
 
 /// An action that posts the form's fields to the backend path `to` (see [`Action::Post`]).
-pub fn post(to: &str) -> Action {
-    Action::Post {
-        to: to.to_owned(),
-        query: Vec::new(),
-        then: None,
-    }
+pub fn post(to: &str) -> Post {
+    Post::new(to)
 }
 
 /// An action that logs out, then shows `to`.

@@ -149,14 +149,81 @@ pub fn handler<S: State>(name: &str) -> HandlerRef {
     }
 }
 
-/// An action running `S::name` with the default payload (see [`Payload::Default`]).
-pub fn event<S: State>(name: &str) -> Action {
+/// An action running `S::name`: by default with the payload the DOM event gives (see
+/// [`Payload::Default`]), or another with [`Event::with`] or [`Event::with_field`].
+pub fn event<S: State>(name: &str) -> Event {
     handler::<S>(name).into()
 }
 
 impl From<HandlerRef> for Action {
     fn from(h: HandlerRef) -> Action {
-        Action::Event {
+        Event::from(h).into()
+    }
+}
+
+/// An [`Action::Event`] being built by [`event`]. Only an event has a payload to choose,
+/// and only a post has query parameters and a page to show next: a misuse does not compile.
+///
+/// ```
+/// use duet_state::State;
+/// use duet_ui::{Action, event};
+/// # #[derive(Debug, Default, serde::Serialize, serde::Deserialize, State)]
+/// # #[state(name = "counter")]
+/// # struct Counter { count: i64 }
+/// # #[duet_state::events]
+/// # impl Counter {
+/// #     async fn set_to(&mut self, _ctx: &mut duet_state::EventCtx, count: i64) -> duet_state::EventResult {
+/// #         self.count = count;
+/// #         Ok(())
+/// #     }
+/// # }
+/// let set: Action = event::<Counter>("set_to").with_field("value").into();
+/// ```
+///
+/// ```compile_fail
+/// use duet_state::State;
+/// use duet_ui::{Action, event};
+/// # #[derive(Debug, Default, serde::Serialize, serde::Deserialize, State)]
+/// # #[state(name = "counter")]
+/// # struct Counter { count: i64 }
+/// # #[duet_state::events]
+/// # impl Counter {
+/// #     async fn set_to(&mut self, _ctx: &mut duet_state::EventCtx, count: i64) -> duet_state::EventResult {
+/// #         self.count = count;
+/// #         Ok(())
+/// #     }
+/// # }
+/// let set: Action = event::<Counter>("set_to").with_query("token").into();
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "an event does nothing until an element runs it (`on_click`, `on_submit`, …)"]
+pub struct Event {
+    state: String,
+    handler: String,
+    payload: Payload,
+}
+
+impl Event {
+    /// The same event with `value` as its payload.
+    pub fn with(self, value: impl Into<Expr>) -> Event {
+        Event {
+            payload: Payload::Value { v: value.into() },
+            ..self
+        }
+    }
+
+    /// The same event with the submitted form's field `name` as its payload.
+    pub fn with_field(self, name: &str) -> Event {
+        Event {
+            payload: Payload::Field { name: name.to_owned() },
+            ..self
+        }
+    }
+}
+
+impl From<HandlerRef> for Event {
+    fn from(h: HandlerRef) -> Event {
+        Event {
             state: h.state,
             handler: h.handler,
             payload: Payload::Default,
@@ -164,48 +231,68 @@ impl From<HandlerRef> for Action {
     }
 }
 
-impl Action {
-    /// The same event with `value` as its payload.
-    pub fn with(self, value: impl Into<Expr>) -> Action {
-        self.payload(Payload::Value { v: value.into() })
-    }
-
-    /// The same event with the submitted form's field `name` as its payload.
-    pub fn with_field(self, name: &str) -> Action {
-        self.payload(Payload::Field { name: name.to_owned() })
-    }
-
-    /// The same post sending the query-string parameter `name` too.
-    pub fn with_query(self, name: &str) -> Action {
-        match self {
-            Action::Post { to, mut query, then } => {
-                query.push(name.to_owned());
-                Action::Post { to, query, then }
-            }
-            other => other,
+impl From<Event> for Action {
+    fn from(e: Event) -> Action {
+        Action::Event {
+            state: e.state,
+            handler: e.handler,
+            payload: e.payload,
         }
+    }
+}
+
+/// An [`Action::Post`] being built by [`post`](crate::post): the page's query parameters
+/// to send and the page to show after a success. A post sends its form's fields; it has no
+/// payload to choose, so an event's builders do not compile on it.
+///
+/// ```
+/// use duet_ui::{Action, post};
+/// let verify: Action = post("/accounts/verify/").with_query("token").then("/account").into();
+/// ```
+///
+/// ```compile_fail
+/// use duet_ui::{Action, post};
+/// let verify: Action = post("/accounts/verify/").with_field("token").into();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a post does nothing until a form runs it (`on_submit`)"]
+pub struct Post {
+    to: String,
+    query: Vec<String>,
+    then: Option<String>,
+}
+
+impl Post {
+    /// Posts to the backend path `to`.
+    pub(crate) fn new(to: &str) -> Post {
+        Post {
+            to: to.to_owned(),
+            query: Vec::new(),
+            then: None,
+        }
+    }
+
+    /// The same post sending the page's query-string parameter `name` too.
+    pub fn with_query(mut self, name: &str) -> Post {
+        self.query.push(name.to_owned());
+        self
     }
 
     /// The same post going to `path` after a success.
-    pub fn then(self, path: &str) -> Action {
-        match self {
-            Action::Post { to, query, .. } => Action::Post {
-                to,
-                query,
-                then: Some(path.to_owned()),
-            },
-            other => other,
+    pub fn then(self, path: &str) -> Post {
+        Post {
+            then: Some(path.to_owned()),
+            ..self
         }
     }
+}
 
-    fn payload(self, payload: Payload) -> Action {
-        match self {
-            Action::Event { state, handler, .. } => Action::Event {
-                state,
-                handler,
-                payload,
-            },
-            other => other,
+impl From<Post> for Action {
+    fn from(p: Post) -> Action {
+        Action::Post {
+            to: p.to,
+            query: p.query,
+            then: p.then,
         }
     }
 }

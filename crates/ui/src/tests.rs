@@ -133,3 +133,28 @@ fn the_runtime_is_an_es_module_speaking_protocol_1() {
     assert!(RUNTIME_JS.contains("const PROTOCOL = 1;"));
     assert!(RUNTIME_JS.contains("export "));
 }
+
+#[test]
+fn the_action_builders_are_what_the_runtime_reads() {
+    let action = |a: Action| serde_json::to_value(a).unwrap();
+    assert_eq!(
+        action(event::<Counter>("increment").with_field("n").into()),
+        json!({"do": "event", "state": "counter", "handler": "increment", "payload": {"from": "field", "name": "n"}})
+    );
+    assert_eq!(
+        action(event::<Counter>("increment").with(42_i64).into()),
+        json!({"do": "event", "state": "counter", "handler": "increment", "payload": {"from": "value", "v": {"k": "lit", "v": 42}}})
+    );
+    assert_eq!(
+        action(handler::<Counter>("increment").into()),
+        json!({"do": "event", "state": "counter", "handler": "increment", "payload": {"from": "default"}})
+    );
+    assert_eq!(
+        action(post("/accounts/verify/").with_query("token").then("/account").into()),
+        json!({"do": "post", "to": "/accounts/verify/", "query": ["token"], "then": "/account"})
+    );
+    assert_eq!(
+        action(post("/accounts/signup/").into()),
+        json!({"do": "post", "to": "/accounts/signup/"})
+    );
+}

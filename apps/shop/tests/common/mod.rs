@@ -7,6 +7,9 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub(crate) mod chromium;
+pub(crate) mod logins;
+pub(crate) mod mail;
 pub(crate) mod openapi;
 pub(crate) mod redis;
 pub(crate) mod ws;

@@ -1,14 +1,11 @@
 //! `POST /accounts/email/change/` and `POST /accounts/logout-everywhere/`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use duet_models::{Db, TokenPurpose, UserToken};
+use duet_models::{Db, TokenPurpose, User, UserToken};
 use serde::{Deserialize, Serialize};
 
 use super::signup::Outcome;
-use super::{
-    FieldErrors, Outgoing, accounts, check_new_email, end_other_logins, limits, link, mailer, normalise_email, posted,
-    site,
-};
+use super::{FieldErrors, Outgoing, accounts, check_new_email, end_other_logins, limits, link, mailer, posted, site};
 use crate::{AuthError, Identity, current_user};
 
 /// A new address: JSON or a form.
@@ -54,7 +51,7 @@ pub async fn change_email(req: HttpRequest, db: web::Data<Db>, body: web::Bytes)
     let user = current_user(&req).await?.ok_or(AuthError::NotAuthenticated)?;
     let input: ChangeInput = posted(&req, &body)?;
     limits::per_key(&req, &limits::EMAIL_CHANGE, &user.id.to_string()).await?;
-    let email = normalise_email(&input.email);
+    let email = User::normalise_email(&input.email);
     let mut errors = FieldErrors::default();
     if email == user.email && !email.is_empty() {
         errors.add("email", ["This is already your email address.".to_owned()]);

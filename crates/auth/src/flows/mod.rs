@@ -208,11 +208,6 @@ impl FieldErrors {
     }
 }
 
-/// An address as stored: trimmed, lowercase (looked up exactly).
-fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
 /// Messages for a new address: required, valid, not another account's.
 async fn check_new_email(db: &duet_models::Db, email: &str, errors: &mut FieldErrors) -> Result<(), AuthError> {
     if !errors.required("email", email) {

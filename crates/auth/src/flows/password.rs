@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::signup::Outcome;
 use super::{
-    FieldErrors, Outgoing, accounts, limits, link, mailer, normalise_email, password_changed, posted,
-    posted_anonymously, site, token_refused,
+    FieldErrors, Outgoing, accounts, limits, link, mailer, password_changed, posted, posted_anonymously, site,
+    token_refused,
 };
 use crate::{AuthError, Identity, current_user};
 
@@ -78,7 +78,7 @@ pub async fn reset_password(
     body: web::Bytes,
 ) -> Result<HttpResponse, AuthError> {
     let input: ResetInput = posted_anonymously(&req, &session, &body)?;
-    let email = normalise_email(&input.email);
+    let email = User::normalise_email(&input.email);
     let mut errors = FieldErrors::default();
     if errors.required("email", &email) && !duet_mail::is_address(&email) {
         errors.add("email", ["Enter a valid email address.".to_owned()]);

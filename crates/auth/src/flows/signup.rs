@@ -6,10 +6,10 @@ use duet_models::{Db, Model, NewUser, TokenPurpose, User, UserToken};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    FieldErrors, Outgoing, Signup, Verification, accounts, check_new_email, limits, link, mailer, normalise_email,
-    posted_anonymously, site, token_refused,
+    FieldErrors, Outgoing, Signup, Verification, accounts, check_new_email, limits, link, mailer, posted_anonymously,
+    site, token_refused,
 };
-use crate::{AuthError, csrf};
+use crate::{AuthError, csrf, current_user};
 
 /// A sign-up: JSON, or a form carrying the CSRF token as `csrfmiddlewaretoken`.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -40,7 +40,8 @@ pub(super) struct TokenInput {
 pub(super) struct Outcome {
     /// What happened, for people.
     detail: &'static str,
-    /// The logged-in user, when the flow logged one in.
+    /// The logged-in user, when the flow logged one in (or confirmed the new address of the
+    /// user logged in on this session).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = user_schema)]
     user: Option<serde_json::Map<String, serde_json::Value>>,
@@ -104,7 +105,7 @@ pub async fn signup(
     }
     limits::per_address(&req, &limits::SIGNUP).await?;
     let username = input.username.trim().to_owned();
-    let email = normalise_email(&input.email);
+    let email = User::normalise_email(&input.email);
     let mut errors = FieldErrors::default();
     if errors.required("username", &username) {
         errors.add("username", username_problems(&username));
@@ -171,7 +172,7 @@ pub async fn signup(
         (TokenInput = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "The address is confirmed; after a sign-up the user is logged in.", body = Outcome),
+        (status = 200, description = "The address is confirmed; after a sign-up the user is logged in (`user`). After an email change, `user` is there when this session is the user's.", body = Outcome),
         (status = 400, description = "The token is missing, invalid, already used or expired (`{\"token\": [...]}`), or the new address was taken meanwhile.", body = ref("#/components/schemas/Invalid")),
         (status = 403, description = "The CSRF check failed.", body = ref("#/components/schemas/Error")),
         (status = 415, description = "Neither JSON nor a form.", body = ref("#/components/schemas/Error")),
@@ -226,9 +227,16 @@ pub async fn verify(
             .send(mailer(&req).as_ref(), &host);
         }
         tracing::info!(user_id = user.id, "email changed");
+        // Opened where the user is logged in: their page shows the new address at once.
+        let theirs = current_user(&req).await?.is_some_and(|me| me.id == user.id);
+        let user = if theirs {
+            Some(User::by_id(&db, user.id).await?.to_json())
+        } else {
+            None
+        };
         return Ok(HttpResponse::Ok().json(Outcome {
             detail: "Your new email address is confirmed.",
-            user: None,
+            user,
         }));
     }
     User::set_email(&db, user.id, &user.email, true).await?;
