@@ -1,14 +1,15 @@
 //! The shop's account pages in a real browser (headless Chromium over chromedriver; set
 //! `DUET_TEST_CHROMEDRIVER`, or they say they were skipped): signing up and opening the
 //! mailed link, a password reset that ends another browser's session, an email change.
-//! Mail goes through the real Mailer to a directory, from which the links are read back
-//! and opened in the browser.
+//! Mail goes through the real Mailer to a real SMTP server (aiosmtpd; set
+//! `DUET_TEST_SMTP_PYTHON`), from whose maildir the links are read back and opened in the
+//! browser.
 
 mod common;
 
 use common::Server;
 use common::chromium::{Chromium, shown_errors};
-use common::mail::{link_in, mail_to, mails_to, serve};
+use common::mail::{SmtpServer, link_in, mail_to, mails_to, serve_smtp};
 use duet_models::testing::TestDb;
 use serde_json::json;
 
@@ -49,7 +50,10 @@ async fn open_link(browser: &Chromium, server: &Server, mail: &str, page: &str) 
 async fn a_visitor_signs_up_and_the_mailed_link_logs_them_in() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(dir.path(), &test, &[]).await;
+    let Some(smtp) = SmtpServer::start(dir.path()) else {
+        return;
+    };
+    let server = serve_smtp(dir.path(), &test, &smtp).await;
     let Some(browser) = Chromium::start(&server).await else {
         return;
     };
@@ -135,7 +139,10 @@ async fn a_visitor_signs_up_and_the_mailed_link_logs_them_in() {
 async fn a_password_reset_in_one_browser_logs_the_other_out() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(dir.path(), &test, &[]).await;
+    let Some(smtp) = SmtpServer::start(dir.path()) else {
+        return;
+    };
+    let server = serve_smtp(dir.path(), &test, &smtp).await;
     make_user(&test, "ada", "ada@example.com", "old password 1").await;
     let Some(a) = Chromium::start(&server).await else {
         return;
@@ -201,7 +208,10 @@ async fn a_password_reset_in_one_browser_logs_the_other_out() {
 async fn the_account_page_changes_the_email_once_the_new_address_confirms() {
     let test = TestDb::sqlite(&shop::MIGRATIONS).await;
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(dir.path(), &test, &[]).await;
+    let Some(smtp) = SmtpServer::start(dir.path()) else {
+        return;
+    };
+    let server = serve_smtp(dir.path(), &test, &smtp).await;
     make_user(&test, "ada", "ada@example.com", "ada password").await;
     make_user(&test, "bob", "bob@example.com", "bob password").await;
     let Some(browser) = Chromium::start(&server).await else {
