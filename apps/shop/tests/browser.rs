@@ -773,6 +773,9 @@ for (const dialog of document.querySelectorAll('dialog')) {
 }
 return problems;";
 
+/// The toasts' messages (as text: they fade in, and WebDriver's text of a fading element is empty).
+const TOAST_TEXT: &str = "return [...document.querySelectorAll('.duet-toast p')].map(p => p.textContent)";
+
 /// The focused element shows a focus ring.
 const FOCUS_VISIBLE: &str = "const el = document.activeElement; const style = getComputedStyle(el); \
     return el.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2";
@@ -940,7 +943,7 @@ async fn cancelling_asks_first_and_a_toast_says_so() {
         .until("document.querySelector('#orders tbody tr:nth-child(2) [data-status]')?.innerText === 'cancelled'")
         .await;
     browser.until("document.querySelector('.duet-toast[data-level=success]')").await;
-    assert_eq!(browser.text(".duet-toast p").await, format!("Order #{} cancelled.", pending.id));
+    assert_eq!(browser.js(TOAST_TEXT).await, json!([format!("Order #{} cancelled.", pending.id)]));
     assert_eq!(
         browser.js("return document.querySelector('#duet-toasts').getAttribute('aria-live')").await,
         json!("polite")
@@ -959,7 +962,7 @@ async fn cancelling_asks_first_and_a_toast_says_so() {
     browser.until(open).await;
     browser.click("dialog.duet-confirm .duet-confirm-yes").await;
     browser.until("document.querySelector('.duet-toast[data-level=error][role=alert]')").await;
-    assert_eq!(browser.text(".duet-toast p").await, "A shipped order cannot be cancelled.");
+    assert_eq!(browser.js(TOAST_TEXT).await, json!(["A shipped order cannot be cancelled."]));
     browser.click(".duet-toast button[aria-label=Dismiss]").await;
     browser.until("!document.querySelector('.duet-toast')").await;
     assert_eq!(status_of(&test, shipped.id).await, shop::orders::OrderStatus::Shipped);

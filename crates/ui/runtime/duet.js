@@ -227,7 +227,8 @@ function renderElement(node, scope) {
         }, 200);
       });
     } else {
-      el.addEventListener(type, handler);
+      // A chosen value is final: its `change` event (which every way of choosing fires).
+      el.addEventListener(type === "input" && node.bind ? "change" : type, handler);
     }
   }
   for (const child of node.children || []) el.appendChild(render(child, scope));
@@ -245,7 +246,7 @@ function renderElement(node, scope) {
 }
 
 // A control whose value is chosen rather than typed (select, checkbox, radio): its bound
-// setter runs at once, not after a pause.
+// setter runs on `change`, at once, not after a pause.
 function chosen(el) {
   return el.tagName === "SELECT" || el.type === "checkbox" || el.type === "radio";
 }
@@ -491,7 +492,8 @@ function run(action, ev, el, scope) {
 // Escape cancels); the focus starts on Cancel and goes back to where it was. Only the
 // confirming button runs `action.then`.
 function confirmFirst(action, ev, el, scope) {
-  const returnTo = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : el;
+  const focused = document.activeElement;
+  const returnTo = focused instanceof HTMLElement && focused !== document.body ? focused : el;
   const id = `duet-confirm-${(rt.dialogs += 1)}`;
   const dialog = document.createElement("dialog");
   dialog.className = "duet-confirm";

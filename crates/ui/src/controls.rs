@@ -22,7 +22,10 @@ pub fn select<V: Into<Value>, L: Into<String>>(name: &str, options: impl IntoIte
     el("select").attr("name", name).children(
         options
             .into_iter()
-            .map(|(value, label)| el("option").attr("value", Expr::lit(value)).child(text(label.into()))),
+            .map(|(value, label)| {
+                let label: String = label.into();
+                el("option").attr("value", Expr::lit(value)).child(text(label))
+            }),
     )
 }
 
