@@ -179,28 +179,31 @@ fn cancel_button(o: &Item) -> Node {
 /// The user's orders a page at a time, filtered by status and date, in either order.
 fn history() -> Page {
     let h = var::<OrderHistory>;
-    let statuses = std::iter::once(("", "All statuses"))
-        .chain(OrderStatus::CHOICES.iter().map(|c| (c.value, c.label)));
-    let filters = el("div").class("row filters card").attr("role", "search").attr("aria-label", "Filter orders").children([
-        field(
-            "Status",
-            select("status", statuses)
-                .id("status-filter")
-                .bind(h("status"), event::<OrderHistory>("filter_status")),
-        ),
-        field(
-            "Placed since",
-            date_input("since")
-                .id("since-filter")
-                .bind(h("since"), event::<OrderHistory>("filter_since")),
-        ),
-        field(
-            "Newest first",
-            checkbox("newest_first")
-                .id("newest-first")
-                .bind(h("newest_first"), event::<OrderHistory>("sort")),
-        ),
-    ]);
+    let statuses = std::iter::once(("", "All statuses")).chain(OrderStatus::CHOICES.iter().map(|c| (c.value, c.label)));
+    let filters = el("div")
+        .class("row filters card")
+        .attr("role", "search")
+        .attr("aria-label", "Filter orders")
+        .children([
+            field(
+                "Status",
+                select("status", statuses)
+                    .id("status-filter")
+                    .bind(h("status"), event::<OrderHistory>("filter_status")),
+            ),
+            field(
+                "Placed since",
+                date_input("since")
+                    .id("since-filter")
+                    .bind(h("since"), event::<OrderHistory>("filter_since")),
+            ),
+            field(
+                "Newest first",
+                checkbox("newest_first")
+                    .id("newest-first")
+                    .bind(h("newest_first"), event::<OrderHistory>("sort")),
+            ),
+        ]);
     let table = Table::new(h("orders"))
         .row_class("order")
         .column("Order", |o| {

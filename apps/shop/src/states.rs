@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use duet::chrono::NaiveDate;
-use duet::models::{Choices, Error, Lookup, ListQuery, Model, ModelChange, NON_FIELD_ERRORS, Scope};
+use duet::models::{Choices, Error, ListQuery, Lookup, Model, ModelChange, NON_FIELD_ERRORS, Scope};
 use duet::serde_json::Value;
 use duet::state::{
     EventCtx, EventError, EventResult, HandlerDef, ModelList, ModelState, Registry, RegistryError, State, Toast, events,

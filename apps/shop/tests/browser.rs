@@ -148,7 +148,10 @@ impl Browser {
     /// Presses `key` in the focused element, as a keyboard would.
     async fn press(&self, key: Key) {
         let focused = self.client.active_element().await.expect("a focused element");
-        focused.send_keys(&key).await.unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+        focused
+            .send_keys(&key)
+            .await
+            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
     }
 
     /// Focuses the element `css` (as a Tab to it would, without counting Tabs).
@@ -789,7 +792,12 @@ async fn status_of(test: &TestDb, id: i64) -> shop::orders::OrderStatus {
 }
 
 async fn the_pages_controls_are_labelled(browser: &Browser) {
-    assert_eq!(browser.js(A11Y_PROBLEMS).await, json!([]), "at {}", browser.path().await);
+    assert_eq!(
+        browser.js(A11Y_PROBLEMS).await,
+        json!([]),
+        "at {}",
+        browser.path().await
+    );
 }
 
 /// The order history's select, date input, checkbox and pagination, by mouse and by keyboard.
@@ -812,43 +820,83 @@ async fn history_filters_and_pages_by_mouse_and_keyboard() {
     browser.type_into("input[name=password]", "pw").await;
     browser.click("#login-submit").await;
     let rows = |n: usize| format!("document.querySelectorAll('#history tbody tr').length === {n}");
-    let current = |page: u32| format!("document.querySelector('#history-pages [aria-current=page]').innerText === '{page}'");
+    let current =
+        |page: u32| format!("document.querySelector('#history-pages [aria-current=page]').innerText === '{page}'");
     browser.until(&rows(5)).await;
     browser.settled().await;
     assert_eq!(browser.path().await, "/history");
     the_pages_controls_are_labelled(&browser).await;
-    assert!(browser.text("#history tbody tr:first-child").await.contains(&format!("#{}", shipped.id)), "newest first");
+    assert!(
+        browser
+            .text("#history tbody tr:first-child")
+            .await
+            .contains(&format!("#{}", shipped.id)),
+        "newest first"
+    );
     let disabled = |css: &str| format!("document.querySelector('#history-pages {css}').disabled");
-    assert_eq!(browser.js(&format!("return {}", disabled(".previous"))).await, json!(true), "no page before the first");
+    assert_eq!(
+        browser.js(&format!("return {}", disabled(".previous"))).await,
+        json!(true),
+        "no page before the first"
+    );
     assert_eq!(browser.js(&format!("return {}", disabled(".next"))).await, json!(false));
-    assert_eq!(browser.js("return document.querySelector('#history-pages').tagName").await, json!("NAV"));
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#history-pages').tagName")
+            .await,
+        json!("NAV")
+    );
 
     // Pagination: Next by mouse, a page number by keyboard (Tab from Previous, Enter).
     browser.click("#history-pages .next").await;
     browser.until(&format!("{} && {}", rows(1), current(2))).await;
     browser.until(&disabled(".next")).await;
-    assert!(browser.text("#history tbody").await.contains(&format!("#{}", orders[0].id)));
+    assert!(
+        browser
+            .text("#history tbody")
+            .await
+            .contains(&format!("#{}", orders[0].id))
+    );
     browser.focus("#history-pages .previous").await;
     browser.press(Key::Tab).await;
     assert_eq!(
-        browser.js("return document.activeElement.getAttribute('aria-label')").await,
+        browser
+            .js("return document.activeElement.getAttribute('aria-label')")
+            .await,
         json!("Page 1"),
         "Tab goes from Previous to the page before"
     );
-    assert_eq!(browser.js(FOCUS_VISIBLE).await, json!(true), "the focused page button shows it");
+    assert_eq!(
+        browser.js(FOCUS_VISIBLE).await,
+        json!(true),
+        "the focused page button shows it"
+    );
     browser.press(Key::Enter).await;
     browser.until(&format!("{} && {}", rows(5), current(1))).await;
     browser.settled().await;
 
     // The status select: a choice by mouse, another by keyboard (arrow keys on the focused select).
-    let status = browser.client.find(Locator::Css("#status-filter")).await.expect("the status filter");
+    let status = browser
+        .client
+        .find(Locator::Css("#status-filter"))
+        .await
+        .expect("the status filter");
     status.select_by_value("shipped").await.expect("choose shipped");
-    browser.until(&format!("{} && document.querySelector('#history [data-status]').innerText === 'shipped'", rows(1))).await;
+    browser
+        .until(&format!(
+            "{} && document.querySelector('#history [data-status]').innerText === 'shipped'",
+            rows(1)
+        ))
+        .await;
     browser.settled().await;
     assert_eq!(browser.js("return duet.states.history.status").await, json!("shipped"));
     browser.focus("#status-filter").await;
     browser.press(Key::Up).await; // shipped → paid: none
-    assert_eq!(browser.js(FOCUS_VISIBLE).await, json!(true), "the focused select shows it");
+    assert_eq!(
+        browser.js(FOCUS_VISIBLE).await,
+        json!(true),
+        "the focused select shows it"
+    );
     browser.until("document.querySelector('#no-history')").await;
     browser.settled().await;
     assert_eq!(browser.js("return duet.states.history.status").await, json!("paid"));
@@ -858,21 +906,44 @@ async fn history_filters_and_pages_by_mouse_and_keyboard() {
 
     // The checkbox: oldest first by mouse, newest first again by keyboard (Space).
     browser.click("#newest-first").await;
-    browser.until(&format!("document.querySelector('#history tbody tr:first-child td').innerText === '#{}'", orders[0].id)).await;
+    browser
+        .until(&format!(
+            "document.querySelector('#history tbody tr:first-child td').innerText === '#{}'",
+            orders[0].id
+        ))
+        .await;
     browser.settled().await;
-    assert_eq!(browser.js("return duet.states.history.newest_first").await, json!(false));
+    assert_eq!(
+        browser.js("return duet.states.history.newest_first").await,
+        json!(false)
+    );
     browser.focus("#newest-first").await;
     browser.press(Key::Space).await;
-    browser.until(&format!("document.querySelector('#history tbody tr:first-child td').innerText === '#{}'", shipped.id)).await;
+    browser
+        .until(&format!(
+            "document.querySelector('#history tbody tr:first-child td').innerText === '#{}'",
+            shipped.id
+        ))
+        .await;
     browser.settled().await;
     assert_eq!(browser.js("return duet.states.history.newest_first").await, json!(true));
 
     // The date input, typed: a day in the future leaves nothing.
     browser.focus("#since-filter").await;
-    browser.client.active_element().await.unwrap().send_keys("01012100").await.expect("type a date");
+    browser
+        .client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("01012100")
+        .await
+        .expect("type a date");
     browser.until("document.querySelector('#no-history')").await;
     browser.settled().await;
-    assert_eq!(browser.js("return duet.states.history.since").await, json!("2100-01-01"));
+    assert_eq!(
+        browser.js("return duet.states.history.since").await,
+        json!("2100-01-01")
+    );
     // Backspace empties a part of the date, and so the date: every order again.
     browser.focus("#since-filter").await;
     browser.press(Key::Backspace).await;
@@ -899,7 +970,9 @@ async fn cancelling_asks_first_and_a_toast_says_so() {
     browser.type_into("input[name=username]", "ada").await;
     browser.type_into("input[name=password]", "pw").await;
     browser.click("#login-submit").await;
-    browser.until("document.querySelectorAll('#orders tbody tr').length === 2").await;
+    browser
+        .until("document.querySelectorAll('#orders tbody tr').length === 2")
+        .await;
     browser.settled().await;
     the_pages_controls_are_labelled(&browser).await;
     let cancel = |id: i64| format!("#orders button[aria-label='Cancel order #{id}']");
@@ -913,12 +986,23 @@ async fn cancelling_asks_first_and_a_toast_says_so() {
     browser.click(&cancel(pending.id)).await;
     browser.until(open).await;
     the_pages_controls_are_labelled(&browser).await;
-    assert_eq!(browser.text("dialog.duet-confirm p").await, format!("Cancel order #{}?", pending.id));
-    assert_eq!(browser.js("return document.activeElement.innerText").await, json!("Keep it"));
+    assert_eq!(
+        browser.text("dialog.duet-confirm p").await,
+        format!("Cancel order #{}?", pending.id)
+    );
+    assert_eq!(
+        browser.js("return document.activeElement.innerText").await,
+        json!("Keep it")
+    );
     browser.click("dialog.duet-confirm .duet-confirm-no").await;
     browser.until(closed).await;
     assert_eq!(
-        browser.js(&format!("return document.activeElement === document.querySelector(\"{}\")", cancel(pending.id))).await,
+        browser
+            .js(&format!(
+                "return document.activeElement === document.querySelector(\"{}\")",
+                cancel(pending.id)
+            ))
+            .await,
         json!(true),
         "the focus is back on the button"
     );
@@ -930,7 +1014,11 @@ async fn cancelling_asks_first_and_a_toast_says_so() {
     browser.press(Key::Escape).await;
     browser.until(closed).await;
     browser.settled().await;
-    assert_eq!(browser.js(seq).await, events_before, "a cancelled confirmation sends no event");
+    assert_eq!(
+        browser.js(seq).await,
+        events_before,
+        "a cancelled confirmation sends no event"
+    );
     assert_eq!(status_of(&test, pending.id).await, shop::orders::OrderStatus::Pending);
 
     // Enter, Tab to the confirming button, Enter: cancelled, and a toast says so.
@@ -938,21 +1026,37 @@ async fn cancelling_asks_first_and_a_toast_says_so() {
     browser.press(Key::Enter).await;
     browser.until(open).await;
     browser.press(Key::Tab).await;
-    assert_eq!(browser.js("return document.activeElement.innerText").await, json!("Cancel order"));
-    assert_eq!(browser.js(FOCUS_VISIBLE).await, json!(true), "the focused dialog button shows it");
+    assert_eq!(
+        browser.js("return document.activeElement.innerText").await,
+        json!("Cancel order")
+    );
+    assert_eq!(
+        browser.js(FOCUS_VISIBLE).await,
+        json!(true),
+        "the focused dialog button shows it"
+    );
     browser.press(Key::Enter).await;
     browser
         .until("document.querySelector('#orders tbody tr:nth-child(2) [data-status]')?.innerText === 'cancelled'")
         .await;
-    browser.until("document.querySelector('.duet-toast[data-level=success]')").await;
-    assert_eq!(browser.js(TOAST_TEXT).await, json!([format!("Order #{} cancelled.", pending.id)]));
+    browser
+        .until("document.querySelector('.duet-toast[data-level=success]')")
+        .await;
     assert_eq!(
-        browser.js("return document.querySelector('#duet-toasts').getAttribute('aria-live')").await,
+        browser.js(TOAST_TEXT).await,
+        json!([format!("Order #{} cancelled.", pending.id)])
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#duet-toasts').getAttribute('aria-live')")
+            .await,
         json!("polite")
     );
     assert_eq!(status_of(&test, pending.id).await, shop::orders::OrderStatus::Cancelled);
     assert_eq!(
-        browser.js(&format!("return document.querySelector(\"{}\")", cancel(pending.id))).await,
+        browser
+            .js(&format!("return document.querySelector(\"{}\")", cancel(pending.id)))
+            .await,
         json!(null),
         "a cancelled order has no Cancel button"
     );
@@ -963,8 +1067,13 @@ async fn cancelling_asks_first_and_a_toast_says_so() {
     browser.click(&cancel(shipped.id)).await;
     browser.until(open).await;
     browser.click("dialog.duet-confirm .duet-confirm-yes").await;
-    browser.until("document.querySelector('.duet-toast[data-level=error][role=alert]')").await;
-    assert_eq!(browser.js(TOAST_TEXT).await, json!(["A shipped order cannot be cancelled."]));
+    browser
+        .until("document.querySelector('.duet-toast[data-level=error][role=alert]')")
+        .await;
+    assert_eq!(
+        browser.js(TOAST_TEXT).await,
+        json!(["A shipped order cannot be cancelled."])
+    );
     browser.click(".duet-toast button[aria-label=Dismiss]").await;
     browser.until("!document.querySelector('.duet-toast')").await;
     assert_eq!(status_of(&test, shipped.id).await, shop::orders::OrderStatus::Shipped);

@@ -19,14 +19,12 @@ use crate::node::{Action, Component, HandlerRef, Node, button, cond, el, foreach
 /// assert!(spec.contains(r#""tag":"select""#) && spec.contains("Shipped"));
 /// ```
 pub fn select<V: Into<Value>, L: Into<String>>(name: &str, options: impl IntoIterator<Item = (V, L)>) -> Node {
-    el("select").attr("name", name).children(
-        options
-            .into_iter()
-            .map(|(value, label)| {
-                let label: String = label.into();
-                el("option").attr("value", Expr::lit(value)).child(text(label))
-            }),
-    )
+    el("select")
+        .attr("name", name)
+        .children(options.into_iter().map(|(value, label)| {
+            let label: String = label.into();
+            el("option").attr("value", Expr::lit(value)).child(text(label))
+        }))
 }
 
 /// A `<select name=…>` whose options come from a list var: one per item, its `value` and

@@ -70,19 +70,31 @@ fn unknown_names_are_start_up_errors_naming_page_and_component() {
             "page /f: component `button` runs rows.wipe, which does not exist (handlers: refresh)",
         ),
         (
-            Page::new("/g").body(button("x").on_click(confirm(var::<Counter>("question"), event::<Counter>("increment")))),
+            Page::new("/g")
+                .body(button("x").on_click(confirm(var::<Counter>("question"), event::<Counter>("increment")))),
             "page /g: component `button` reads counter.question, which does not exist (vars: count)",
         ),
         (
-            Page::new("/h").body(Pagination::new(var::<Counter>("page"), var::<Counter>("count"), handler::<Counter>("increment"))),
+            Page::new("/h").body(Pagination::new(
+                var::<Counter>("page"),
+                var::<Counter>("count"),
+                handler::<Counter>("increment"),
+            )),
             "page /h: component `nav > button` reads counter.page, which does not exist (vars: count)",
         ),
         (
-            Page::new("/i").body(Pagination::new(var::<Counter>("count"), var::<Counter>("count"), handler::<Counter>("go"))),
+            Page::new("/i").body(Pagination::new(
+                var::<Counter>("count"),
+                var::<Counter>("count"),
+                handler::<Counter>("go"),
+            )),
             "page /i: component `nav > button` runs counter.go, which does not exist (handlers: increment)",
         ),
         (
-            Page::new("/j").body(field("On", checkbox("on").bind(var::<Counter>("on"), event::<Counter>("increment")))),
+            Page::new("/j").body(field(
+                "On",
+                checkbox("on").bind(var::<Counter>("on"), event::<Counter>("increment")),
+            )),
             "page /j: component `label > input[on]` reads counter.on, which does not exist (vars: count)",
         ),
         (
@@ -160,7 +172,10 @@ fn controls_render_as_the_runtime_expects() {
     let spec = serde_json::to_value(&choice).unwrap();
     assert_eq!(spec["tag"], "select");
     assert_eq!(spec["children"][1]["attrs"]["value"], json!({"k": "lit", "v": "paid"}));
-    assert_eq!(spec["children"][1]["children"][0]["v"], json!({"k": "lit", "v": "Paid"}));
+    assert_eq!(
+        spec["children"][1]["children"][0]["v"],
+        json!({"k": "lit", "v": "Paid"})
+    );
     assert_eq!(spec["on"]["input"]["handler"], "refresh");
 
     let action = confirm("Sure?", event::<Counter>("increment")).yes("Do it").no("Keep");
