@@ -186,7 +186,7 @@ fn controls_render_as_the_runtime_expects() {
     );
 
     let count = var::<Counter>("count");
-    let pages: Node = Pagination::new(count.clone(), count.clone(), handler::<Counter>("increment")).into();
+    let pages: Node = Pagination::new(count.clone(), count, handler::<Counter>("increment")).into();
     let spec = serde_json::to_value(&pages).unwrap();
     assert_eq!(spec["tag"], "nav");
     assert_eq!(spec["attrs"]["aria-label"], json!({"k": "lit", "v": "Pagination"}));
