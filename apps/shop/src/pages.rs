@@ -1,12 +1,14 @@
 //! The shop's pages: home (a counter), login, the user's orders (live) and one order.
 
+use duet::models::Choices;
 use duet::ui::{
-    Expr, ModelForm, Node, Page, Table, Ui, button, column, cond, el, event, field, foreach, form, handler, heading,
-    input_kind, link, login, logout, paragraph, param, row, submit, text, user, var,
+    Expr, Item, ModelForm, Node, Page, Pagination, Table, Ui, button, checkbox, column, cond, confirm, date_input, el,
+    event, field, foreach, form, handler, heading, input_kind, link, login, logout, paragraph, param, row, select,
+    submit, text, user, var,
 };
 
-use crate::orders::Order;
-use crate::states::{CounterState, OrderState};
+use crate::orders::{Order, OrderStatus};
+use crate::states::{CounterState, OrderHistory, OrderState};
 
 /// The registered state behind `OrderState` (a `ModelState`): its vars and handlers.
 type Orders = duet::state::ModelList<OrderState>;
@@ -19,6 +21,7 @@ pub fn ui() -> Ui {
         .page(home())
         .page(login_page())
         .page(orders())
+        .page(history())
         .page(order());
     crate::account_pages::pages().into_iter().fold(ui, Ui::page)
 }
@@ -41,7 +44,11 @@ fn layout(body: Node) -> Node {
     );
     column([
         el("header").class("bar").children([
-            el("nav").children([link("Shop", "/").class("brand"), link("Orders", "/orders")]),
+            el("nav").children([
+                link("Shop", "/").class("brand"),
+                link("Orders", "/orders"),
+                link("History", "/history"),
+            ]),
             el("div").class("account").child(account),
         ]),
         el("main").child(body),
@@ -128,7 +135,8 @@ fn orders() -> Page {
                 .attr("data-status", o.get(Order::STATUS))
                 .child(text(o.get(Order::STATUS)))
         })
-        .column("Total", |o| text(money(o)).class("num"));
+        .column("Total", |o| text(money(o)).class("num"))
+        .column("Actions", cancel_button);
     Page::new("/orders")
         .title("Your orders · Shop")
         .login_required()
@@ -146,6 +154,87 @@ fn orders() -> Page {
                 Some(paragraph("No orders yet.").class("muted").id("no-orders")),
             ),
             paragraph(Expr::concat([list.len(), Expr::lit(" order(s), updated live.")])).class("muted"),
+        ]))
+}
+
+/// Cancels the row's order with `orders.cancel`, once confirmed (not shown once cancelled).
+fn cancel_button(o: &Item) -> Node {
+    let id = o.get(Order::ID);
+    let cancel = confirm(
+        Expr::concat([Expr::lit("Cancel order #"), id.clone(), Expr::lit("?")]),
+        event::<Orders>("cancel").with(id.clone()),
+    )
+    .yes("Cancel order")
+    .no("Keep it");
+    cond(
+        !o.get(Order::STATUS).eq(OrderStatus::Cancelled.value()),
+        button("Cancel")
+            .class("cancel")
+            .attr("aria-label", Expr::concat([Expr::lit("Cancel order #"), id]))
+            .on_click(cancel),
+        None,
+    )
+}
+
+/// The user's orders a page at a time, filtered by status and date, in either order.
+fn history() -> Page {
+    let h = var::<OrderHistory>;
+    let statuses = std::iter::once(("", "All statuses")).chain(OrderStatus::CHOICES.iter().map(|c| (c.value, c.label)));
+    let filters = el("div")
+        .class("row filters card")
+        .attr("role", "search")
+        .attr("aria-label", "Filter orders")
+        .children([
+            field(
+                "Status",
+                select("status", statuses)
+                    .id("status-filter")
+                    .bind(h("status"), event::<OrderHistory>("filter_status")),
+            ),
+            field(
+                "Placed since",
+                date_input("since")
+                    .id("since-filter")
+                    .bind(h("since"), event::<OrderHistory>("filter_since")),
+            ),
+            field(
+                "Newest first",
+                checkbox("newest_first")
+                    .id("newest-first")
+                    .bind(h("newest_first"), event::<OrderHistory>("sort")),
+            ),
+        ]);
+    let table = Table::new(h("orders"))
+        .row_class("order")
+        .column("Order", |o| {
+            link(
+                Expr::concat([Expr::lit("#"), o.get(Order::ID)]),
+                Expr::concat([Expr::lit("/orders/"), o.get(Order::ID)]),
+            )
+        })
+        .column("Status", |o| {
+            el("span")
+                .class("status")
+                .attr("data-status", o.get(Order::STATUS))
+                .child(text(o.get(Order::STATUS)))
+        })
+        .column("Total", |o| text(money(o)).class("num"));
+    Page::new("/history")
+        .title("Order history · Shop")
+        .login_required()
+        .on_load(handler::<OrderHistory>("refresh"))
+        .body(column([
+            heading(1, "Order history"),
+            filters,
+            cond(
+                h("orders").len(),
+                Node::from(table).id("history"),
+                Some(paragraph("No orders match.").class("muted").id("no-history")),
+            ),
+            Node::from(
+                Pagination::new(h("page"), h("pages"), handler::<OrderHistory>("go")).label("Order history pages"),
+            )
+            .id("history-pages"),
         ]))
 }
 
@@ -210,7 +299,7 @@ mod tests {
         let ui = super::ui();
         ui.register_on_load(&mut registry).unwrap();
         let compiled = ui.compile(&registry).unwrap();
-        assert_eq!(compiled.pages().len(), 9, "four shop pages and five account pages");
+        assert_eq!(compiled.pages().len(), 10, "five shop pages and five account pages");
         assert!(compiled.page_for("/orders/7").unwrap().requires_login());
         assert!(compiled.page_for("/account").unwrap().requires_login());
         assert!(!compiled.page_for("/reset-password").unwrap().requires_login());

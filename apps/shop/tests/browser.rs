@@ -12,11 +12,12 @@ use std::time::Duration;
 use common::chromium::{Chromium, shown_errors};
 use common::{Server, free_port, make_order, make_user, session_login, shop};
 use duet_models::testing::{TestDb, required_env};
+use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-/// The text of each order row's status cell, by order id.
+/// Each order row's text (order, status, total), newest first.
 fn statuses_script() -> &'static str {
-    "return [...document.querySelectorAll('#orders tbody tr')].map(r => r.innerText.replace(/\\s+/g, ' ').trim())"
+    "return [...document.querySelectorAll('#orders tbody tr')].map(r => [...r.cells].slice(0, 3).map(c => c.innerText).join(' ').replace(/\\s+/g, ' ').trim())"
 }
 
 async fn shop_server(test: &TestDb) -> (tempfile::TempDir, Server) {
@@ -586,4 +587,338 @@ async fn staff_ship_orders_in_the_admin_and_see_changes_live() {
             .await,
         json!(true)
     );
+}
+
+/// What a basic accessibility check finds wrong on the page: controls without a label,
+/// buttons and links without a name, unnamed `nav` landmarks besides the site's header.
+const A11Y_PROBLEMS: &str = "
+const problems = [];
+const short = (el) => el.outerHTML.slice(0, 100);
+for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+  const label = [...(el.labels ?? [])].some((l) => l.innerText.trim()) || el.getAttribute('aria-label')
+    || el.getAttribute('aria-labelledby');
+  if (!label) problems.push('no label: ' + short(el));
+}
+for (const el of document.querySelectorAll('button, a[href]')) {
+  if (!(el.getAttribute('aria-label') || el.innerText).trim()) problems.push('no name: ' + short(el));
+}
+for (const nav of document.querySelectorAll('main nav')) {
+  if (!nav.getAttribute('aria-label')) problems.push('unnamed nav: ' + short(nav));
+}
+for (const dialog of document.querySelectorAll('dialog')) {
+  if (dialog.getAttribute('role') !== 'alertdialog' || dialog.getAttribute('aria-modal') !== 'true'
+    || !document.getElementById(dialog.getAttribute('aria-labelledby'))?.innerText) {
+    problems.push('dialog without role, aria-modal or a name: ' + short(dialog));
+  }
+}
+return problems;";
+
+/// The toasts' messages (as text: they fade in, and WebDriver's text of a fading element is empty).
+const TOAST_TEXT: &str = "return [...document.querySelectorAll('.duet-toast p')].map(p => p.textContent)";
+
+/// The focused element shows a focus ring.
+const FOCUS_VISIBLE: &str = "const el = document.activeElement; const style = getComputedStyle(el); \
+    return el.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2";
+
+/// The order's status in the database.
+async fn status_of(test: &TestDb, id: i64) -> shop::orders::OrderStatus {
+    <shop::orders::Order as duet_models::Model>::get(&test.db, duet_models::Scope::All, id)
+        .await
+        .expect("the order")
+        .status
+}
+
+async fn the_pages_controls_are_labelled(browser: &Chromium) {
+    assert_eq!(
+        browser.js(A11Y_PROBLEMS).await,
+        json!([]),
+        "at {}",
+        browser.path().await
+    );
+}
+
+/// The order history's select, date input, checkbox and pagination, by mouse and by keyboard.
+#[tokio::test]
+async fn history_filters_and_pages_by_mouse_and_keyboard() {
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let (_dir, server) = shop_server(&test).await;
+    let Some(browser) = Chromium::start(&server).await else {
+        return;
+    };
+    let ada = make_user(&test.db, "ada", "pw").await;
+    let mut orders = Vec::new();
+    for cents in [100, 200, 300, 400, 500] {
+        orders.push(make_order(&test.db, &ada, cents, "pending").await);
+    }
+    let shipped = make_order(&test.db, &ada, 600, "shipped").await;
+    browser.goto("/login?next=/history").await;
+    browser.until("document.querySelector('#login-form')").await;
+    browser.type_into("input[name=username]", "ada").await;
+    browser.type_into("input[name=password]", "pw").await;
+    browser.click("#login-submit").await;
+    let rows = |n: usize| format!("document.querySelectorAll('#history tbody tr').length === {n}");
+    let current =
+        |page: u32| format!("document.querySelector('#history-pages [aria-current=page]').innerText === '{page}'");
+    browser.until(&rows(5)).await;
+    browser.settled().await;
+    assert_eq!(browser.path().await, "/history");
+    the_pages_controls_are_labelled(&browser).await;
+    assert!(
+        browser
+            .text("#history tbody tr:first-child")
+            .await
+            .contains(&format!("#{}", shipped.id)),
+        "newest first"
+    );
+    let disabled = |css: &str| format!("document.querySelector('#history-pages {css}').disabled");
+    assert_eq!(
+        browser.js(&format!("return {}", disabled(".previous"))).await,
+        json!(true),
+        "no page before the first"
+    );
+    assert_eq!(browser.js(&format!("return {}", disabled(".next"))).await, json!(false));
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#history-pages').tagName")
+            .await,
+        json!("NAV")
+    );
+
+    // Pagination: Next by mouse, a page number by keyboard (Tab from Previous, Enter).
+    browser.click("#history-pages .next").await;
+    browser.until(&format!("{} && {}", rows(1), current(2))).await;
+    browser.until(&disabled(".next")).await;
+    assert!(
+        browser
+            .text("#history tbody")
+            .await
+            .contains(&format!("#{}", orders[0].id))
+    );
+    browser.focus("#history-pages .previous").await;
+    browser.press(Key::Tab).await;
+    assert_eq!(
+        browser
+            .js("return document.activeElement.getAttribute('aria-label')")
+            .await,
+        json!("Page 1"),
+        "Tab goes from Previous to the page before"
+    );
+    assert_eq!(
+        browser.js(FOCUS_VISIBLE).await,
+        json!(true),
+        "the focused page button shows it"
+    );
+    browser.press(Key::Enter).await;
+    browser.until(&format!("{} && {}", rows(5), current(1))).await;
+    browser.settled().await;
+
+    // The status select: a choice by mouse, another by keyboard (arrow keys on the focused select).
+    let status = browser
+        .client
+        .find(Locator::Css("#status-filter"))
+        .await
+        .expect("the status filter");
+    status.select_by_value("shipped").await.expect("choose shipped");
+    browser
+        .until(&format!(
+            "{} && document.querySelector('#history [data-status]').innerText === 'shipped'",
+            rows(1)
+        ))
+        .await;
+    browser.settled().await;
+    assert_eq!(browser.js("return duet.states.history.status").await, json!("shipped"));
+    browser.focus("#status-filter").await;
+    browser.press(Key::Up).await; // shipped → paid: none
+    assert_eq!(
+        browser.js(FOCUS_VISIBLE).await,
+        json!(true),
+        "the focused select shows it"
+    );
+    browser.until("document.querySelector('#no-history')").await;
+    browser.settled().await;
+    assert_eq!(browser.js("return duet.states.history.status").await, json!("paid"));
+    status.select_by_value("").await.expect("choose all");
+    browser.until(&rows(5)).await;
+    browser.settled().await;
+
+    // The checkbox: oldest first by mouse, newest first again by keyboard (Space).
+    browser.click("#newest-first").await;
+    browser
+        .until(&format!(
+            "document.querySelector('#history tbody tr:first-child td').innerText === '#{}'",
+            orders[0].id
+        ))
+        .await;
+    browser.settled().await;
+    assert_eq!(
+        browser.js("return duet.states.history.newest_first").await,
+        json!(false)
+    );
+    browser.focus("#newest-first").await;
+    browser.press(Key::Space).await;
+    browser
+        .until(&format!(
+            "document.querySelector('#history tbody tr:first-child td').innerText === '#{}'",
+            shipped.id
+        ))
+        .await;
+    browser.settled().await;
+    assert_eq!(browser.js("return duet.states.history.newest_first").await, json!(true));
+
+    // The date input, typed: a day in the future leaves nothing.
+    browser.focus("#since-filter").await;
+    browser
+        .client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("01012100")
+        .await
+        .expect("type a date");
+    browser.until("document.querySelector('#no-history')").await;
+    browser.settled().await;
+    assert_eq!(
+        browser.js("return duet.states.history.since").await,
+        json!("2100-01-01")
+    );
+    // Backspace empties a part of the date, and so the date: every order again.
+    browser.focus("#since-filter").await;
+    browser.press(Key::Backspace).await;
+    browser.until(&rows(5)).await;
+    browser.settled().await;
+    assert_eq!(browser.js("return duet.states.history.since").await, json!(""));
+    assert_eq!(shown_errors(&browser).await, json!([]));
+}
+
+/// Cancelling an order asks first in a modal dialog (Cancel and Escape run nothing), then
+/// says what happened in a toast that goes by itself or when dismissed.
+#[tokio::test]
+async fn cancelling_asks_first_and_a_toast_says_so() {
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let (_dir, server) = shop_server(&test).await;
+    let Some(browser) = Chromium::start(&server).await else {
+        return;
+    };
+    let ada = make_user(&test.db, "ada", "pw").await;
+    let pending = make_order(&test.db, &ada, 1000, "pending").await;
+    let shipped = make_order(&test.db, &ada, 2000, "shipped").await;
+    browser.goto("/login?next=/orders").await;
+    browser.until("document.querySelector('#login-form')").await;
+    browser.type_into("input[name=username]", "ada").await;
+    browser.type_into("input[name=password]", "pw").await;
+    browser.click("#login-submit").await;
+    browser
+        .until("document.querySelectorAll('#orders tbody tr').length === 2")
+        .await;
+    browser.settled().await;
+    the_pages_controls_are_labelled(&browser).await;
+    let cancel = |id: i64| format!("#orders button[aria-label='Cancel order #{id}']");
+    let open = "document.querySelector('dialog.duet-confirm')?.open === true";
+    let closed = "!document.querySelector('dialog.duet-confirm')";
+    let seq = "return sessionStorage.getItem('duet.seq')";
+    let events_before = browser.js(seq).await;
+
+    // By mouse: the dialog opens with the focus on its cancelling button; that runs nothing
+    // and gives the focus back.
+    browser.click(&cancel(pending.id)).await;
+    browser.until(open).await;
+    the_pages_controls_are_labelled(&browser).await;
+    assert_eq!(
+        browser.text("dialog.duet-confirm p").await,
+        format!("Cancel order #{}?", pending.id)
+    );
+    assert_eq!(
+        browser.js("return document.activeElement.innerText").await,
+        json!("Keep it")
+    );
+    browser.click("dialog.duet-confirm .duet-confirm-no").await;
+    browser.until(closed).await;
+    assert_eq!(
+        browser
+            .js(&format!(
+                "return document.activeElement === document.querySelector(\"{}\")",
+                cancel(pending.id)
+            ))
+            .await,
+        json!(true),
+        "the focus is back on the button"
+    );
+
+    // By keyboard: Enter opens it, Escape closes it, nothing runs.
+    browser.focus(&cancel(pending.id)).await;
+    browser.press(Key::Enter).await;
+    browser.until(open).await;
+    browser.press(Key::Escape).await;
+    browser.until(closed).await;
+    browser.settled().await;
+    assert_eq!(
+        browser.js(seq).await,
+        events_before,
+        "a cancelled confirmation sends no event"
+    );
+    assert_eq!(status_of(&test, pending.id).await, shop::orders::OrderStatus::Pending);
+
+    // Enter, Tab to the confirming button, Enter: cancelled, and a toast says so.
+    browser.focus(&cancel(pending.id)).await;
+    browser.press(Key::Enter).await;
+    browser.until(open).await;
+    browser.press(Key::Tab).await;
+    assert_eq!(
+        browser.js("return document.activeElement.innerText").await,
+        json!("Cancel order")
+    );
+    assert_eq!(
+        browser.js(FOCUS_VISIBLE).await,
+        json!(true),
+        "the focused dialog button shows it"
+    );
+    browser.press(Key::Enter).await;
+    browser
+        .until("document.querySelector('#orders tbody tr:nth-child(2) [data-status]')?.innerText === 'cancelled'")
+        .await;
+    browser
+        .until("document.querySelector('.duet-toast[data-level=success]')")
+        .await;
+    assert_eq!(
+        browser.js(TOAST_TEXT).await,
+        json!([format!("Order #{} cancelled.", pending.id)])
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#duet-toasts').getAttribute('aria-live')")
+            .await,
+        json!("polite")
+    );
+    assert_eq!(status_of(&test, pending.id).await, shop::orders::OrderStatus::Cancelled);
+    assert_eq!(
+        browser
+            .js(&format!("return document.querySelector(\"{}\")", cancel(pending.id)))
+            .await,
+        json!(null),
+        "a cancelled order has no Cancel button"
+    );
+    // It goes by itself.
+    browser.until("!document.querySelector('.duet-toast')").await;
+
+    // A shipped order cannot be cancelled: an error toast (an alert), dismissed by mouse.
+    browser.click(&cancel(shipped.id)).await;
+    browser.until(open).await;
+    browser.click("dialog.duet-confirm .duet-confirm-yes").await;
+    browser
+        .until("document.querySelector('.duet-toast[data-level=error][role=alert]')")
+        .await;
+    assert_eq!(
+        browser.js(TOAST_TEXT).await,
+        json!(["A shipped order cannot be cancelled."])
+    );
+    browser.click(".duet-toast button[aria-label=Dismiss]").await;
+    browser.until("!document.querySelector('.duet-toast')").await;
+    assert_eq!(status_of(&test, shipped.id).await, shop::orders::OrderStatus::Shipped);
+
+    // A toast dismissed by keyboard: Escape where it has the focus.
+    browser.js("duet.toast('info', 'Hello'); return 1").await;
+    browser.focus(".duet-toast button").await;
+    browser.press(Key::Escape).await;
+    browser.until("!document.querySelector('.duet-toast')").await;
+    assert_eq!(shown_errors(&browser).await, json!([]));
 }

@@ -40,6 +40,63 @@ pub enum ClientAction {
         /// Its arguments.
         args: Vec<Value>,
     },
+    /// Show a short message in the page's toast region (`ctx.toast(...)`).
+    Toast(Toast),
+}
+
+/// A short message a handler shows the user after an action, as a toast: announced by
+/// screen readers (an `aria-live` region), dismissible, gone after a few seconds.
+///
+/// ```
+/// use duet_state::{ClientAction, Toast, ToastLevel};
+///
+/// let toast = Toast::success("Order #7 cancelled.");
+/// assert_eq!(toast.level, ToastLevel::Success);
+/// let wire = serde_json::to_value(ClientAction::Toast(toast)).unwrap();
+/// assert_eq!(wire, serde_json::json!({"kind": "toast", "level": "success", "message": "Order #7 cancelled."}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toast {
+    /// How it looks and how urgently it is announced.
+    pub level: ToastLevel,
+    /// The text (shown as text, never as HTML).
+    pub message: String,
+}
+
+/// A [`Toast`]'s kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToastLevel {
+    /// Something to know.
+    Info,
+    /// An action worked.
+    Success,
+    /// An action failed (announced assertively).
+    Error,
+}
+
+impl Toast {
+    /// An informative toast.
+    pub fn info(message: impl Into<String>) -> Toast {
+        Toast::new(ToastLevel::Info, message)
+    }
+
+    /// A toast saying an action worked.
+    pub fn success(message: impl Into<String>) -> Toast {
+        Toast::new(ToastLevel::Success, message)
+    }
+
+    /// A toast saying an action failed.
+    pub fn error(message: impl Into<String>) -> Toast {
+        Toast::new(ToastLevel::Error, message)
+    }
+
+    fn new(level: ToastLevel, message: impl Into<String>) -> Toast {
+        Toast {
+            level,
+            message: message.into(),
+        }
+    }
 }
 
 /// The context of one event: who sent it, on which page, with which database.
@@ -132,6 +189,12 @@ impl EventCtx {
             name: name.into(),
             args,
         });
+    }
+
+    /// Shows `toast` in the browser after applying this event's changes (LiveView's
+    /// `put_flash`, Reflex's `rx.toast`): `ctx.toast(Toast::success("Order cancelled."))`.
+    pub fn toast(&mut self, toast: Toast) {
+        self.actions.push(ClientAction::Toast(toast));
     }
 
     /// Subscribes this tab to `topic`: each message published on it runs this state's

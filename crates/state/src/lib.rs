@@ -114,7 +114,7 @@ pub mod wire;
 
 pub use background::Background;
 pub use broadcast::{BroadcastDrop, Broadcaster, Delivered, Transport};
-pub use ctx::{ClientAction, EventCtx, Route};
+pub use ctx::{ClientAction, EventCtx, Route, Toast, ToastLevel};
 pub use delta::{Delta, DeltaError, ListOp, VarOp, apply_state, apply_var, diff_state, diff_var};
 pub use engine::{Caller, Engine};
 pub use error::EventError;

@@ -41,6 +41,7 @@ const rt = {
   functions: new Map(), // names for `call` actions
   afterApply: new Set(),
   pageKey: null,
+  dialogs: 0, // confirmation dialogs opened, for their element ids
   lastApplyMs: 0, // how long the last delta took to apply to the state and the DOM
 };
 
@@ -90,6 +91,10 @@ function evaluate(e, scope) {
     }
     case "len":
       return evaluate(e.e, scope)?.length ?? 0;
+    case "add":
+      return Number(evaluate(e.a, scope) ?? 0) + Number(evaluate(e.b, scope) ?? 0);
+    case "lt":
+      return Number(evaluate(e.a, scope) ?? 0) < Number(evaluate(e.b, scope) ?? 0);
     default:
       throw new Error(`duet: unknown expression kind ${e.k}`);
   }
@@ -110,6 +115,8 @@ function deps(e, out = new Set()) {
       e.parts.forEach((p) => deps(p, out));
       break;
     case "eq":
+    case "add":
+    case "lt":
       deps(e.a, out);
       deps(e.b, out);
       break;
@@ -201,15 +208,6 @@ function renderElement(node, scope) {
       else el.setAttribute(name, v === true ? "" : str(v));
     });
   }
-  if (node.bind) {
-    scope.watch(node.bind, (v) => {
-      // Never overwrite what the user is typing.
-      if (document.activeElement !== el || el.dataset.duetDirty !== "1") {
-        if (el.type === "checkbox") el.checked = truthy(v);
-        else el.value = str(v);
-      }
-    });
-  }
   for (const [type, action] of Object.entries(node.on || {})) {
     const handler = (ev) => {
       if (type === "submit" || action.do === "navigate") ev.preventDefault();
@@ -218,7 +216,7 @@ function renderElement(node, scope) {
       }
       run(action, ev, el, scope);
     };
-    if (type === "input" && node.bind) {
+    if (type === "input" && node.bind && !chosen(el)) {
       let timer = null;
       el.addEventListener("input", (ev) => {
         el.dataset.duetDirty = "1";
@@ -229,11 +227,28 @@ function renderElement(node, scope) {
         }, 200);
       });
     } else {
-      el.addEventListener(type, handler);
+      // A chosen value is final: its `change` event (which every way of choosing fires).
+      el.addEventListener(type === "input" && node.bind ? "change" : type, handler);
     }
   }
   for (const child of node.children || []) el.appendChild(render(child, scope));
+  // After the children: a select's value needs its options.
+  if (node.bind) {
+    scope.watch(node.bind, (v) => {
+      // Never overwrite what the user is typing.
+      if (document.activeElement !== el || el.dataset.duetDirty !== "1") {
+        if (el.type === "checkbox") el.checked = truthy(v);
+        else el.value = str(v);
+      }
+    });
+  }
   return el;
+}
+
+// A control whose value is chosen rather than typed (select, checkbox, radio): its bound
+// setter runs on `change`, at once, not after a pause.
+function chosen(el) {
+  return el.tagName === "SELECT" || el.type === "checkbox" || el.type === "radio";
 }
 
 // One DOM node per item; for a fragment, a `display: contents` wrapper.
@@ -467,7 +482,47 @@ function run(action, ev, el, scope) {
     case "post":
       postForm(action, el.closest("form") ?? el);
       break;
+    case "confirm":
+      confirmFirst(action, ev, el, scope);
+      break;
   }
+}
+
+// Asks `action.message` in a native modal <dialog> (the browser keeps the focus inside and
+// Escape cancels); the focus starts on Cancel and goes back to where it was. Only the
+// confirming button runs `action.then`.
+function confirmFirst(action, ev, el, scope) {
+  const focused = document.activeElement;
+  const returnTo = focused instanceof HTMLElement && focused !== document.body ? focused : el;
+  const id = `duet-confirm-${(rt.dialogs += 1)}`;
+  const dialog = document.createElement("dialog");
+  dialog.className = "duet-confirm";
+  dialog.setAttribute("role", "alertdialog");
+  dialog.setAttribute("aria-modal", "true");
+  dialog.setAttribute("aria-labelledby", id);
+  const message = document.createElement("p");
+  message.id = id;
+  message.textContent = str(evaluate(action.message, scope));
+  const buttons = document.createElement("form");
+  buttons.method = "dialog";
+  const button = (value, label) => {
+    const b = document.createElement("button");
+    b.value = value;
+    b.className = `duet-confirm-${value}`;
+    b.textContent = label;
+    return b;
+  };
+  const no = button("no", action.no ?? "Cancel");
+  buttons.append(no, button("yes", action.yes ?? "Confirm"));
+  dialog.append(message, buttons);
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (returnTo.isConnected) returnTo.focus();
+    if (dialog.returnValue === "yes") run(action.then, ev, el, scope);
+  });
+  document.body.appendChild(dialog);
+  dialog.showModal();
+  no.focus();
 }
 
 function csrfToken() {
@@ -737,6 +792,7 @@ function runActions(actions) {
       if (to === null) console.warn(`duet: redirect to another origin ignored: ${a.to}`);
       else navigate(to, { replace: false });
     }
+    else if (a.kind === "toast") showToast(a.level, a.message);
     else if (a.kind === "call") {
       const fn = rt.functions.get(a.name) ?? (a.name === "scrollTo" ? window.scrollTo.bind(window) : null);
       if (fn) fn(...(a.args ?? []));
@@ -982,6 +1038,48 @@ function showError(message) {
   setTimeout(() => item.remove(), 8000);
 }
 
+// How long a toast stays, by level (an error a little longer; hovering or focusing one
+// keeps it).
+const TOAST_MS = { info: 5000, success: 5000, error: 8000 };
+
+// A toast (`ctx.toast(...)` on the server): in a polite live region (an error is an alert),
+// with a Dismiss button; Escape dismisses the focused one.
+function showToast(level, message) {
+  const region = chrome("duet-toasts", "section");
+  region.setAttribute("aria-live", "polite");
+  region.setAttribute("aria-label", "Notifications");
+  level = level in TOAST_MS ? level : "info";
+  const item = document.createElement("div");
+  item.className = "duet-toast";
+  item.dataset.level = level;
+  if (level === "error") item.setAttribute("role", "alert");
+  const text = document.createElement("p");
+  text.textContent = str(message);
+  const close = document.createElement("button");
+  close.type = "button";
+  close.textContent = "×";
+  close.setAttribute("aria-label", "Dismiss");
+  let timer = null;
+  const dismiss = () => {
+    clearTimeout(timer);
+    item.remove();
+  };
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(dismiss, TOAST_MS[level]);
+  };
+  close.onclick = dismiss;
+  item.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") dismiss();
+  });
+  item.addEventListener("mouseenter", () => clearTimeout(timer));
+  item.addEventListener("focusin", () => clearTimeout(timer));
+  item.addEventListener("mouseleave", later);
+  item.addEventListener("focusout", later);
+  item.append(text, close);
+  region.appendChild(item);
+  later();
+}
 
 // ---------------------------------------------------------------------------------------
 // Start
@@ -1005,6 +1103,8 @@ export const duet = {
   navigate,
   drop,
   reconnect: connect,
+  /** Shows a toast, as the server's `ctx.toast(...)` does: `toast("success", "Saved.")`. */
+  toast: showToast,
   /** Applies `frame` as if the server had sent it (for tests of the DOM updates). */
   applyFrame: onFrame,
   /** Registers `fn` under `name` for the server's `call` actions. */

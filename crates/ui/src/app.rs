@@ -301,20 +301,7 @@ fn walk(page: &str, node: &mut Node, registry: &Registry, path: &mut Vec<String>
                 check_expr(bind)?;
             }
             for action in element.on.values() {
-                match action {
-                    Action::Event {
-                        state,
-                        handler,
-                        payload,
-                    } => {
-                        check_handler(page, &here, registry, state, handler)?;
-                        if let crate::node::Payload::Value { v } = payload {
-                            check_expr(v)?;
-                        }
-                    }
-                    Action::Navigate { to } => check_expr(to)?,
-                    Action::Login | Action::Logout { .. } | Action::Post { .. } => {}
-                }
+                check_action(page, &here, registry, action, &check_expr)?;
             }
             for child in &mut element.children {
                 walk(page, child, registry, path)?;
@@ -339,6 +326,35 @@ fn walk(page: &str, node: &mut Node, registry: &Registry, path: &mut Vec<String>
     }
     path.pop();
     Ok(())
+}
+
+/// Checks the handler an action runs and the values it reads (through a confirmation too).
+fn check_action(
+    page: &str,
+    component: &str,
+    registry: &Registry,
+    action: &Action,
+    check_expr: &dyn Fn(&Expr) -> Result<(), UiError>,
+) -> Result<(), UiError> {
+    match action {
+        Action::Event {
+            state,
+            handler,
+            payload,
+        } => {
+            check_handler(page, component, registry, state, handler)?;
+            if let crate::node::Payload::Value { v } = payload {
+                check_expr(v)?;
+            }
+            Ok(())
+        }
+        Action::Navigate { to } => check_expr(to),
+        Action::Confirm { message, then, .. } => {
+            check_expr(message)?;
+            check_action(page, component, registry, then, check_expr)
+        }
+        Action::Login | Action::Logout { .. } | Action::Post { .. } => Ok(()),
+    }
 }
 
 fn check_var(page: &str, component: &str, registry: &Registry, state: &str, var: &str) -> Result<(), UiError> {

@@ -71,6 +71,20 @@ pub enum Expr {
         /// The list or string.
         e: Box<Expr>,
     },
+    /// The sum of two numbers (numeric strings count as numbers): `page + 1`.
+    Add {
+        /// One side.
+        a: Box<Expr>,
+        /// The other.
+        b: Box<Expr>,
+    },
+    /// Whether one number is less than another: `page.lt(pages)`.
+    Lt {
+        /// The smaller one, if true.
+        a: Box<Expr>,
+        /// The larger one, if true.
+        b: Box<Expr>,
+    },
 }
 
 impl Expr {
@@ -82,6 +96,14 @@ impl Expr {
     /// `self == other`.
     pub fn eq(self, other: impl Into<Expr>) -> Expr {
         Expr::Eq {
+            a: Box::new(self),
+            b: Box::new(other.into()),
+        }
+    }
+
+    /// Whether `self < other`, as numbers (a pagination's "is there a next page").
+    pub fn lt(self, other: impl Into<Expr>) -> Expr {
+        Expr::Lt {
             a: Box::new(self),
             b: Box::new(other.into()),
         }
@@ -113,7 +135,7 @@ impl Expr {
         match self {
             Expr::Var { s, v } => f(s, v),
             Expr::Concat { parts } => parts.iter().for_each(|p| p.visit_vars(f)),
-            Expr::Eq { a, b } => {
+            Expr::Eq { a, b } | Expr::Add { a, b } | Expr::Lt { a, b } => {
                 a.visit_vars(f);
                 b.visit_vars(f);
             }
@@ -129,6 +151,18 @@ impl std::ops::Not for Expr {
 
     fn not(self) -> Expr {
         Expr::Not { e: Box::new(self) }
+    }
+}
+
+/// `a + b`, as numbers: `var::<Orders>("page") + 1`.
+impl<T: Into<Expr>> std::ops::Add<T> for Expr {
+    type Output = Expr;
+
+    fn add(self, other: T) -> Expr {
+        Expr::Add {
+            a: Box::new(self),
+            b: Box::new(other.into()),
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 //!   [`button`] with [`Node::on_click`], [`input`] with two-way binding ([`Node::bind`]),
 //!   [`form`] with [`Node::on_submit`] (the payload is the form's fields), keyed
 //!   [`foreach`], [`cond`], [`Table`], [`image`], layout containers ([`column`], [`row`],
-//!   [`el`]), attributes and classes. Values ([`Expr`]) are state vars ([`var`]), fields of
+//!   [`el`]), attributes and classes. Controls: [`select`]/[`select_from`], [`checkbox`],
+//!   [`date_input`]/[`datetime_input`] (bound like inputs), [`Pagination`], and
+//!   [`confirm`] (an action asking first, in a modal dialog). Handlers show toasts with
+//!   [`EventCtx::toast`](duet_state::EventCtx::toast). Values ([`Expr`]) are state vars ([`var`]), fields of
 //!   a loop's item, route parameters ([`param`]), the user ([`user`]) or constants. An app
 //!   adds its own components by implementing [`Component`].
 //! - **The app spec** ([`Ui::compile`]): every page as one JSON document, checked against
@@ -54,12 +57,14 @@
 //! ```
 
 mod app;
+mod controls;
 mod expr;
 mod model_form;
 mod node;
 mod page;
 
 pub use app::{CompiledUi, Ui, UiError};
+pub use controls::{Pagination, checkbox, confirm, date_input, datetime_input, select, select_from};
 pub use expr::{Expr, Item, param, user, var};
 pub use model_form::ModelForm;
 pub use node::{

@@ -4,7 +4,9 @@
 use duet_models::{Field, FieldKind, FieldRef, Model};
 use duet_state::{ModelList, ModelState};
 
-use crate::{Component, Expr, Item, Node, cond, el, event, form, submit, text, var};
+use crate::{
+    Component, Expr, Item, Node, checkbox, cond, date_input, datetime_input, el, event, form, select, submit, text, var,
+};
 
 impl Item {
     /// A row's field, named by the model's field constant: `o.get(Order::TOTAL)`.
@@ -84,17 +86,13 @@ fn input_for(field: &Field, textarea: bool) -> Node {
     let input = |kind: &str| el("input").attr("name", name).attr("type", kind);
     let mut node = match field.kind {
         _ if textarea => el("textarea").attr("name", name),
-        FieldKind::Choice(choices) => el("select").attr("name", name).children(
-            choices
-                .iter()
-                .map(|c| el("option").attr("value", c.value).child(text(c.label))),
-        ),
-        FieldKind::Bool => input("checkbox"),
+        FieldKind::Choice(choices) => select(name, choices.iter().map(|c| (c.value, c.label))),
+        FieldKind::Bool => checkbox(name),
         FieldKind::Integer | FieldKind::ForeignKey { .. } => input("number").attr("step", "1"),
         FieldKind::Money => input("text").attr("inputmode", "decimal").attr("placeholder", "0.00"),
         FieldKind::Decimal { .. } => input("text").attr("inputmode", "decimal"),
-        FieldKind::Date => input("date"),
-        FieldKind::DateTime => input("datetime-local"),
+        FieldKind::Date => date_input(name),
+        FieldKind::DateTime => datetime_input(name),
         _ => input("text"),
     };
     if let Some(max) = field.max_length {

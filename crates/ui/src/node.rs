@@ -111,6 +111,20 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         then: Option<String>,
     },
+    /// Asks first, in a modal dialog (see [`confirm`](crate::confirm)): runs `then` only
+    /// when the user confirms; cancelling (the Cancel button, Escape) runs nothing.
+    Confirm {
+        /// The question (`Cancel order #7?`), kept live.
+        message: Expr,
+        /// The confirming button's label (default `Confirm`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        yes: Option<String>,
+        /// The cancelling button's label (default `Cancel`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        no: Option<String>,
+        /// What runs once confirmed.
+        then: Box<Action>,
+    },
 }
 
 /// The payload of an [`Action::Event`].

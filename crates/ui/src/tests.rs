@@ -66,6 +66,38 @@ fn unknown_names_are_start_up_errors_naming_page_and_component() {
             "page /c: component `form > input[n]` runs rows.nope, which does not exist (handlers: refresh)",
         ),
         (
+            Page::new("/f").body(button("x").on_click(confirm("Sure?", event::<Rows>("wipe")))),
+            "page /f: component `button` runs rows.wipe, which does not exist (handlers: refresh)",
+        ),
+        (
+            Page::new("/g")
+                .body(button("x").on_click(confirm(var::<Counter>("question"), event::<Counter>("increment")))),
+            "page /g: component `button` reads counter.question, which does not exist (vars: count)",
+        ),
+        (
+            Page::new("/h").body(Pagination::new(
+                var::<Counter>("page"),
+                var::<Counter>("count"),
+                handler::<Counter>("increment"),
+            )),
+            "page /h: component `nav > button` reads counter.page, which does not exist (vars: count)",
+        ),
+        (
+            Page::new("/i").body(Pagination::new(
+                var::<Counter>("count"),
+                var::<Counter>("count"),
+                handler::<Counter>("go"),
+            )),
+            "page /i: component `nav > button` runs counter.go, which does not exist (handlers: increment)",
+        ),
+        (
+            Page::new("/j").body(field(
+                "On",
+                checkbox("on").bind(var::<Counter>("on"), event::<Counter>("increment")),
+            )),
+            "page /j: component `label > input[on]` reads counter.on, which does not exist (vars: count)",
+        ),
+        (
             Page::new("/d").on_load(handler::<Rows>("reload")),
             "page /d: on_load: on_load for /d names rows.reload, which does not exist (handlers: refresh)",
         ),
@@ -157,4 +189,43 @@ fn the_action_builders_are_what_the_runtime_reads() {
         action(post("/accounts/signup/").into()),
         json!({"do": "post", "to": "/accounts/signup/"})
     );
+}
+
+#[test]
+fn controls_render_as_the_runtime_expects() {
+    let choice = select("status", [("", "All"), ("paid", "Paid")]).bind(var::<Rows>("rows"), event::<Rows>("refresh"));
+    let spec = serde_json::to_value(&choice).unwrap();
+    assert_eq!(spec["tag"], "select");
+    assert_eq!(spec["children"][1]["attrs"]["value"], json!({"k": "lit", "v": "paid"}));
+    assert_eq!(
+        spec["children"][1]["children"][0]["v"],
+        json!({"k": "lit", "v": "Paid"})
+    );
+    assert_eq!(spec["on"]["input"]["handler"], "refresh");
+
+    let action: Action = confirm("Sure?", event::<Counter>("increment")).yes("Do it").no("Keep").into();
+    assert_eq!(
+        serde_json::to_value(&action).unwrap(),
+        json!({"do": "confirm", "message": {"k": "lit", "v": "Sure?"}, "yes": "Do it", "no": "Keep",
+               "then": {"do": "event", "state": "counter", "handler": "increment", "payload": {"from": "default"}}})
+    );
+
+    let count = var::<Counter>("count");
+    let pages: Node = Pagination::new(count.clone(), count, handler::<Counter>("increment")).into();
+    let spec = serde_json::to_value(&pages).unwrap();
+    assert_eq!(spec["tag"], "nav");
+    assert_eq!(spec["attrs"]["aria-label"], json!({"k": "lit", "v": "Pagination"}));
+    let buttons = spec["children"].as_array().unwrap();
+    assert_eq!(buttons.len(), 7, "previous, five page slots, next");
+    // Previous is disabled unless 1 < page, and goes to page - 1.
+    assert_eq!(
+        buttons[0]["attrs"]["disabled"],
+        json!({"k": "not", "e": {"k": "lt", "a": {"k": "lit", "v": 1}, "b": {"k": "var", "s": "counter", "v": "count"}}})
+    );
+    assert_eq!(
+        buttons[0]["on"]["click"]["payload"]["v"],
+        json!({"k": "add", "a": {"k": "var", "s": "counter", "v": "count"}, "b": {"k": "lit", "v": -1}})
+    );
+    assert_eq!(buttons[3]["attrs"]["aria-current"], json!({"k": "lit", "v": "page"}));
+    assert_eq!(buttons[1]["t"], "cond", "pages either side show only when they exist");
 }

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use duet_models::testing::required_env;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -138,6 +139,21 @@ impl Chromium {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
         }
+    }
+
+    /// Presses `key` in the focused element, as a keyboard would.
+    pub(crate) async fn press(&self, key: Key) {
+        let focused = self.client.active_element().await.expect("a focused element");
+        focused
+            .send_keys(&key)
+            .await
+            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+    }
+
+    /// Focuses the element `css` (as a Tab to it would, without counting Tabs).
+    pub(crate) async fn focus(&self, css: &str) {
+        let script = format!("document.querySelector({css:?}).focus(); return document.activeElement.matches({css:?})");
+        assert_eq!(self.js(&script).await, json!(true), "focus {css}");
     }
 
     /// The live page is hydrated and idle: connected, nothing waiting for a reply.
