@@ -6,10 +6,12 @@ use duet::ui::{
 };
 
 use crate::orders::Order;
-use crate::states::{CounterState, OrderState};
+use crate::states::{CounterState, OrderFeedState, OrderState};
 
 /// The registered state behind `OrderState` (a `ModelState`): its vars and handlers.
 type Orders = duet::state::ModelList<OrderState>;
+/// The registered state behind `OrderFeedState`: the same orders, streamed.
+type OrderFeed = duet::state::ModelList<OrderFeedState>;
 
 /// Every page of the shop, in one layout.
 pub fn ui() -> Ui {
@@ -19,7 +21,8 @@ pub fn ui() -> Ui {
         .page(home())
         .page(login_page())
         .page(orders())
-        .page(order());
+        .page(order())
+        .page(order_history());
     crate::account_pages::pages().into_iter().fold(ui, Ui::page)
 }
 
@@ -41,7 +44,11 @@ fn layout(body: Node) -> Node {
     );
     column([
         el("header").class("bar").children([
-            el("nav").children([link("Shop", "/").class("brand"), link("Orders", "/orders")]),
+            el("nav").children([
+                link("Shop", "/").class("brand"),
+                link("Orders", "/orders"),
+                link("History", "/history"),
+            ]),
             el("div").class("account").child(account),
         ]),
         el("main").child(body),
@@ -112,9 +119,9 @@ fn money(o: &duet::ui::Item) -> Expr {
     Expr::concat([o.get(Order::TOTAL), Expr::lit(" "), o.get(Order::CURRENCY)])
 }
 
-fn orders() -> Page {
-    let list = var::<Orders>("orders");
-    let table = Table::new(list.clone())
+/// The orders table's columns, over a kept list or a stream.
+fn order_table(list: Expr) -> Table {
+    Table::new(list)
         .row_class("order")
         .column("Order", |o| {
             link(
@@ -128,7 +135,12 @@ fn orders() -> Page {
                 .attr("data-status", o.get(Order::STATUS))
                 .child(text(o.get(Order::STATUS)))
         })
-        .column("Total", |o| text(money(o)).class("num"));
+        .column("Total", |o| text(money(o)).class("num"))
+}
+
+fn orders() -> Page {
+    let list = var::<Orders>("orders");
+    let table = order_table(list.clone());
     Page::new("/orders")
         .title("Your orders · Shop")
         .login_required()
@@ -159,6 +171,24 @@ fn new_order_form() -> Node {
     )
     .class("inline card")
     .id("new-order")
+}
+
+/// Every order, a page at a time: a stream, so the server keeps none of the rows however
+/// many pages are shown.
+fn order_history() -> Page {
+    Page::new("/history")
+        .title("Order history · Shop")
+        .login_required()
+        .on_load(handler::<OrderFeed>("refresh"))
+        .body(column([
+            heading(1, "Order history"),
+            Node::from(order_table(var::<OrderFeed>("orders"))).id("history"),
+            cond(
+                var::<OrderFeed>("more"),
+                button("Load more").id("more").on_click(event::<OrderFeed>("more")),
+                Some(paragraph("That is every order.").class("muted").id("all-shown")),
+            ),
+        ]))
 }
 
 fn order() -> Page {
@@ -210,7 +240,7 @@ mod tests {
         let ui = super::ui();
         ui.register_on_load(&mut registry).unwrap();
         let compiled = ui.compile(&registry).unwrap();
-        assert_eq!(compiled.pages().len(), 9, "four shop pages and five account pages");
+        assert_eq!(compiled.pages().len(), 10, "five shop pages and five account pages");
         assert!(compiled.page_for("/orders/7").unwrap().requires_login());
         assert!(compiled.page_for("/account").unwrap().requires_login());
         assert!(!compiled.page_for("/reset-password").unwrap().requires_login());

@@ -11,6 +11,7 @@ use crate::orders::Order;
 pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.register::<CounterState>()?;
     registry.register::<ModelList<OrderState>>()?;
+    registry.register::<ModelList<OrderFeedState>>()?;
     Ok(())
 }
 
@@ -67,5 +68,23 @@ impl ModelState for OrderState {
     fn queryset(ctx: &EventCtx) -> Result<ListQuery, EventError> {
         let user_id = ctx.require_user()?.id;
         Ok(ListQuery::new(Scope::Owner(user_id)).order_by(Order::PLACED_AT, true))
+    }
+}
+
+/// Every order of the logged-in user, newest first, as a stream: the server keeps none of
+/// the rows, only how many it sent. `refresh` shows the first page, `more` the next; a new
+/// order appears at the top, a changed one changes in place, wherever it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderFeedState;
+
+impl ModelState for OrderFeedState {
+    type Model = Order;
+    const NAME: &'static str = "order_feed";
+    const LIST_VAR: &'static str = "orders";
+    const STREAM_PAGE: Option<i64> = Some(50);
+    const STREAM_NEW_FIRST: bool = true;
+
+    fn queryset(ctx: &EventCtx) -> Result<ListQuery, EventError> {
+        OrderState::queryset(ctx)
     }
 }
