@@ -851,13 +851,23 @@ async fn stream_operations_keep_order_and_keys_in_the_dom() {
     let shown = browser.js(HISTORY_IDS).await;
     assert!(shown[0].as_i64().unwrap() > ids[0], "the new order first: {shown}");
     browser
-        .js(&format!("return duet.send('order_feed', 'delete', {}).then(() => 1)", ids[3]))
+        .js(&format!(
+            "return duet.send('order_feed', 'delete', {}).then(() => 1)",
+            ids[3]
+        ))
         .await;
     browser
         .until("document.querySelectorAll('#history tbody tr').length === 60")
         .await;
     browser.settled().await;
-    assert!(!browser.js(HISTORY_IDS).await.as_array().unwrap().contains(&json!(ids[3])));
+    assert!(
+        !browser
+            .js(HISTORY_IDS)
+            .await
+            .as_array()
+            .unwrap()
+            .contains(&json!(ids[3]))
+    );
 
     assert_eq!(browser.js(STREAM_OPS_CHECK).await, json!("ok"));
     browser.client.clone().close().await.unwrap();

@@ -423,7 +423,11 @@ fn apply_stream(shown: &mut Vec<i64>, ops: &Value) {
                 let key = id(&op["item"]["id"]);
                 if position(key, shown).is_none() {
                     let at = op["at"].as_i64().unwrap();
-                    let at = if at < 0 || at as usize > shown.len() { shown.len() } else { at as usize };
+                    let at = if at < 0 || at as usize > shown.len() {
+                        shown.len()
+                    } else {
+                        at as usize
+                    };
                     shown.insert(at, key);
                 }
             }
@@ -460,7 +464,7 @@ async fn a_stream_pages_across_instances_and_redis_holds_none_of_its_rows() {
     ids.reverse(); // newest first
     let (cookie, _) = session_login(&pair.a, "ada", "pw").await;
     let redis = required_env("DUET_TEST_REDIS_URL", "Redis").unwrap();
-    let mut conn = redis_client(&redis)
+    let conn = redis_client(&redis)
         .unwrap()
         .get_multiplexed_async_connection()
         .await

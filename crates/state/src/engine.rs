@@ -638,7 +638,10 @@ impl Engine {
             }
             for (name, vars) in streams {
                 for (var, ops) in vars.into_iter().filter(|(_, ops)| !ops.is_empty()) {
-                    changes.entry(name.clone()).or_default().insert(var, VarOp::Stream { ops });
+                    changes
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(var, VarOp::Stream { ops });
                 }
             }
             changes

@@ -221,7 +221,11 @@ pub type StreamOps = std::collections::BTreeMap<String, Vec<StreamOp>>;
 /// Takes the streams out of `vars` (a state just serialized), leaving `[]` in their place
 /// (what is stored, and what the client's state holds); items without a string or
 /// number at the list key `key(var)` are dropped (logged): the browser could not place them.
-pub(crate) fn take_streams(state: &str, vars: &mut Map<String, Value>, key: &dyn Fn(&str) -> Option<&'static str>) -> StreamOps {
+pub(crate) fn take_streams(
+    state: &str,
+    vars: &mut Map<String, Value>,
+    key: &dyn Fn(&str) -> Option<&'static str>,
+) -> StreamOps {
     let mut streams = StreamOps::new();
     for (var, value) in vars.iter_mut() {
         let Value::Object(object) = value else { continue };
@@ -236,7 +240,12 @@ pub(crate) fn take_streams(state: &str, vars: &mut Map<String, Value>, key: &dyn
             StreamOp::Insert { item, .. } | StreamOp::Update { item } => {
                 let keyed = matches!(item.get(key), Some(Value::String(_) | Value::Number(_)));
                 if !keyed {
-                    tracing::error!(state, var, key, "a stream item without a string or number key; not sent");
+                    tracing::error!(
+                        state,
+                        var,
+                        key,
+                        "a stream item without a string or number key; not sent"
+                    );
                 }
                 keyed
             }
@@ -292,6 +301,12 @@ mod tests {
             unreachable!()
         };
         let streams = take_streams("s", &mut vars, &|_| Some("id"));
-        assert_eq!(streams["rows"], [StreamOp::Insert { at: -1, item: json!({"id": "a"}) }]);
+        assert_eq!(
+            streams["rows"],
+            [StreamOp::Insert {
+                at: -1,
+                item: json!({"id": "a"})
+            }]
+        );
     }
 }

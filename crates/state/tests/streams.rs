@@ -53,7 +53,10 @@ impl FeedState {
     }
 
     async fn change(&mut self, _ctx: &mut EventCtx, id: i64) -> EventResult {
-        self.items.update(&Item { id, text: "changed".into() });
+        self.items.update(&Item {
+            id,
+            text: "changed".into(),
+        });
         self.items.delete(id + 1);
         self.items.limit(-100);
         Ok(())
@@ -117,7 +120,11 @@ async fn a_hydrate_resets_each_stream_then_carries_what_on_load_streamed() {
     let caller = Caller::default();
     let (tab, hydrate) = engine.hello(&caller, None, &route("/feed"), None).await.unwrap();
     let hydrate = json_of(&hydrate);
-    assert_eq!(hydrate["states"]["feed"], json!({"items": [], "next": 3}), "no items in the state");
+    assert_eq!(
+        hydrate["states"]["feed"],
+        json!({"items": [], "next": 3}),
+        "no items in the state"
+    );
     assert_eq!(
         hydrate["streams"]["feed"]["items"],
         json!({"op": "stream", "ops": [{"op": "reset"}, insert_first(1), insert_first(2), insert_first(3)]})
@@ -140,10 +147,16 @@ async fn stream_ops_go_out_once_and_the_store_keeps_no_items() {
     let small = stored(&manager, &tab).await.to_string();
 
     let reply = json_of(&engine.event(&caller, &tab, 1, None, "feed", "add", json!(10_000)).await);
-    assert_eq!(reply["changes"]["feed"]["items"]["ops"].as_array().unwrap().len(), 10_000);
+    assert_eq!(
+        reply["changes"]["feed"]["items"]["ops"].as_array().unwrap().len(),
+        10_000
+    );
     let large = stored(&manager, &tab).await.to_string();
     assert_eq!(large, r#"{"items":[],"next":10003}"#);
-    assert!(large.len() <= small.len() + 4, "10,000 items cost the store a counter's digits");
+    assert!(
+        large.len() <= small.len() + 4,
+        "10,000 items cost the store a counter's digits"
+    );
 
     // The next event sends only its own ops: nothing queued is kept across events.
     let reply = json_of(&engine.event(&caller, &tab, 2, None, "feed", "change", json!(7)).await);
@@ -157,7 +170,11 @@ async fn stream_ops_go_out_once_and_the_store_keeps_no_items() {
     );
 
     // A failed event sends nothing, stream ops included, and stores nothing.
-    let failed = json_of(&engine.event(&caller, &tab, 3, None, "feed", "fail_after_adding", Value::Null).await);
+    let failed = json_of(
+        &engine
+            .event(&caller, &tab, 3, None, "feed", "fail_after_adding", Value::Null)
+            .await,
+    );
     assert_eq!(failed["type"], "error", "{failed}");
     assert_eq!(stored(&manager, &tab).await, json!({"items": [], "next": 10003}));
     let reply = json_of(&engine.event(&caller, &tab, 4, None, "feed", "add", json!(1)).await);
@@ -173,7 +190,11 @@ async fn without_a_socket_a_flush_leaves_every_op_to_the_reply() {
     let caller = Caller::default();
     let (tab, _) = engine.hello(&caller, None, &route("/feed"), None).await.unwrap();
     // Without a socket a flush sends nothing: every op is in the reply, once.
-    let reply = json_of(&engine.event(&caller, &tab, 1, None, "feed", "add_in_steps", Value::Null).await);
+    let reply = json_of(
+        &engine
+            .event(&caller, &tab, 1, None, "feed", "add_in_steps", Value::Null)
+            .await,
+    );
     assert_eq!(
         reply["changes"]["feed"]["items"],
         json!({"op": "stream", "ops": [insert_first(4), insert_first(5)]})

@@ -337,7 +337,11 @@ fn walk(page: &str, node: &mut Node, registry: &Registry, path: &mut Vec<String>
             }
         }
         Node::Foreach {
-            list, key, stream, body, ..
+            list,
+            key,
+            stream,
+            body,
+            ..
         } => {
             match list {
                 // The one place a stream var may be read: as the list itself.

@@ -135,12 +135,15 @@ fn a_stream_is_shown_only_by_a_foreach_over_it() {
         el("li").child(text(i.field("status")))
     })));
     let spec: Value = serde_json::from_str(ui.compile(&registry()).unwrap().spec()).unwrap();
-    let foreach = &spec["pages"][0]["body"];
-    assert_eq!(foreach["stream"], true, "the runtime is told: {foreach}");
-    assert_eq!(foreach["key"], "id", "keyed by the state's list key");
+    let node = &spec["pages"][0]["body"];
+    assert_eq!(node["stream"], true, "the runtime is told: {node}");
+    assert_eq!(node["key"], "id", "keyed by the state's list key");
     let kept = Ui::new("t").page(Page::new("/rows").body(foreach(var::<Rows>("rows"), |r| text(r.field("id")))));
     let spec: Value = serde_json::from_str(kept.compile(&registry()).unwrap().spec()).unwrap();
-    assert!(spec["pages"][0]["body"].get("stream").is_none(), "a kept list is not a stream");
+    assert!(
+        spec["pages"][0]["body"].get("stream").is_none(),
+        "a kept list is not a stream"
+    );
 
     for (page, component) in [
         (Page::new("/a").body(text(var::<Feed>("items").len())), "text"),
