@@ -388,9 +388,8 @@ fn set_is_chosen_only_when_strictly_smaller() {
     for (old, new) in pairs {
         let (op, wire) = roundtrip(&old, &new, None).unwrap();
         let set = serde_json::to_string(&VarOp::Set { value: new.clone() }).unwrap();
-        match op {
-            VarOp::List { .. } => assert!(wire.len() <= set.len(), "{wire} vs {set}"),
-            _ => {}
+        if let VarOp::List { .. } = op {
+            assert!(wire.len() <= set.len(), "{wire} vs {set}");
         }
     }
     // `[1,2,3]` → `[1,2,4]`: the list op is larger than `{"op":"set","value":[1,2,4]}`.
