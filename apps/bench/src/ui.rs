@@ -1,7 +1,7 @@
-//! The browser runtime under a 1,000-row list: the time from an event sent to the DOM
-//! updated, measured in headless Chromium (`performance.now()` around `duet.send`, whose
-//! promise resolves once the reply's delta is applied to the DOM; a MutationObserver checks
-//! the table really changed).
+//! The browser runtime under a 1,000-row kept list and a 10,000-row stream: the time from
+//! an event sent to the DOM updated, measured in headless Chromium (`performance.now()`
+//! around `duet.send`, whose promise resolves once the reply's delta is applied to the DOM;
+//! a MutationObserver checks the table really changed).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,17 +15,20 @@ use shop::orders::{NewOrder, Order, OrderChanges, OrderStatus};
 use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
 
 const ROWS: i64 = 1000;
+/// The rows the stream shows (`/feed`, a page of 50 at a time).
+const STREAM_ROWS: i64 = 10_000;
 
-/// One measurement in the page: sends `orders.refresh` (the server re-reads the list and
-/// answers with list ops), resolves with the timings once the DOM has the change.
+/// One measurement in the page: sends `state.handler(payload)` (the arguments), resolves
+/// with the timings once the DOM of the table `#table` has the change.
 const MEASURE: &str = r"
+const [table, state, handler, payload] = arguments;
 const done = arguments[arguments.length - 1];
-const tbody = document.querySelector('#orders tbody');
+const tbody = document.querySelector(`#${table} tbody`);
 let mutations = 0;
 const observer = new MutationObserver((records) => { mutations += records.length; });
 observer.observe(tbody, { childList: true, subtree: true, characterData: true, attributes: true });
 const started = performance.now();
-duet.send('orders', 'refresh').then((reply) => {
+duet.send(state, handler, payload).then((reply) => {
   const applied = performance.now();
   requestAnimationFrame(() => {
     const frame = performance.now();
@@ -58,8 +61,25 @@ fn percentile(values: &mut [f64], q: usize) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-async fn measure(client: &Client) -> Result<(Sample, Value), String> {
-    let result = client.execute_async(MEASURE, vec![]).await.map_err(|e| e.to_string())?;
+/// Pages the stream in, `more` after `more`, until the server says there is no more.
+const LOAD_STREAM: &str = r"
+const done = arguments[arguments.length - 1];
+(async () => {
+  while (duet.states.order_feed.more) await duet.send('order_feed', 'more');
+  return document.querySelectorAll('#feed tbody tr').length;
+})().then(done, (error) => done(String(error)));
+";
+
+/// Runs `table`'s `state.handler(payload)` in the page and measures it.
+async fn measure(
+    client: &Client,
+    table: &str,
+    state: &str,
+    handler: &str,
+    payload: Value,
+) -> Result<(Sample, Value), String> {
+    let args = vec![json!(table), json!(state), json!(handler), payload];
+    let result = client.execute_async(MEASURE, args).await.map_err(|e| e.to_string())?;
     if let Some(error) = result.get("error") {
         return Err(format!("the event failed in the page: {error}"));
     }
@@ -80,6 +100,7 @@ async fn measure(client: &Client) -> Result<(Sample, Value), String> {
 /// The whole benchmark; prints a Markdown table.
 pub(crate) async fn run(iterations: usize, chromedriver: &str) -> Result<(), String> {
     let (dir, url, db, user) = bench_db("ui").await?;
+    let user_id = user.id;
     let new_order = |n: i64| NewOrder {
         customer: user.id.into(),
         total: Money::cents(1000 + n),
@@ -129,7 +150,10 @@ pub(crate) async fn run(iterations: usize, chromedriver: &str) -> Result<(), Str
         .connect(&format!("http://{driver_addr}"))
         .await
         .map_err(|e| e.to_string())?;
-    let result = bench(&client, &db, &shop_addr, iterations, &ids, &new_order).await;
+    let mut result = bench(&client, &db, &shop_addr, iterations, &ids, &new_order).await;
+    if result.is_ok() {
+        result = bench_stream(&client, &db, iterations, &new_order, user_id).await;
+    }
     let _ = client.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -195,7 +219,7 @@ async fn bench(
     for i in 0..iterations + 5 {
         let n = ROWS + i as i64;
         Order::create(db, new_order(n)).await.map_err(|e| e.to_string())?;
-        let (sample, raw) = measure(client).await?;
+        let (sample, raw) = measure(client, "orders", "orders", "refresh", Value::Null).await?;
         if i >= 5 {
             added.push(sample);
         }
@@ -214,7 +238,7 @@ async fn bench(
         Order::update(db, Scope::All, id, changes)
             .await
             .map_err(|e| e.to_string())?;
-        let (sample, raw) = measure(client).await?;
+        let (sample, raw) = measure(client, "orders", "orders", "refresh", Value::Null).await?;
         if i >= 5 {
             updated.push(sample);
         }
@@ -224,12 +248,128 @@ async fn bench(
     println!("Event sent → DOM updated in headless Chromium, /orders with {ROWS}+ rows, {iterations} events per row");
     println!("(`orders.refresh` re-reads the user's orders from SQLite and answers with list ops)");
     println!();
-    println!("| change | p50 ms | p90 ms | max ms | next frame p50 ms | DOM apply p50 ms | delta bytes |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (name, samples, raw) in [
+    print_table(&[
         ("add one order (insert at the top)", &added, &example.0),
         ("update one order's status (replace)", &updated, &example.1),
-    ] {
+    ]);
+    Ok(())
+}
+
+/// The same page of orders as a stream (`/feed`) with 10,000 rows shown: one order
+/// added (`order_feed.create`, an insert at the top) and one changed
+/// (`order_feed.update`, replaced in place), each a write through the state whose reply
+/// carries the one row.
+async fn bench_stream(
+    client: &Client,
+    db: &Db,
+    iterations: usize,
+    new_order: &dyn Fn(i64) -> NewOrder,
+    user_id: i64,
+) -> Result<(), String> {
+    let cmd = |e: fantoccini::error::CmdError| e.to_string();
+    let existing = Order::count(db, &duet_models::ListQuery::new(Scope::Owner(user_id)))
+        .await
+        .map_err(|e| e.to_string())?;
+    for n in existing..STREAM_ROWS {
+        Order::create(db, new_order(n)).await.map_err(|e| e.to_string())?;
+    }
+    // A new tab (the same login): the /orders tab above holds the kept list and its
+    // subscription, which would refresh 10,000 rows after every write.
+    let history = client
+        .current_url()
+        .await
+        .map_err(cmd)?
+        .join("/feed")
+        .map_err(|e| e.to_string())?;
+    client
+        .execute("sessionStorage.clear(); return 1", vec![])
+        .await
+        .map_err(cmd)?;
+    client.goto(history.as_str()).await.map_err(cmd)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .execute(
+            "return !!window.duet && duet.status === 'open' && duet.pending === 0 && document.querySelectorAll('#feed tbody tr').length > 0",
+            vec![],
+        )
+        .await
+        .map_err(cmd)?
+        != json!(true)
+    {
+        if Instant::now() > deadline {
+            return Err("the /feed page did not show its first page".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = client.execute_async(LOAD_STREAM, vec![]).await.map_err(cmd)?;
+    if shown.as_i64().is_none_or(|n| n < STREAM_ROWS) {
+        return Err(format!("the stream shows {shown} rows, not {STREAM_ROWS}"));
+    }
+    let first_id = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .execute(
+                    "return Number(document.querySelector('#feed tbody tr a').textContent.slice(1))",
+                    vec![],
+                )
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+
+    let mut added = Vec::new();
+    let mut updated = Vec::new();
+    let mut example = (Value::Null, Value::Null);
+    for i in 0..iterations + 5 {
+        let (sample, raw) = measure(
+            client,
+            "feed",
+            "order_feed",
+            "create",
+            json!({"total": "10.00", "currency": "EUR"}),
+        )
+        .await?;
+        if i >= 5 {
+            added.push(sample);
+        }
+        example.0 = raw;
+        let id = first_id(client).await?;
+        let status = if i % 2 == 0 { "shipped" } else { "paid" };
+        let (sample, raw) = measure(
+            client,
+            "feed",
+            "order_feed",
+            "update",
+            json!({"id": id, "status": status}),
+        )
+        .await?;
+        if i >= 5 {
+            updated.push(sample);
+        }
+        example.1 = raw;
+    }
+    println!();
+    println!("The same orders as a stream (/feed, the server keeps none of the rows), {STREAM_ROWS}+ rows shown");
+    println!("(`order_feed.create` / `order_feed.update` write one order; the reply carries that one row)");
+    println!();
+    print_table(&[
+        ("add one order (stream insert at the top)", &added, &example.0),
+        (
+            "update one order's status (stream update in place)",
+            &updated,
+            &example.1,
+        ),
+    ]);
+    Ok(())
+}
+
+/// One Markdown row per change: the event → DOM percentiles, the next frame, the runtime's
+/// own apply time and the reply's size.
+fn print_table(rows: &[(&str, &Vec<Sample>, &Value)]) {
+    println!("| change | p50 ms | p90 ms | max ms | next frame p50 ms | DOM apply p50 ms | delta bytes |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, samples, raw) in rows {
         let mut dom: Vec<f64> = samples.iter().map(|s| s.dom).collect();
         let mut frame: Vec<f64> = samples.iter().map(|s| s.frame).collect();
         let mut apply: Vec<f64> = samples.iter().map(|s| s.apply).collect();
@@ -243,5 +383,4 @@ async fn bench(
             raw["ops"],
         );
     }
-    Ok(())
 }

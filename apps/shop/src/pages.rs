@@ -8,10 +8,12 @@ use duet::ui::{
 };
 
 use crate::orders::{Order, OrderStatus};
-use crate::states::{CounterState, OrderHistory, OrderState};
+use crate::states::{CounterState, OrderFeedState, OrderHistory, OrderState};
 
 /// The registered state behind `OrderState` (a `ModelState`): its vars and handlers.
 type Orders = duet::state::ModelList<OrderState>;
+/// The registered state behind `OrderFeedState`: the same orders, streamed.
+type OrderFeed = duet::state::ModelList<OrderFeedState>;
 
 /// Every page of the shop, in one layout.
 pub fn ui() -> Ui {
@@ -22,7 +24,8 @@ pub fn ui() -> Ui {
         .page(login_page())
         .page(orders())
         .page(history())
-        .page(order());
+        .page(order())
+        .page(feed());
     crate::account_pages::pages().into_iter().fold(ui, Ui::page)
 }
 
@@ -48,6 +51,7 @@ fn layout(body: Node) -> Node {
                 link("Shop", "/").class("brand"),
                 link("Orders", "/orders"),
                 link("History", "/history"),
+                link("All orders", "/feed"),
             ]),
             el("div").class("account").child(account),
         ]),
@@ -119,9 +123,9 @@ fn money(o: &duet::ui::Item) -> Expr {
     Expr::concat([o.get(Order::TOTAL), Expr::lit(" "), o.get(Order::CURRENCY)])
 }
 
-fn orders() -> Page {
-    let list = var::<Orders>("orders");
-    let table = Table::new(list.clone())
+/// The orders table's columns, over a kept list or a stream.
+fn order_table(list: Expr) -> Table {
+    Table::new(list)
         .row_class("order")
         .column("Order", |o| {
             link(
@@ -136,7 +140,11 @@ fn orders() -> Page {
                 .child(text(o.get(Order::STATUS)))
         })
         .column("Total", |o| text(money(o)).class("num"))
-        .column("Actions", cancel_button);
+}
+
+fn orders() -> Page {
+    let list = var::<Orders>("orders");
+    let table = order_table(list.clone()).column("Actions", cancel_button);
     Page::new("/orders")
         .title("Your orders · Shop")
         .login_required()
@@ -248,6 +256,24 @@ fn new_order_form() -> Node {
     )
     .class("inline card")
     .id("new-order")
+}
+
+/// Every order, a page at a time: a stream, so the server keeps none of the rows however
+/// many pages are shown.
+fn feed() -> Page {
+    Page::new("/feed")
+        .title("All your orders · Shop")
+        .login_required()
+        .on_load(handler::<OrderFeed>("refresh"))
+        .body(column([
+            heading(1, "All your orders"),
+            Node::from(order_table(var::<OrderFeed>("orders"))).id("feed"),
+            cond(
+                var::<OrderFeed>("more"),
+                button("Load more").id("more").on_click(event::<OrderFeed>("more")),
+                Some(paragraph("That is every order.").class("muted").id("all-shown")),
+            ),
+        ]))
 }
 
 fn order() -> Page {

@@ -19,6 +19,7 @@ pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.register::<CounterState>()?;
     registry.register::<ModelList<OrderState>>()?;
     registry.register::<OrderHistory>()?;
+    registry.register::<ModelList<OrderFeedState>>()?;
     Ok(())
 }
 
@@ -204,5 +205,23 @@ impl OrderHistory {
         let rows = Order::list(ctx.db(), &window).await?;
         self.orders = rows.iter().map(|row| Value::Object(row.to_json())).collect();
         Ok(())
+    }
+}
+
+/// Every order of the logged-in user, newest first, as a stream: the server keeps none of
+/// the rows, only how many it sent. `refresh` shows the first page, `more` the next; a new
+/// order appears at the top, a changed one changes in place, wherever it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderFeedState;
+
+impl ModelState for OrderFeedState {
+    type Model = Order;
+    const NAME: &'static str = "order_feed";
+    const LIST_VAR: &'static str = "orders";
+    const STREAM_PAGE: Option<i64> = Some(50);
+    const STREAM_NEW_FIRST: bool = true;
+
+    fn queryset(ctx: &EventCtx) -> Result<ListQuery, EventError> {
+        OrderState::queryset(ctx)
     }
 }

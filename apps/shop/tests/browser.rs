@@ -922,3 +922,192 @@ async fn cancelling_asks_first_and_a_toast_says_so() {
     browser.until("!document.querySelector('.duet-toast')").await;
     assert_eq!(shown_errors(&browser).await, json!([]));
 }
+
+/// Logs `username` in on the login page and goes to `next`.
+async fn log_in_to(browser: &Chromium, username: &str, password: &str, next: &str) {
+    browser.goto(&format!("/login?next={next}")).await;
+    browser.until("document.querySelector('#login-form')").await;
+    browser.type_into("input[name=username]", username).await;
+    browser.type_into("input[name=password]", password).await;
+    browser.click("#login-submit").await;
+}
+
+/// The order ids the `/feed` table shows, in order.
+const FEED_IDS: &str = "return [...document.querySelectorAll('#feed tbody tr')].map(r => Number(r.querySelector('a').textContent.slice(1)))";
+
+/// Random stream operations, applied to the `/feed` table as deltas and to a model of
+/// what it must show (docs/protocol.md, "Streams"): after each frame the rows are the
+/// model's, in order, each once, with the model's status; rows the ops did not name keep
+/// their DOM nodes.
+const STREAM_OPS_CHECK: &str = r"
+let seed = 11;
+const random = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+const rows = () => [...document.querySelectorAll('#feed tbody tr')];
+const idOf = (r) => Number(r.querySelector('a').textContent.slice(1));
+let model = rows().map((r) => ({ id: idOf(r), status: r.querySelector('.status').textContent }));
+let next = 100000;
+const item = (id) => ({ id, status: ['pending', 'paid', 'shipped'][random(3)], total: `${random(100)}.00`, currency: 'EUR' });
+// An id shown, or (a third of the time) one that is not.
+const someId = () => (model.length && random(3) ? model[random(model.length)].id : next++);
+const at = (id) => model.findIndex((o) => o.id === id);
+const randomOp = () => {
+  const kind = random(20);
+  if (kind < 8) {
+    const where = [-1, 0, random(model.length + 3)][random(3)];
+    return { op: 'insert', at: where, item: item(random(2) ? next++ : someId()) };
+  }
+  if (kind < 12) return { op: 'update', item: item(someId()) };
+  if (kind < 17) return { op: 'delete', key: someId() };
+  if (kind < 18) return { op: 'reset' };
+  return { op: 'limit', keep: random(2) ? random(60) : -random(60) };
+};
+const applyToModel = (op) => {
+  if (op.op === 'insert') {
+    const i = at(op.item.id);
+    if (i >= 0) model[i] = op.item;
+    else model.splice(op.at < 0 || op.at > model.length ? model.length : op.at, 0, op.item);
+  } else if (op.op === 'update') {
+    const i = at(op.item.id);
+    if (i >= 0) model[i] = op.item;
+  } else if (op.op === 'delete') {
+    const i = at(op.key);
+    if (i >= 0) model.splice(i, 1);
+  } else if (op.op === 'reset') model = [];
+  else if (op.keep >= 0) model.splice(op.keep);
+  else model.splice(0, Math.max(model.length + op.keep, 0));
+};
+for (let round = 0; round < 400; round++) {
+  const ops = Array.from({ length: 1 + (random(4) === 0 ? random(4) : 0) }, randomOp);
+  const named = new Set(ops.flatMap((op) => (op.item ? [op.item.id] : [])));
+  rows().forEach((r) => { r.dataset.round = String(round); });
+  const before = new Map(rows().map((r) => [idOf(r), r]));
+  ops.forEach(applyToModel);
+  duet.applyFrame({ type: 'delta', changes: { order_feed: { orders: { op: 'stream', ops } } } });
+  const shown = rows().map(idOf);
+  const want = model.map((o) => o.id);
+  if (JSON.stringify(shown) !== JSON.stringify(want)) {
+    return `round ${round}, ${JSON.stringify(ops)}: rows ${shown} but the stream is ${want}`;
+  }
+  for (const [i, r] of rows().entries()) {
+    if (r.querySelector('.status').textContent !== model[i].status) {
+      return `round ${round}, ${JSON.stringify(ops)}: order ${model[i].id} shows an old status`;
+    }
+    const old = before.get(model[i].id);
+    if (old && !named.has(model[i].id) && r !== old) {
+      return `round ${round}, ${JSON.stringify(ops)}: the row of order ${model[i].id} was re-rendered`;
+    }
+  }
+  if (JSON.stringify(duet.states.order_feed.orders) !== '[]') return 'the state keeps stream items';
+}
+return 'ok';
+";
+
+#[tokio::test]
+async fn stream_operations_keep_order_and_keys_in_the_dom() {
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let (_dir, server) = shop_server(&test).await;
+    let Some(browser) = Chromium::start(&server).await else {
+        return;
+    };
+    let ada = make_user(&test.db, "ada", "pw").await;
+    let mut ids = Vec::new();
+    for cents in 0..60 {
+        ids.push(make_order(&test.db, &ada, 100 * cents, "pending").await.id);
+    }
+    ids.reverse(); // newest first
+    log_in_to(&browser, "ada", "pw", "/feed").await;
+    browser
+        .until("document.querySelectorAll('#feed tbody tr').length === 50")
+        .await;
+    browser.settled().await;
+    assert_eq!(browser.js(FEED_IDS).await, json!(ids[..50]), "the first page");
+
+    // The next page, from the server: appended, each row once.
+    browser.click("#more").await;
+    browser.until("document.querySelector('#all-shown')").await;
+    assert_eq!(browser.js(FEED_IDS).await, json!(ids), "both pages, in order");
+
+    // Writes through the state: the reply carries the one row.
+    let ops = browser
+        .js("return duet.send('order_feed', 'create', {total: '3.00', currency: 'EUR'}).then((r) => r.changes.order_feed.orders.ops)")
+        .await;
+    assert_eq!(ops[0]["op"], "insert", "{ops}");
+    browser
+        .until("document.querySelectorAll('#feed tbody tr').length === 61")
+        .await;
+    let shown = browser.js(FEED_IDS).await;
+    assert!(shown[0].as_i64().unwrap() > ids[0], "the new order first: {shown}");
+    browser
+        .js(&format!(
+            "return duet.send('order_feed', 'delete', {}).then(() => 1)",
+            ids[3]
+        ))
+        .await;
+    browser
+        .until("document.querySelectorAll('#feed tbody tr').length === 60")
+        .await;
+    browser.settled().await;
+    assert!(
+        !browser
+            .js(FEED_IDS)
+            .await
+            .as_array()
+            .unwrap()
+            .contains(&json!(ids[3]))
+    );
+
+    assert_eq!(browser.js(STREAM_OPS_CHECK).await, json!("ok"));
+    browser.client.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reconnected_stream_is_reset_and_refilled_without_duplicates() {
+    let test = TestDb::sqlite(&shop::MIGRATIONS).await;
+    let (_dir, server) = shop_server(&test).await;
+    let Some(browser) = Chromium::start(&server).await else {
+        return;
+    };
+    let ada = make_user(&test.db, "ada", "pw").await;
+    let mut ids = Vec::new();
+    for cents in 0..70 {
+        ids.push(make_order(&test.db, &ada, 100 * cents, "paid").await.id);
+    }
+    ids.reverse();
+    log_in_to(&browser, "ada", "pw", "/feed").await;
+    browser
+        .until("document.querySelectorAll('#feed tbody tr').length === 50")
+        .await;
+    browser.settled().await;
+    browser.click("#more").await;
+    browser.until("document.querySelector('#all-shown')").await;
+    assert_eq!(browser.js(FEED_IDS).await, json!(ids));
+
+    // The socket drops; the runtime reconnects and says hello with its tab. The hydrate
+    // tells it to reset the stream, and the page's on_load refills it with the first page.
+    browser
+        .js("window.hydrates = []; duet.afterApply((f) => { if (f.type === 'hydrate') hydrates.push(f.streams); }); duet.drop(); return 1")
+        .await;
+    browser.until("window.hydrates.length === 1").await;
+    browser.settled().await;
+    let streams = browser.js("return hydrates[0]").await;
+    let ops = streams["order_feed"]["orders"]["ops"].as_array().unwrap().clone();
+    assert_eq!(ops[0], json!({"op": "reset"}), "{streams}");
+    assert_eq!(ops.len(), 51, "a reset and the first page: {streams}");
+    assert_eq!(browser.js(FEED_IDS).await, json!(ids[..50]), "nothing duplicated");
+    assert!(browser.js("return !!document.querySelector('#more')").await == json!(true));
+
+    // Paging on from there continues after the first page, as the server now counts.
+    browser.click("#more").await;
+    browser.until("document.querySelector('#all-shown')").await;
+    assert_eq!(browser.js(FEED_IDS).await, json!(ids));
+
+    // A reload is a reconnect with the same tab too.
+    browser.client.refresh().await.unwrap();
+    browser
+        .until("document.querySelectorAll('#feed tbody tr').length === 50")
+        .await;
+    browser.settled().await;
+    assert_eq!(browser.js(FEED_IDS).await, json!(ids[..50]));
+    assert_eq!(shown_errors(&browser).await, json!([]));
+    browser.client.clone().close().await.unwrap();
+}

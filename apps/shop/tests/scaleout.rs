@@ -26,6 +26,8 @@ struct Pair {
     a: Server,
     b: Server,
     test: TestDb,
+    /// The instances' Redis key prefix.
+    prefix: String,
     _dir: tempfile::TempDir,
 }
 
@@ -47,7 +49,13 @@ async fn pair_on(redis: &str, lock_ttl_ms: u64) -> Option<Pair> {
     let prefix = format!("scaleout-{}-{}", std::process::id(), unique());
     let a = Server::start(instance(dir.path(), &test, redis, &prefix, lock_ttl_ms)).await;
     let b = Server::start(instance(dir.path(), &test, redis, &prefix, lock_ttl_ms)).await;
-    Some(Pair { a, b, test, _dir: dir })
+    Some(Pair {
+        a,
+        b,
+        test,
+        prefix,
+        _dir: dir,
+    })
 }
 
 async fn pair(lock_ttl_ms: u64) -> Option<Pair> {
@@ -409,4 +417,131 @@ async fn a_redis_restart_gives_clean_errors_and_the_system_recovers() {
     assert_eq!(patch.status(), 200);
     let push = recv(&mut orders_tab).await;
     assert_eq!(pushed_status(&push), "shipped", "{push}");
+}
+
+/// The order ids a client shows after applying `ops` (docs/protocol.md, "Streams") to
+/// `shown`.
+fn apply_stream(shown: &mut Vec<i64>, ops: &Value) {
+    for op in ops.as_array().unwrap_or_else(|| panic!("stream ops: {ops}")) {
+        let id = |v: &Value| v.as_i64().unwrap_or_else(|| panic!("an id: {op}"));
+        let position = |key: i64, shown: &[i64]| shown.iter().position(|k| *k == key);
+        match op["op"].as_str() {
+            Some("insert") => {
+                let key = id(&op["item"]["id"]);
+                if position(key, shown).is_none() {
+                    let at = op["at"].as_i64().unwrap();
+                    let at = if at < 0 || at as usize > shown.len() {
+                        shown.len()
+                    } else {
+                        at as usize
+                    };
+                    shown.insert(at, key);
+                }
+            }
+            Some("update") => {}
+            Some("delete") => {
+                if let Some(i) = position(id(&op["key"]), shown) {
+                    shown.remove(i);
+                }
+            }
+            Some("reset") => shown.clear(),
+            other => panic!("unexpected stream op {other:?}: {op}"),
+        }
+    }
+}
+
+/// The stream ops of `frame` for the order feed (a delta's changes or a hydrate's streams).
+fn feed_ops(frame: &Value) -> &Value {
+    let ops = match frame["type"].as_str() {
+        Some("hydrate") => &frame["streams"]["order_feed"]["orders"],
+        _ => &frame["changes"]["order_feed"]["orders"],
+    };
+    assert_eq!(ops["op"], "stream", "a stream op in {frame}");
+    &ops["ops"]
+}
+
+#[tokio::test]
+async fn a_stream_pages_across_instances_and_redis_holds_none_of_its_rows() {
+    let Some(pair) = pair(10_000).await else { return };
+    let ada = make_user(&pair.test.db, "ada", "pw").await;
+    let mut ids = Vec::new();
+    for cents in 0..120 {
+        ids.push(make_order(&pair.test.db, &ada, cents, "pending").await.id);
+    }
+    ids.reverse(); // newest first
+    let (cookie, _) = session_login(&pair.a, "ada", "pw").await;
+    let redis = required_env("DUET_TEST_REDIS_URL", "Redis").unwrap();
+    let conn = redis_client(&redis)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+
+    // A tab on A shows the first page; what Redis stores of the state is its counters.
+    let mut on_a = connect(&pair.a, Some(&cookie)).await;
+    let hydrate = hello(&mut on_a, None, "/feed").await;
+    let tab = hydrate["tab"].as_str().unwrap().to_owned();
+    let mut shown = Vec::new();
+    apply_stream(&mut shown, feed_ops(&hydrate));
+    assert_eq!(shown, ids[..50]);
+    let key = format!("{}:tab:{tab}", pair.prefix);
+    let stored = || {
+        let mut conn = conn.clone();
+        let key = key.clone();
+        async move {
+            redis_query::<String>(&mut conn, &["HGET", &key, "s:order_feed"])
+                .await
+                .unwrap()
+        }
+    };
+    let first = stored().await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&first).unwrap(),
+        json!({"orders": [], "more": true, "loaded": 50, "errors": {}}),
+        "the rows are not stored"
+    );
+    let more = |seq: u64| json!({"type": "event", "seq": seq, "state": "order_feed", "handler": "more"});
+    send(&mut on_a, more(1)).await;
+    apply_stream(&mut shown, feed_ops(&recv(&mut on_a).await));
+    assert_eq!(shown, ids[..100]);
+    on_a.close(None).await.unwrap();
+
+    // The tab moves to B (no sticky sessions): its hydrate resets the stream and refills
+    // the first page, so nothing shows twice; paging on B continues from there.
+    let mut on_b = connect(&pair.b, Some(&cookie)).await;
+    let hydrate = hello(&mut on_b, Some(&tab), "/feed").await;
+    assert_eq!(hydrate["tab"], tab.as_str());
+    assert_eq!(feed_ops(&hydrate)[0], json!({"op": "reset"}));
+    apply_stream(&mut shown, feed_ops(&hydrate));
+    assert_eq!(shown, ids[..50]);
+    for seq in [2, 3] {
+        send(&mut on_b, more(seq)).await;
+        let reply = recv(&mut on_b).await;
+        assert_eq!(reply["seq"], seq, "{reply}");
+        apply_stream(&mut shown, feed_ops(&reply));
+    }
+    assert_eq!(shown, ids, "every row once, in order");
+    let last = stored().await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&last).unwrap(),
+        json!({"orders": [], "more": false, "loaded": 120, "errors": {}}),
+    );
+    // The same bytes but for the counter's digits and `more`: 120 rows cost what 50 did.
+    assert!(last.len() <= first.len() + 2, "{first} → {last}");
+
+    // A change made on A reaches the tab on B as that one row.
+    let order = <shop::orders::Order as duet_models::Model>::get(&pair.test.db, duet_models::Scope::All, ids[7])
+        .await
+        .unwrap();
+    assert_eq!(
+        stripe_paid(&pair.a, STRIPE_SECRET, "evt_stream_1", &order.client_reference).await,
+        200
+    );
+    let push = recv(&mut on_b).await;
+    let ops = feed_ops(&push);
+    assert_eq!(ops.as_array().unwrap().len(), 1, "one row: {push}");
+    assert_eq!(ops[0]["op"], "update", "{push}");
+    assert_eq!(ops[0]["item"]["id"], ids[7]);
+    assert_eq!(ops[0]["item"]["status"], "paid");
+    assert_eq!(stored().await, last, "a change stores nothing more");
 }

@@ -8,10 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::background::{Background, Spawner};
-use crate::delta::diff_state;
 use crate::outbox::Outbox;
 use crate::wire::ServerMessage;
-use crate::{Broadcaster, EventError, EventResult, State};
+use crate::{Broadcaster, EventError, EventResult, State, StreamOps};
 
 /// The page a tab is on: its path and the parameters its route pattern captured.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +118,15 @@ pub(crate) struct Progress {
     pub(crate) shown: Map<String, Value>,
     /// Whether anything was sent.
     pub(crate) sent: bool,
+    /// The stream ops sent, by var (for the tab's other sockets).
+    pub(crate) streamed: StreamOps,
+}
+
+/// What a handler's flushes sent: the client's view of the state after the last one, and
+/// every stream op.
+pub(crate) struct Flushed {
+    pub(crate) shown: Map<String, Value>,
+    pub(crate) streamed: StreamOps,
 }
 
 impl std::fmt::Debug for EventCtx {
@@ -217,12 +225,15 @@ impl EventCtx {
         let Some(progress) = self.progress.as_mut().filter(|p| p.state == S::NAME) else {
             return;
         };
-        let client = crate::registry::outcome(state).client;
-        let delta = diff_state(&progress.shown, &client, &S::list_key);
+        let outcome = crate::registry::outcome(state);
+        let delta = outcome.delta_since(&progress.shown, &S::list_key);
         if delta.is_empty() {
             return;
         }
-        progress.shown = client;
+        progress.shown = outcome.client;
+        for (var, ops) in outcome.streams {
+            progress.streamed.entry(var).or_default().extend(ops);
+        }
         progress.sent = true;
         let push = ServerMessage::Delta {
             seq: None,
@@ -283,9 +294,12 @@ impl EventCtx {
         self
     }
 
-    /// What the client was last sent by [`EventCtx::flush`], if it was sent anything.
-    pub(crate) fn take_shown(&mut self) -> Option<Map<String, Value>> {
-        self.progress.take().filter(|p| p.sent).map(|p| p.shown)
+    /// What [`EventCtx::flush`] sent the client, if it was sent anything.
+    pub(crate) fn take_flushed(&mut self) -> Option<Flushed> {
+        self.progress.take().filter(|p| p.sent).map(|p| Flushed {
+            shown: p.shown,
+            streamed: p.streamed,
+        })
     }
 
     pub(crate) fn take_subscriptions(&mut self) -> Vec<(String, &'static str)> {

@@ -14,13 +14,13 @@ use serde_json::Value;
 
 use crate::background::{BackgroundTasks, Job, Jobs, Spawner};
 use crate::ctx::Progress;
-use crate::delta::diff_state;
+use crate::delta::{VarOp, diff_state};
 use crate::limits::NewTabs;
 use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
 use crate::outbox::Outbox;
 use crate::registry::{Outcome, Registry, StateEntry};
 use crate::wire::{Changes, ClientRoute, ErrorCode, MAX_SEQ_STEP, PROTOCOL_VERSION, ServerMessage};
-use crate::{Broadcaster, ClientAction, EventCtx, EventError, Route};
+use crate::{Broadcaster, ClientAction, EventCtx, EventError, Route, StreamOp, StreamOps};
 
 /// Replies kept per tab for resent events (beyond what the client acknowledged).
 const KEPT_REPLIES: usize = 256;
@@ -142,6 +142,9 @@ struct Effects {
     changes: Changes,
     actions: Vec<ClientAction>,
     flushed: bool,
+    /// The stream ops progress updates sent, by state (the rest are in `changes`): the
+    /// tab's other sockets get both.
+    flushed_streams: BTreeMap<String, StreamOps>,
 }
 
 impl Engine {
@@ -231,7 +234,7 @@ impl Engine {
             return Err(EventError::new(ErrorCode::NotHydrated, "The tab is gone."));
         };
         let (before, after) = change(record.states.get(state).cloned());
-        let delta = diff_state(&before, &after.client, &list_key);
+        let delta = after.delta_since(&before, &list_key);
         record.states.insert(state.to_owned(), after.stored);
         self.store(lock, &record, &[state.to_owned()])
             .await
@@ -371,13 +374,21 @@ impl Engine {
             )
             .await;
         let mut states = BTreeMap::new();
+        let mut streams = Changes::new();
         for entry in self.registry.states() {
             if entry.login_required() && caller.user.is_none() {
                 continue;
             }
-            let Outcome { stored, client } = entry.view(record.states.get(entry.name()).cloned());
+            let Outcome { stored, client, .. } = entry.view(record.states.get(entry.name()).cloned());
             record.states.insert(entry.name().to_owned(), stored);
             states.insert(entry.name().to_owned(), client);
+            let loaded = effects.changes.get(entry.name());
+            for var in entry.stream_vars() {
+                streams
+                    .entry(entry.name().to_owned())
+                    .or_default()
+                    .insert(var.to_owned(), hydrated_stream(loaded.and_then(|vars| vars.get(var))));
+            }
         }
         let touched: Vec<String> = record.states.keys().cloned().collect();
         let seq = record.seq;
@@ -398,6 +409,7 @@ impl Engine {
                     router,
                     seq,
                     spec: self.spec.as_deref().map(str::to_owned),
+                    streams,
                 },
                 push,
             },
@@ -614,6 +626,24 @@ impl Engine {
                     changes.insert(name.clone(), delta);
                 }
             }
+            // Every stream op of the event: the flushed ones, then the reply's.
+            let mut streams = effects.flushed_streams.clone();
+            for (name, vars) in &effects.changes {
+                for (var, op) in vars {
+                    if let VarOp::Stream { ops } = op {
+                        let all = streams.entry(name.clone()).or_default().entry(var.clone()).or_default();
+                        all.extend(ops.iter().cloned());
+                    }
+                }
+            }
+            for (name, vars) in streams {
+                for (var, ops) in vars.into_iter().filter(|(_, ops)| !ops.is_empty()) {
+                    changes
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(var, VarOp::Stream { ops });
+                }
+            }
             changes
         } else {
             effects.changes.clone()
@@ -652,6 +682,7 @@ impl Engine {
             state: entry.name(),
             shown: before.clone(),
             sent: false,
+            streamed: StreamOps::new(),
         });
         let jobs: Rc<dyn Jobs> = Rc::new(EngineJobs { engine: self.clone() });
         let mut ctx = EventCtx::new(caller.user.clone(), self.db.clone(), record.route.clone())
@@ -678,21 +709,38 @@ impl Engine {
                 Err(EventError::msg("Something went wrong."))
             }
         };
-        let flushed = ctx.take_shown();
+        let flushed = ctx.take_flushed();
         let after = match result {
             Ok(after) => after,
             Err(error) => {
-                if let Some(shown) = &flushed {
-                    self.unflush(caller, entry, &before, shown);
+                if let Some(flushed) = &flushed {
+                    self.unflush(caller, entry, &before, &flushed.shown);
                 }
                 return Err(error);
             }
         };
-        effects.flushed |= flushed.is_some();
-        let shown = flushed.unwrap_or(before);
-        let delta = diff_state(&shown, &after.client, &|var| entry.list_key(var));
+        let shown = match flushed {
+            Some(flushed) => {
+                effects.flushed = true;
+                let streamed = effects.flushed_streams.entry(state.to_owned()).or_default();
+                for (var, ops) in flushed.streamed {
+                    streamed.entry(var).or_default().extend(ops);
+                }
+                flushed.shown
+            }
+            None => before,
+        };
+        let delta = after.delta_since(&shown, &|var| entry.list_key(var));
         if !delta.is_empty() {
-            effects.changes.entry(state.to_owned()).or_default().extend(delta);
+            let changes = effects.changes.entry(state.to_owned()).or_default();
+            for (var, op) in delta {
+                match changes.get_mut(&var) {
+                    Some(earlier) => earlier.then(op),
+                    None => {
+                        changes.insert(var, op);
+                    }
+                }
+            }
         }
         record.states.insert(state.to_owned(), after.stored);
         effects.actions.extend(ctx.take_actions());
@@ -827,7 +875,21 @@ impl Jobs for EngineJobs {
     }
 }
 
-/// The states whose stored form differs between `before` and `after`.
+/// A stream as a `hydrate` carries it: a reset (the browser shows the page afresh), then
+/// what the page's `on_load` handlers put in it (`loaded`).
+fn hydrated_stream(loaded: Option<&VarOp>) -> VarOp {
+    let loaded = match loaded {
+        Some(VarOp::Stream { ops }) => ops.as_slice(),
+        _ => &[],
+    };
+    let mut ops = Vec::with_capacity(loaded.len() + 1);
+    if loaded.first() != Some(&StreamOp::Reset) {
+        ops.push(StreamOp::Reset);
+    }
+    ops.extend(loaded.iter().cloned());
+    VarOp::Stream { ops }
+}
+
 /// The one log line of an event (or navigation) `name` (`state.handler`): INFO with its
 /// outcome (`ok` or the error code the client got), WARN when the server failed it. Counted
 /// in the metrics too (`duet_events_total`, `duet_event_duration_seconds`), under
@@ -864,6 +926,7 @@ fn log_event(caller: &Caller, name: &str, seq: u64, started: Instant, reply: &Se
     }
 }
 
+/// The states whose stored form differs between `before` and `after`.
 fn touched(before: &TabRecord, after: &TabRecord) -> Vec<String> {
     after
         .states

@@ -32,7 +32,11 @@
 //! - [`ModelState`]: a tab's live list of one model's rows, scoped to its user, with
 //!   permission-checked `refresh`/`create`/`update`/`delete` handlers, the model's own
 //!   validation (errors in an `errors` var) and live updates from every write to the model;
-//!   registered as [`ModelList<M>`](ModelList).
+//!   registered as [`ModelList<M>`](ModelList); with [`ModelState::STREAM_PAGE`] its rows
+//!   are a stream, loaded a page at a time.
+//! - [`Stream`]: a list var whose items only the browser keeps (append, prepend, insert,
+//!   update and delete by key, reset, limit): a tab showing 10,000 rows costs the server
+//!   what one showing ten does.
 //! - Long handlers: [`EventCtx::flush`] sends progress before the handler returns;
 //!   [`EventCtx::spawn`] starts background work that updates the tab later
 //!   ([`Background::update`]), each change pushed to the tab's sockets.
@@ -110,6 +114,7 @@ mod registry;
 mod relay;
 mod socket;
 mod state;
+mod stream;
 pub mod wire;
 
 pub use background::Background;
@@ -126,6 +131,7 @@ pub use model_state::{ModelList, ModelState};
 pub use registry::{OnLoad, Outcome, Registry, RegistryError, StateEntry, Stored};
 pub use socket::{EventService, SocketConfig, Sockets, event_socket};
 pub use state::{EventResult, Events, HandlerDef, HandlerFn, State};
+pub use stream::{Stream, StreamKey, StreamOp, StreamOps};
 
 pub use duet_state_macros::{State, events};
 

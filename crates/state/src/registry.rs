@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 
+use crate::delta::{Delta, VarOp, diff_state};
+use crate::stream::{StreamOps, take_streams};
 use crate::{EventCtx, EventError, HandlerDef, State};
 
 /// A state's stored form: every var, backend ones included.
@@ -25,8 +27,25 @@ type ViewFn = fn(&StateEntry, Option<Stored>) -> Outcome;
 pub struct Outcome {
     /// Every var, for the store.
     pub stored: Stored,
-    /// The client's view: non-backend vars plus computed vars.
+    /// The client's view: non-backend vars plus computed vars (a stream var is `[]`).
     pub client: Map<String, Value>,
+    /// Every stream var, with the ops queued on it since the state was loaded (or last
+    /// serialized, by a flush).
+    pub streams: StreamOps,
+}
+
+impl Outcome {
+    /// What the client must apply to go from `shown` to this outcome: the changed vars,
+    /// and each stream's ops.
+    pub fn delta_since(&self, shown: &Map<String, Value>, list_key: &dyn Fn(&str) -> Option<&'static str>) -> Delta {
+        let mut delta = diff_state(shown, &self.client, list_key);
+        for (var, ops) in &self.streams {
+            if !ops.is_empty() {
+                delta.insert(var.clone(), VarOp::Stream { ops: ops.clone() });
+            }
+        }
+        delta
+    }
 }
 
 /// One registered state, with its type erased.
@@ -38,6 +57,7 @@ pub struct StateEntry {
     run: RunFn,
     view: ViewFn,
     handlers: Box<dyn std::any::Any + Send + Sync>,
+    stream_vars: Vec<String>,
 }
 
 impl std::fmt::Debug for StateEntry {
@@ -62,6 +82,7 @@ impl StateEntry {
             run: run::<S>,
             view: view::<S>,
             handlers: Box::new(defs),
+            stream_vars: outcome(&S::default()).streams.into_keys().collect(),
         }
     }
 
@@ -83,6 +104,16 @@ impl StateEntry {
     /// The key field of list var `var`.
     pub fn list_key(&self, var: &str) -> Option<&'static str> {
         (self.keys)(var)
+    }
+
+    /// Its stream vars (see [`Stream`](crate::Stream)).
+    pub fn stream_vars(&self) -> impl Iterator<Item = &str> {
+        self.stream_vars.iter().map(String::as_str)
+    }
+
+    /// Whether `var` is one of its stream vars.
+    pub fn is_stream(&self, var: &str) -> bool {
+        self.stream_vars.iter().any(|v| v == var)
     }
 
     /// Loads `stored` (or the default state) and returns its stored and client forms.
@@ -114,19 +145,24 @@ pub(crate) fn load<S: State>(name: &str, stored: Option<Stored>) -> S {
 }
 
 pub(crate) fn outcome<S: State>(state: &S) -> Outcome {
-    let stored = match serde_json::to_value(state) {
+    let mut stored = match serde_json::to_value(state) {
         Ok(Value::Object(map)) => map,
         _ => {
             tracing::error!(state = S::NAME, "a state must serialize to a JSON object");
             Map::new()
         }
     };
+    let streams = take_streams(S::NAME, &mut stored, &S::list_key);
     let mut client = stored.clone();
     for var in S::BACKEND_VARS {
         client.remove(*var);
     }
     client.extend(state.computed());
-    Outcome { stored, client }
+    Outcome {
+        stored,
+        client,
+        streams,
+    }
 }
 
 fn view<S: State>(_: &StateEntry, stored: Option<Stored>) -> Outcome {

@@ -194,6 +194,11 @@ pub enum ServerMessage {
         /// (the app was deployed since it loaded) reloads the page, keeping its tab.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         spec: Option<String>,
+        /// Every stream the tab's states have: state → var → `{"op":"stream","ops":[…]}`,
+        /// starting with a `reset` (the browser renders the page afresh, so nothing is shown
+        /// twice), then what the page's `on_load` handlers streamed.
+        #[serde(default, skip_serializing_if = "Changes::is_empty")]
+        streams: Changes,
     },
     /// What changed: the answer to event `seq`, or a push when `seq` is absent.
     Delta {

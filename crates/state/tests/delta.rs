@@ -15,7 +15,7 @@ fn rows(ids: impl IntoIterator<Item = usize>) -> Vec<Value> {
 fn list_ops(op: &VarOp) -> &[ListOp] {
     match op {
         VarOp::List { ops } => ops,
-        VarOp::Set { .. } => panic!("expected list ops, got {op:?}"),
+        other => panic!("expected list ops, got {other:?}"),
     }
 }
 
@@ -388,9 +388,8 @@ fn set_is_chosen_only_when_strictly_smaller() {
     for (old, new) in pairs {
         let (op, wire) = roundtrip(&old, &new, None).unwrap();
         let set = serde_json::to_string(&VarOp::Set { value: new.clone() }).unwrap();
-        match op {
-            VarOp::Set { .. } => {}
-            VarOp::List { .. } => assert!(wire.len() <= set.len(), "{wire} vs {set}"),
+        if let VarOp::List { .. } = op {
+            assert!(wire.len() <= set.len(), "{wire} vs {set}");
         }
     }
     // `[1,2,3]` → `[1,2,4]`: the list op is larger than `{"op":"set","value":[1,2,4]}`.

@@ -261,6 +261,7 @@ function single(dom) {
 }
 
 function renderForeach(node, scope) {
+  if (node.stream) return renderStream(node, scope);
   const start = document.createComment("foreach");
   const end = document.createComment("/foreach");
   const frag = document.createDocumentFragment();
@@ -360,6 +361,86 @@ function renderForeach(node, scope) {
       }),
     );
   }
+  return frag;
+}
+
+// A foreach over a stream: the items live only here, in the DOM, keyed by the list key;
+// the server sends stream ops (`insert`, `update`, `delete`, `reset`, `limit`) and keeps
+// nothing. An item whose key is shown is replaced where it is, so nothing shows twice.
+function renderStream(node, scope) {
+  const start = document.createComment("stream");
+  const end = document.createComment("/stream");
+  const frag = document.createDocumentFragment();
+  frag.append(start, end);
+  let entries = []; // {key, node, scope}, in DOM order
+  const byKey = new Map();
+  const keyOf = (item) => `k${item?.[node.key ?? "id"]}`;
+  const make = (item) => {
+    const s = scope.child(node.item, item);
+    return { key: keyOf(item), node: single(render(node.body, s)), scope: s };
+  };
+  const drop = (e) => {
+    byKey.delete(e.key);
+    e.scope.dispose();
+    e.node.remove();
+  };
+  const replace = (old, item) => {
+    const e = make(item);
+    old.node.replaceWith(e.node);
+    old.scope.dispose();
+    entries[entries.indexOf(old)] = e;
+    byKey.set(e.key, e);
+  };
+  const apply = (ops) => {
+    const parent = end.parentNode;
+    for (const op of ops) {
+      switch (op.op) {
+        case "insert": {
+          const shown = byKey.get(keyOf(op.item));
+          if (shown) {
+            replace(shown, op.item);
+            break;
+          }
+          const e = make(op.item);
+          const at = op.at < 0 || op.at > entries.length ? entries.length : op.at;
+          parent.insertBefore(e.node, entries[at]?.node ?? end);
+          entries.splice(at, 0, e);
+          byKey.set(e.key, e);
+          break;
+        }
+        case "update": {
+          const shown = byKey.get(keyOf(op.item));
+          if (shown) replace(shown, op.item);
+          break;
+        }
+        case "delete": {
+          const shown = byKey.get(`k${op.key}`);
+          if (shown) {
+            entries.splice(entries.indexOf(shown), 1);
+            drop(shown);
+          }
+          break;
+        }
+        case "reset":
+          entries.forEach(drop);
+          entries = [];
+          break;
+        case "limit": {
+          const keep = op.keep;
+          const gone = keep >= 0 ? entries.splice(keep) : entries.splice(0, Math.max(entries.length + keep, 0));
+          gone.forEach(drop);
+          break;
+        }
+        default:
+          throw new Error(`duet: unknown stream op ${op.op}`);
+      }
+    }
+  };
+  scope.cleanups.push(
+    subscribe(`${node.list.s}.${node.list.v}`, (change) => {
+      if (change?.op === "stream") apply(change.ops);
+    }),
+  );
   return frag;
 }
 
@@ -776,7 +857,9 @@ function applyChanges(changes) {
     const values = (rt.states[state] ??= {});
     for (const [name, op] of Object.entries(vars)) {
       if (op.op === "set") values[name] = op.value;
-      else if (op.op === "list") {
+      else if (op.op === "stream") {
+        // The items are not kept in the state: the foreach showing the stream applies them.
+      } else if (op.op === "list") {
         if (!Array.isArray(values[name])) throw new Error(`list op on ${state}.${name}, which is not a list`);
         applyListOps(values[name], op.ops);
       } else throw new Error(`unknown var op ${op.op}`);
@@ -886,6 +969,8 @@ function onHydrate(f) {
   }
   setStatus("open");
   renderPage();
+  // Each stream starts with a reset, then what the page's on_load streamed.
+  applyChanges(f.streams);
   // What the server applied is in the hydrate; resend the rest, in order, same seq.
   for (const seq of [...rt.pending.keys()].sort((a, b) => a - b)) {
     const p = rt.pending.get(seq);

@@ -68,6 +68,22 @@ pub enum UiError {
         /// The state's client vars.
         known: String,
     },
+    /// A component other than a `foreach` over it reads a stream var: the browser holds
+    /// the stream's items only in that foreach's DOM.
+    #[error(
+        "page {page}: component `{component}` reads {state}.{var}, a stream: only a foreach (or Table) over it can \
+         show it (the server keeps no items to count or compare)"
+    )]
+    StreamRead {
+        /// The page's pattern.
+        page: String,
+        /// The component's path in the page.
+        component: String,
+        /// The state.
+        state: String,
+        /// The stream var.
+        var: String,
+    },
     /// A component runs a handler the state does not have.
     #[error("page {page}: component `{component}` runs {state}.{handler}, which does not exist (handlers: {known})")]
     UnknownHandler {
@@ -287,7 +303,7 @@ fn walk(page: &str, node: &mut Node, registry: &Registry, path: &mut Vec<String>
             if result.is_err() {
                 return;
             }
-            result = check_var(page, &here, registry, state, var);
+            result = check_var(page, &here, registry, state, var, false);
         });
         result
     };
@@ -307,12 +323,24 @@ fn walk(page: &str, node: &mut Node, registry: &Registry, path: &mut Vec<String>
                 walk(page, child, registry, path)?;
             }
         }
-        Node::Foreach { list, key, body, .. } => {
-            check_expr(list)?;
-            if key.is_none()
-                && let Expr::Var { s, v } = list
-            {
-                *key = registry.get(s).and_then(|e| e.list_key(v)).map(str::to_owned);
+        Node::Foreach {
+            list,
+            key,
+            stream,
+            body,
+            ..
+        } => {
+            match list {
+                // The one place a stream var may be read: as the list itself.
+                Expr::Var { s, v } => {
+                    check_var(page, &here, registry, s, v, true)?;
+                    let entry = registry.get(s);
+                    *stream = entry.is_some_and(|e| e.is_stream(v));
+                    if key.is_none() {
+                        *key = entry.and_then(|e| e.list_key(v)).map(str::to_owned);
+                    }
+                }
+                other => check_expr(other)?,
             }
             walk(page, body, registry, path)?;
         }
@@ -357,12 +385,28 @@ fn check_action(
     }
 }
 
-fn check_var(page: &str, component: &str, registry: &Registry, state: &str, var: &str) -> Result<(), UiError> {
+/// Checks that `state.var` exists; a stream var only as a `foreach`'s list (`as_list`).
+fn check_var(
+    page: &str,
+    component: &str,
+    registry: &Registry,
+    state: &str,
+    var: &str,
+    as_list: bool,
+) -> Result<(), UiError> {
     let entry = registry.get(state).ok_or_else(|| UiError::UnknownState {
         page: page.into(),
         component: component.into(),
         state: state.into(),
     })?;
+    if entry.is_stream(var) && !as_list {
+        return Err(UiError::StreamRead {
+            page: page.into(),
+            component: component.into(),
+            state: state.into(),
+            var: var.into(),
+        });
+    }
     let vars = entry.view(None).client;
     if vars.contains_key(var) {
         return Ok(());

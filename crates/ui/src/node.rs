@@ -31,6 +31,10 @@ pub enum Node {
         /// The field identifying an item; `None` uses the state's list key, or the position.
         #[serde(skip_serializing_if = "Option::is_none")]
         key: Option<String>,
+        /// Whether `list` is a [`Stream`](duet_state::Stream): the items live only in the
+        /// DOM, changed by the server's stream ops. Set when the spec is compiled.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        stream: bool,
         /// What each item renders to.
         body: Box<Node>,
     },
@@ -528,7 +532,9 @@ pub fn row<N: Into<Node>>(children: impl IntoIterator<Item = N>) -> Node {
 }
 
 /// One `body(item)` per item of `list` (a list var), keyed by the state's list key (set
-/// another with [`Node::key`]).
+/// another with [`Node::key`]). Over a [`Stream`](duet_state::Stream) var, the items are
+/// kept only in the DOM and changed by the server's stream ops (the spec says so once
+/// compiled).
 pub fn foreach(list: Expr, body: impl FnOnce(&Item) -> Node) -> Node {
     let item = Item::fresh();
     let body = body(&item);
@@ -536,6 +542,7 @@ pub fn foreach(list: Expr, body: impl FnOnce(&Item) -> Node) -> Node {
         list,
         item: item.name().to_owned(),
         key: None,
+        stream: false,
         body: Box::new(body),
     }
 }
@@ -614,6 +621,7 @@ impl Component for Table {
             list: self.list,
             item: self.item.name().to_owned(),
             key: None,
+            stream: false,
             body: Box::new(tr),
         });
         el("table").child(head).child(body)

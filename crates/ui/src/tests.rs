@@ -37,10 +37,21 @@ impl Rows {
     }
 }
 
+#[derive(Debug, Default, Serialize, Deserialize, State)]
+#[state(name = "feed")]
+struct Feed {
+    items: duet_state::Stream<Row>,
+    count: i64,
+}
+
+#[events]
+impl Feed {}
+
 fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register::<Counter>().unwrap();
     registry.register::<Rows>().unwrap();
+    registry.register::<Feed>().unwrap();
     registry
 }
 
@@ -148,6 +159,40 @@ fn the_spec_has_every_page_with_keyed_lists() {
     );
     assert!(compiled.page_for("/rows").unwrap().requires_login());
     assert!(compiled.page_for("/nope").is_none());
+}
+
+#[test]
+fn a_stream_is_shown_only_by_a_foreach_over_it() {
+    let ui = Ui::new("t").page(Page::new("/feed").body(foreach(var::<Feed>("items"), |i| {
+        el("li").child(text(i.field("status")))
+    })));
+    let spec: Value = serde_json::from_str(ui.compile(&registry()).unwrap().spec()).unwrap();
+    let node = &spec["pages"][0]["body"];
+    assert_eq!(node["stream"], true, "the runtime is told: {node}");
+    assert_eq!(node["key"], "id", "keyed by the state's list key");
+    let kept = Ui::new("t").page(Page::new("/rows").body(foreach(var::<Rows>("rows"), |r| text(r.field("id")))));
+    let spec: Value = serde_json::from_str(kept.compile(&registry()).unwrap().spec()).unwrap();
+    assert!(
+        spec["pages"][0]["body"].get("stream").is_none(),
+        "a kept list is not a stream"
+    );
+
+    for (page, component) in [
+        (Page::new("/a").body(text(var::<Feed>("items").len())), "text"),
+        (
+            Page::new("/b").body(cond(var::<Feed>("items"), text("some"), None)),
+            "cond",
+        ),
+    ] {
+        assert_eq!(
+            error(page.clone()),
+            format!(
+                "page {}: component `{component}` reads feed.items, a stream: only a foreach (or Table) over it \
+                 can show it (the server keeps no items to count or compare)",
+                page.pattern()
+            )
+        );
+    }
 }
 
 #[test]

@@ -52,7 +52,7 @@ pub fn apply_state(state: &mut Map<String, Value>, delta: &Delta) -> Result<(), 
 /// Checks that `op` can be applied to `value`, simulating only the list's length.
 fn check_var(value: &Value, op: &VarOp) -> Result<(), DeltaError> {
     let ops = match op {
-        VarOp::Set { .. } => return Ok(()),
+        VarOp::Set { .. } | VarOp::Stream { .. } => return Ok(()),
         VarOp::List { ops } => ops,
     };
     let Value::Array(list) = value else {
@@ -90,6 +90,8 @@ fn check_var(value: &Value, op: &VarOp) -> Result<(), DeltaError> {
 fn apply_checked(value: &mut Value, op: &VarOp) {
     match op {
         VarOp::Set { value: new } => value.clone_from(new),
+        // A stream's items are not part of the state.
+        VarOp::Stream { .. } => {}
         VarOp::List { ops } => {
             let Value::Array(list) = value else {
                 unreachable!("checked: list op on a list");

@@ -40,6 +40,7 @@
 //! | [`ListOp::Replace`] | `{"op":"replace","index":i,"value":V}` | `a[i] = V`, `i < a.length` |
 //! | [`ListOp::Move`] | `{"op":"move","from":f,"to":t}` | `a.splice(t, 0, a.splice(f, 1)[0])`, `f, t < a.length` |
 //! | [`ListOp::Truncate`] | `{"op":"truncate","len":n}` | `a.length = n`, `n <= a.length` |
+//! | [`VarOp::Stream`] | `{"op":"stream","ops":[…]}` | the var stays; the browser applies [`StreamOp`](crate::StreamOp)s to what it shows |
 //!
 //! Every index refers to the list as it is when that op is applied, after the ops before
 //! it. An index out of range, or a list op on a value that is not a list, is an error
@@ -114,6 +115,23 @@ pub enum VarOp {
         /// The list operations, applied one after the other.
         ops: Vec<ListOp>,
     },
+    /// Operations on a [`Stream`](crate::Stream), whose items only the browser keeps:
+    /// `{"op":"stream","ops":[…]}`. They leave the var itself (`[]`) unchanged.
+    Stream {
+        /// The stream operations, applied one after the other.
+        ops: Vec<crate::StreamOp>,
+    },
+}
+
+impl VarOp {
+    /// Adds `later`, an op on the same var that comes after this one: stream ops are
+    /// concatenated; otherwise the later op wins (it was diffed from a later snapshot).
+    pub(crate) fn then(&mut self, later: VarOp) {
+        match (self, later) {
+            (VarOp::Stream { ops }, VarOp::Stream { ops: more }) => ops.extend(more),
+            (this, later) => *this = later,
+        }
+    }
 }
 
 /// One operation on a list. Indices refer to the list as it is when the op is applied.
