@@ -16,7 +16,7 @@ test:
 
 # Every test, against PostgreSQL and Redis too.
 test-all:
-    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} DUET_TEST_CHROMEDRIVER={{chromedriver}} DUET_TEST_NGINX={{nginx}} cargo test --workspace
+    DUET_TEST_POSTGRES_URL={{postgres_url}} DUET_TEST_REDIS_URL={{redis_url}} DUET_TEST_CHROMEDRIVER={{chromedriver}} DUET_TEST_NGINX={{nginx}} DUET_TEST_SMTP_PYTHON=python3 DUET_TEST_SOAK_SECONDS=20 cargo test --workspace
 
 # Formatting and lints, as CI runs them.
 lint:
