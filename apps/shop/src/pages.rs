@@ -1,4 +1,5 @@
-//! The shop's pages: home (a counter), login, the user's orders (live) and one order.
+//! The shop's pages: home (a counter), login, the user's orders (live), their history (filtered,
+//! paged), all of them as a stream, and one order.
 
 use duet::models::Choices;
 use duet::ui::{
@@ -325,7 +326,7 @@ mod tests {
         let ui = super::ui();
         ui.register_on_load(&mut registry).unwrap();
         let compiled = ui.compile(&registry).unwrap();
-        assert_eq!(compiled.pages().len(), 10, "five shop pages and five account pages");
+        assert_eq!(compiled.pages().len(), 11, "six shop pages and five account pages");
         assert!(compiled.page_for("/orders/7").unwrap().requires_login());
         assert!(compiled.page_for("/account").unwrap().requires_login());
         assert!(!compiled.page_for("/reset-password").unwrap().requires_login());

@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::chromium::{Chromium, shown_errors};
 use common::{Server, free_port, make_order, make_user, session_login, shop};
 use duet_models::testing::{TestDb, required_env};
+use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
@@ -1047,14 +1048,7 @@ async fn stream_operations_keep_order_and_keys_in_the_dom() {
         .until("document.querySelectorAll('#feed tbody tr').length === 60")
         .await;
     browser.settled().await;
-    assert!(
-        !browser
-            .js(FEED_IDS)
-            .await
-            .as_array()
-            .unwrap()
-            .contains(&json!(ids[3]))
-    );
+    assert!(!browser.js(FEED_IDS).await.as_array().unwrap().contains(&json!(ids[3])));
 
     assert_eq!(browser.js(STREAM_OPS_CHECK).await, json!("ok"));
     browser.client.clone().close().await.unwrap();

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::expr::Expr;
-use crate::node::{Action, Component, HandlerRef, Node, button, cond, el, foreach, input_kind, text};
+use crate::node::{Action, Component, Event, HandlerRef, Node, button, cond, el, foreach, input_kind, text};
 
 /// A `<select name=…>` with constant options, `(value, label)` in order. Bind it like an
 /// input, `.bind(var, setter)`: it shows the var's value and runs the setter with the chosen
@@ -167,7 +167,7 @@ impl Pagination {
     }
 
     fn go(&self, page: Expr) -> Action {
-        Action::from(self.go.clone()).with(page)
+        Event::from(self.go.clone()).with(page).into()
     }
 
     /// The button for the page `offset` away from the current one, shown when that page

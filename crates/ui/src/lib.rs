@@ -64,7 +64,7 @@ mod node;
 mod page;
 
 pub use app::{CompiledUi, Ui, UiError};
-pub use controls::{Pagination, checkbox, confirm, date_input, datetime_input, select, select_from};
+pub use controls::{Confirm, Pagination, checkbox, confirm, date_input, datetime_input, select, select_from};
 pub use expr::{Expr, Item, param, user, var};
 pub use model_form::ModelForm;
 pub use node::{

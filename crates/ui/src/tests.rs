@@ -248,7 +248,10 @@ fn controls_render_as_the_runtime_expects() {
     );
     assert_eq!(spec["on"]["input"]["handler"], "refresh");
 
-    let action: Action = confirm("Sure?", event::<Counter>("increment")).yes("Do it").no("Keep").into();
+    let action: Action = confirm("Sure?", event::<Counter>("increment"))
+        .yes("Do it")
+        .no("Keep")
+        .into();
     assert_eq!(
         serde_json::to_value(&action).unwrap(),
         json!({"do": "confirm", "message": {"k": "lit", "v": "Sure?"}, "yes": "Do it", "no": "Keep",
