@@ -213,21 +213,7 @@ fn history() -> Page {
                     .bind(h("newest_first"), event::<OrderHistory>("sort")),
             ),
         ]);
-    let table = Table::new(h("orders"))
-        .row_class("order")
-        .column("Order", |o| {
-            link(
-                Expr::concat([Expr::lit("#"), o.get(Order::ID)]),
-                Expr::concat([Expr::lit("/orders/"), o.get(Order::ID)]),
-            )
-        })
-        .column("Status", |o| {
-            el("span")
-                .class("status")
-                .attr("data-status", o.get(Order::STATUS))
-                .child(text(o.get(Order::STATUS)))
-        })
-        .column("Total", |o| text(money(o)).class("num"));
+    let table = order_table(h("orders"));
     Page::new("/history")
         .title("Order history · Shop")
         .login_required()
