@@ -8,7 +8,7 @@ use diesel_async::RunQueryDsl;
 use crate::schema::{user_logins, users};
 use crate::tokens::hash_key;
 use crate::users::User;
-use crate::{Db, Error, Result, db_run};
+use crate::{Db, Error, LoadRows, Result, db_run};
 
 /// Starting, checking and ending logins. A login's id is random; the session holds it, the
 /// database only its SHA-256.
@@ -44,18 +44,22 @@ impl Login {
     }
 
     /// The active user `user_id` if login `id` is theirs and has not ended; `None` otherwise
-    /// (logged out, out everywhere, deactivated or deleted). One query.
+    /// (logged out, out everywhere, deactivated or deleted). One query, of a fixed shape (on
+    /// SQLite its prepared statement is found by type: every request asks it).
     pub async fn user(db: &Db, user_id: i64, id: &str) -> Result<Option<User>> {
         let key_hash = hash_key(id);
-        crate::db_read!(db, |conn| user_logins::table
-            .inner_join(users::table)
-            .filter(user_logins::key_hash.eq(&key_hash))
-            .filter(user_logins::user_id.eq(user_id))
-            .filter(users::is_active.eq(true))
-            .select(User::as_select())
-            .first(conn)
-            .await
-            .optional())
+        // `key_hash` is unique: at most one row.
+        let users = crate::db_read!(db, |conn| conn
+            .load_rows(
+                user_logins::table
+                    .inner_join(users::table)
+                    .filter(user_logins::key_hash.eq(key_hash.clone()))
+                    .filter(user_logins::user_id.eq(user_id))
+                    .filter(users::is_active.eq(true))
+                    .select(User::as_select()),
+            )
+            .await)?;
+        Ok(users.into_iter().next())
     }
 
     /// Ends login `id` (logout); true when it had not ended yet.

@@ -224,7 +224,8 @@ fn list(model: &ModelSpec, n: &Names) -> TokenStream {
                 if query.offset > 0 {
                     q = q.offset(query.offset);
                 }
-                q.load::<#row>(conn).await.map_err(#krate::Error::from)
+                // Decoded straight from SQLite's statement (no owned copy of each row).
+                <_ as #krate::LoadRows<_, #row>>::load_rows(conn, q).await.map_err(#krate::Error::from)
             }.await)?;
             ::core::result::Result::Ok(rows.into_iter().map(Self::__duet_row).collect())
         }
