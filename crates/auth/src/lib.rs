@@ -66,6 +66,7 @@ mod identity;
 mod password_rules;
 mod passwords;
 mod permissions;
+mod redis_conn;
 mod session;
 mod throttle;
 pub mod tokens;

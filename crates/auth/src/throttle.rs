@@ -40,9 +40,10 @@ use std::time::Duration;
 use actix_web::{HttpRequest, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 use sha2::Digest;
 
+use crate::redis_conn::PerThread;
 use crate::{AuthConfig, AuthError, Client, Identity};
 
 /// How many requests per period: `10/minute`.
@@ -274,7 +275,7 @@ impl std::fmt::Debug for Limiter {
 
 enum Store {
     Memory(Memory),
-    Redis(RedisCounts),
+    Redis(Box<RedisCounts>),
 }
 
 impl Limiter {
@@ -288,21 +289,21 @@ impl Limiter {
     /// Counters in Redis at `url`, under `{prefix}:throttle:`, each command bounded by
     /// `timeout`; fails when Redis cannot be reached now.
     pub async fn redis(url: &str, prefix: &str, timeout: Duration) -> Result<Limiter, redis::RedisError> {
-        let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)
             .set_number_of_retries(1);
-        let conn = tokio::time::timeout(timeout, client.get_connection_manager_with_config(config))
+        let conns = PerThread::new(redis::Client::open(url)?, config);
+        tokio::time::timeout(timeout, conns.get())
             .await
             .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "Redis did not answer in time")))??;
         Ok(Limiter {
-            store: Arc::new(Store::Redis(RedisCounts {
-                conn,
+            store: Arc::new(Store::Redis(Box::new(RedisCounts {
+                conns,
                 prefix: format!("{prefix}:throttle"),
                 script: redis::Script::new(GCRA),
                 timeout,
-            })),
+            }))),
         })
     }
 
@@ -373,7 +374,7 @@ return 0
 ";
 
 struct RedisCounts {
-    conn: ConnectionManager,
+    conns: PerThread,
     prefix: String,
     script: redis::Script,
     timeout: Duration,
@@ -388,13 +389,15 @@ impl RedisCounts {
         let burst = interval * u64::from(throttle.rate.requests());
         let mut invocation = self.script.key(key);
         invocation.arg(interval).arg(burst);
-        // A connection from before a Redis restart fails at once: the manager reconnects,
-        // and the check is sent once more, within the same timeout (as sessions do).
+        // A connection from before a Redis restart fails at once: the check is sent once
+        // more on a fresh one, within the same timeout (as sessions do).
         let attempts = async {
-            let mut conn = self.conn.clone();
+            let mut conn = self.conns.get().await?;
             match invocation.invoke_async::<u64>(&mut conn).await {
                 Err(error) if error.is_io_error() || error.is_connection_dropped() => {
-                    tracing::debug!(%error, "throttle: stale Redis connection; trying again");
+                    tracing::debug!(%error, "throttle: stale Redis connection; trying a fresh one");
+                    self.conns.forget();
+                    let mut conn = self.conns.get().await?;
                     invocation.invoke_async::<u64>(&mut conn).await
                 }
                 other => other,
@@ -404,10 +407,12 @@ impl RedisCounts {
             Ok(Ok(wait)) => wait,
             Ok(Err(error)) => {
                 tracing::warn!(%error, "throttle: Redis failed");
+                self.conns.forget();
                 return Err(AuthError::Unavailable);
             }
             Err(_) => {
                 tracing::warn!("throttle: Redis did not answer in time");
+                self.conns.forget();
                 return Err(AuthError::Unavailable);
             }
         };

@@ -4,21 +4,22 @@
 //! connection or response timeout, and takes no other (except through a deadpool pool):
 //! a Redis that stops answering then holds every session-carrying request until TCP gives
 //! up (about two minutes). This store speaks the same four commands over a
-//! [`ConnectionManager`] with both timeouts, under a key prefix, and says what to do when
+//! `ConnectionManager` per worker thread with both timeouts, under a key prefix, and says what to do when
 //! Redis is away instead of failing the request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as Ttl;
 use base64::Engine;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 use redis::{Cmd, FromRedisValue, RedisError, Value};
 
 use super::UNAVAILABLE_KEY;
 use crate::identity::USER_ID_KEY;
+use crate::redis_conn::PerThread;
 
 type State = HashMap<String, String>;
 
@@ -74,8 +75,7 @@ impl RedisSessionConfig {
 /// the restart) is sent once more on a fresh connection, within the same timeout.
 #[derive(Clone)]
 pub struct RedisSessionStore {
-    client: redis::Client,
-    conn: Arc<Mutex<Option<ConnectionManager>>>,
+    conns: Arc<PerThread>,
     prefix: Arc<str>,
     timeout: Duration,
 }
@@ -93,34 +93,19 @@ impl RedisSessionStore {
     /// Connects (within the timeout); fails when Redis cannot be reached now. Later outages
     /// are survived.
     pub async fn connect(config: RedisSessionConfig) -> Result<RedisSessionStore, RedisError> {
+        let manager = ConnectionManagerConfig::new()
+            .set_connection_timeout(config.timeout)
+            .set_response_timeout(config.timeout)
+            .set_number_of_retries(0);
         let store = RedisSessionStore {
-            client: redis::Client::open(config.url.as_str())?,
-            conn: Arc::new(Mutex::new(None)),
+            conns: Arc::new(PerThread::new(redis::Client::open(config.url.as_str())?, manager)),
             prefix: config.prefix.into(),
             timeout: config.timeout,
         };
-        tokio::time::timeout(store.timeout, store.conn())
+        tokio::time::timeout(store.timeout, store.conns.get())
             .await
             .map_err(|_| timed_out())??;
         Ok(store)
-    }
-
-    /// The connection, made now if there is none.
-    async fn conn(&self) -> Result<ConnectionManager, RedisError> {
-        if let Some(conn) = self.slot().clone() {
-            return Ok(conn);
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(self.timeout)
-            .set_response_timeout(self.timeout)
-            .set_number_of_retries(0);
-        let conn = self.client.get_connection_manager_with_config(config).await?;
-        *self.slot() = Some(conn.clone());
-        Ok(conn)
-    }
-
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<ConnectionManager>> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn key(&self, session_key: &str) -> String {
@@ -144,16 +129,16 @@ impl RedisSessionStore {
             .unwrap_or_else(|_| Err(timed_out()));
         if result.is_err() {
             // Whatever it was, the next command starts on a new connection.
-            self.slot().take();
+            self.conns.forget();
         }
         result
     }
 
     async fn once<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, RedisError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conns.get().await?;
         let result = cmd.query_async(&mut conn).await;
         if result.is_err() {
-            self.slot().take();
+            self.conns.forget();
         }
         result
     }
