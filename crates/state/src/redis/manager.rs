@@ -387,7 +387,8 @@ impl Shared {
             .arg(self.config.key("want", tab))
             .arg(token)
             .arg("PX")
-            .arg(millis(self.config.lock_ttl))
+            // Outlives this wait (one lock TTL), so it is there until the next one renews it.
+            .arg(millis(self.config.lock_ttl * 2))
             .ignore()
             .cmd("BLPOP")
             .arg(self.config.key("wake", tab))
