@@ -72,7 +72,7 @@ pub struct Settings {
     /// After an event, an instance keeps the tab's lock (a lease) for at most this long
     /// without another event, so that a busy tab's next event skips a Redis round trip, in
     /// ms; 0: no leases.
-    #[arg(long, env = "REDIS_LEASE_IDLE_MS", value_name = "MS", global = true, default_value = "50", value_parser = lease_idle)]
+    #[arg(long, env = "REDIS_LEASE_IDLE_MS", value_name = "MS", global = true, default_value = "100", value_parser = lease_idle)]
     pub redis_lease_idle_ms: Duration,
     /// How long a request waits for Redis (sessions, tabs) before it is answered 503, or the
     /// tab `unavailable`, in ms.

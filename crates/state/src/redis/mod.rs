@@ -12,7 +12,7 @@
 //!
 //!   After a store the instance keeps the lock as a *lease* (the script renews it instead
 //!   of deleting it) with the record it wrote, for as long as the tab keeps sending
-//!   ([`RedisConfig::lease_idle`] without an event, 50 ms by default, then a sweeper
+//!   ([`RedisConfig::lease_idle`] without an event, 100 ms by default, then a sweeper
 //!   unlocks it; at once when the tab's last socket here closes): the tab's next event here
 //!   is one round trip, the store. Every store still checks the token, so a lease that was
 //!   lost (expired, Redis restarted or flushed) writes nothing and is forgotten. A waiter
@@ -40,7 +40,7 @@ pub use broadcast::RedisBroadcaster;
 pub use manager::RedisStateManager;
 
 /// How long a tab's lease is kept without an event, by default.
-pub const DEFAULT_LEASE_IDLE: Duration = Duration::from_millis(50);
+pub const DEFAULT_LEASE_IDLE: Duration = Duration::from_millis(100);
 
 /// Where Redis is and how tabs are kept in it.
 #[derive(Debug, Clone)]
@@ -74,7 +74,7 @@ pub struct RedisConfig {
 impl RedisConfig {
     /// Defaults: prefix `duet`, tabs kept 1 hour (anonymous ones 15 minutes) and up to
     /// 1 MiB, locks expire after 10 s (renewed while an event runs), commands time out after
-    /// 2 s, leases are let go after 50 ms without an event.
+    /// 2 s, leases are let go after 100 ms without an event.
     pub fn new(url: impl Into<String>) -> RedisConfig {
         RedisConfig {
             url: url.into(),
