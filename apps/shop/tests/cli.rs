@@ -291,6 +291,7 @@ fn help_lists_every_setting_with_its_default() {
         ("REDIS_URL", None),
         ("REDIS_KEY_PREFIX", Some("shop")),
         ("REDIS_LOCK_TTL_MS", Some("10000")),
+        ("REDIS_LEASE_IDLE_MS", Some("100")),
         ("DUET_SECRET_KEY", None),
         ("DUET_ENV", Some("development")),
         ("DUET_ADDR", Some("127.0.0.1:8000")),

@@ -116,6 +116,7 @@ impl Services {
                     .tab_ttl(TAB_TTL)
                     .anonymous_tab_ttl(ANONYMOUS_TAB_TTL)
                     .lock_ttl(settings.redis_lock_ttl_ms)
+                    .lease_idle(settings.redis_lease_idle_ms)
                     .timeout(settings.redis_timeout_ms);
                 let manager = RedisStateManager::connect(config.clone())
                     .await
@@ -140,6 +141,7 @@ impl Services {
                     throttles = "redis",
                     prefix = config.prefix,
                     lock_ttl = ?config.lock_ttl,
+                    lease_idle = ?config.lease_idle,
                     "services"
                 );
                 let manager: Arc<dyn StateManager> = Arc::new(manager);

@@ -69,6 +69,11 @@ pub struct Settings {
     /// A tab lock not released within this long expires (an instance died mid-event), in ms.
     #[arg(long, env = "REDIS_LOCK_TTL_MS", value_name = "MS", global = true, default_value = "10000", value_parser = lock_ttl)]
     pub redis_lock_ttl_ms: Duration,
+    /// After an event, an instance keeps the tab's lock (a lease) for at most this long
+    /// without another event, so that a busy tab's next event skips a Redis round trip, in
+    /// ms; 0: no leases.
+    #[arg(long, env = "REDIS_LEASE_IDLE_MS", value_name = "MS", global = true, default_value = "100", value_parser = lease_idle)]
+    pub redis_lease_idle_ms: Duration,
     /// How long a request waits for Redis (sessions, tabs) before it is answered 503, or the
     /// tab `unavailable`, in ms.
     #[arg(long, env = "REDIS_TIMEOUT_MS", value_name = "MS", global = true, default_value = "2000", value_parser = redis_timeout)]
@@ -269,6 +274,15 @@ fn lock_ttl(raw: &str) -> Result<Duration, String> {
         .ok_or_else(|| "must be a whole number of milliseconds, at least 100".into())
 }
 
+fn lease_idle(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms <= 60_000)
+        .map(Duration::from_millis)
+        .ok_or_else(|| "must be a whole number of milliseconds, at most 60000 (0: no leases)".into())
+}
+
 fn redis_timeout(raw: &str) -> Result<Duration, String> {
     raw.trim()
         .parse::<u64>()
@@ -361,6 +375,9 @@ mod tests {
         assert!(key_prefix("a b").is_err());
         assert!(lock_ttl("99").is_err());
         assert_eq!(lock_ttl("100"), Ok(Duration::from_millis(100)));
+        assert_eq!(lease_idle("0"), Ok(Duration::ZERO));
+        assert_eq!(lease_idle("50"), Ok(Duration::from_millis(50)));
+        assert!(lease_idle("-1").is_err() && lease_idle("60001").is_err());
         assert!(redis_timeout("9").is_err());
         assert_eq!(cors_origins(""), Ok(CorsOrigins::Off));
         assert_eq!(cors_origins(" * "), Ok(CorsOrigins::Any));

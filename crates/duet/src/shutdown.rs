@@ -1,7 +1,7 @@
 //! Clean shutdown on SIGTERM or SIGINT, within `DUET_SHUTDOWN_TIMEOUT_SECS`: stop accepting
 //! connections, tell every event socket to reconnect at once (elsewhere: a `bye` with
 //! close code 1012, "service restart"), let background work, queued email and in-flight
-//! HTTP requests finish, then stop.
+//! HTTP requests finish, let go of the tab leases the state manager keeps, then stop.
 
 use std::time::{Duration, Instant};
 
@@ -75,6 +75,9 @@ pub(crate) async fn on_signal(
             "shutdown: emails still queued at the deadline are not sent"
         );
     }
+    // Tabs whose lock the state manager kept between events (Redis): let go now, so the
+    // instances the sockets reconnect to need not wait for them.
+    let _ = tokio::time::timeout_at(deadline.into(), events.engine().let_go_all()).await;
     if let Some(metrics) = metrics {
         metrics.stop(false).await;
     }

@@ -197,6 +197,17 @@ impl Engine {
         &self.registry
     }
 
+    /// The tab's last socket in this process has closed (see [`StateManager::let_go`]).
+    pub(crate) fn let_go(&self, tab: &str) {
+        self.manager.let_go(tab);
+    }
+
+    /// At shutdown, once the sockets are closed: lets go of the tabs' locks the state
+    /// manager keeps between events (see [`StateManager::let_go_all`]).
+    pub async fn let_go_all(&self) {
+        self.manager.let_go_all().await;
+    }
+
     /// Applies background work's update to `tab` under its lock, sends its result to
     /// `job.done` and returns the push for the tab's sockets, if anything changed.
     pub(crate) async fn apply(&self, tab: &str, job: Job) -> Option<ServerMessage> {

@@ -119,14 +119,17 @@ impl TabLock {
 ///
 /// `lock` waits (without polling) for the tab's lock and loads its record in one step;
 /// `store` writes the states the event touched and releases the lock in one step — so a
-/// networked store needs two round trips per event whatever the number of states. A lock
-/// can be lost (it expires); `store` then fails with [`StoreError::LockLost`] and writes
-/// nothing, so a worker that stalled past its lock can never overwrite newer state.
+/// networked store needs two round trips per event whatever the number of states (or one,
+/// for a manager that keeps the lock and the record it stored between a busy tab's events,
+/// as the Redis one does). A lock can be lost (it expires); `store` then fails with
+/// [`StoreError::LockLost`] and writes nothing, so a worker that stalled past its lock can
+/// never overwrite newer state.
 pub trait StateManager: Send + Sync + 'static {
     /// Takes the tab's lock (waiting in FIFO order) and loads its record.
     fn lock<'a>(&'a self, tab: &'a str) -> BoxFuture<'a, Result<TabLock, StoreError>>;
 
-    /// Writes `record` (of which only the `touched` states changed) and releases the lock.
+    /// Writes `record` (of which only the `touched` states changed: the others are as
+    /// loaded) and releases the lock.
     fn store<'a>(
         &'a self,
         lock: TabLock,
@@ -147,6 +150,18 @@ pub trait StateManager: Send + Sync + 'static {
     /// Releases the lock without writing.
     fn release(&self, lock: TabLock) {
         drop(lock);
+    }
+
+    /// The tab's last socket in this process has closed: a manager that keeps a tab's lock
+    /// between its events lets it go now. The default does nothing.
+    fn let_go(&self, tab: &str) {
+        let _ = tab;
+    }
+
+    /// The process is shutting down: a manager that keeps locks between events lets them
+    /// all go, so that other instances need not wait for them. The default does nothing.
+    fn let_go_all(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
     }
 
     /// How often a lock held by a running event must be renewed ([`renew`](StateManager::renew))

@@ -27,6 +27,7 @@ pub(crate) fn notes(dir: &Path, database_url: &str, args: &[&str]) -> Command {
         "REDIS_URL",
         "REDIS_KEY_PREFIX",
         "REDIS_LOCK_TTL_MS",
+        "REDIS_LEASE_IDLE_MS",
         "DUET_SECRET_KEY",
         "DUET_ENV",
         "DUET_ADDR",

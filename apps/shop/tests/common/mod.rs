@@ -26,6 +26,7 @@ pub(crate) fn shop(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Com
         "REDIS_URL",
         "REDIS_KEY_PREFIX",
         "REDIS_LOCK_TTL_MS",
+        "REDIS_LEASE_IDLE_MS",
         "DUET_SECRET_KEY",
         "DUET_ENV",
         "DUET_ADDR",

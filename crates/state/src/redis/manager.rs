@@ -1,5 +1,6 @@
-//! `RedisStateManager`: tabs in Redis, one lock per tab with a fencing token, two round
-//! trips per event.
+//! `RedisStateManager`: tabs in Redis, one lock per tab with a fencing token, kept as a
+//! lease between the events of a busy tab: one round trip per event while it is held, two
+//! otherwise.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +13,7 @@ use ::redis::{AsyncConnectionConfig, Client, RedisError, Script};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use super::lease::{Lease, Leases, Turn};
 use super::{RedisConfig, no_delay, timed_out};
 use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
 use crate::{Route, Stored};
@@ -43,17 +45,20 @@ fn lock_and_load(config: &RedisConfig, tab: &str, token: u64, seq: u64) -> ::red
     pipe
 }
 
-/// Store and unlock, in one round trip, only if the lock still holds this token: sets the
-/// `ARGV[5]` field/value pairs of the tab, adds the score/member pairs of new replies
-/// (counted in the argument after the pairs), removes the replies whose seqs follow, then
-/// every reply up to `ARGV[4]` (acknowledged by the client, or too old to keep), refreshes
-/// both TTLs, deletes the lock and leaves a wake-up token for a waiter unless one is there
-/// already. Returns 0 (lock lost, nothing written) or 1.
-const STORE_AND_UNLOCK: &str = r"
+/// Store, in one round trip, only if the lock still holds this token: sets the `ARGV[6]`
+/// field/value pairs of the tab, adds the score/member pairs of new replies (counted in the
+/// argument after the pairs), removes the replies whose seqs follow, then every reply up to
+/// `ARGV[4]` (acknowledged by the client, or too old to keep) and refreshes both TTLs.
+/// Then, with `ARGV[5]` = 1 and nobody else waiting for the tab (no `want` key, or one left
+/// by this holder while it waited), the lock is kept as a lease (its TTL renewed) and the
+/// script returns 1; otherwise it deletes the lock and the `want` key, leaves a wake-up
+/// token for a waiter unless one is there already, and returns 2. Returns 0 (lock lost,
+/// nothing written) when the token does not match.
+const STORE: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local pairs = tonumber(ARGV[5])
-redis.call('HSET', KEYS[2], unpack(ARGV, 6, 5 + 2 * pairs))
-local i = 6 + 2 * pairs
+local pairs = tonumber(ARGV[6])
+redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + 2 * pairs))
+local i = 7 + 2 * pairs
 local added = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, added do
@@ -67,12 +72,18 @@ end
 if ARGV[4] ~= '0' then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[4]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
-redis.call('DEL', KEYS[1])
+local wanted = redis.call('GET', KEYS[5])
+if ARGV[5] == '1' and (not wanted or wanted == ARGV[1]) then
+  if wanted then redis.call('DEL', KEYS[5]) end
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+redis.call('DEL', KEYS[1], KEYS[5])
 if redis.call('LLEN', KEYS[3]) == 0 then
   redis.call('RPUSH', KEYS[3], 1)
   redis.call('PEXPIRE', KEYS[3], ARGV[3])
 end
-return 1
+return 2
 ";
 
 /// Extend the lock's life (if it still holds this fence): a running event renews it.
@@ -82,10 +93,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 ";
 
-/// Unlock without writing (if the lock still holds this fence), waking one waiter.
+/// Unlock without writing (if the lock still holds this fence), waking one waiter (and
+/// deleting the `want` key it may have left).
 const UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3])
 if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('RPUSH', KEYS[2], 1)
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -132,19 +144,26 @@ struct Shared {
     /// driver runs on the worker's own runtime, so a request does not hop to another thread
     /// and back (measured: that hop cost several times the round trip itself).
     per_thread: Mutex<HashMap<ThreadId, ConnectionManager>>,
-    store_and_unlock: Script,
+    store: Script,
     unlock: Script,
     renew: Script,
     round_trips: AtomicU64,
     /// Idle connections for `BLPOP` (a blocking command must not share the multiplexed one).
     waiting: Mutex<Vec<MultiplexedConnection>>,
+    /// The leases kept between events, and each tab's turn in this process.
+    leases: Arc<Leases>,
 }
 
 /// Tabs in Redis, for many instances. See the [module docs](super) for the layout.
 ///
-/// Every event costs two Redis round trips (lock and load; store and unlock), whatever the
-/// number of states; only the states an event touched are written. A contended tab costs a
-/// `BLPOP` per wake-up (and one more lock attempt) on a connection of its own.
+/// An event costs two Redis round trips (lock and load; store), whatever the number of
+/// states; only the states an event touched are written. After the store this process keeps
+/// the lock as a *lease* (see [`RedisConfig::lease_idle`]): the tab's next event here, within
+/// the idle window, reuses the record it stored and costs one round trip, the store. Every
+/// store checks the lock's token, so a lease that was lost writes nothing. A contended tab
+/// costs a `BLPOP` per wake-up (and one more lock attempt) on a connection of its own; the
+/// waiter leaves a `want` key, so the holder unlocks at its next store instead of keeping
+/// the lease, and an idle holder unlocks within the idle window.
 #[derive(Clone)]
 pub struct RedisStateManager {
     shared: Arc<Shared>,
@@ -167,6 +186,8 @@ struct LockGuard {
     shared: Arc<Shared>,
     tab: String,
     fence: u64,
+    /// The tab's turn in this process, passed on when the guard is dropped.
+    turn: Option<Turn>,
     /// The seqs of the replies loaded, so `store` writes only new ones and deletes dropped
     /// ones.
     replies: Vec<u64>,
@@ -214,11 +235,12 @@ impl RedisStateManager {
                 client,
                 conn,
                 per_thread: Mutex::new(HashMap::new()),
-                store_and_unlock: Script::new(STORE_AND_UNLOCK),
+                store: Script::new(STORE),
                 unlock: Script::new(UNLOCK),
                 renew: Script::new(RENEW),
                 round_trips: AtomicU64::new(0),
                 waiting: Mutex::new(Vec::new()),
+                leases: Arc::new(Leases::default()),
             }),
         })
     }
@@ -231,6 +253,18 @@ impl RedisStateManager {
     /// Its configuration.
     pub fn config(&self) -> &RedisConfig {
         &self.shared.config
+    }
+
+    /// How many tab leases this process keeps between events right now.
+    pub fn leases(&self) -> usize {
+        self.shared.leases.len()
+    }
+
+    /// Unlocks every lease kept between events (at shutdown, so that other instances need
+    /// not wait for them): returns once Redis has answered (or failed) each unlock.
+    pub async fn release_leases(&self) {
+        let leases = self.shared.leases.take_all();
+        self.shared.unlock_all(leases, "closed").await;
     }
 }
 
@@ -279,19 +313,19 @@ impl Shared {
     }
 
     /// One try at the lock (sent again once if the connection was stale: Redis restarted). Replies come only with `seq` 0 (see [`lock_and_load`]).
-    async fn attempt(&self, tab: &str, seq: u64) -> Result<Attempt, RedisError> {
-        match self.attempt_once(tab, seq).await {
+    async fn attempt(self: &Arc<Self>, tab: &str, seq: u64, token: u64) -> Result<Attempt, RedisError> {
+        match self.attempt_once(tab, seq, token).await {
             Err(error) if super::stale(&error) => {
                 tracing::debug!(%error, "redis: connection dropped; trying once more");
-                self.attempt_once(tab, seq).await
+                self.forget_leases();
+                self.attempt_once(tab, seq, token).await
             }
             other => other,
         }
     }
 
-    async fn attempt_once(&self, tab: &str, seq: u64) -> Result<Attempt, RedisError> {
+    async fn attempt_once(&self, tab: &str, seq: u64, token: u64) -> Result<Attempt, RedisError> {
         let mut conn = self.conn().await;
-        let token = lock_token();
         let request = lock_and_load(&self.config, tab, token, seq);
         let (taken, fields, replies) = if seq == 0 {
             self.counted(request.query_async::<(Option<String>, Vec<String>, Vec<String>)>(&mut conn))
@@ -312,14 +346,15 @@ impl Shared {
         })
     }
 
-    /// The kept replies from `seq` on, read while holding the tab's lock: a resend is
-    /// answered with its original reply.
-    async fn resent_replies(&self, tab: &str, seq: u64) -> Result<Vec<String>, RedisError> {
+    /// The kept replies from `seq` on (every one for 0), read while holding the tab's lock:
+    /// a resend is answered with its original reply.
+    async fn replies_from(&self, tab: &str, seq: u64) -> Result<Vec<String>, RedisError> {
         let mut conn = self.conn().await;
+        let from = if seq == 0 { "-inf".to_owned() } else { seq.to_string() };
         self.counted(
             ::redis::cmd("ZRANGEBYSCORE")
                 .arg(self.config.key("replies", tab))
-                .arg(seq)
+                .arg(from)
                 .arg("+inf")
                 .query_async(&mut conn),
         )
@@ -327,9 +362,11 @@ impl Shared {
         .inspect_err(|_| self.forget_conn())
     }
 
-    /// Waits for a wake-up token on the tab's list, at most `ttl` (when the holder's lock
-    /// expires by itself).
-    async fn wait(&self, tab: &str, ttl: Duration) -> Result<(), RedisError> {
+    /// Asks for the tab (a `want` key holding the waiter's lock token: the holder then
+    /// unlocks at its next store instead of keeping a lease) and waits for a wake-up token on
+    /// the tab's list, at most `ttl` (when the holder's lock expires by itself). One round
+    /// trip.
+    async fn wait(&self, tab: &str, ttl: Duration, token: u64) -> Result<(), RedisError> {
         let pooled = self.waiting.lock().ok().and_then(|mut idle| idle.pop());
         let mut conn = match pooled {
             Some(conn) => conn,
@@ -344,12 +381,21 @@ impl Shared {
         // BLPOP takes seconds (fractions allowed); 0 would mean for ever.
         let seconds = ttl.as_secs_f64().max(0.005);
         self.count();
+        let mut request = ::redis::pipe();
+        request
+            .cmd("SET")
+            .arg(self.config.key("want", tab))
+            .arg(token)
+            .arg("PX")
+            // Outlives this wait (one lock TTL), so it is there until the next one renews it.
+            .arg(millis(self.config.lock_ttl * 2))
+            .ignore()
+            .cmd("BLPOP")
+            .arg(self.config.key("wake", tab))
+            .arg(seconds);
         let popped = tokio::time::timeout(
             ttl + self.config.timeout,
-            ::redis::cmd("BLPOP")
-                .arg(self.config.key("wake", tab))
-                .arg(seconds)
-                .query_async::<Option<(String, String)>>(&mut conn),
+            request.query_async::<(Option<(String, String)>,)>(&mut conn),
         )
         .await
         .map_err(|_| timed_out())?;
@@ -360,26 +406,30 @@ impl Shared {
         Ok(())
     }
 
-    /// Runs the store script: 1 when written, 0 when the lock was lost.
+    /// Runs the store script: 1 when written and the lock kept as a lease (asked for with
+    /// `keep`), 2 when written and unlocked, 0 when the lock was lost.
     async fn store(
         &self,
         tab: &str,
         fence: u64,
         ttl: Duration,
         acked: u64,
+        keep: bool,
         args: &[String],
     ) -> Result<i64, RedisError> {
         let mut conn = self.conn().await;
         self.counted(
-            self.store_and_unlock
+            self.store
                 .key(self.config.key("lock", tab))
                 .key(self.config.key("tab", tab))
                 .key(self.config.key("wake", tab))
                 .key(self.config.key("replies", tab))
+                .key(self.config.key("want", tab))
                 .arg(fence)
                 .arg(millis(ttl))
                 .arg(millis(self.config.lock_ttl))
                 .arg(acked)
+                .arg(u8::from(keep))
                 .arg(args)
                 .invoke_async(&mut conn),
         )
@@ -407,12 +457,66 @@ impl Shared {
             self.unlock
                 .key(self.config.key("lock", tab))
                 .key(self.config.key("wake", tab))
+                .key(self.config.key("want", tab))
                 .arg(fence)
                 .arg(millis(self.config.lock_ttl))
                 .invoke_async::<i64>(&mut conn),
         )
         .await
         .map(drop)
+    }
+
+    /// Unlocks leases taken out of [`Leases`] (`why` they go, for the metrics), each in its
+    /// own request (sent together on the multiplexed connection).
+    async fn unlock_all(&self, leases: Vec<(String, u64)>, why: &'static str) {
+        if leases.is_empty() {
+            return;
+        }
+        metrics::counter!("duet_redis_tab_leases_total", "outcome" => why).increment(leases.len() as u64);
+        let unlocks = leases.iter().map(|(tab, fence)| self.unlock(tab, *fence));
+        for result in futures_util::future::join_all(unlocks).await {
+            if let Err(error) = result {
+                tracing::debug!(%error, "redis: releasing a tab lease failed; it expires by itself");
+            }
+        }
+    }
+
+    /// After a dropped connection (Redis may have restarted, and its locks with it): the
+    /// leases kept are unlocked in the background and not used again.
+    fn forget_leases(self: &Arc<Self>) {
+        let leases = self.leases.take_all();
+        if leases.is_empty() {
+            return;
+        }
+        let shared = Arc::clone(self);
+        tokio::spawn(async move { shared.unlock_all(leases, "forgotten").await });
+    }
+
+    /// Starts sweeper `number`: every quarter of the idle window, it unlocks the leases
+    /// unused for that long; it stops when none is left (the next kept lease starts another).
+    fn start_sweeper(self: &Arc<Self>, number: u64) {
+        struct Stopped(Arc<Leases>, u64);
+        impl Drop for Stopped {
+            fn drop(&mut self) {
+                self.0.sweeper_stopped(self.1);
+            }
+        }
+        let shared = Arc::downgrade(self);
+        let idle = self.config.lease_idle;
+        let every = (idle / 4).max(Duration::from_millis(2));
+        let stopped = Stopped(Arc::clone(&self.leases), number);
+        tokio::spawn(async move {
+            let _stopped = stopped;
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(shared) = shared.upgrade() else { return };
+                let (idle_ones, more) = shared.leases.take_idle(idle, number);
+                shared.unlock_all(idle_ones, "idle").await;
+                if !more {
+                    return;
+                }
+            }
+        });
     }
 }
 
@@ -501,12 +605,12 @@ fn parse_replies(members: Vec<String>) -> Vec<(u64, String)> {
 /// go: the count of tab pairs, the pairs (meta, touched states), the count of new replies,
 /// their score/member pairs, then the seqs of replies to delete. Also the tab's size: its
 /// meta and every state (touched ones as written, the others as `sizes` says they were
-/// loaded).
+/// loaded); `sizes` then holds the touched ones' new sizes too.
 fn encode(
     record: &TabRecord,
     touched: &[String],
     loaded: &[u64],
-    sizes: &HashMap<String, usize>,
+    sizes: &mut HashMap<String, usize>,
 ) -> Result<(Vec<String>, usize), serde_json::Error> {
     let meta = serde_json::to_string(&MetaOut {
         user_id: record.user_id,
@@ -517,10 +621,12 @@ fn encode(
     })?;
     let mut size = meta.len();
     let mut pairs = vec![META.to_owned(), meta];
+    let mut written = Vec::with_capacity(touched.len());
     for name in touched {
         if let Some(stored) = record.states.get(name) {
             let json = serde_json::to_string(stored)?;
             size += json.len();
+            written.push((name.clone(), json.len()));
             pairs.push(format!("{STATE}{name}"));
             pairs.push(json);
         }
@@ -530,6 +636,7 @@ fn encode(
         .filter(|(name, _)| !touched.contains(name))
         .map(|(_, bytes)| bytes)
         .sum::<usize>();
+    sizes.extend(written);
     let new: Vec<&(u64, String)> = record.replies.iter().filter(|(seq, _)| !loaded.contains(seq)).collect();
     let mut args = Vec::with_capacity(pairs.len() + 2 * new.len() + 2);
     args.push((pairs.len() / 2).to_string());
@@ -553,21 +660,39 @@ impl RedisStateManager {
         // A lock is free at the latest one TTL after each attempt; past a few, something
         // is wrong (or the tab is hammered): give up rather than hang the socket.
         let deadline = Instant::now() + shared.config.lock_ttl * 3 + shared.config.timeout;
+        // One event of a tab at a time in this process. A turn held for longer than a lock
+        // TTL (a stalled event) is not waited for further: this one then goes to Redis as
+        // another instance would (the stalled one's lock has expired, or it is renewed and
+        // its holder asked for it), and keeps no lease.
+        let mut turn = shared.leases.turn(tab, shared.config.lock_ttl).await;
+        // This call's lock token, for each attempt and for its `want` key (so that the
+        // store of the holder it becomes does not take its own request for another's).
+        let token = lock_token();
+        if let Some(lease) = turn.as_ref().and_then(Turn::take_lease) {
+            if lease.is_valid()
+                && let Some(held) = turn.take()
+            {
+                return self.reuse(tab, seq, lease, held).await;
+            }
+            // Kept too long to trust: unlocked (if still held), then locked afresh.
+            shared.unlock_all(vec![(tab.to_owned(), lease.fence)], "expired").await;
+        }
         loop {
-            match shared.attempt(tab, seq).await.map_err(|e| unavailable(&e))? {
+            match shared.attempt(tab, seq, token).await.map_err(|e| unavailable(&e))? {
                 Attempt::Locked { fence, fields, replies } => {
                     let (mut record, replies, sizes) = decode(tab, fields, replies);
                     let mut guard = LockGuard {
                         shared: Arc::clone(shared),
                         tab: tab.to_owned(),
                         fence,
+                        turn: turn.take(),
                         replies,
                         sizes,
                         armed: true,
                     };
                     if let Some(record) = record.as_mut().filter(|r| seq > 0 && seq <= r.seq) {
                         // A resend (dropping the guard on failure unlocks the tab).
-                        let members = shared.resent_replies(tab, seq).await.map_err(|e| unavailable(&e))?;
+                        let members = shared.replies_from(tab, seq).await.map_err(|e| unavailable(&e))?;
                         record.replies = parse_replies(members);
                         guard.replies = record.replies.iter().map(|(seq, _)| *seq).collect();
                     }
@@ -582,12 +707,41 @@ impl RedisStateManager {
                     }
                     // Woken by the holder's unlock, or when its lock has expired at the latest.
                     shared
-                        .wait(tab, shared.config.lock_ttl)
+                        .wait(tab, shared.config.lock_ttl, token)
                         .await
                         .map_err(|e| unavailable(&e))?;
                 }
             }
         }
+    }
+
+    /// The tab's next event under the lease this process kept: the record it stored, with no
+    /// round trip — but for `lock` (`seq` 0) or a resend, which read the kept replies.
+    async fn reuse(&self, tab: &str, seq: u64, lease: Lease, turn: Turn) -> Result<TabLock, StoreError> {
+        let shared = &self.shared;
+        metrics::counter!("duet_redis_tab_leases_total", "outcome" => "reused").increment(1);
+        let Lease {
+            fence,
+            mut record,
+            sizes,
+            ..
+        } = lease;
+        let mut guard = LockGuard {
+            shared: Arc::clone(shared),
+            tab: tab.to_owned(),
+            fence,
+            turn: Some(turn),
+            replies: Vec::new(),
+            sizes,
+            armed: true,
+        };
+        if seq == 0 || seq <= record.seq {
+            // Dropping the guard on failure unlocks the tab.
+            let members = shared.replies_from(tab, seq).await.map_err(|e| unavailable(&e))?;
+            record.replies = parse_replies(members);
+            guard.replies = record.replies.iter().map(|(seq, _)| *seq).collect();
+        }
+        Ok(TabLock::new(tab.to_owned(), Some(record), fence, Some(Box::new(guard))))
     }
 }
 
@@ -632,7 +786,7 @@ impl StateManager for RedisStateManager {
             }
             let shared = &self.shared;
             // Refused before the script: dropping the armed guard unlocks the tab.
-            let (args, size) = encode(record, touched, &guard.replies, &guard.sizes)
+            let (args, size) = encode(record, touched, &guard.replies, &mut guard.sizes)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             if size > shared.config.max_tab_bytes {
                 return Err(StoreError::TooLarge {
@@ -640,7 +794,8 @@ impl StateManager for RedisStateManager {
                     limit: shared.config.max_tab_bytes,
                 });
             }
-            // Whatever happens now, the store script was the unlock: no second one on drop.
+            // Whatever happens now, the store script unlocks or keeps the lock: no second
+            // unlock on drop.
             guard.armed = false;
             let ttl = if record.user_id.is_some() {
                 shared.config.tab_ttl
@@ -648,25 +803,73 @@ impl StateManager for RedisStateManager {
                 shared.config.anonymous_tab_ttl.min(shared.config.tab_ttl)
             };
             let acked = lock.acked.max(record.seq.saturating_sub(KEPT_REPLIES));
-            let mut stored = shared.store(&lock.tab, guard.fence, ttl, acked, &args).await;
+            let keep = guard.turn.is_some() && !shared.config.lease_idle.is_zero();
+            // The lock lives at least a TTL from the moment the script is sent; a lease is
+            // trusted for two thirds of that.
+            let sent = Instant::now();
+            let mut stored = shared.store(&lock.tab, guard.fence, ttl, acked, keep, &args).await;
             if let Err(error) = &stored
                 && super::stale(error)
             {
                 // Redis restarted: if the script ran, the lock is gone and this says so.
                 tracing::debug!(%error, "redis: connection dropped; storing once more");
-                stored = shared.store(&lock.tab, guard.fence, ttl, acked, &args).await;
+                shared.forget_leases();
+                stored = shared.store(&lock.tab, guard.fence, ttl, acked, keep, &args).await;
             }
             let stored = stored.map_err(|e| unavailable(&e))?;
-            if stored == 1 {
-                Ok(())
-            } else {
-                tracing::warn!(
-                    tab = lock.tab,
-                    fence = guard.fence,
-                    "redis: the tab's lock was lost; nothing written"
-                );
-                Err(StoreError::LockLost)
+            match stored {
+                1 => {
+                    let Some(turn) = guard.turn.take() else {
+                        return Ok(());
+                    };
+                    let mut kept = record.clone();
+                    kept.replies = Vec::new();
+                    let lease = Lease {
+                        fence: guard.fence,
+                        record: kept,
+                        sizes: std::mem::take(&mut guard.sizes),
+                        valid_until: sent + shared.config.lock_ttl * 2 / 3,
+                        used: Instant::now(),
+                    };
+                    if let Some(number) = turn.keep(lease) {
+                        shared.start_sweeper(number);
+                    }
+                    Ok(())
+                }
+                2 => {
+                    if keep {
+                        metrics::counter!("duet_redis_tab_leases_total", "outcome" => "wanted").increment(1);
+                    }
+                    Ok(())
+                }
+                _ => {
+                    metrics::counter!("duet_redis_tab_leases_total", "outcome" => "lost").increment(1);
+                    tracing::warn!(
+                        tab = lock.tab,
+                        fence = guard.fence,
+                        "redis: the tab's lock was lost; nothing written"
+                    );
+                    Err(StoreError::LockLost)
+                }
             }
         })
+    }
+
+    fn let_go_all(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.release_leases())
+    }
+
+    /// The tab's last socket here closed: a lease kept for it is unlocked now (in the
+    /// background), not at the end of the idle window.
+    fn let_go(&self, tab: &str) {
+        let Some(lease) = self.shared.leases.take_unused(tab) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        let tab = tab.to_owned();
+        runtime.spawn(async move { shared.unlock_all(vec![(tab, lease.fence)], "closed").await });
     }
 }

@@ -9,17 +9,28 @@
 //!   holds the token: two round trips per event, whatever the number of states, and a
 //!   worker that lost its lock writes nothing. Waiters block on a per-tab wake-up list
 //!   (`BLPOP`) instead of polling.
+//!
+//!   After a store the instance keeps the lock as a *lease* (the script renews it instead
+//!   of deleting it) with the record it wrote, for as long as the tab keeps sending
+//!   ([`RedisConfig::lease_idle`] without an event, 100 ms by default, then a sweeper
+//!   unlocks it; at once when the tab's last socket here closes): the tab's next event here
+//!   is one round trip, the store. Every store still checks the token, so a lease that was
+//!   lost (expired, Redis restarted or flushed) writes nothing and is forgotten. A waiter
+//!   sets the tab's `want` key as it starts to wait: the holder then unlocks at its next
+//!   store instead of keeping the lease. Within the process, one event of a tab at a time
+//!   holds the lock (a FIFO turn per tab), and the lease passes from one to the next.
 //! - [`RedisBroadcaster`]: a [`Transport`](crate::Transport) over Redis pub/sub: publishes
 //!   and logouts on one instance reach the tabs and sockets of every instance; it resubscribes
 //!   by itself after Redis restarts.
 //!
 //! Keys (with the default prefix `duet`): `duet:tab:{tab}` (hash), `duet:replies:{tab}`
-//! (sorted set by seq), `duet:lock:{tab}`,
+//! (sorted set by seq), `duet:lock:{tab}`, `duet:want:{tab}` (a waiter's request),
 //! `duet:wake:{tab}` (list) and the channel `duet:broadcast`. One Redis server (or a
 //! primary with replicas) is assumed, not Redis Cluster: a tab's keys are used together in
 //! one pipeline or script.
 
 mod broadcast;
+mod lease;
 mod manager;
 
 use std::time::Duration;
@@ -27,6 +38,9 @@ use std::time::Duration;
 pub use ::redis::RedisError;
 pub use broadcast::RedisBroadcaster;
 pub use manager::RedisStateManager;
+
+/// How long a tab's lease is kept without an event, by default.
+pub const DEFAULT_LEASE_IDLE: Duration = Duration::from_millis(100);
 
 /// Where Redis is and how tabs are kept in it.
 #[derive(Debug, Clone)]
@@ -49,12 +63,18 @@ pub struct RedisConfig {
     /// A Redis command not answered within this long fails: the event gets an `unavailable`
     /// error frame instead of hanging while Redis is down.
     pub timeout: Duration,
+    /// After a store, this instance keeps the tab's lock as a *lease* for at most this long
+    /// without an event (zero: never): the tab's next event here then skips the
+    /// lock-and-load round trip. Another instance (or a twin socket there) asking for the
+    /// tab gets it at the holder's next store, or once the lease has been idle this long
+    /// (checked every quarter of it); a tab whose last socket here closes is let go at once.
+    pub lease_idle: Duration,
 }
 
 impl RedisConfig {
     /// Defaults: prefix `duet`, tabs kept 1 hour (anonymous ones 15 minutes) and up to
     /// 1 MiB, locks expire after 10 s (renewed while an event runs), commands time out after
-    /// 2 s.
+    /// 2 s, leases are let go after 100 ms without an event.
     pub fn new(url: impl Into<String>) -> RedisConfig {
         RedisConfig {
             url: url.into(),
@@ -64,6 +84,7 @@ impl RedisConfig {
             max_tab_bytes: crate::manager::DEFAULT_MAX_TAB_BYTES,
             lock_ttl: Duration::from_secs(10),
             timeout: Duration::from_secs(2),
+            lease_idle: DEFAULT_LEASE_IDLE,
         }
     }
 
@@ -100,6 +121,13 @@ impl RedisConfig {
     /// Sets the command timeout.
     pub fn timeout(mut self, timeout: Duration) -> RedisConfig {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets how long a tab's lease is kept without an event (zero: no leases; every event
+    /// locks and unlocks).
+    pub fn lease_idle(mut self, idle: Duration) -> RedisConfig {
+        self.lease_idle = idle;
         self
     }
 

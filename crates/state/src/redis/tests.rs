@@ -57,36 +57,62 @@ fn names(states: &[&str]) -> Vec<String> {
     states.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// One event as the engine runs it: lock for its seq, change two of the states, store.
+async fn one_event(manager: &RedisStateManager, tab: &str, seq: u64) {
+    let mut lock = manager.lock_for_seq(tab, seq).await.unwrap();
+    let mut record = lock.record.take().unwrap();
+    assert_eq!(record.seq, seq - 1);
+    assert_eq!(record.states.len(), 20, "every state there");
+    record.seq = seq;
+    record.replies.push((seq, format!("reply {seq}")));
+    for state in ["state3", "state17"] {
+        let vars = record.states.get_mut(state).unwrap();
+        vars.insert("value".into(), json!(seq));
+    }
+    manager
+        .store(lock, &record, &names(&["state3", "state17"]))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
-async fn an_event_is_two_round_trips_whatever_the_number_of_states() {
+async fn an_event_is_one_round_trip_under_a_lease_and_two_without_whatever_the_number_of_states() {
     let Some(url) = redis_url() else { return };
-    let manager = RedisStateManager::connect(config(&url)).await.unwrap();
+    // A long idle window, so that a slow test machine does not lose the lease between events.
+    let config = config(&url).lease_idle(Duration::from_secs(5));
+    let manager = RedisStateManager::connect(config.clone()).await.unwrap();
     let many: Vec<(String, i64)> = (0..20).map(|n| (format!("state{n}"), n)).collect();
     let many: Vec<(&str, i64)> = many.iter().map(|(n, v)| (n.as_str(), *v)).collect();
     let all: Vec<&str> = many.iter().map(|(n, _)| *n).collect();
 
+    let before = manager.round_trips();
     let lock = manager.lock("tab").await.unwrap();
     assert_eq!(lock.record, None, "a new tab");
     manager.store(lock, &record(&many, 1), &names(&all)).await.unwrap();
+    assert_eq!(
+        manager.round_trips() - before,
+        2,
+        "lock+load, store (keeping the lease)"
+    );
+    assert_eq!(manager.leases(), 1);
 
     for seq in 2..=11 {
         let before = manager.round_trips();
-        let mut lock = manager.lock("tab").await.unwrap();
-        let mut record = lock.record.take().unwrap();
-        assert_eq!(record.seq, seq - 1);
-        assert_eq!(record.states.len(), 20, "every state loaded");
-        record.seq = seq;
-        record.replies.push((seq, format!("reply {seq}")));
-        for state in ["state3", "state17"] {
-            let vars = record.states.get_mut(state).unwrap();
-            vars.insert("value".into(), json!(seq));
-        }
-        manager
-            .store(lock, &record, &names(&["state3", "state17"]))
-            .await
-            .unwrap();
-        assert_eq!(manager.round_trips() - before, 2, "lock+load, store+unlock");
+        one_event(&manager, "tab", seq).await;
+        assert_eq!(manager.round_trips() - before, 1, "the store alone, under the lease");
     }
+    // Another manager (another instance) sees every write: the lease skips reads, not writes.
+    let other = RedisStateManager::connect(config.clone().lease_idle(Duration::ZERO))
+        .await
+        .unwrap();
+    manager.release_leases().await;
+    assert_eq!(manager.leases(), 0);
+    for seq in 12..=14 {
+        let before = other.round_trips();
+        one_event(&other, "tab", seq).await;
+        assert_eq!(other.round_trips() - before, 2, "no lease: lock+load, store+unlock");
+    }
+    assert_eq!(other.leases(), 0);
     let lock = manager.lock("tab").await.unwrap();
     let record = lock.record.clone().unwrap();
     assert_eq!(
@@ -95,10 +121,212 @@ async fn an_event_is_two_round_trips_whatever_the_number_of_states() {
             value(&record, "state17"),
             value(&record, "state5")
         ),
-        (11, 11, 5)
+        (14, 14, 5)
     );
-    assert_eq!(record.replies.len(), 10);
+    assert_eq!(record.replies.len(), 13, "lock (seq 0) loads every kept reply");
     assert_eq!(record.user_id, Some(7));
+    manager.release(lock);
+}
+
+/// What Redis holds for the tab's state `state`, and its last applied seq.
+async fn in_redis(conn: &mut ::redis::aio::MultiplexedConnection, config: &RedisConfig, state: &str) -> (String, u64) {
+    let key = config.key("tab", "t");
+    let stored: String = conn.hget(&key, format!("s:{state}")).await.unwrap();
+    let meta: String = conn.hget(&key, "meta").await.unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    (stored, meta["seq"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
+    let Some(url) = redis_url() else { return };
+    let config = config(&url).lease_idle(Duration::from_secs(5));
+    let a = RedisStateManager::connect(config.clone()).await.unwrap();
+    let b = RedisStateManager::connect(config.clone()).await.unwrap();
+    let mut conn = raw(&url).await;
+    let lock_key = config.key("lock", "t");
+    let lock = a.lock("t").await.unwrap();
+    a.store(lock, &record(&[("a", 1)], 1), &names(&["a"])).await.unwrap();
+    assert_eq!(a.leases(), 1);
+
+    // The lock expires under A's lease (as after a pause, a Redis restart or FLUSHALL).
+    let _: () = conn.pexpire(&lock_key, 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // A's next event runs on its kept record without a round trip; its store is refused.
+    let before = a.round_trips();
+    let mut lock = a.lock_for_seq("t", 2).await.unwrap();
+    assert_eq!(a.round_trips(), before, "served from the lease");
+    let mut next = lock.record.take().unwrap();
+    next.states.get_mut("a").unwrap().insert("value".into(), json!(2));
+    next.seq = 2;
+    assert_eq!(a.store(lock, &next, &names(&["a"])).await, Err(StoreError::LockLost));
+    assert_eq!(
+        in_redis(&mut conn, &config, "a").await,
+        (r#"{"value":1}"#.to_owned(), 1),
+        "nothing written"
+    );
+    assert_eq!(a.leases(), 0, "a lost lease is forgotten");
+    // The event sent again: locked and loaded afresh, stored.
+    let mut lock = a.lock_for_seq("t", 2).await.unwrap();
+    let mut next = lock.record.take().unwrap();
+    assert_eq!(next.seq, 1);
+    next.states.get_mut("a").unwrap().insert("value".into(), json!(2));
+    next.seq = 2;
+    a.store(lock, &next, &names(&["a"])).await.unwrap();
+    assert_eq!(
+        in_redis(&mut conn, &config, "a").await,
+        (r#"{"value":2}"#.to_owned(), 2)
+    );
+
+    // The lock deleted under A's lease and taken by B, which writes: A's stale write is
+    // refused, before and after B's store, and A's next event sees B's write.
+    let _: () = conn.del(&lock_key).await.unwrap();
+    let mut taken = b.lock_for_seq("t", 3).await.unwrap();
+    let mut by_b = taken.record.take().unwrap();
+    let mut stale = a.lock_for_seq("t", 3).await.unwrap();
+    let mut by_a = stale.record.take().unwrap();
+    assert_ne!(stale.fence, taken.fence);
+    by_a.states.get_mut("a").unwrap().insert("value".into(), json!(99));
+    by_a.seq = 3;
+    by_b.states.get_mut("a").unwrap().insert("value".into(), json!(50));
+    by_b.seq = 3;
+    assert_eq!(a.store(stale, &by_a, &names(&["a"])).await, Err(StoreError::LockLost));
+    b.store(taken, &by_b, &names(&["a"])).await.unwrap();
+    assert_eq!(
+        in_redis(&mut conn, &config, "a").await,
+        (r#"{"value":50}"#.to_owned(), 3)
+    );
+    b.release_leases().await;
+    let mut lock = a.lock_for_seq("t", 4).await.unwrap();
+    let seen = lock.record.take().unwrap();
+    assert_eq!((value(&seen, "a"), seen.seq), (50, 3), "A sees B's write");
+    a.release(lock);
+}
+
+/// How long `manager` takes to lock tab `t` (and releases it).
+async fn time_to_lock(manager: &RedisStateManager) -> Duration {
+    let started = Instant::now();
+    let lock = manager.lock("t").await.unwrap();
+    let waited = started.elapsed();
+    manager.release(lock);
+    waited
+}
+
+#[tokio::test]
+async fn another_instance_asking_for_a_leased_tab_gets_it_within_the_idle_window() {
+    let Some(url) = redis_url() else { return };
+    let idle = Duration::from_millis(300);
+    let config = config(&url).lease_idle(idle);
+    let a = RedisStateManager::connect(config.clone()).await.unwrap();
+    let b = RedisStateManager::connect(config.clone()).await.unwrap();
+
+    // A idle under its lease: B gets the tab once the lease has been idle `idle`, not after
+    // the lock's 10 s TTL.
+    let lock = a.lock("t").await.unwrap();
+    a.store(lock, &record(&[("a", 1)], 1), &names(&["a"])).await.unwrap();
+    let waited = time_to_lock(&b).await;
+    assert!(waited < idle + Duration::from_secs(1), "B waited {waited:?}");
+    assert_eq!(a.leases(), 0);
+
+    // A busy under its lease (an event running): B asks for the tab, and A's store unlocks
+    // it instead of keeping the lease, long before A's idle window.
+    let a = RedisStateManager::connect(config.clone().lease_idle(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let lock = a.lock("t").await.unwrap();
+    a.store(lock, &record(&[("a", 2)], 2), &names(&["a"])).await.unwrap();
+    let running = a.lock_for_seq("t", 3).await.unwrap();
+    let asking = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            let lock = b.lock("t").await.unwrap();
+            let seen = lock.record.as_ref().map(|r| r.seq);
+            b.release(lock);
+            (Instant::now(), seen)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stored = Instant::now();
+    a.store(running, &record(&[("a", 3)], 3), &names(&["a"])).await.unwrap();
+    assert_eq!(a.leases(), 0, "asked for: unlocked, not kept");
+    let (got, seen) = asking.await.unwrap();
+    assert_eq!(seen, Some(3), "B saw A's store");
+    assert!(
+        got.duration_since(stored) < Duration::from_secs(1),
+        "B woke at A's store: {:?}",
+        got.duration_since(stored)
+    );
+}
+
+#[tokio::test]
+async fn idle_leases_are_released_and_a_closed_tab_at_once() {
+    let Some(url) = redis_url() else { return };
+    let config = config(&url).lease_idle(Duration::from_millis(50));
+    let manager = RedisStateManager::connect(config.clone()).await.unwrap();
+    let mut conn = raw(&url).await;
+    let lock = manager.lock("t").await.unwrap();
+    manager.store(lock, &record(&[("a", 1)], 1), &[]).await.unwrap();
+    let held: bool = conn.exists(config.key("lock", "t")).await.unwrap();
+    assert!(held && manager.leases() == 1, "kept after the store");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held: bool = conn.exists(config.key("lock", "t")).await.unwrap();
+    assert!(!held && manager.leases() == 0, "released by the sweeper");
+
+    // A long idle window, and the tab's socket closes: let go at once.
+    let manager = RedisStateManager::connect(config.clone().lease_idle(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let lock = manager.lock("t").await.unwrap();
+    manager.store(lock, &record(&[("a", 2)], 2), &[]).await.unwrap();
+    assert_eq!(manager.leases(), 1);
+    let closed = Instant::now();
+    manager.let_go("t");
+    assert_eq!(manager.leases(), 0);
+    loop {
+        let held: bool = conn.exists(config.key("lock", "t")).await.unwrap();
+        if !held {
+            break;
+        }
+        assert!(closed.elapsed() < Duration::from_secs(1), "not let go");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_users_of_one_tab_in_one_process_hand_the_lease_on_in_order() {
+    let Some(url) = redis_url() else { return };
+    let manager = Arc::new(
+        RedisStateManager::connect(config(&url).lease_idle(Duration::from_secs(5)))
+            .await
+            .unwrap(),
+    );
+    let lock = manager.lock("t").await.unwrap();
+    manager.store(lock, &record(&[("a", 0)], 0), &[]).await.unwrap();
+    let before = manager.round_trips();
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let manager = Arc::clone(&manager);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                let mut lock = manager.lock_for_seq("t", u64::MAX).await.unwrap();
+                let mut next = lock.record.take().unwrap();
+                let n = value(&next, "a");
+                tokio::task::yield_now().await;
+                next.states.get_mut("a").unwrap().insert("value".into(), json!(n + 1));
+                manager.store(lock, &next, &names(&["a"])).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        manager.round_trips() - before,
+        50,
+        "one round trip each: the lease passed on"
+    );
+    let lock = manager.lock("t").await.unwrap();
+    assert_eq!(value(lock.record.as_ref().unwrap(), "a"), 50, "no lost update");
     manager.release(lock);
 }
 
@@ -138,7 +366,8 @@ async fn only_touched_states_are_written() {
 #[tokio::test]
 async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
     let Some(url) = redis_url() else { return };
-    let config = config(&url);
+    // A long idle window: the lease is held throughout, whatever the machine's speed.
+    let config = config(&url).lease_idle(Duration::from_secs(5));
     let manager = RedisStateManager::connect(config.clone()).await.unwrap();
     let mut conn = raw(&url).await;
     let lock = manager.lock("t").await.unwrap();
@@ -157,10 +386,11 @@ async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
     }
     let kept: i64 = conn.zcard(config.key("replies", "t")).await.unwrap();
     assert_eq!(kept, 256, "the oldest are dropped by the store");
-    // A resend: the replies are there to answer it, read in one more round trip.
+    // A resend: the replies are there to answer it, read in one round trip (under the
+    // lease; without one, after the lock-and-load).
     let before = manager.round_trips();
     let mut lock = manager.lock_for_seq("t", 299).await.unwrap();
-    assert_eq!(manager.round_trips() - before, 2, "lock and load, then the replies");
+    assert_eq!(manager.round_trips() - before, 1, "the replies, under the lease");
     let record = lock.record.take().unwrap();
     assert_eq!(
         record.replies,
@@ -176,6 +406,16 @@ async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
     manager.store(lock, &record, &[]).await.unwrap();
     let left: Vec<String> = conn.zrange(config.key("replies", "t"), 0, -1).await.unwrap();
     assert_eq!(left, ["299:reply 299", "300:reply 300"]);
+    // Without a lease (another instance), a resend costs the lock-and-load, then the replies.
+    manager.release_leases().await;
+    let other = RedisStateManager::connect(config.clone().lease_idle(Duration::ZERO))
+        .await
+        .unwrap();
+    let before = other.round_trips();
+    let mut lock = other.lock_for_seq("t", 299).await.unwrap();
+    assert_eq!(other.round_trips() - before, 2, "lock and load, then the replies");
+    assert_eq!(lock.record.take().unwrap().replies.len(), 2);
+    other.release(lock);
 }
 
 #[tokio::test]

@@ -154,6 +154,7 @@ impl Connection {
         };
         if let Some(tab) = self.service.sockets.remove(self.id) {
             self.service.engine().broadcaster().forget_tab(&tab);
+            self.service.engine().let_go(&tab);
         }
         match close {
             Some((code, reason)) => self.outbox.close(code, reason),
@@ -202,6 +203,7 @@ impl Connection {
                     Ok(greeting) => {
                         if let Some(left) = sockets.join(self.id, &greeting.tab) {
                             engine.broadcaster().forget_tab(&left);
+                            engine.let_go(&left);
                         }
                         self.tab = Some(greeting.tab.clone());
                         self.deliver(&greeting.tab, greeting.answer);
