@@ -179,3 +179,48 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::dev::{Service, Transform};
+    use actix_web::http::header;
+    use actix_web::test::{TestRequest, ok_service};
+    use futures_util::future::Either;
+
+    use super::{ApiCors, CorsOrigins};
+
+    /// A request outside the API (the event socket's upgrade, a page) goes through unboxed
+    /// and untouched; an API request from a listed origin goes through `actix-cors`.
+    #[actix_web::test]
+    async fn only_api_requests_take_the_boxed_path() {
+        let cors = ApiCors::new(
+            ["/api"].into_iter(),
+            CorsOrigins::Listed(vec!["https://a.example".into()]),
+        )
+        .expect("a valid prefix");
+        let middleware = cors.new_transform(ok_service()).await.expect("the middleware");
+
+        let outside = TestRequest::with_uri("/_event")
+            .insert_header((header::ORIGIN, "https://a.example"))
+            .to_srv_request();
+        let future = middleware.call(outside);
+        assert!(matches!(future, Either::Left(_)), "a request outside the API was boxed");
+        let response = future.await.expect("the app's response");
+        assert!(response.headers().get(header::VARY).is_none());
+        assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+
+        let api = TestRequest::with_uri("/api/orders/")
+            .insert_header((header::ORIGIN, "https://a.example"))
+            .to_srv_request();
+        let future = middleware.call(api);
+        assert!(matches!(future, Either::Right(_)));
+        let response = future.await.expect("the app's response");
+        assert_eq!(
+            response
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .map(|v| v.as_bytes()),
+            Some(&b"https://a.example"[..])
+        );
+    }
+}
