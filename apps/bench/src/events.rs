@@ -309,8 +309,18 @@ async fn idle_memory(url: &str, duet: bool, pid: u32, count: usize) -> Result<f6
     Ok((after.saturating_sub(before) as f64) * 1024.0 / count as f64)
 }
 
-/// The whole comparison; prints Markdown tables.
-pub(crate) async fn run(seconds: u64, clients: usize, idle: usize) -> Result<(), String> {
+/// A part of the comparison, to run alone (`--only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Part {
+    /// Event round trips (in memory and on Redis) against the echo.
+    RoundTrips,
+    /// Server memory per idle connection against the echo.
+    Idle,
+}
+
+/// The whole comparison, or its `only` part; prints Markdown tables.
+pub(crate) async fn run(seconds: u64, clients: usize, idle: usize, only: Option<Part>) -> Result<(), String> {
+    let runs = |part: Part| only.is_none_or(|only| only == part);
     let dir = std::env::temp_dir().join(format!("duet-bench-events-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -324,12 +334,16 @@ pub(crate) async fn run(seconds: u64, clients: usize, idle: usize) -> Result<(),
     );
     let shop_addr = free_addr()?;
     let shop = start_shop(&dir, &shop_addr, "events", None)?;
-    let redis = match OwnRedis::start().await {
-        Ok(redis) => Some(redis),
-        Err(error) => {
-            println!("(no Redis rows: {error})");
-            None
+    let redis = if runs(Part::RoundTrips) {
+        match OwnRedis::start().await {
+            Ok(redis) => Some(redis),
+            Err(error) => {
+                println!("(no Redis rows: {error})");
+                None
+            }
         }
+    } else {
+        None
     };
     let redis_shop_addr = free_addr()?;
     let _redis_shop = match &redis {
@@ -357,58 +371,62 @@ pub(crate) async fn run(seconds: u64, clients: usize, idle: usize) -> Result<(),
     let redis_url = format!("ws://{redis_shop_addr}/_event");
     let floor_url = format!("ws://{floor_addr}/_event");
 
-    println!("Event round trips (send one event, wait for its answer), {seconds} s per row");
-    println!();
-    println!(
-        "| clients | server | events/s | p50 ms | p99 ms | Redis round trips per event | Redis commands per event (in scripts too) |"
-    );
-    println!("|---:|---|---:|---:|---:|---:|---:|");
-    for n in [1, clients] {
-        let bare = round_trips(&echo_url, false, n, seconds).await?;
-        let duet = round_trips(&duet_url, true, n, seconds).await?;
+    if runs(Part::RoundTrips) {
+        println!("Event round trips (send one event, wait for its answer), {seconds} s per row");
+        println!();
         println!(
-            "| {n} | bare actix-ws echo | {:.0} | {:.2} | {:.2} | | |",
-            bare.per_second, bare.p50_ms, bare.p99_ms
+            "| clients | server | events/s | p50 ms | p99 ms | Redis round trips per event | Redis commands per event (in scripts too) |"
         );
-        println!(
-            "| {n} | duet `counter.increment`, memory manager | {:.0} | {:.2} | {:.2} | | |",
-            duet.per_second, duet.p50_ms, duet.p99_ms
-        );
-        println!(
-            "| | duet (memory) / bare | {:.0}% | | {:.2}x | | |",
-            100.0 * duet.per_second / bare.per_second,
-            duet.p99_ms / bare.p99_ms
-        );
-        if let Some(redis) = &redis {
-            let floor = round_trips(&floor_url, false, n, seconds).await?;
+        println!("|---:|---|---:|---:|---:|---:|---:|");
+        for n in [1, clients] {
+            let bare = round_trips(&echo_url, false, n, seconds).await?;
+            let duet = round_trips(&duet_url, true, n, seconds).await?;
             println!(
-                "| {n} | bare actix-ws echo + two Redis round trips (`HGETALL`, `HSET`) | {:.0} | {:.2} | {:.2} | 2 | 2 |",
-                floor.per_second, floor.p50_ms, floor.p99_ms
+                "| {n} | bare actix-ws echo | {:.0} | {:.2} | {:.2} | | |",
+                bare.per_second, bare.p50_ms, bare.p99_ms
             );
             println!(
-                "| | (echo + Redis) / echo | {:.0}% | | {:.2}x | | |",
-                100.0 * floor.per_second / bare.per_second,
-                floor.p99_ms / bare.p99_ms
-            );
-            let (on_redis, per_event, commands) = round_trips_on_redis(&redis_url, redis, n, seconds).await?;
-            println!(
-                "| {n} | duet `counter.increment`, Redis manager | {:.0} | {:.2} | {:.2} | {per_event:.2} | {commands:.1} |",
-                on_redis.per_second, on_redis.p50_ms, on_redis.p99_ms
+                "| {n} | duet `counter.increment`, memory manager | {:.0} | {:.2} | {:.2} | | |",
+                duet.per_second, duet.p50_ms, duet.p99_ms
             );
             println!(
-                "| | duet (Redis) / duet (memory) | {:.0}% | | {:.2}x | | |",
-                100.0 * on_redis.per_second / duet.per_second,
-                on_redis.p99_ms / duet.p99_ms
+                "| | duet (memory) / bare | {:.0}% | | {:.2}x | | |",
+                100.0 * duet.per_second / bare.per_second,
+                duet.p99_ms / bare.p99_ms
             );
+            if let Some(redis) = &redis {
+                let floor = round_trips(&floor_url, false, n, seconds).await?;
+                println!(
+                    "| {n} | bare actix-ws echo + two Redis round trips (`HGETALL`, `HSET`) | {:.0} | {:.2} | {:.2} | 2 | 2 |",
+                    floor.per_second, floor.p50_ms, floor.p99_ms
+                );
+                println!(
+                    "| | (echo + Redis) / echo | {:.0}% | | {:.2}x | | |",
+                    100.0 * floor.per_second / bare.per_second,
+                    floor.p99_ms / bare.p99_ms
+                );
+                let (on_redis, per_event, commands) = round_trips_on_redis(&redis_url, redis, n, seconds).await?;
+                println!(
+                    "| {n} | duet `counter.increment`, Redis manager | {:.0} | {:.2} | {:.2} | {per_event:.2} | {commands:.1} |",
+                    on_redis.per_second, on_redis.p50_ms, on_redis.p99_ms
+                );
+                println!(
+                    "| | duet (Redis) / duet (memory) | {:.0}% | | {:.2}x | | |",
+                    100.0 * on_redis.per_second / duet.per_second,
+                    on_redis.p99_ms / duet.p99_ms
+                );
+            }
         }
+        println!();
     }
-    println!();
-    let bare_idle = idle_memory(&echo_url, false, echo.0.id(), idle).await?;
-    let duet_idle = idle_memory(&duet_url, true, shop.0.id(), idle).await?;
-    println!("| idle connections | server | bytes per connection (RSS) |");
-    println!("|---:|---|---:|");
-    println!("| {idle} | bare actix-ws echo | {bare_idle:.0} |");
-    println!("| {idle} | duet (hydrated tab) | {duet_idle:.0} |");
+    if runs(Part::Idle) {
+        let bare_idle = idle_memory(&echo_url, false, echo.0.id(), idle).await?;
+        let duet_idle = idle_memory(&duet_url, true, shop.0.id(), idle).await?;
+        println!("| idle connections | server | bytes per connection (RSS) |");
+        println!("|---:|---|---:|");
+        println!("| {idle} | bare actix-ws echo | {bare_idle:.0} |");
+        println!("| {idle} | duet (hydrated tab) | {duet_idle:.0} |");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -97,6 +97,10 @@ enum Command {
         /// Idle connections for the memory measurement.
         #[arg(long, default_value_t = 10_000)]
         idle: usize,
+        /// Run one part only: the round trips, or the idle memory (on servers that have
+        /// served no events first, so its figure can differ from the full run's).
+        #[arg(long, value_enum)]
+        only: Option<events::Part>,
     },
     /// The browser runtime: event sent → DOM updated in headless Chromium for a list of
     /// 1,000 orders (one added, one changed).
@@ -173,9 +177,14 @@ fn main() -> std::process::ExitCode {
         } => http::serve_bare_sqlite(&addr, &database, customer),
         Command::WebhookServer { addr, mode } => webhooks::serve(&addr, &mode),
         Command::EchoServer { addr, redis } => events::serve_echo(&addr, redis),
-        Command::Events { seconds, clients, idle } => tokio::runtime::Runtime::new()
+        Command::Events {
+            seconds,
+            clients,
+            idle,
+            only,
+        } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(events::run(seconds, clients, idle))),
+            .and_then(|rt| rt.block_on(events::run(seconds, clients, idle, only))),
         Command::Ui {
             iterations,
             chromedriver,
