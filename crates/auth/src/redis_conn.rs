@@ -21,10 +21,13 @@ pub(crate) struct PerThread {
 }
 
 impl PerThread {
+    /// Connections made with `config`, and without Nagle's algorithm: requests are small
+    /// and latency-bound, and on a connection shared by a worker's concurrent requests it
+    /// would hold one back while an earlier one is unacknowledged (redis-rs leaves it on).
     pub(crate) fn new(client: Client, config: ConnectionManagerConfig) -> PerThread {
         PerThread {
             client,
-            config,
+            config: config.set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true)),
             conns: Mutex::new(HashMap::new()),
         }
     }
