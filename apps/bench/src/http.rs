@@ -1,7 +1,9 @@
 //! `GET /api/orders/` through duet (session, database) vs the same JSON from a bare handler,
-//! with a third server showing what the database query alone costs; and duet and that floor
-//! again with compression negotiated, in the same rounds, with what compressing the body
-//! costs.
+//! with two floors: a bare handler running the same query for a fixed user (what the
+//! database alone costs), and one that also decodes the same session cookie and looks the
+//! user up with the same query as duet (the work any server must do to answer "my orders");
+//! and duet and the first floor again with compression negotiated, in the same rounds, with
+//! what compressing the body costs.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -13,7 +15,9 @@ use actix_web::http::header::{CONTENT_ENCODING, ContentEncoding, VARY};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use duet_models::{Model, Money};
+use duet_auth::Identity;
+use duet_models::schema::{user_logins, users};
+use duet_models::{ApiToken, Model, Money, User};
 use duet_mount::compress::{Effort, encode, negotiate};
 use shop::api::{OrderSummary, OrdersOut};
 use shop::orders::{NewOrder, Order, OrderStatus, orders};
@@ -76,16 +80,31 @@ pub(crate) async fn run(
             .spawn()
             .map_err(|e| e.to_string())?,
     );
+    let session_floor_addr = free_addr()?;
+    let _session_floor = Killed(
+        Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+            .args(["bare-sqlite", "--addr", &session_floor_addr, "--session", "--database"])
+            .arg(url.trim_start_matches("sqlite://"))
+            .env("DUET_SECRET_KEY", SECRET_KEY)
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
     wait_for(&bare_addr).await?;
-    wait_for(&floor_addr).await?;
-    let floor_body = reqwest::get(format!("http://{floor_addr}/api/orders/"))
-        .await
-        .map_err(|e| e.to_string())?
-        .bytes()
-        .await
-        .map_err(|e| e.to_string())?;
-    if floor_body != body {
-        return Err("the bare SQLite server's body differs from duet's".into());
+    for addr in [&floor_addr, &session_floor_addr] {
+        wait_for(addr).await?;
+        let floor_body = client
+            .get(format!("http://{addr}/api/orders/"))
+            .header("Cookie", &session)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        if floor_body != body {
+            return Err("a bare SQLite server's body differs from duet's".into());
+        }
     }
 
     let compressed = client
@@ -107,7 +126,7 @@ pub(crate) async fn run(
     let negotiated = vec![plain[0].clone(), format!("Accept-Encoding: {accept_encoding}")];
     let rounds = 3;
     let (mut bare, mut floor, mut floor_compressed) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut duet, mut duet_compressed) = (Vec::new(), Vec::new());
+    let (mut duet, mut duet_compressed, mut session_floor) = (Vec::new(), Vec::new(), Vec::new());
     println!(
         "GET /api/orders/, 50 orders, {} bytes ({compressed_len} bytes {encoding} with Accept-Encoding: {accept_encoding}), \
          {connections} connections, {seconds} s x {rounds} rounds",
@@ -124,6 +143,7 @@ pub(crate) async fn run(
         let load = load.split_whitespace().next().unwrap_or("?").to_owned();
         let url = |addr: &str| format!("http://{addr}/api/orders/");
         bare.push(wrk(&url(&bare_addr), &plain, seconds, connections)?);
+        session_floor.push(wrk(&url(&session_floor_addr), &plain, seconds, connections)?);
         // Plain and compressed back to back, in alternating order, so drift in the
         // machine's load falls on both.
         for (addr, plain_results, compressed_results) in [
@@ -172,6 +192,10 @@ pub(crate) async fn run(
             format!("the same floor, Accept-Encoding: {accept_encoding} ({encoding}, per response)"),
             best_floor_compressed,
         ),
+        (
+            "bare actix-web, the same session decode and user lookup, then the same query + JSON".to_owned(),
+            best(&session_floor),
+        ),
         ("duet: session + SQLite + JSON".to_owned(), best_plain),
         (
             format!("the same, Accept-Encoding: {accept_encoding} ({encoding})"),
@@ -189,6 +213,15 @@ pub(crate) async fn run(
         100.0 * best_plain.requests_per_sec / bare.requests_per_sec,
         100.0 * best_floor.requests_per_sec / bare.requests_per_sec,
         100.0 * best_plain.requests_per_sec / best_floor.requests_per_sec
+    );
+    let session_ratios = duet
+        .iter()
+        .zip(&session_floor)
+        .map(|(duet, floor)| duet.requests_per_sec / floor.requests_per_sec)
+        .collect();
+    println!(
+        "duet / the floor with the session and the user lookup, median of the rounds = {:.0}% (target >= 85%)",
+        100.0 * median(session_ratios)
     );
     println!(
         "compressed / plain, median of the rounds: duet {:.1}% (target >= 95%), the bare floor {:.1}%",
@@ -333,60 +366,120 @@ thread_local! {
     static CONNECTION: RefCell<Option<SqliteConnection>> = const { RefCell::new(None) };
 }
 
+/// Whose orders a database floor lists.
+pub(crate) enum Customer {
+    /// Always this user's; no session, no user lookup.
+    Fixed(i64),
+    /// The session's user: the session cookie decoded as duet decodes it (the same
+    /// middleware, keyed with this secret), then the same user lookup as duet's, on the same
+    /// connection as the list. What any server does to answer "my orders".
+    FromSession(Vec<u8>),
+}
+
 /// What the database part costs without duet: a bare actix-web handler running the same
 /// query as `GET /api/orders/` with diesel's synchronous SQLite connection (one per worker
 /// thread, opened as duet opens its own), and the same JSON, compressed as the request's
-/// `Accept-Encoding` asks with duet's per-response setting. No session, no user lookup.
-pub(crate) fn serve_bare_sqlite(addr: &str, database: &str, customer: i64) -> Result<(), String> {
-    fn my_orders(database: &str, customer: i64) -> QueryResult<OrdersOut> {
-        CONNECTION.with_borrow_mut(|slot| {
-            let conn = match slot {
-                Some(conn) => conn,
-                None => {
-                    let mut conn = SqliteConnection::establish(database)
-                        .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
-                    conn.batch_execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                    )?;
-                    slot.insert(conn)
-                }
-            };
-            let rows = orders::table
-                .filter(orders::customer_id.eq(customer))
-                .order((orders::placed_at.desc(), orders::id.desc()))
-                .select(Order::as_select())
-                .load::<Order>(conn)?;
-            Ok(OrdersOut {
-                orders: rows.into_iter().map(OrderSummary::from).collect(),
-            })
-        })
-    }
+/// `Accept-Encoding` asks with duet's per-response setting. With [`Customer::FromSession`],
+/// the session and user lookup too.
+pub(crate) fn serve_bare_sqlite(addr: &str, database: &str, customer: Customer) -> Result<(), String> {
     let database = database.to_owned();
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || {
-            let database = database.clone();
-            App::new().route(
-                "/api/orders/",
-                web::get().to(move |req: HttpRequest| {
-                    let out = my_orders(&database, customer);
-                    async move {
-                        match out
-                            .map_err(|e| e.to_string())
-                            .and_then(|out| serde_json::to_vec(&out).map_err(|e| e.to_string()))
-                        {
-                            Ok(json) => json_response(json, negotiate(&req)),
-                            Err(error) => HttpResponse::InternalServerError().body(error),
-                        }
-                    }
-                }),
-            )
-        })
-        .bind(addr)
-        .map_err(|e| e.to_string())?
-        .run()
-        .await
-        .map_err(|e| e.to_string())
+        let server = match customer {
+            Customer::Fixed(id) => {
+                HttpServer::new(move || App::new().route("/api/orders/", orders_route(database.clone(), Some(id))))
+                    .bind(addr)
+                    .map(HttpServer::run)
+            }
+            Customer::FromSession(secret) => {
+                let session = duet_auth::SessionConfig::new(&secret);
+                HttpServer::new(move || {
+                    App::new()
+                        .wrap(session.middleware(duet_auth::SessionBackend::cookie()))
+                        .route("/api/orders/", orders_route(database.clone(), None))
+                })
+                .bind(addr)
+                .map(HttpServer::run)
+            }
+        };
+        server.map_err(|e| e.to_string())?.await.map_err(|e| e.to_string())
+    })
+}
+
+/// `GET /api/orders/` of a floor: `customer`'s orders, or the session user's when `None`.
+fn orders_route(database: String, customer: Option<i64>) -> actix_web::Route {
+    web::get().to(move |req: HttpRequest| {
+        let out = with_connection(&database, |conn| {
+            let customer = match customer {
+                Some(id) => id,
+                None => match session_user(&req, conn)? {
+                    Some(user) => user.id,
+                    None => return Ok(None),
+                },
+            };
+            my_orders(conn, customer).map(Some)
+        });
+        async move {
+            match out.map_err(|e| e.to_string()).and_then(|out| {
+                out.map(|out| serde_json::to_vec(&out))
+                    .transpose()
+                    .map_err(|e| e.to_string())
+            }) {
+                Ok(Some(json)) => json_response(json, negotiate(&req)),
+                Ok(None) => HttpResponse::Unauthorized().finish(),
+                Err(error) => HttpResponse::InternalServerError().body(error),
+            }
+        }
+    })
+}
+
+/// Runs `work` on this thread's connection to `database`, opened (as duet opens its own) on
+/// first use.
+fn with_connection<T>(database: &str, work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T>) -> QueryResult<T> {
+    CONNECTION.with_borrow_mut(|slot| {
+        let conn = match slot {
+            Some(conn) => conn,
+            None => {
+                let mut conn = SqliteConnection::establish(database)
+                    .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )?;
+                slot.insert(conn)
+            }
+        };
+        work(conn)
+    })
+}
+
+/// The session's active user: the query of duet's `Login::user`, static.
+fn session_user(req: &HttpRequest, conn: &mut SqliteConnection) -> QueryResult<Option<User>> {
+    let Identity::Session {
+        user_id,
+        session_auth_id,
+    } = Identity::from_session(&actix_session::SessionExt::get_session(req))
+    else {
+        return Ok(None);
+    };
+    let users = user_logins::table
+        .inner_join(users::table)
+        .filter(user_logins::key_hash.eq(ApiToken::hash_key(&session_auth_id)))
+        .filter(user_logins::user_id.eq(user_id))
+        .filter(users::is_active.eq(true))
+        .select(User::as_select())
+        .load::<User>(conn)?;
+    Ok(users.into_iter().next())
+}
+
+/// `customer`'s orders, newest first: the query of `GET /api/orders/`.
+fn my_orders(conn: &mut SqliteConnection, customer: i64) -> QueryResult<OrdersOut> {
+    let rows = orders::table
+        .filter(orders::customer_id.eq(customer))
+        .order((orders::placed_at.desc(), orders::id.desc()))
+        .select(Order::as_select())
+        .load::<Order>(conn)?;
+    Ok(OrdersOut {
+        orders: rows.into_iter().map(OrderSummary::from).collect(),
     })
 }
 
@@ -480,6 +573,9 @@ async fn forget(redis: &str, prefix: &str) -> Result<(), String> {
 }
 
 /// `shop serve` in production on `url` with `env` added: the process and its address.
+/// The shop's `DUET_SECRET_KEY` (and the session floor's, which decodes its cookies).
+const SECRET_KEY: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
 async fn start_shop(dir: &Path, url: &str, env: &[(&str, &str)]) -> Result<(Killed, String), String> {
     let addr = free_addr()?;
     let shop = Killed(
@@ -489,7 +585,7 @@ async fn start_shop(dir: &Path, url: &str, env: &[(&str, &str)]) -> Result<(Kill
             .env("DATABASE_URL", url)
             .env("DUET_ENV", "production")
             .env("DUET_ALLOWED_HOSTS", "127.0.0.1")
-            .env("DUET_SECRET_KEY", "b".repeat(64))
+            .env("DUET_SECRET_KEY", SECRET_KEY)
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::null())

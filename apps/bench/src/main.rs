@@ -161,8 +161,12 @@ enum Command {
         #[arg(long)]
         database: String,
         /// Whose orders to list.
+        #[arg(long, required_unless_present = "session", conflicts_with = "session")]
+        customer: Option<i64>,
+        /// List the session user's orders instead: decode the session cookie (keyed with
+        /// `DUET_SECRET_KEY`, as the shop's) and look the user up, as duet does.
         #[arg(long)]
-        customer: i64,
+        session: bool,
     },
 }
 
@@ -174,7 +178,15 @@ fn main() -> std::process::ExitCode {
             addr,
             database,
             customer,
-        } => http::serve_bare_sqlite(&addr, &database, customer),
+            session,
+        } => match (customer, session) {
+            (Some(id), false) => http::serve_bare_sqlite(&addr, &database, http::Customer::Fixed(id)),
+            _ => std::env::var("DUET_SECRET_KEY")
+                .map_err(|_| "--session needs DUET_SECRET_KEY".to_owned())
+                .and_then(|secret| {
+                    http::serve_bare_sqlite(&addr, &database, http::Customer::FromSession(secret.into_bytes()))
+                }),
+        },
         Command::WebhookServer { addr, mode } => webhooks::serve(&addr, &mode),
         Command::EchoServer { addr, redis } => events::serve_echo(&addr, redis),
         Command::Events {
