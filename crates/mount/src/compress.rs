@@ -241,7 +241,9 @@ mod tests {
             out
         };
         // Incompressible bytes outgrow the output's first allocation.
-        let noise: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         let bodies = [b"{\"a\":1}".repeat(300), noise, b"[]".repeat(600)];
         for body in bodies.iter().chain(&bodies) {
             let gzip = encode(body, ContentEncoding::Gzip, Effort::Fast).unwrap();
