@@ -31,6 +31,9 @@
 //!   [`PasswordRules`] (Django's validators).
 //! - **Permissions** ([`Permission`]): `AllowAny`, `IsAuthenticated`, `IsStaff`,
 //!   `IsAuthenticatedOrReadOnly`, `IsOwner`, composable with `and`/`or`/`not`.
+//! - **Redis connections** ([`redis_conn`]): one per worker thread, without Nagle's
+//!   algorithm, for the session store and the throttle here and for duet-state's Redis
+//!   state manager above.
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, middleware::from_fn, web};
@@ -66,7 +69,7 @@ mod identity;
 mod password_rules;
 mod passwords;
 mod permissions;
-mod redis_conn;
+pub mod redis_conn;
 mod session;
 mod throttle;
 pub mod tokens;

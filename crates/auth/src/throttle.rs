@@ -43,7 +43,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use redis::aio::ConnectionManagerConfig;
 use sha2::Digest;
 
-use crate::redis_conn::PerThread;
+use crate::redis_conn::PerThreadConnections;
 use crate::{AuthConfig, AuthError, Client, Identity};
 
 /// How many requests per period: `10/minute`.
@@ -293,7 +293,7 @@ impl Limiter {
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)
             .set_number_of_retries(1);
-        let conns = PerThread::new(redis::Client::open(url)?, config);
+        let conns = PerThreadConnections::new(redis::Client::open(url)?, config);
         tokio::time::timeout(timeout, conns.get())
             .await
             .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "Redis did not answer in time")))??;
@@ -374,7 +374,7 @@ return 0
 ";
 
 struct RedisCounts {
-    conns: PerThread,
+    conns: PerThreadConnections,
     prefix: String,
     script: redis::Script,
     timeout: Duration,

@@ -48,7 +48,8 @@ pub fn compressible(content_type: &str) -> bool {
 /// How hard to compress: at the best settings once per embedded file, or fast per response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effort {
-    /// Brotli quality 11 with a 4 MiB window, gzip level 9: slow, for work done once.
+    /// Brotli quality 11 with a window that spans the body (at most 4 MiB), gzip level 9:
+    /// slow, for work done once.
     Best,
     /// Brotli quality 1, gzip level 1: for a response compressed as it is sent
     /// (docs/benchmarks.md has the sizes and times that chose them).
@@ -109,13 +110,22 @@ impl Precompressed {
 fn brotli_bytes(bytes: &[u8], effort: Effort) -> Vec<u8> {
     let mut params = brotli::enc::BrotliEncoderParams::default();
     (params.quality, params.lgwin) = match effort {
-        Effort::Best => (11, 22),
+        Effort::Best => (11, spanning_window(bytes.len())),
         Effort::Fast => (FAST_BROTLI_QUALITY, FAST_BROTLI_WINDOW),
     };
     params.size_hint = bytes.len();
     let mut out = Vec::with_capacity(bytes.len() / 3);
     brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("compressing into memory cannot fail");
     out
+}
+
+/// The smallest brotli window (log2, 10 to 22: 22 past 4 MiB) that spans `len` bytes: a
+/// window of `lgwin` holds 2^lgwin − 16 bytes, and a larger one finds no more matches.
+/// Quality 11 allocates about 8 bytes per window byte for its match finder, each time: the
+/// 4 MiB window cost 33–45 MiB per embedded file of a few KiB, which the allocator kept as
+/// resident memory after start-up; a spanning window costs 1–5 MiB and compresses as well.
+fn spanning_window(len: usize) -> i32 {
+    (10..22).find(|lgwin| (1usize << lgwin) - 16 >= len).unwrap_or(22)
 }
 
 /// The per-response brotli quality.
@@ -212,6 +222,28 @@ mod tests {
         assert!(!Precompressed::of(b"tiny", "text/css").any());
         assert!(!Precompressed::of(&[0u8; 4096], "image/png").any());
         assert!(compressible("application/json") && compressible("image/svg+xml") && !compressible("font/woff2"));
+    }
+
+    #[test]
+    fn the_best_brotli_window_spans_the_body_and_compresses_as_well_as_4_mib() {
+        for (len, lgwin) in [
+            (0, 10),
+            (1008, 10),
+            (1009, 11),
+            (39_763, 16),
+            (65_520, 16),
+            (65_521, 17),
+            (1 << 30, 22),
+        ] {
+            assert_eq!(spanning_window(len), lgwin, "{len} bytes");
+        }
+        let css = duet_ui::RUNTIME_CSS.as_bytes();
+        let mut params = brotli::enc::BrotliEncoderParams::default();
+        (params.quality, params.lgwin) = (11, 22);
+        let mut wide = Vec::new();
+        brotli::BrotliCompress(&mut &css[..], &mut wide, &params).unwrap();
+        let spanning = encode(css, ContentEncoding::Brotli, Effort::Best).unwrap();
+        assert!(spanning.len() <= wide.len(), "{} > {}", spanning.len(), wide.len());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use redis::{Cmd, FromRedisValue, RedisError, Value};
 
 use super::UNAVAILABLE_KEY;
 use crate::identity::USER_ID_KEY;
-use crate::redis_conn::PerThread;
+use crate::redis_conn::PerThreadConnections;
 
 type State = HashMap<String, String>;
 
@@ -75,7 +75,7 @@ impl RedisSessionConfig {
 /// the restart) is sent once more on a fresh connection, within the same timeout.
 #[derive(Clone)]
 pub struct RedisSessionStore {
-    conns: Arc<PerThread>,
+    conns: Arc<PerThreadConnections>,
     prefix: Arc<str>,
     timeout: Duration,
 }
@@ -98,7 +98,10 @@ impl RedisSessionStore {
             .set_response_timeout(config.timeout)
             .set_number_of_retries(0);
         let store = RedisSessionStore {
-            conns: Arc::new(PerThread::new(redis::Client::open(config.url.as_str())?, manager)),
+            conns: Arc::new(PerThreadConnections::new(
+                redis::Client::open(config.url.as_str())?,
+                manager,
+            )),
             prefix: config.prefix.into(),
             timeout: config.timeout,
         };

@@ -5,16 +5,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, MultiplexedConnection};
 use ::redis::{AsyncConnectionConfig, Client, RedisError, Script};
+use duet_auth::redis_conn::{PerThreadConnections, no_delay};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::lease::{Lease, Leases, Turn};
-use super::{RedisConfig, no_delay, timed_out};
+use super::{RedisConfig, timed_out};
 use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord};
 use crate::{Route, Stored};
 
@@ -138,12 +138,11 @@ struct MetaIn {
 struct Shared {
     config: RedisConfig,
     client: Client,
-    /// The connection made at start-up, used where a thread has none of its own.
+    /// The connection made at start-up, used where a thread cannot make its own.
     conn: ConnectionManager,
-    /// A connection per thread (actix runs one single-threaded runtime per worker): its
-    /// driver runs on the worker's own runtime, so a request does not hop to another thread
-    /// and back (measured: that hop cost several times the round trip itself).
-    per_thread: Mutex<HashMap<ThreadId, ConnectionManager>>,
+    /// A connection per thread (actix runs one single-threaded runtime per worker), so a
+    /// request does not hop to another thread's runtime and back.
+    conns: PerThreadConnections,
     store: Script,
     unlock: Script,
     renew: Script,
@@ -231,10 +230,10 @@ impl RedisStateManager {
         let (client, conn) = config.connection_manager().await?;
         Ok(RedisStateManager {
             shared: Arc::new(Shared {
+                conns: PerThreadConnections::new(client.clone(), config.manager_config()),
                 config,
                 client,
                 conn,
-                per_thread: Mutex::new(HashMap::new()),
                 store: Script::new(STORE),
                 unlock: Script::new(UNLOCK),
                 renew: Script::new(RENEW),
@@ -269,27 +268,12 @@ impl RedisStateManager {
 }
 
 impl Shared {
-    /// This thread's connection, made on first use; the shared one if that fails.
+    /// This thread's connection, made on first use (within the timeout); the start-up one
+    /// if that fails.
     async fn conn(&self) -> ConnectionManager {
-        let thread = std::thread::current().id();
-        if let Some(conn) = self.per_thread.lock().ok().and_then(|c| c.get(&thread).cloned()) {
-            return conn;
-        }
-        match self.config.connection_manager().await {
-            Ok((_, conn)) => {
-                if let Ok(mut conns) = self.per_thread.lock() {
-                    conns.insert(thread, conn.clone());
-                }
-                conn
-            }
-            Err(_) => self.conn.clone(),
-        }
-    }
-
-    /// Forgets this thread's connection after a failure (its runtime may be gone).
-    fn forget_conn(&self) {
-        if let Ok(mut conns) = self.per_thread.lock() {
-            conns.remove(&std::thread::current().id());
+        match tokio::time::timeout(self.config.timeout, self.conns.get()).await {
+            Ok(Ok(conn)) => conn,
+            _ => self.conn.clone(),
         }
     }
 
@@ -335,7 +319,7 @@ impl Shared {
                 .await
                 .map(|(taken, fields)| (taken, fields, Vec::new()))
         }
-        .inspect_err(|_| self.forget_conn())?;
+        .inspect_err(|_| self.conns.forget())?;
         Ok(match taken {
             Some(_) => Attempt::Locked {
                 fence: token,
@@ -359,7 +343,7 @@ impl Shared {
                 .query_async(&mut conn),
         )
         .await
-        .inspect_err(|_| self.forget_conn())
+        .inspect_err(|_| self.conns.forget())
     }
 
     /// Asks for the tab (a `want` key holding the waiter's lock token: the holder then
@@ -434,7 +418,7 @@ impl Shared {
                 .invoke_async(&mut conn),
         )
         .await
-        .inspect_err(|_| self.forget_conn())
+        .inspect_err(|_| self.conns.forget())
     }
 
     async fn renew(&self, tab: &str, fence: u64) -> Result<bool, RedisError> {
@@ -447,7 +431,7 @@ impl Shared {
                 .invoke_async::<i64>(&mut conn),
         )
         .await
-        .inspect_err(|_| self.forget_conn())
+        .inspect_err(|_| self.conns.forget())
         .map(|renewed| renewed == 1)
     }
 

@@ -35,6 +35,8 @@ mod manager;
 
 use std::time::Duration;
 
+use duet_auth::redis_conn::no_delay;
+
 pub use ::redis::RedisError;
 pub use broadcast::RedisBroadcaster;
 pub use manager::RedisStateManager;
@@ -139,30 +141,31 @@ impl RedisConfig {
         format!("{}:broadcast", self.prefix)
     }
 
-    /// A connection manager that reconnects by itself, with timeouts so that commands fail
-    /// fast while Redis is away.
-    async fn connection_manager(
-        &self,
-    ) -> Result<(::redis::Client, ::redis::aio::ConnectionManager), ::redis::RedisError> {
-        let client = ::redis::Client::open(self.url.as_str())?;
-        let config = ::redis::aio::ConnectionManagerConfig::new()
+    /// How connection managers are made: they reconnect by themselves, with timeouts so
+    /// that commands fail fast while Redis is away, and without Nagle's algorithm.
+    fn manager_config(&self) -> ::redis::aio::ConnectionManagerConfig {
+        ::redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(self.timeout)
             .set_response_timeout(self.timeout)
             .set_number_of_retries(1)
             .set_factor(50)
             .set_max_delay(500)
-            .set_tcp_settings(no_delay());
-        let manager = tokio::time::timeout(self.timeout, client.get_connection_manager_with_config(config))
-            .await
-            .map_err(|_| timed_out())??;
+            .set_tcp_settings(no_delay())
+    }
+
+    /// A connection manager made now, within the timeout.
+    async fn connection_manager(
+        &self,
+    ) -> Result<(::redis::Client, ::redis::aio::ConnectionManager), ::redis::RedisError> {
+        let client = ::redis::Client::open(self.url.as_str())?;
+        let manager = tokio::time::timeout(
+            self.timeout,
+            client.get_connection_manager_with_config(self.manager_config()),
+        )
+        .await
+        .map_err(|_| timed_out())??;
         Ok((client, manager))
     }
-}
-
-/// Requests are small and latency-bound: Nagle's algorithm would hold back a request while
-/// an earlier one is unacknowledged (redis-rs leaves it on unless told otherwise).
-fn no_delay() -> ::redis::io::tcp::TcpSettings {
-    ::redis::io::tcp::TcpSettings::default().set_nodelay(true)
 }
 
 /// Whether a request failed on a connection from before a Redis restart (dropped, or the
