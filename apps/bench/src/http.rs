@@ -49,60 +49,38 @@ pub(crate) async fn run(
     let base = format!("http://{shop_addr}");
     let client = reqwest::Client::new();
     let session = log_in(&base, "bench", "bench").await?;
-    let body = client
-        .get(format!("{base}/api/orders/"))
-        .header("Cookie", &session)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .bytes()
-        .await
-        .map_err(|e| e.to_string())?;
+    let body = get_orders(&client, &shop_addr, &session).await?;
     let body_file = dir.join("orders.json");
     std::fs::write(&body_file, &body).map_err(|e| e.to_string())?;
 
+    let database = url.trim_start_matches("sqlite://");
     let bare_addr = free_addr()?;
-    let _bare = Killed(
-        Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            .args(["bare", "--addr", &bare_addr, "--body"])
-            .arg(&body_file)
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?,
-    );
+    let body_path = body_file.to_string_lossy();
+    let _bare = spawn_self(&["bare", "--addr", &bare_addr, "--body", &body_path])?;
     let floor_addr = free_addr()?;
-    let _floor = Killed(
-        Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            .args(["bare-sqlite", "--addr", &floor_addr, "--customer", &user.id.to_string()])
-            .arg("--database")
-            .arg(url.trim_start_matches("sqlite://"))
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?,
-    );
+    let customer = user.id.to_string();
+    let _floor = spawn_self(&[
+        "bare-sqlite",
+        "--addr",
+        &floor_addr,
+        "--customer",
+        &customer,
+        "--database",
+        database,
+    ])?;
     let session_floor_addr = free_addr()?;
-    let _session_floor = Killed(
-        Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            .args(["bare-sqlite", "--addr", &session_floor_addr, "--session", "--database"])
-            .arg(url.trim_start_matches("sqlite://"))
-            .env("DUET_SECRET_KEY", SECRET_KEY)
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?,
-    );
+    let _session_floor = spawn_self(&[
+        "bare-sqlite",
+        "--addr",
+        &session_floor_addr,
+        "--session",
+        "--database",
+        database,
+    ])?;
     wait_for(&bare_addr).await?;
     for addr in [&floor_addr, &session_floor_addr] {
         wait_for(addr).await?;
-        let floor_body = client
-            .get(format!("http://{addr}/api/orders/"))
-            .header("Cookie", &session)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .bytes()
-            .await
-            .map_err(|e| e.to_string())?;
-        if floor_body != body {
+        if get_orders(&client, addr, &session).await? != body {
             return Err("a bare SQLite server's body differs from duet's".into());
         }
     }
@@ -250,6 +228,30 @@ pub(crate) async fn run(
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// `GET /api/orders/` from the server at `addr`, with the session cookie.
+async fn get_orders(client: &reqwest::Client, addr: &str, session: &str) -> Result<web::Bytes, String> {
+    client
+        .get(format!("http://{addr}/api/orders/"))
+        .header("Cookie", session)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// This benchmark's own binary run with `args` (a floor server), with the shop's secret key.
+fn spawn_self(args: &[&str]) -> Result<Killed, String> {
+    Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .args(args)
+        .env("DUET_SECRET_KEY", SECRET_KEY)
+        .stdout(Stdio::null())
+        .spawn()
+        .map(Killed)
+        .map_err(|e| e.to_string())
 }
 
 fn median_rate(results: &[LoadResult]) -> f64 {
