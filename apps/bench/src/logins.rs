@@ -10,7 +10,7 @@ use duet_models::{Model, Money};
 use shop::orders::{NewOrder, Order, OrderStatus};
 
 use crate::load::{LoadResult, wrk};
-use crate::servers::{Killed, bench_db, free_addr, sibling, wait_for};
+use crate::servers::{Killed, bench_db, free_addr, login_form, sibling, wait_for};
 
 /// Wrong-password logins answered, by status.
 #[derive(Default)]
@@ -89,19 +89,7 @@ pub(crate) async fn run(seconds: u32, flooders: usize) -> Result<(), String> {
 
 /// One client sending wrong passwords, one at a time, until told to stop.
 async fn flood(base: String, flooding: Arc<AtomicBool>, answers: Arc<Answers>) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let form: serde_json::Value = client
-        .get(format!("{base}/accounts/login/"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let csrf = form["csrftoken"].as_str().unwrap_or_default().to_owned();
+    let (client, csrf) = login_form(&base).await?;
     while flooding.load(Ordering::Relaxed) {
         let status = client
             .post(format!("{base}/accounts/login/"))

@@ -63,8 +63,9 @@ pub(crate) async fn bench_db(name: &str) -> Result<(PathBuf, String, duet_models
     Ok((dir, url, db, user))
 }
 
-/// Logs `username` in at `base`: the `sessionid=…` cookie.
-pub(crate) async fn log_in(base: &str, username: &str, password: &str) -> Result<String, String> {
+/// A client with a cookie jar that has loaded the login form, and the form's CSRF token:
+/// what a login `POST` needs.
+pub(crate) async fn login_form(base: &str) -> Result<(reqwest::Client, String), String> {
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -77,9 +78,16 @@ pub(crate) async fn log_in(base: &str, username: &str, password: &str) -> Result
         .json()
         .await
         .map_err(|e| e.to_string())?;
+    let csrf = form["csrftoken"].as_str().unwrap_or_default().to_owned();
+    Ok((client, csrf))
+}
+
+/// Logs `username` in at `base`: the `sessionid=…` cookie.
+pub(crate) async fn log_in(base: &str, username: &str, password: &str) -> Result<String, String> {
+    let (client, csrf) = login_form(base).await?;
     let login = client
         .post(format!("{base}/accounts/login/"))
-        .header("X-CSRFToken", form["csrftoken"].as_str().unwrap_or_default())
+        .header("X-CSRFToken", &csrf)
         .json(&serde_json::json!({"username": username, "password": password}))
         .send()
         .await
