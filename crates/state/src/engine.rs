@@ -528,7 +528,7 @@ impl Engine {
         acked: Option<u64>,
     ) -> Result<(TabLock, TabRecord), ServerMessage> {
         let started = Instant::now();
-        let locked = self.manager.lock_for_seq(tab, seq).await;
+        let locked = self.manager.lock(tab).await;
         metrics::histogram!("duet_tab_lock_seconds").record(started.elapsed().as_secs_f64());
         let mut lock = locked.map_err(|e| with_seq(store_error(&e), seq))?;
         let Some(mut record) = lock.record.take().filter(|r| caller.owns(r)) else {

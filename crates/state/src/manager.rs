@@ -137,16 +137,6 @@ pub trait StateManager: Send + Sync + 'static {
         touched: &'a [String],
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// [`lock`](StateManager::lock) for an event or navigation numbered `seq`. The kept
-    /// replies are needed only to answer a resent event (`seq` at or below the last
-    /// applied), so a networked manager may leave them out of the record otherwise — and
-    /// keep at most the engine's limit of them itself, since the engine then sees only the
-    /// new one. The default loads everything.
-    fn lock_for_seq<'a>(&'a self, tab: &'a str, seq: u64) -> BoxFuture<'a, Result<TabLock, StoreError>> {
-        let _ = seq;
-        self.lock(tab)
-    }
-
     /// Releases the lock without writing.
     fn release(&self, lock: TabLock) {
         drop(lock);

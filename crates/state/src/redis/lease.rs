@@ -23,12 +23,14 @@ use crate::manager::TabRecord;
 pub(super) struct Lease {
     /// The lock's token.
     pub(super) fence: u64,
-    /// The record as stored (without its replies: those stay in Redis).
+    /// The record as stored, with the replies Redis holds (for a resend).
     pub(super) record: TabRecord,
     /// The stored size of each state, as after the store.
     pub(super) sizes: HashMap<String, usize>,
     /// Past this instant the lock may have expired in Redis: the lease is not used again.
     pub(super) valid_until: Instant,
+    /// When the tab's TTL was last set, and to what.
+    pub(super) refreshed: (Instant, Duration),
     /// When the store that kept it was answered.
     pub(super) used: Instant,
 }

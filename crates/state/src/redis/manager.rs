@@ -19,14 +19,13 @@ use crate::manager::{StateManager, StoreError, Subscription, TabLock, TabRecord}
 use crate::{Route, Stored};
 
 /// Lock and load, in one round trip: a pipeline of plain commands (no script) that sets the
-/// lock to a fresh token if it is free (`SET NX PX`), then reads the tab's hash and, for
-/// `lock` (`seq` 0), every kept reply. An event's lock reads no replies: only a resend needs
-/// one, and [`Shared::resent_replies`] fetches it then.
+/// lock to a fresh token if it is free (`SET NX PX`), then reads the tab's hash (its meta,
+/// its states and the replies the client has not acknowledged).
 ///
 /// No transaction is needed: once the `SET` has taken the lock, nothing else can write the
 /// tab (every write checks the lock's token), so the reads that follow see what the last
 /// holder stored. When the `SET` fails, the reads are discarded.
-fn lock_and_load(config: &RedisConfig, tab: &str, token: u64, seq: u64) -> ::redis::Pipeline {
+fn lock_and_load(config: &RedisConfig, tab: &str, token: u64) -> ::redis::Pipeline {
     let mut pipe = ::redis::pipe();
     pipe.cmd("SET")
         .arg(config.key("lock", tab))
@@ -36,49 +35,36 @@ fn lock_and_load(config: &RedisConfig, tab: &str, token: u64, seq: u64) -> ::red
         .arg(millis(config.lock_ttl))
         .cmd("HGETALL")
         .arg(config.key("tab", tab));
-    if seq == 0 {
-        pipe.cmd("ZRANGEBYSCORE")
-            .arg(config.key("replies", tab))
-            .arg("-inf")
-            .arg("+inf");
-    }
     pipe
 }
 
-/// Store, in one round trip, only if the lock still holds this token: sets the `ARGV[6]`
-/// field/value pairs of the tab, adds the score/member pairs of new replies (counted in the
-/// argument after the pairs), removes the replies whose seqs follow, then every reply up to
-/// `ARGV[4]` (acknowledged by the client, or too old to keep) and refreshes both TTLs.
-/// Then, with `ARGV[5]` = 1 and nobody else waiting for the tab (no `want` key, or one left
-/// by this holder while it waited), the lock is kept as a lease (its TTL renewed) and the
-/// script returns 1; otherwise it deletes the lock and the `want` key, leaves a wake-up
-/// token for a waiter unless one is there already, and returns 2. Returns 0 (lock lost,
-/// nothing written) when the token does not match.
+/// Store, in one round trip, only if the lock (`KEYS[1]`) still holds the token `ARGV[1]`:
+/// sets the `ARGV[6]` field/value pairs of the tab's hash (`KEYS[2]`: meta, touched states,
+/// new replies), deletes the fields named after them (replies acknowledged or too old), and
+/// sets the hash's TTL to `ARGV[2]` ms unless it is 0 (the holder refreshed it lately).
+/// Then, with `ARGV[4]` = 1 and nobody else waiting for the tab (no `want` key `KEYS[4]`,
+/// or one left by this holder while it waited), the lock is kept as a lease — its TTL
+/// renewed to `ARGV[3]` ms when `ARGV[5]` = 1 — and the script returns 1; otherwise it
+/// deletes the lock and the `want` key, leaves a wake-up token on `KEYS[3]` for a waiter
+/// unless one is there already, and returns 2. Returns 0 (lock lost, nothing written) when
+/// the token does not match. A held lease's event costs three commands: `MGET`, `HSET`,
+/// `HDEL`.
 const STORE: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local held = redis.call('MGET', KEYS[1], KEYS[4])
+if held[1] ~= ARGV[1] then return 0 end
 local pairs = tonumber(ARGV[6])
 redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + 2 * pairs))
-local i = 7 + 2 * pairs
-local added = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, added do
-  redis.call('ZADD', KEYS[4], ARGV[i], ARGV[i + 1])
-  i = i + 2
+if #ARGV > 6 + 2 * pairs then
+  redis.call('HDEL', KEYS[2], unpack(ARGV, 7 + 2 * pairs, #ARGV))
 end
-while i <= #ARGV do
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], ARGV[i], ARGV[i])
-  i = i + 1
-end
-if ARGV[4] ~= '0' then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[4]) end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('PEXPIRE', KEYS[4], ARGV[2])
-local wanted = redis.call('GET', KEYS[5])
-if ARGV[5] == '1' and (not wanted or wanted == ARGV[1]) then
-  if wanted then redis.call('DEL', KEYS[5]) end
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+local wanted = held[2]
+if ARGV[4] == '1' and (not wanted or wanted == ARGV[1]) then
+  if wanted then redis.call('DEL', KEYS[4]) end
+  if ARGV[5] == '1' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
   return 1
 end
-redis.call('DEL', KEYS[1], KEYS[5])
+redis.call('DEL', KEYS[1], KEYS[4])
 if redis.call('LLEN', KEYS[3]) == 0 then
   redis.call('RPUSH', KEYS[3], 1)
   redis.call('PEXPIRE', KEYS[3], ARGV[3])
@@ -105,14 +91,20 @@ end
 return 1
 ";
 
-/// The tab's field besides states: its meta (JSON: user, route, last applied seq,
-/// subscriptions).
+/// The tab's field besides states and replies: its meta (JSON: user, route, last applied
+/// seq, subscriptions).
 const META: &str = "meta";
 /// Prefix of a state's field: `s:counter`.
 const STATE: &str = "s:";
-/// Replies kept per tab: those of the last 256 seqs, as the engine keeps them (it trims what
-/// it sees; the store trims what it did not load).
+/// Prefix of a kept reply's field: `r:42` (the reply to seq 42, for a resend).
+const REPLY: &str = "r:";
+/// Replies kept per tab: those of the last 256 seqs, as the engine keeps them.
 const KEPT_REPLIES: u64 = 256;
+/// A leased tab's TTL is set again once this share of it has passed (at most every
+/// [`MAX_REFRESH`]), not at every store; it is set to the TTL plus that much, so an idle tab
+/// still lives at least its TTL after its last event.
+const REFRESH_SHARE: u32 = 8;
+const MAX_REFRESH: Duration = Duration::from_secs(60);
 
 #[derive(Serialize)]
 struct MetaOut<'a> {
@@ -187,12 +179,17 @@ struct LockGuard {
     fence: u64,
     /// The tab's turn in this process, passed on when the guard is dropped.
     turn: Option<Turn>,
-    /// The seqs of the replies loaded, so `store` writes only new ones and deletes dropped
-    /// ones.
+    /// The seqs of the replies in Redis (loaded, or kept by the lease), so `store` writes
+    /// only new ones and deletes dropped ones.
     replies: Vec<u64>,
     /// The size of each state's stored JSON as loaded, so `store` knows the tab's size
     /// without the states it does not write.
     sizes: HashMap<String, usize>,
+    /// Under a lease: when the tab's TTL was last set, and to what (`None`: set it now).
+    refreshed: Option<(Instant, Duration)>,
+    /// Under a lease: until when it is trusted without renewing the lock (`None`: renew
+    /// it with the store).
+    valid_until: Option<Instant>,
     armed: bool,
 }
 
@@ -215,11 +212,7 @@ impl Drop for LockGuard {
 }
 
 enum Attempt {
-    Locked {
-        fence: u64,
-        fields: Vec<String>,
-        replies: Vec<String>,
-    },
+    Locked { fence: u64, fields: Vec<String> },
     /// Another holder has the lock.
     Held,
 }
@@ -296,54 +289,29 @@ impl Shared {
             .map_err(|_| timed_out())?
     }
 
-    /// One try at the lock (sent again once if the connection was stale: Redis restarted). Replies come only with `seq` 0 (see [`lock_and_load`]).
-    async fn attempt(self: &Arc<Self>, tab: &str, seq: u64, token: u64) -> Result<Attempt, RedisError> {
-        match self.attempt_once(tab, seq, token).await {
+    /// One try at the lock (sent again once if the connection was stale: Redis restarted).
+    async fn attempt(self: &Arc<Self>, tab: &str, token: u64) -> Result<Attempt, RedisError> {
+        match self.attempt_once(tab, token).await {
             Err(error) if super::stale(&error) => {
                 tracing::debug!(%error, "redis: connection dropped; trying once more");
                 self.forget_leases();
-                self.attempt_once(tab, seq, token).await
+                self.attempt_once(tab, token).await
             }
             other => other,
         }
     }
 
-    async fn attempt_once(&self, tab: &str, seq: u64, token: u64) -> Result<Attempt, RedisError> {
+    async fn attempt_once(&self, tab: &str, token: u64) -> Result<Attempt, RedisError> {
         let mut conn = self.conn().await;
-        let request = lock_and_load(&self.config, tab, token, seq);
-        let (taken, fields, replies) = if seq == 0 {
-            self.counted(request.query_async::<(Option<String>, Vec<String>, Vec<String>)>(&mut conn))
-                .await
-        } else {
-            self.counted(request.query_async::<(Option<String>, Vec<String>)>(&mut conn))
-                .await
-                .map(|(taken, fields)| (taken, fields, Vec::new()))
-        }
-        .inspect_err(|_| self.conns.forget())?;
+        let request = lock_and_load(&self.config, tab, token);
+        let (taken, fields) = self
+            .counted(request.query_async::<(Option<String>, Vec<String>)>(&mut conn))
+            .await
+            .inspect_err(|_| self.conns.forget())?;
         Ok(match taken {
-            Some(_) => Attempt::Locked {
-                fence: token,
-                fields,
-                replies,
-            },
+            Some(_) => Attempt::Locked { fence: token, fields },
             None => Attempt::Held,
         })
-    }
-
-    /// The kept replies from `seq` on (every one for 0), read while holding the tab's lock:
-    /// a resend is answered with its original reply.
-    async fn replies_from(&self, tab: &str, seq: u64) -> Result<Vec<String>, RedisError> {
-        let mut conn = self.conn().await;
-        let from = if seq == 0 { "-inf".to_owned() } else { seq.to_string() };
-        self.counted(
-            ::redis::cmd("ZRANGEBYSCORE")
-                .arg(self.config.key("replies", tab))
-                .arg(from)
-                .arg("+inf")
-                .query_async(&mut conn),
-        )
-        .await
-        .inspect_err(|_| self.conns.forget())
     }
 
     /// Asks for the tab (a `want` key holding the waiter's lock token: the holder then
@@ -390,35 +358,19 @@ impl Shared {
         Ok(())
     }
 
-    /// Runs the store script: 1 when written and the lock kept as a lease (asked for with
-    /// `keep`), 2 when written and unlocked, 0 when the lock was lost.
-    async fn store(
-        &self,
-        tab: &str,
-        fence: u64,
-        ttl: Duration,
-        acked: u64,
-        keep: bool,
-        args: &[String],
-    ) -> Result<i64, RedisError> {
+    /// Sends a store made by [`store_command`]: 1 when written and the lock kept as a lease,
+    /// 2 when written and unlocked, 0 when the lock was lost. Should Redis not know the
+    /// script (restarted, or `SCRIPT FLUSH`), it is loaded and the store sent again.
+    async fn store(&self, command: &::redis::Cmd) -> Result<i64, RedisError> {
         let mut conn = self.conn().await;
-        self.counted(
-            self.store
-                .key(self.config.key("lock", tab))
-                .key(self.config.key("tab", tab))
-                .key(self.config.key("wake", tab))
-                .key(self.config.key("replies", tab))
-                .key(self.config.key("want", tab))
-                .arg(fence)
-                .arg(millis(ttl))
-                .arg(millis(self.config.lock_ttl))
-                .arg(acked)
-                .arg(u8::from(keep))
-                .arg(args)
-                .invoke_async(&mut conn),
-        )
-        .await
-        .inspect_err(|_| self.conns.forget())
+        let stored = match self.counted(command.query_async(&mut conn)).await {
+            Err(error) if error.kind() == ::redis::ErrorKind::NoScriptError => {
+                self.counted(self.store.load_async(&mut conn)).await?;
+                self.counted(command.query_async(&mut conn)).await
+            }
+            other => other,
+        };
+        stored.inspect_err(|_| self.conns.forget())
     }
 
     async fn renew(&self, tab: &str, fence: u64) -> Result<bool, RedisError> {
@@ -527,15 +479,15 @@ fn unavailable(error: &RedisError) -> StoreError {
 }
 
 /// What [`decode`] read: the record (`None` when there is no tab, or its `meta` is
-/// unreadable), the seqs of the replies loaded and each state's stored size.
+/// unreadable), the seqs of the replies in Redis and each state's stored size.
 type Decoded = (Option<TabRecord>, Vec<u64>, HashMap<String, usize>);
 
-/// Builds a record from `HGETALL`'s flat field/value list and the replies loaded (members
-/// `{seq}:{reply}`).
-fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> Decoded {
+/// Builds a record from `HGETALL`'s flat field/value list.
+fn decode(tab: &str, fields: Vec<String>) -> Decoded {
     let mut meta = None;
     let mut states = BTreeMap::new();
     let mut sizes = HashMap::new();
+    let mut replies = Vec::new();
     let mut fields = fields.into_iter();
     while let (Some(field), Some(value)) = (fields.next(), fields.next()) {
         if field == META {
@@ -548,20 +500,22 @@ fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> Decoded {
                 }
                 Err(error) => tracing::warn!(tab, state = name, %error, "redis: unreadable state; using its default"),
             }
+        } else if let Some(seq) = field.strip_prefix(REPLY).and_then(|seq| seq.parse::<u64>().ok()) {
+            replies.push((seq, value));
         }
     }
+    replies.sort_unstable_by_key(|(seq, _)| *seq);
+    let seqs = replies.iter().map(|(seq, _)| *seq).collect();
     let Some(meta) = meta else {
-        return (None, Vec::new(), sizes);
+        return (None, seqs, sizes);
     };
     let meta: MetaIn = match serde_json::from_str(&meta) {
         Ok(meta) => meta,
         Err(error) => {
             tracing::warn!(tab, %error, "redis: unreadable tab; starting afresh");
-            return (None, Vec::new(), sizes);
+            return (None, seqs, sizes);
         }
     };
-    let replies = parse_replies(replies);
-    let seqs = replies.iter().map(|(seq, _)| *seq).collect();
     let record = TabRecord {
         user_id: meta.user_id,
         session_tag: meta.session_tag,
@@ -574,28 +528,49 @@ fn decode(tab: &str, fields: Vec<String>, replies: Vec<String>) -> Decoded {
     (Some(record), seqs, sizes)
 }
 
-/// Kept replies from their sorted-set members `{seq}:{reply}`.
-fn parse_replies(members: Vec<String>) -> Vec<(u64, String)> {
-    members
-        .into_iter()
-        .filter_map(|m| {
-            let (seq, reply) = m.split_once(':')?;
-            Some((seq.parse().ok()?, reply.to_owned()))
-        })
-        .collect()
+/// A reply's field: `r:42`.
+fn reply_field(seq: u64) -> String {
+    use std::fmt::Write;
+    let mut field = String::with_capacity(REPLY.len() + 20);
+    field.push_str(REPLY);
+    let _ = write!(field, "{seq}");
+    field
 }
 
-/// The store script's arguments after the fence, the TTLs and the seq up to which replies
-/// go: the count of tab pairs, the pairs (meta, touched states), the count of new replies,
-/// their score/member pairs, then the seqs of replies to delete. Also the tab's size: its
-/// meta and every state (touched ones as written, the others as `sizes` says they were
-/// loaded); `sizes` then holds the touched ones' new sizes too.
-fn encode(
-    record: &TabRecord,
-    touched: &[String],
-    loaded: &[u64],
+/// How a store treats the lock and the tab's TTL (the script's `ARGV[1..=5]`).
+struct StoreHead {
+    fence: u64,
+    /// Set the tab's TTL to this (`None`: leave it, the lease holder set it lately).
+    ttl: Option<Duration>,
+    lock_ttl: Duration,
+    /// Keep the lock as a lease (unless someone waits).
+    keep: bool,
+    /// Renew the kept lock's TTL.
+    renew: bool,
+}
+
+/// What a store writes: the record's meta, its `touched` states and its replies above
+/// `acked` that Redis does not hold yet (`known`: the seqs it holds); what it deletes: the
+/// replies Redis holds that are acknowledged or no longer kept.
+struct StoreBody<'a> {
+    record: &'a TabRecord,
+    touched: &'a [String],
+    known: &'a [u64],
+    acked: u64,
+}
+
+/// The store script's `EVALSHA` for `keys` (lock, tab, wake, want). Also returns the tab's
+/// size (its meta and every state: touched ones as written, the others as `sizes` says they
+/// were loaded; `sizes` then holds the touched ones' new sizes too) and the seqs of the
+/// replies Redis holds after it.
+fn store_command(
+    script: &Script,
+    keys: [String; 4],
+    head: &StoreHead,
+    body: &StoreBody<'_>,
     sizes: &mut HashMap<String, usize>,
-) -> Result<(Vec<String>, usize), serde_json::Error> {
+) -> Result<(::redis::Cmd, usize, Vec<u64>), serde_json::Error> {
+    let record = body.record;
     let meta = serde_json::to_string(&MetaOut {
         user_id: record.user_id,
         session_tag: record.session_tag.as_deref(),
@@ -603,43 +578,50 @@ fn encode(
         seq: record.seq,
         subscriptions: &record.subscriptions,
     })?;
-    let mut size = meta.len();
-    let mut pairs = vec![META.to_owned(), meta];
-    let mut written = Vec::with_capacity(touched.len());
-    for name in touched {
+    let mut states = Vec::with_capacity(body.touched.len());
+    for name in body.touched {
         if let Some(stored) = record.states.get(name) {
-            let json = serde_json::to_string(stored)?;
-            size += json.len();
-            written.push((name.clone(), json.len()));
-            pairs.push(format!("{STATE}{name}"));
-            pairs.push(json);
+            states.push((name, serde_json::to_string(stored)?));
         }
     }
-    size += sizes
-        .iter()
-        .filter(|(name, _)| !touched.contains(name))
-        .map(|(_, bytes)| bytes)
-        .sum::<usize>();
-    sizes.extend(written);
-    let new: Vec<&(u64, String)> = record.replies.iter().filter(|(seq, _)| !loaded.contains(seq)).collect();
-    let mut args = Vec::with_capacity(pairs.len() + 2 * new.len() + 2);
-    args.push((pairs.len() / 2).to_string());
-    args.extend(pairs);
-    args.push(new.len().to_string());
-    for (seq, reply) in new {
-        args.push(seq.to_string());
-        args.push(format!("{seq}:{reply}"));
+    let size = meta.len()
+        + states.iter().map(|(_, json)| json.len()).sum::<usize>()
+        + sizes
+            .iter()
+            .filter(|(name, _)| !body.touched.contains(name))
+            .map(|(_, bytes)| bytes)
+            .sum::<usize>();
+    sizes.extend(states.iter().map(|(name, json)| ((*name).clone(), json.len())));
+    let kept: Vec<&(u64, String)> = record.replies.iter().filter(|(seq, _)| *seq > body.acked).collect();
+    let new: Vec<&(u64, String)> = kept.iter().copied().filter(|(seq, _)| !body.known.contains(seq)).collect();
+
+    let mut command = ::redis::cmd("EVALSHA");
+    command.arg(script.get_hash()).arg(keys.len()).arg(&keys);
+    command
+        .arg(head.fence)
+        .arg(head.ttl.map_or(0, millis))
+        .arg(millis(head.lock_ttl))
+        .arg(u8::from(head.keep))
+        .arg(u8::from(head.renew))
+        .arg(1 + states.len() + new.len())
+        .arg(META)
+        .arg(&meta);
+    for (name, json) in &states {
+        command.arg(format!("{STATE}{name}")).arg(json);
     }
-    for seq in loaded {
-        if !record.replies.iter().any(|(kept, _)| kept == seq) {
-            args.push(seq.to_string());
+    for (seq, reply) in &new {
+        command.arg(reply_field(*seq)).arg(reply);
+    }
+    for seq in body.known {
+        if !kept.iter().any(|(kept, _)| kept == seq) {
+            command.arg(reply_field(*seq));
         }
     }
-    Ok((args, size))
+    Ok((command, size, kept.iter().map(|(seq, _)| *seq).collect()))
 }
 
 impl RedisStateManager {
-    async fn lock_seq(&self, tab: &str, seq: u64) -> Result<TabLock, StoreError> {
+    async fn lock_tab(&self, tab: &str) -> Result<TabLock, StoreError> {
         let shared = &self.shared;
         // A lock is free at the latest one TTL after each attempt; past a few, something
         // is wrong (or the tab is hammered): give up rather than hang the socket.
@@ -656,30 +638,26 @@ impl RedisStateManager {
             if lease.is_valid()
                 && let Some(held) = turn.take()
             {
-                return self.reuse(tab, seq, lease, held).await;
+                return Ok(self.reuse(tab, lease, held));
             }
             // Kept too long to trust: unlocked (if still held), then locked afresh.
             shared.unlock_all(vec![(tab.to_owned(), lease.fence)], "expired").await;
         }
         loop {
-            match shared.attempt(tab, seq, token).await.map_err(|e| unavailable(&e))? {
-                Attempt::Locked { fence, fields, replies } => {
-                    let (mut record, replies, sizes) = decode(tab, fields, replies);
-                    let mut guard = LockGuard {
+            match shared.attempt(tab, token).await.map_err(|e| unavailable(&e))? {
+                Attempt::Locked { fence, fields } => {
+                    let (record, replies, sizes) = decode(tab, fields);
+                    let guard = LockGuard {
                         shared: Arc::clone(shared),
                         tab: tab.to_owned(),
                         fence,
                         turn: turn.take(),
                         replies,
                         sizes,
+                        refreshed: None,
+                        valid_until: None,
                         armed: true,
                     };
-                    if let Some(record) = record.as_mut().filter(|r| seq > 0 && seq <= r.seq) {
-                        // A resend (dropping the guard on failure unlocks the tab).
-                        let members = shared.replies_from(tab, seq).await.map_err(|e| unavailable(&e))?;
-                        record.replies = parse_replies(members);
-                        guard.replies = record.replies.iter().map(|(seq, _)| *seq).collect();
-                    }
                     return Ok(TabLock::new(tab.to_owned(), record, fence, Some(Box::new(guard))));
                 }
                 Attempt::Held => {
@@ -699,44 +677,36 @@ impl RedisStateManager {
         }
     }
 
-    /// The tab's next event under the lease this process kept: the record it stored, with no
-    /// round trip — but for `lock` (`seq` 0) or a resend, which read the kept replies.
-    async fn reuse(&self, tab: &str, seq: u64, lease: Lease, turn: Turn) -> Result<TabLock, StoreError> {
-        let shared = &self.shared;
+    /// The tab's next event under the lease this process kept: the record it stored (with
+    /// the replies Redis holds, for a resend), with no round trip.
+    fn reuse(&self, tab: &str, lease: Lease, turn: Turn) -> TabLock {
         metrics::counter!("duet_redis_tab_leases_total", "outcome" => "reused").increment(1);
         let Lease {
             fence,
-            mut record,
+            record,
             sizes,
+            refreshed,
+            valid_until,
             ..
         } = lease;
-        let mut guard = LockGuard {
-            shared: Arc::clone(shared),
+        let guard = LockGuard {
+            shared: Arc::clone(&self.shared),
             tab: tab.to_owned(),
             fence,
             turn: Some(turn),
-            replies: Vec::new(),
+            replies: record.replies.iter().map(|(seq, _)| *seq).collect(),
             sizes,
+            refreshed: Some(refreshed),
+            valid_until: Some(valid_until),
             armed: true,
         };
-        if seq == 0 || seq <= record.seq {
-            // Dropping the guard on failure unlocks the tab.
-            let members = shared.replies_from(tab, seq).await.map_err(|e| unavailable(&e))?;
-            record.replies = parse_replies(members);
-            guard.replies = record.replies.iter().map(|(seq, _)| *seq).collect();
-        }
-        Ok(TabLock::new(tab.to_owned(), Some(record), fence, Some(Box::new(guard))))
+        TabLock::new(tab.to_owned(), Some(record), fence, Some(Box::new(guard)))
     }
 }
 
 impl StateManager for RedisStateManager {
     fn lock<'a>(&'a self, tab: &'a str) -> BoxFuture<'a, Result<TabLock, StoreError>> {
-        Box::pin(self.lock_seq(tab, 0))
-    }
-
-    /// Loads the kept replies only for a resend (`seq` at or below the last applied).
-    fn lock_for_seq<'a>(&'a self, tab: &'a str, seq: u64) -> BoxFuture<'a, Result<TabLock, StoreError>> {
-        Box::pin(self.lock_seq(tab, seq.max(1)))
+        Box::pin(self.lock_tab(tab))
     }
 
     fn renew_every(&self) -> Option<Duration> {
@@ -769,50 +739,84 @@ impl StateManager for RedisStateManager {
                 return Err(StoreError::LockLost);
             }
             let shared = &self.shared;
+            let config = &shared.config;
+            let ttl = if record.user_id.is_some() {
+                config.tab_ttl
+            } else {
+                config.anonymous_tab_ttl.min(config.tab_ttl)
+            };
+            let now = Instant::now();
+            // A leased tab's TTL is set again only once a share of it has passed, and then
+            // with that share on top: it still outlives its TTL after its last event.
+            let window = (ttl / REFRESH_SHARE).min(MAX_REFRESH);
+            let refresh = match guard.refreshed {
+                Some((at, set)) if set == ttl && now.duration_since(at) < window => None,
+                _ => Some(ttl + window),
+            };
+            // A kept lock is renewed once less than half of the lease's trust is left.
+            let renew = guard
+                .valid_until
+                .is_none_or(|until| until.saturating_duration_since(now) < config.lock_ttl / 3);
+            let head = StoreHead {
+                fence: guard.fence,
+                ttl: refresh,
+                lock_ttl: config.lock_ttl,
+                keep: guard.turn.is_some() && !config.lease_idle.is_zero(),
+                renew,
+            };
+            let body = StoreBody {
+                record,
+                touched,
+                known: &guard.replies,
+                acked: lock.acked.max(record.seq.saturating_sub(KEPT_REPLIES)),
+            };
+            let tab = &lock.tab;
+            let keys = [
+                config.key("lock", tab),
+                config.key("tab", tab),
+                config.key("wake", tab),
+                config.key("want", tab),
+            ];
             // Refused before the script: dropping the armed guard unlocks the tab.
-            let (args, size) = encode(record, touched, &guard.replies, &mut guard.sizes)
+            let (command, size, kept) = store_command(&shared.store, keys, &head, &body, &mut guard.sizes)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            if size > shared.config.max_tab_bytes {
+            if size > config.max_tab_bytes {
                 return Err(StoreError::TooLarge {
                     bytes: size,
-                    limit: shared.config.max_tab_bytes,
+                    limit: config.max_tab_bytes,
                 });
             }
             // Whatever happens now, the store script unlocks or keeps the lock: no second
             // unlock on drop.
             guard.armed = false;
-            let ttl = if record.user_id.is_some() {
-                shared.config.tab_ttl
-            } else {
-                shared.config.anonymous_tab_ttl.min(shared.config.tab_ttl)
-            };
-            let acked = lock.acked.max(record.seq.saturating_sub(KEPT_REPLIES));
-            let keep = guard.turn.is_some() && !shared.config.lease_idle.is_zero();
             // The lock lives at least a TTL from the moment the script is sent; a lease is
             // trusted for two thirds of that.
             let sent = Instant::now();
-            let mut stored = shared.store(&lock.tab, guard.fence, ttl, acked, keep, &args).await;
+            let mut stored = shared.store(&command).await;
             if let Err(error) = &stored
                 && super::stale(error)
             {
                 // Redis restarted: if the script ran, the lock is gone and this says so.
                 tracing::debug!(%error, "redis: connection dropped; storing once more");
                 shared.forget_leases();
-                stored = shared.store(&lock.tab, guard.fence, ttl, acked, keep, &args).await;
+                stored = shared.store(&command).await;
             }
-            let stored = stored.map_err(|e| unavailable(&e))?;
-            match stored {
+            match stored.map_err(|e| unavailable(&e))? {
                 1 => {
                     let Some(turn) = guard.turn.take() else {
                         return Ok(());
                     };
-                    let mut kept = record.clone();
-                    kept.replies = Vec::new();
+                    let mut kept_record = record.clone();
+                    kept_record.replies.retain(|(seq, _)| kept.contains(seq));
                     let lease = Lease {
                         fence: guard.fence,
-                        record: kept,
+                        record: kept_record,
                         sizes: std::mem::take(&mut guard.sizes),
-                        valid_until: sent + shared.config.lock_ttl * 2 / 3,
+                        valid_until: guard
+                            .valid_until
+                            .filter(|_| !renew)
+                            .unwrap_or(sent + config.lock_ttl * 2 / 3),
+                        refreshed: refresh.map_or(guard.refreshed, |_| Some((sent, ttl))).unwrap_or((sent, ttl)),
                         used: Instant::now(),
                     };
                     if let Some(number) = turn.keep(lease) {
@@ -821,7 +825,7 @@ impl StateManager for RedisStateManager {
                     Ok(())
                 }
                 2 => {
-                    if keep {
+                    if head.keep {
                         metrics::counter!("duet_redis_tab_leases_total", "outcome" => "wanted").increment(1);
                     }
                     Ok(())

@@ -133,8 +133,16 @@ impl RedisConfig {
         self
     }
 
+    /// `{prefix}:{kind}:{tab}` (built by hand: several are made per event, and `format!`
+    /// cost a thousand instructions each).
     fn key(&self, kind: &str, tab: &str) -> String {
-        format!("{}:{kind}:{tab}", self.prefix)
+        let mut key = String::with_capacity(self.prefix.len() + kind.len() + tab.len() + 2);
+        key.push_str(&self.prefix);
+        key.push(':');
+        key.push_str(kind);
+        key.push(':');
+        key.push_str(tab);
+        key
     }
 
     fn channel(&self) -> String {

@@ -59,7 +59,7 @@ fn names(states: &[&str]) -> Vec<String> {
 
 /// One event as the engine runs it: lock for its seq, change two of the states, store.
 async fn one_event(manager: &RedisStateManager, tab: &str, seq: u64) {
-    let mut lock = manager.lock_for_seq(tab, seq).await.unwrap();
+    let mut lock = manager.lock(tab).await.unwrap();
     let mut record = lock.record.take().unwrap();
     assert_eq!(record.seq, seq - 1);
     assert_eq!(record.states.len(), 20, "every state there");
@@ -154,7 +154,7 @@ async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     // A's next event runs on its kept record without a round trip; its store is refused.
     let before = a.round_trips();
-    let mut lock = a.lock_for_seq("t", 2).await.unwrap();
+    let mut lock = a.lock("t").await.unwrap();
     assert_eq!(a.round_trips(), before, "served from the lease");
     let mut next = lock.record.take().unwrap();
     next.states.get_mut("a").unwrap().insert("value".into(), json!(2));
@@ -167,7 +167,7 @@ async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
     );
     assert_eq!(a.leases(), 0, "a lost lease is forgotten");
     // The event sent again: locked and loaded afresh, stored.
-    let mut lock = a.lock_for_seq("t", 2).await.unwrap();
+    let mut lock = a.lock("t").await.unwrap();
     let mut next = lock.record.take().unwrap();
     assert_eq!(next.seq, 1);
     next.states.get_mut("a").unwrap().insert("value".into(), json!(2));
@@ -181,9 +181,9 @@ async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
     // The lock deleted under A's lease and taken by B, which writes: A's stale write is
     // refused, before and after B's store, and A's next event sees B's write.
     let _: () = conn.del(&lock_key).await.unwrap();
-    let mut taken = b.lock_for_seq("t", 3).await.unwrap();
+    let mut taken = b.lock("t").await.unwrap();
     let mut by_b = taken.record.take().unwrap();
-    let mut stale = a.lock_for_seq("t", 3).await.unwrap();
+    let mut stale = a.lock("t").await.unwrap();
     let mut by_a = stale.record.take().unwrap();
     assert_ne!(stale.fence, taken.fence);
     by_a.states.get_mut("a").unwrap().insert("value".into(), json!(99));
@@ -197,7 +197,7 @@ async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
         (r#"{"value":50}"#.to_owned(), 3)
     );
     b.release_leases().await;
-    let mut lock = a.lock_for_seq("t", 4).await.unwrap();
+    let mut lock = a.lock("t").await.unwrap();
     let seen = lock.record.take().unwrap();
     assert_eq!((value(&seen, "a"), seen.seq), (50, 3), "A sees B's write");
     a.release(lock);
@@ -235,7 +235,7 @@ async fn another_instance_asking_for_a_leased_tab_gets_it_within_the_idle_window
         .unwrap();
     let lock = a.lock("t").await.unwrap();
     a.store(lock, &record(&[("a", 2)], 2), &names(&["a"])).await.unwrap();
-    let running = a.lock_for_seq("t", 3).await.unwrap();
+    let running = a.lock("t").await.unwrap();
     let asking = {
         let b = b.clone();
         tokio::spawn(async move {
@@ -308,7 +308,7 @@ async fn two_users_of_one_tab_in_one_process_hand_the_lease_on_in_order() {
         let manager = Arc::clone(&manager);
         tasks.push(tokio::spawn(async move {
             for _ in 0..25 {
-                let mut lock = manager.lock_for_seq("t", u64::MAX).await.unwrap();
+                let mut lock = manager.lock("t").await.unwrap();
                 let mut next = lock.record.take().unwrap();
                 let n = value(&next, "a");
                 tokio::task::yield_now().await;
@@ -360,11 +360,23 @@ async fn only_touched_states_are_written() {
 
     let mut kept: Vec<String> = conn.hkeys(&key).await.unwrap();
     kept.sort();
-    assert_eq!(kept, ["meta", "s:a", "s:b"], "replies live in a key of their own");
+    assert_eq!(
+        kept,
+        ["meta", "r:2", "s:a", "s:b"],
+        "the reply kept for a resend is a field of the tab"
+    );
+}
+
+/// The fields of the tab `t` holding kept replies, in seq order.
+async fn reply_fields(conn: &mut ::redis::aio::MultiplexedConnection, config: &RedisConfig) -> Vec<String> {
+    let fields: Vec<String> = conn.hkeys(config.key("tab", "t")).await.unwrap();
+    let mut replies: Vec<String> = fields.into_iter().filter(|f| f.starts_with("r:")).collect();
+    replies.sort_by_key(|f| f[2..].parse::<u64>().unwrap());
+    replies
 }
 
 #[tokio::test]
-async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
+async fn replies_are_kept_within_the_limit_and_a_resend_needs_no_extra_read() {
     let Some(url) = redis_url() else { return };
     // A long idle window: the lease is held throughout, whatever the machine's speed.
     let config = config(&url).lease_idle(Duration::from_secs(5));
@@ -375,51 +387,51 @@ async fn replies_are_loaded_only_for_a_resend_and_kept_within_the_limit() {
         .store(lock, &record(&[("a", 1)], 0), &names(&["a"]))
         .await
         .unwrap();
-    // As the engine does it: lock for the event's seq, push its reply, store.
+    // As the engine does it for a client that never acknowledges: lock, push the event's
+    // reply, store.
     for seq in 1..=300u64 {
-        let mut lock = manager.lock_for_seq("t", seq).await.unwrap();
+        let mut lock = manager.lock("t").await.unwrap();
         let mut next = lock.record.take().unwrap();
-        assert!(next.replies.is_empty(), "a new seq needs no replies (seq {seq})");
+        assert_eq!(
+            next.replies.last().map(|(seq, _)| *seq),
+            seq.checked_sub(1).filter(|s| *s > 0),
+            "the replies Redis holds come with the lease"
+        );
         next.seq = seq;
         next.replies.push((seq, format!("reply {seq}")));
         manager.store(lock, &next, &[]).await.unwrap();
     }
-    let kept: i64 = conn.zcard(config.key("replies", "t")).await.unwrap();
-    assert_eq!(kept, 256, "the oldest are dropped by the store");
-    // A resend: the replies are there to answer it, read in one round trip (under the
-    // lease; without one, after the lock-and-load).
+    let kept = reply_fields(&mut conn, &config).await;
+    assert_eq!(kept.len(), 256, "the oldest are dropped by the store");
+    assert_eq!((kept[0].as_str(), kept[255].as_str()), ("r:45", "r:300"));
+    // A resend: its reply is there, with no round trip under the lease.
     let before = manager.round_trips();
-    let mut lock = manager.lock_for_seq("t", 299).await.unwrap();
-    assert_eq!(manager.round_trips() - before, 1, "the replies, under the lease");
-    let record = lock.record.take().unwrap();
-    assert_eq!(
-        record.replies,
-        [(299, "reply 299".to_owned()), (300, "reply 300".to_owned())],
-        "the resent one and those after it"
-    );
-    manager.release(lock);
-    // hello with `acked`: everything loaded, acknowledged ones dropped and deleted.
     let mut lock = manager.lock("t").await.unwrap();
+    assert_eq!(manager.round_trips() - before, 0, "under the lease, nothing to read");
     let mut record = lock.record.take().unwrap();
     assert_eq!(record.replies.len(), 256);
+    assert_eq!(record.replies[254], (299, "reply 299".to_owned()));
+    // hello with `acked`: the acknowledged ones dropped, and deleted from Redis.
     record.replies.retain(|(seq, _)| *seq > 298);
     manager.store(lock, &record, &[]).await.unwrap();
-    let left: Vec<String> = conn.zrange(config.key("replies", "t"), 0, -1).await.unwrap();
-    assert_eq!(left, ["299:reply 299", "300:reply 300"]);
-    // Without a lease (another instance), a resend costs the lock-and-load, then the replies.
+    assert_eq!(reply_fields(&mut conn, &config).await, ["r:299", "r:300"]);
+    // Without a lease (another instance), the lock-and-load reads them with the tab.
     manager.release_leases().await;
     let other = RedisStateManager::connect(config.clone().lease_idle(Duration::ZERO))
         .await
         .unwrap();
     let before = other.round_trips();
-    let mut lock = other.lock_for_seq("t", 299).await.unwrap();
-    assert_eq!(other.round_trips() - before, 2, "lock and load, then the replies");
-    assert_eq!(lock.record.take().unwrap().replies.len(), 2);
+    let mut lock = other.lock("t").await.unwrap();
+    assert_eq!(other.round_trips() - before, 1, "lock and load, replies included");
+    assert_eq!(
+        lock.record.take().unwrap().replies,
+        [(299, "reply 299".to_owned()), (300, "reply 300".to_owned())]
+    );
     other.release(lock);
 }
 
 #[tokio::test]
-async fn acknowledged_replies_are_deleted_without_being_loaded() {
+async fn acknowledged_replies_are_deleted() {
     let Some(url) = redis_url() else { return };
     let config = config(&url);
     let manager = RedisStateManager::connect(config.clone()).await.unwrap();
@@ -429,20 +441,67 @@ async fn acknowledged_replies_are_deleted_without_being_loaded() {
     // As the engine does it for events carrying `acked` (the browser runtime's way): only
     // the replies the client has not acknowledged stay in Redis.
     for seq in 1..=50u64 {
-        let mut lock = manager.lock_for_seq("t", seq).await.unwrap();
+        let mut lock = manager.lock("t").await.unwrap();
         let mut next = lock.record.take().unwrap();
-        assert!(next.replies.is_empty(), "nothing loaded for a new seq");
+        let held: Vec<u64> = next.replies.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(held, (seq > 1).then_some(seq - 1).into_iter().collect::<Vec<_>>());
         lock.acked = seq - 1;
         next.seq = seq;
         next.replies.push((seq, format!("reply {seq}")));
         manager.store(lock, &next, &[]).await.unwrap();
     }
-    let left: Vec<String> = conn.zrange(config.key("replies", "t"), 0, -1).await.unwrap();
-    assert_eq!(left, ["50:reply 50"], "replies up to the acked seq are gone");
-    // A resend of the last event is still answered from Redis.
-    let mut lock = manager.lock_for_seq("t", 50).await.unwrap();
+    assert_eq!(
+        reply_fields(&mut conn, &config).await,
+        ["r:50"],
+        "replies up to the acked seq are gone"
+    );
+    // A resend of the last event is still answered from Redis, by another instance too.
+    manager.release_leases().await;
+    let mut lock = manager.lock("t").await.unwrap();
     let record = lock.record.take().unwrap();
     assert_eq!(record.replies, [(50, "reply 50".to_owned())]);
+    manager.release(lock);
+}
+
+#[tokio::test]
+async fn a_held_lease_sets_the_tab_ttl_and_renews_the_lock_only_when_due() {
+    let Some(url) = redis_url() else { return };
+    // The TTL is set again once an eighth of it has passed (100 ms here); the lease is
+    // trusted for two thirds of the lock's TTL (600 ms), and renewed with less than a third
+    // of the lock's TTL (300 ms) of that left.
+    let config = config(&url)
+        .tab_ttl(Duration::from_millis(800))
+        .lock_ttl(Duration::from_millis(900))
+        .lease_idle(Duration::from_secs(5));
+    let manager = RedisStateManager::connect(config.clone()).await.unwrap();
+    let mut conn = raw(&url).await;
+    let (tab, lock_key) = (config.key("tab", "t"), config.key("lock", "t"));
+    let event = |seq: u64| {
+        let manager = &manager;
+        async move {
+            let mut lock = manager.lock("t").await.unwrap();
+            let mut next = lock.record.take().unwrap_or_else(|| record(&[("a", 0)], 0));
+            next.seq = seq;
+            manager.store(lock, &next, &names(&["a"])).await.unwrap();
+        }
+    };
+    event(1).await;
+    let ttl: i64 = conn.pttl(&tab).await.unwrap();
+    assert!((700..=900).contains(&ttl), "the TTL and its refresh window: {ttl}");
+    // Marks that show whether the next store sets them again.
+    let _: () = conn.pexpire(&tab, 60_000).await.unwrap();
+    let _: () = conn.pexpire(&lock_key, 60_000).await.unwrap();
+    event(2).await;
+    let (ttl, lock_ttl): (i64, i64) = (conn.pttl(&tab).await.unwrap(), conn.pttl(&lock_key).await.unwrap());
+    assert!(ttl > 50_000, "set 10 ms ago: not set again ({ttl})");
+    assert!(lock_ttl > 50_000, "trusted for long enough: not renewed ({lock_ttl})");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    event(3).await;
+    let (ttl, lock_ttl): (i64, i64) = (conn.pttl(&tab).await.unwrap(), conn.pttl(&lock_key).await.unwrap());
+    assert!(ttl <= 900, "past its window: set again ({ttl})");
+    assert!(lock_ttl <= 900, "less than a third left: renewed ({lock_ttl})");
+    let lock = manager.lock("t").await.unwrap();
+    assert_eq!(lock.record.as_ref().unwrap().seq, 3, "every store wrote");
     manager.release(lock);
 }
 
@@ -565,7 +624,10 @@ async fn release_wakes_the_next_waiter_and_tabs_expire() {
         .unwrap();
     let mut conn = raw(&url).await;
     let ttl: i64 = conn.pttl(config.key("tab", "t")).await.unwrap();
-    assert!(ttl > 0 && ttl <= 1500, "the tab carries its TTL: {ttl}");
+    assert!(
+        ttl > 1400 && ttl <= 1500 + 1500 / 8,
+        "the tab carries its TTL and the lease's refresh window: {ttl}"
+    );
 
     let held = manager.lock("t").await.unwrap();
     let waiter = {
@@ -584,7 +646,7 @@ async fn release_wakes_the_next_waiter_and_tabs_expire() {
         "released, not expired (10 s)"
     );
 
-    tokio::time::sleep(Duration::from_millis(1700)).await;
+    tokio::time::sleep(Duration::from_millis(1900)).await;
     let lock = manager.lock("t").await.unwrap();
     assert_eq!(lock.record, None, "an idle tab is forgotten after its TTL");
     manager.release(lock);
