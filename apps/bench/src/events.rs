@@ -124,6 +124,23 @@ struct Figures {
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// CPU time per event of each process watched (in the order given), in microseconds.
+    cpu_us: Vec<f64>,
+}
+
+/// CPU time (user and system) a process has used so far, in microseconds, from
+/// `/proc/PID/stat` (clock ticks of 10 ms: rows of thousands of events make that fine).
+fn cpu_micros(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start at `state`.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    ticks * 10_000
 }
 
 /// `clients` sockets, connected (and hydrated) before the clock starts.
@@ -136,7 +153,8 @@ async fn open(url: &str, duet: bool, clients: usize) -> Result<Vec<Socket>, Stri
 }
 
 /// Each socket sends one event and waits for its answer, for `seconds`.
-async fn drive(sockets: Vec<Socket>, seconds: u64) -> Figures {
+async fn drive(sockets: Vec<Socket>, seconds: u64, watched: &[u32]) -> Figures {
+    let cpu_before: Vec<u64> = watched.iter().map(|&pid| cpu_micros(pid)).collect();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for mut socket in sockets {
@@ -169,7 +187,14 @@ async fn drive(sockets: Vec<Socket>, seconds: u64) -> Figures {
     for task in tasks {
         latencies.extend(task.await.unwrap_or_default());
     }
+    let cpu_after: Vec<u64> = watched.iter().map(|&pid| cpu_micros(pid)).collect();
     latencies.sort();
+    let events = latencies.len().max(1) as f64;
+    let cpu_us = cpu_before
+        .iter()
+        .zip(&cpu_after)
+        .map(|(before, after)| after.saturating_sub(*before) as f64 / events)
+        .collect();
     let at = |q: usize| {
         latencies
             .get(latencies.len() * q / 100)
@@ -180,16 +205,21 @@ async fn drive(sockets: Vec<Socket>, seconds: u64) -> Figures {
         per_second: latencies.len() as f64 / seconds as f64,
         p50_ms: at(50),
         p99_ms: at(99),
+        cpu_us,
     }
 }
 
-async fn round_trips(url: &str, duet: bool, clients: usize, seconds: u64) -> Result<Figures, String> {
-    Ok(drive(open(url, duet, clients).await?, seconds).await)
+/// Drives `clients` sockets of `url` for `seconds`, with the CPU time per event of the
+/// `watched` processes (the server first; the load generator, this process, is added last).
+async fn round_trips(url: &str, duet: bool, clients: usize, seconds: u64, watched: &[u32]) -> Result<Figures, String> {
+    let mut watched = watched.to_vec();
+    watched.push(std::process::id());
+    Ok(drive(open(url, duet, clients).await?, seconds, &watched).await)
 }
 
 /// A Redis server of the benchmark's own, so that every command it counts is the shop's.
 struct OwnRedis {
-    _process: Killed,
+    process: Killed,
     url: String,
 }
 
@@ -214,7 +244,7 @@ impl OwnRedis {
         let process = Killed(process);
         wait_for(&addr).await?;
         Ok(OwnRedis {
-            _process: process,
+            process,
             url: format!("redis://{addr}"),
         })
     }
@@ -257,15 +287,18 @@ impl OwnRedis {
 
 /// Like [`round_trips`], also counting Redis round trips and Redis commands (those inside
 /// transactions and scripts included) per event while the clock runs.
+/// The CPU times are the server's, Redis' and the load generator's.
 async fn round_trips_on_redis(
     url: &str,
+    server: u32,
     redis: &OwnRedis,
     clients: usize,
     seconds: u64,
 ) -> Result<(Figures, f64, f64), String> {
     let sockets = open(url, true, clients).await?;
     let (requests_before, all_before) = redis.counts().await?;
-    let figures = drive(sockets, seconds).await;
+    let watched = [server, redis.process.0.id(), std::process::id()];
+    let figures = drive(sockets, seconds, &watched).await;
     let (requests_after, all_after) = redis.counts().await?;
     // The first INFO is counted in the second reading, not in the first.
     let events = figures.events.max(1) as f64;
@@ -309,6 +342,29 @@ async fn idle_memory(url: &str, duet: bool, pid: u32, count: usize) -> Result<f6
     Ok((after.saturating_sub(before) as f64) * 1024.0 / count as f64)
 }
 
+/// One row: the figures, the CPU times (server, then Redis when watched, then the load
+/// generator) and, on Redis, round trips and commands per event.
+fn print_row(clients: usize, server: &str, figures: &Figures, redis: Option<(f64, f64)>) {
+    let cpu = |i: usize| figures.cpu_us.get(i).map_or(String::new(), |us| format!("{us:.1}"));
+    let (redis_cpu, generator) = if figures.cpu_us.len() == 3 { (cpu(1), cpu(2)) } else { (String::new(), cpu(1)) };
+    let (trips, commands) = redis.map_or((String::new(), String::new()), |(t, c)| (format!("{t:.2}"), format!("{c:.1}")));
+    println!(
+        "| {clients} | {server} | {:.0} | {:.2} | {:.2} | {} | {redis_cpu} | {generator} | {trips} | {commands} |",
+        figures.per_second,
+        figures.p50_ms,
+        figures.p99_ms,
+        cpu(0)
+    );
+}
+
+fn print_ratio(label: &str, row: &Figures, base: &Figures) {
+    println!(
+        "| | {label} | {:.0}% | | {:.2}x | | | | | |",
+        100.0 * row.per_second / base.per_second,
+        row.p99_ms / base.p99_ms
+    );
+}
+
 /// A part of the comparison, to run alone (`--only`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Part {
@@ -346,12 +402,12 @@ pub(crate) async fn run(seconds: u64, clients: usize, idle: usize, only: Option<
         None
     };
     let redis_shop_addr = free_addr()?;
-    let _redis_shop = match &redis {
+    let redis_shop = match &redis {
         Some(redis) => Some(start_shop(&dir, &redis_shop_addr, "events-redis", Some(&redis.url))?),
         None => None,
     };
     let floor_addr = free_addr()?;
-    let _floor = match &redis {
+    let floor = match &redis {
         Some(redis) => Some(Killed(
             Command::new(&me)
                 .args(["echo-server", "--addr", &floor_addr, "--redis", &redis.url])
@@ -375,46 +431,35 @@ pub(crate) async fn run(seconds: u64, clients: usize, idle: usize, only: Option<
         println!("Event round trips (send one event, wait for its answer), {seconds} s per row");
         println!();
         println!(
-            "| clients | server | events/s | p50 ms | p99 ms | Redis round trips per event | Redis commands per event (in scripts too) |"
+            "| clients | server | events/s | p50 ms | p99 ms | server CPU µs per event | Redis CPU µs per event | load generator CPU µs per event | Redis round trips per event | Redis commands per event (in scripts too) |"
         );
-        println!("|---:|---|---:|---:|---:|---:|---:|");
+        println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let pid = |process: &Option<Killed>| process.as_ref().map_or(0, |p| p.0.id());
         for n in [1, clients] {
-            let bare = round_trips(&echo_url, false, n, seconds).await?;
-            let duet = round_trips(&duet_url, true, n, seconds).await?;
-            println!(
-                "| {n} | bare actix-ws echo | {:.0} | {:.2} | {:.2} | | |",
-                bare.per_second, bare.p50_ms, bare.p99_ms
-            );
-            println!(
-                "| {n} | duet `counter.increment`, memory manager | {:.0} | {:.2} | {:.2} | | |",
-                duet.per_second, duet.p50_ms, duet.p99_ms
-            );
-            println!(
-                "| | duet (memory) / bare | {:.0}% | | {:.2}x | | |",
-                100.0 * duet.per_second / bare.per_second,
-                duet.p99_ms / bare.p99_ms
-            );
+            let bare = round_trips(&echo_url, false, n, seconds, &[echo.0.id()]).await?;
+            let duet = round_trips(&duet_url, true, n, seconds, &[shop.0.id()]).await?;
+            print_row(n, "bare actix-ws echo", &bare, None);
+            print_row(n, "duet `counter.increment`, memory manager", &duet, None);
+            print_ratio("duet (memory) / bare", &duet, &bare);
             if let Some(redis) = &redis {
-                let floor = round_trips(&floor_url, false, n, seconds).await?;
-                println!(
-                    "| {n} | bare actix-ws echo + two Redis round trips (`HGETALL`, `HSET`) | {:.0} | {:.2} | {:.2} | 2 | 2 |",
-                    floor.per_second, floor.p50_ms, floor.p99_ms
+                let watched = [pid(&floor), redis.process.0.id()];
+                let floor = round_trips(&floor_url, false, n, seconds, &watched).await?;
+                print_row(
+                    n,
+                    "bare actix-ws echo + two Redis round trips (`HGETALL`, `HSET`)",
+                    &floor,
+                    Some((2.0, 2.0)),
                 );
-                println!(
-                    "| | (echo + Redis) / echo | {:.0}% | | {:.2}x | | |",
-                    100.0 * floor.per_second / bare.per_second,
-                    floor.p99_ms / bare.p99_ms
+                print_ratio("(echo + Redis) / echo", &floor, &bare);
+                let (on_redis, per_event, commands) =
+                    round_trips_on_redis(&redis_url, pid(&redis_shop), redis, n, seconds).await?;
+                print_row(
+                    n,
+                    "duet `counter.increment`, Redis manager",
+                    &on_redis,
+                    Some((per_event, commands)),
                 );
-                let (on_redis, per_event, commands) = round_trips_on_redis(&redis_url, redis, n, seconds).await?;
-                println!(
-                    "| {n} | duet `counter.increment`, Redis manager | {:.0} | {:.2} | {:.2} | {per_event:.2} | {commands:.1} |",
-                    on_redis.per_second, on_redis.p50_ms, on_redis.p99_ms
-                );
-                println!(
-                    "| | duet (Redis) / duet (memory) | {:.0}% | | {:.2}x | | |",
-                    100.0 * on_redis.per_second / duet.per_second,
-                    on_redis.p99_ms / duet.p99_ms
-                );
+                print_ratio("duet (Redis) / duet (memory)", &on_redis, &duet);
             }
         }
         println!();
