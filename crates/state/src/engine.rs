@@ -247,7 +247,7 @@ impl Engine {
         let (before, after) = change(record.states.get(state).cloned());
         let delta = after.delta_since(&before, &list_key);
         record.states.insert(state.to_owned(), after.stored);
-        self.store(lock, &record, &[state.to_owned()])
+        self.store(lock, record, &[state.to_owned()])
             .await
             .map_err(|error| match error {
                 ServerMessage::Error { code, message, .. } => EventError::new(code, message),
@@ -308,7 +308,7 @@ impl Engine {
         };
         self.renewing(&lock, reactions).await;
         let touched = touched(&before, &record);
-        self.store(lock, &record, &touched).await.ok()?;
+        self.store(lock, record, &touched).await.ok()?;
         let Effects { changes, actions, .. } = effects;
         (!changes.is_empty() || !actions.is_empty()).then_some(ServerMessage::Delta {
             seq: None,
@@ -403,7 +403,7 @@ impl Engine {
         }
         let touched: Vec<String> = record.states.keys().cloned().collect();
         let seq = record.seq;
-        self.store(lock, &record, &touched).await?;
+        self.store(lock, record, &touched).await?;
         let push = (joined && (!effects.changes.is_empty() || router != route_before)).then(|| ServerMessage::Delta {
             seq: None,
             changes: effects.changes,
@@ -609,7 +609,7 @@ impl Engine {
             let excess = record.replies.len() - KEPT_REPLIES;
             record.replies.drain(..excess);
         }
-        match self.store(lock, &record, &touched).await {
+        match self.store(lock, record, &touched).await {
             Ok(()) => Answer { reply, push },
             Err(error) => Answer::only(with_seq(error, seq)),
         }
@@ -855,13 +855,13 @@ impl Engine {
         lock
     }
 
-    async fn store(&self, lock: TabLock, record: &TabRecord, touched: &[String]) -> Result<(), ServerMessage> {
+    async fn store(&self, lock: TabLock, record: TabRecord, touched: &[String]) -> Result<(), ServerMessage> {
         let tab = lock.tab.clone();
+        let topics = record.subscriptions.iter().map(|s| s.topic.clone()).collect();
         let started = Instant::now();
         let stored = self.manager.store(lock, record, touched).await;
         metrics::histogram!("duet_tab_store_seconds").record(started.elapsed().as_secs_f64());
         stored.map_err(|e| store_error(&e))?;
-        let topics = record.subscriptions.iter().map(|s| s.topic.clone()).collect();
         self.broadcaster.set_topics(&tab, &topics);
         Ok(())
     }

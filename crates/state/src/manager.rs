@@ -129,11 +129,12 @@ pub trait StateManager: Send + Sync + 'static {
     fn lock<'a>(&'a self, tab: &'a str) -> BoxFuture<'a, Result<TabLock, StoreError>>;
 
     /// Writes `record` (of which only the `touched` states changed: the others are as
-    /// loaded) and releases the lock.
+    /// loaded) and releases the lock. The record is given, not lent: a manager that keeps
+    /// it between events (as the Redis one does under a lease) need not copy it.
     fn store<'a>(
         &'a self,
         lock: TabLock,
-        record: &'a TabRecord,
+        record: TabRecord,
         touched: &'a [String],
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
@@ -312,7 +313,7 @@ impl StateManager for MemoryStateManager {
     fn store<'a>(
         &'a self,
         lock: TabLock,
-        record: &'a TabRecord,
+        record: TabRecord,
         _touched: &'a [String],
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
@@ -321,7 +322,7 @@ impl StateManager for MemoryStateManager {
             if data.fence != lock.fence {
                 return Err(StoreError::LockLost);
             }
-            let text = serde_json::to_string(record).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let text = serde_json::to_string(&record).map_err(|e| StoreError::Unavailable(e.to_string()))?;
             if text.len() > self.max_tab_bytes {
                 return Err(StoreError::TooLarge {
                     bytes: text.len(),
@@ -374,7 +375,7 @@ mod tests {
         let manager = MemoryStateManager::new(Duration::from_secs(60));
         let lock = manager.lock("t1").await.unwrap();
         assert_eq!(lock.record, None, "a new tab");
-        manager.store(lock, &record(3), &[]).await.unwrap();
+        manager.store(lock, record(3), &[]).await.unwrap();
         let lock = manager.lock("t1").await.unwrap();
         assert_eq!(lock.record.as_ref().map(|r| r.seq), Some(3));
         manager.release(lock);
@@ -391,12 +392,12 @@ mod tests {
             waiters.push(tokio::spawn(async move {
                 let lock = manager.lock("t").await.unwrap();
                 let seen = lock.record.as_ref().map_or(0, |r| r.seq);
-                manager.store(lock, &record(seen + 1), &[]).await.unwrap();
+                manager.store(lock, record(seen + 1), &[]).await.unwrap();
                 (n, seen)
             }));
             tokio::task::yield_now().await;
         }
-        manager.store(first, &record(0), &[]).await.unwrap();
+        manager.store(first, record(0), &[]).await.unwrap();
         let mut seen: Vec<u64> = Vec::new();
         for w in waiters {
             seen.push(w.await.unwrap().1);
@@ -412,7 +413,7 @@ mod tests {
     async fn idle_tabs_expire() {
         let manager = MemoryStateManager::new(Duration::from_millis(30));
         let lock = manager.lock("t").await.unwrap();
-        manager.store(lock, &record(1), &[]).await.unwrap();
+        manager.store(lock, record(1), &[]).await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(manager.sweep(), 1);
         assert_eq!(manager.lock("t").await.unwrap().record, None);
@@ -422,13 +423,13 @@ mod tests {
     async fn anonymous_tabs_expire_sooner_and_unknown_ones_leave_nothing() {
         let manager = MemoryStateManager::new(Duration::from_secs(60)).anonymous_ttl(Duration::from_millis(30));
         let lock = manager.lock("anon").await.unwrap();
-        manager.store(lock, &record(1), &[]).await.unwrap();
+        manager.store(lock, record(1), &[]).await.unwrap();
         let lock = manager.lock("ada").await.unwrap();
         let ada = TabRecord {
             user_id: Some(7),
             ..record(1)
         };
-        manager.store(lock, &ada, &[]).await.unwrap();
+        manager.store(lock, ada, &[]).await.unwrap();
         let unknown = manager.lock("unknown").await.unwrap();
         assert_eq!(unknown.record, None);
         manager.release(unknown);
@@ -445,7 +446,7 @@ mod tests {
         let mut big = record(1);
         big.route.path = format!("/{}", "a".repeat(200));
         assert!(matches!(
-            manager.store(lock, &big, &[]).await,
+            manager.store(lock, big, &[]).await,
             Err(StoreError::TooLarge { limit: 100, .. })
         ));
         assert_eq!(manager.lock("t").await.unwrap().record, None, "nothing was written");
@@ -456,10 +457,10 @@ mod tests {
         let manager = MemoryStateManager::new(Duration::from_secs(60));
         let lock = manager.lock("t").await.unwrap();
         let stale = TabLock::new("t".into(), None, lock.fence, None);
-        manager.store(lock, &record(1), &[]).await.unwrap();
+        manager.store(lock, record(1), &[]).await.unwrap();
         let newer = manager.lock("t").await.unwrap();
-        assert_eq!(manager.store(stale, &record(99), &[]).await, Err(StoreError::LockLost));
-        manager.store(newer, &record(2), &[]).await.unwrap();
+        assert_eq!(manager.store(stale, record(99), &[]).await, Err(StoreError::LockLost));
+        manager.store(newer, record(2), &[]).await.unwrap();
         assert_eq!(manager.lock("t").await.unwrap().record.unwrap().seq, 2);
     }
 }

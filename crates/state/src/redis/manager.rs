@@ -212,7 +212,10 @@ impl Drop for LockGuard {
 }
 
 enum Attempt {
-    Locked { fence: u64, fields: Vec<String> },
+    Locked {
+        fence: u64,
+        fields: Vec<String>,
+    },
     /// Another holder has the lock.
     Held,
 }
@@ -593,7 +596,11 @@ fn store_command(
             .sum::<usize>();
     sizes.extend(states.iter().map(|(name, json)| ((*name).clone(), json.len())));
     let kept: Vec<&(u64, String)> = record.replies.iter().filter(|(seq, _)| *seq > body.acked).collect();
-    let new: Vec<&(u64, String)> = kept.iter().copied().filter(|(seq, _)| !body.known.contains(seq)).collect();
+    let new: Vec<&(u64, String)> = kept
+        .iter()
+        .copied()
+        .filter(|(seq, _)| !body.known.contains(seq))
+        .collect();
 
     let mut command = ::redis::cmd("EVALSHA");
     command.arg(script.get_hash()).arg(keys.len()).arg(&keys);
@@ -727,7 +734,7 @@ impl StateManager for RedisStateManager {
     fn store<'a>(
         &'a self,
         mut lock: TabLock,
-        record: &'a TabRecord,
+        record: TabRecord,
         touched: &'a [String],
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
@@ -765,7 +772,7 @@ impl StateManager for RedisStateManager {
                 renew,
             };
             let body = StoreBody {
-                record,
+                record: &record,
                 touched,
                 known: &guard.replies,
                 acked: lock.acked.max(record.seq.saturating_sub(KEPT_REPLIES)),
@@ -806,17 +813,19 @@ impl StateManager for RedisStateManager {
                     let Some(turn) = guard.turn.take() else {
                         return Ok(());
                     };
-                    let mut kept_record = record.clone();
-                    kept_record.replies.retain(|(seq, _)| kept.contains(seq));
+                    let mut record = record;
+                    record.replies.retain(|(seq, _)| kept.contains(seq));
                     let lease = Lease {
                         fence: guard.fence,
-                        record: kept_record,
+                        record,
                         sizes: std::mem::take(&mut guard.sizes),
                         valid_until: guard
                             .valid_until
                             .filter(|_| !renew)
                             .unwrap_or(sent + config.lock_ttl * 2 / 3),
-                        refreshed: refresh.map_or(guard.refreshed, |_| Some((sent, ttl))).unwrap_or((sent, ttl)),
+                        refreshed: refresh
+                            .map_or(guard.refreshed, |_| Some((sent, ttl)))
+                            .unwrap_or((sent, ttl)),
                         used: Instant::now(),
                     };
                     if let Some(number) = turn.keep(lease) {

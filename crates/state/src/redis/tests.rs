@@ -70,7 +70,7 @@ async fn one_event(manager: &RedisStateManager, tab: &str, seq: u64) {
         vars.insert("value".into(), json!(seq));
     }
     manager
-        .store(lock, &record, &names(&["state3", "state17"]))
+        .store(lock, record, &names(&["state3", "state17"]))
         .await
         .unwrap();
 }
@@ -88,7 +88,7 @@ async fn an_event_is_one_round_trip_under_a_lease_and_two_without_whatever_the_n
     let before = manager.round_trips();
     let lock = manager.lock("tab").await.unwrap();
     assert_eq!(lock.record, None, "a new tab");
-    manager.store(lock, &record(&many, 1), &names(&all)).await.unwrap();
+    manager.store(lock, record(&many, 1), &names(&all)).await.unwrap();
     assert_eq!(
         manager.round_trips() - before,
         2,
@@ -146,7 +146,7 @@ async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
     let mut conn = raw(&url).await;
     let lock_key = config.key("lock", "t");
     let lock = a.lock("t").await.unwrap();
-    a.store(lock, &record(&[("a", 1)], 1), &names(&["a"])).await.unwrap();
+    a.store(lock, record(&[("a", 1)], 1), &names(&["a"])).await.unwrap();
     assert_eq!(a.leases(), 1);
 
     // The lock expires under A's lease (as after a pause, a Redis restart or FLUSHALL).
@@ -159,7 +159,7 @@ async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
     let mut next = lock.record.take().unwrap();
     next.states.get_mut("a").unwrap().insert("value".into(), json!(2));
     next.seq = 2;
-    assert_eq!(a.store(lock, &next, &names(&["a"])).await, Err(StoreError::LockLost));
+    assert_eq!(a.store(lock, next, &names(&["a"])).await, Err(StoreError::LockLost));
     assert_eq!(
         in_redis(&mut conn, &config, "a").await,
         (r#"{"value":1}"#.to_owned(), 1),
@@ -172,7 +172,7 @@ async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
     assert_eq!(next.seq, 1);
     next.states.get_mut("a").unwrap().insert("value".into(), json!(2));
     next.seq = 2;
-    a.store(lock, &next, &names(&["a"])).await.unwrap();
+    a.store(lock, next, &names(&["a"])).await.unwrap();
     assert_eq!(
         in_redis(&mut conn, &config, "a").await,
         (r#"{"value":2}"#.to_owned(), 2)
@@ -190,8 +190,8 @@ async fn a_lost_lease_writes_nothing_and_the_next_event_recovers() {
     by_a.seq = 3;
     by_b.states.get_mut("a").unwrap().insert("value".into(), json!(50));
     by_b.seq = 3;
-    assert_eq!(a.store(stale, &by_a, &names(&["a"])).await, Err(StoreError::LockLost));
-    b.store(taken, &by_b, &names(&["a"])).await.unwrap();
+    assert_eq!(a.store(stale, by_a, &names(&["a"])).await, Err(StoreError::LockLost));
+    b.store(taken, by_b, &names(&["a"])).await.unwrap();
     assert_eq!(
         in_redis(&mut conn, &config, "a").await,
         (r#"{"value":50}"#.to_owned(), 3)
@@ -223,7 +223,7 @@ async fn another_instance_asking_for_a_leased_tab_gets_it_within_the_idle_window
     // A idle under its lease: B gets the tab once the lease has been idle `idle`, not after
     // the lock's 10 s TTL.
     let lock = a.lock("t").await.unwrap();
-    a.store(lock, &record(&[("a", 1)], 1), &names(&["a"])).await.unwrap();
+    a.store(lock, record(&[("a", 1)], 1), &names(&["a"])).await.unwrap();
     let waited = time_to_lock(&b).await;
     assert!(waited < idle + Duration::from_secs(1), "B waited {waited:?}");
     assert_eq!(a.leases(), 0);
@@ -234,7 +234,7 @@ async fn another_instance_asking_for_a_leased_tab_gets_it_within_the_idle_window
         .await
         .unwrap();
     let lock = a.lock("t").await.unwrap();
-    a.store(lock, &record(&[("a", 2)], 2), &names(&["a"])).await.unwrap();
+    a.store(lock, record(&[("a", 2)], 2), &names(&["a"])).await.unwrap();
     let running = a.lock("t").await.unwrap();
     let asking = {
         let b = b.clone();
@@ -247,7 +247,7 @@ async fn another_instance_asking_for_a_leased_tab_gets_it_within_the_idle_window
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let stored = Instant::now();
-    a.store(running, &record(&[("a", 3)], 3), &names(&["a"])).await.unwrap();
+    a.store(running, record(&[("a", 3)], 3), &names(&["a"])).await.unwrap();
     assert_eq!(a.leases(), 0, "asked for: unlocked, not kept");
     let (got, seen) = asking.await.unwrap();
     assert_eq!(seen, Some(3), "B saw A's store");
@@ -265,7 +265,7 @@ async fn idle_leases_are_released_and_a_closed_tab_at_once() {
     let manager = RedisStateManager::connect(config.clone()).await.unwrap();
     let mut conn = raw(&url).await;
     let lock = manager.lock("t").await.unwrap();
-    manager.store(lock, &record(&[("a", 1)], 1), &[]).await.unwrap();
+    manager.store(lock, record(&[("a", 1)], 1), &[]).await.unwrap();
     let held: bool = conn.exists(config.key("lock", "t")).await.unwrap();
     assert!(held && manager.leases() == 1, "kept after the store");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -277,7 +277,7 @@ async fn idle_leases_are_released_and_a_closed_tab_at_once() {
         .await
         .unwrap();
     let lock = manager.lock("t").await.unwrap();
-    manager.store(lock, &record(&[("a", 2)], 2), &[]).await.unwrap();
+    manager.store(lock, record(&[("a", 2)], 2), &[]).await.unwrap();
     assert_eq!(manager.leases(), 1);
     let closed = Instant::now();
     manager.let_go("t");
@@ -301,7 +301,7 @@ async fn two_users_of_one_tab_in_one_process_hand_the_lease_on_in_order() {
             .unwrap(),
     );
     let lock = manager.lock("t").await.unwrap();
-    manager.store(lock, &record(&[("a", 0)], 0), &[]).await.unwrap();
+    manager.store(lock, record(&[("a", 0)], 0), &[]).await.unwrap();
     let before = manager.round_trips();
     let mut tasks = Vec::new();
     for _ in 0..2 {
@@ -313,7 +313,7 @@ async fn two_users_of_one_tab_in_one_process_hand_the_lease_on_in_order() {
                 let n = value(&next, "a");
                 tokio::task::yield_now().await;
                 next.states.get_mut("a").unwrap().insert("value".into(), json!(n + 1));
-                manager.store(lock, &next, &names(&["a"])).await.unwrap();
+                manager.store(lock, next, &names(&["a"])).await.unwrap();
             }
         }));
     }
@@ -340,7 +340,7 @@ async fn only_touched_states_are_written() {
 
     let lock = manager.lock("t").await.unwrap();
     manager
-        .store(lock, &record(&[("a", 1), ("b", 1)], 1), &names(&["a", "b"]))
+        .store(lock, record(&[("a", 1), ("b", 1)], 1), &names(&["a", "b"]))
         .await
         .unwrap();
     // Someone else's write to `b` (as if another field changed it in between) stays: an
@@ -352,7 +352,7 @@ async fn only_touched_states_are_written() {
     next.states.get_mut("b").unwrap().insert("value".into(), json!(1000));
     next.replies.push((2, "two".into()));
     next.seq = 2;
-    manager.store(lock, &next, &names(&["a"])).await.unwrap();
+    manager.store(lock, next, &names(&["a"])).await.unwrap();
     let b: String = conn.hget(&key, "s:b").await.unwrap();
     assert_eq!(b, r#"{"value":42}"#, "b was not touched, so not written");
     let a: String = conn.hget(&key, "s:a").await.unwrap();
@@ -384,7 +384,7 @@ async fn replies_are_kept_within_the_limit_and_a_resend_needs_no_extra_read() {
     let mut conn = raw(&url).await;
     let lock = manager.lock("t").await.unwrap();
     manager
-        .store(lock, &record(&[("a", 1)], 0), &names(&["a"]))
+        .store(lock, record(&[("a", 1)], 0), &names(&["a"]))
         .await
         .unwrap();
     // As the engine does it for a client that never acknowledges: lock, push the event's
@@ -399,7 +399,7 @@ async fn replies_are_kept_within_the_limit_and_a_resend_needs_no_extra_read() {
         );
         next.seq = seq;
         next.replies.push((seq, format!("reply {seq}")));
-        manager.store(lock, &next, &[]).await.unwrap();
+        manager.store(lock, next, &[]).await.unwrap();
     }
     let kept = reply_fields(&mut conn, &config).await;
     assert_eq!(kept.len(), 256, "the oldest are dropped by the store");
@@ -413,7 +413,7 @@ async fn replies_are_kept_within_the_limit_and_a_resend_needs_no_extra_read() {
     assert_eq!(record.replies[254], (299, "reply 299".to_owned()));
     // hello with `acked`: the acknowledged ones dropped, and deleted from Redis.
     record.replies.retain(|(seq, _)| *seq > 298);
-    manager.store(lock, &record, &[]).await.unwrap();
+    manager.store(lock, record, &[]).await.unwrap();
     assert_eq!(reply_fields(&mut conn, &config).await, ["r:299", "r:300"]);
     // Without a lease (another instance), the lock-and-load reads them with the tab.
     manager.release_leases().await;
@@ -437,7 +437,7 @@ async fn acknowledged_replies_are_deleted() {
     let manager = RedisStateManager::connect(config.clone()).await.unwrap();
     let mut conn = raw(&url).await;
     let lock = manager.lock("t").await.unwrap();
-    manager.store(lock, &record(&[("a", 1)], 0), &[]).await.unwrap();
+    manager.store(lock, record(&[("a", 1)], 0), &[]).await.unwrap();
     // As the engine does it for events carrying `acked` (the browser runtime's way): only
     // the replies the client has not acknowledged stay in Redis.
     for seq in 1..=50u64 {
@@ -448,7 +448,7 @@ async fn acknowledged_replies_are_deleted() {
         lock.acked = seq - 1;
         next.seq = seq;
         next.replies.push((seq, format!("reply {seq}")));
-        manager.store(lock, &next, &[]).await.unwrap();
+        manager.store(lock, next, &[]).await.unwrap();
     }
     assert_eq!(
         reply_fields(&mut conn, &config).await,
@@ -482,7 +482,7 @@ async fn a_held_lease_sets_the_tab_ttl_and_renews_the_lock_only_when_due() {
             let mut lock = manager.lock("t").await.unwrap();
             let mut next = lock.record.take().unwrap_or_else(|| record(&[("a", 0)], 0));
             next.seq = seq;
-            manager.store(lock, &next, &names(&["a"])).await.unwrap();
+            manager.store(lock, next, &names(&["a"])).await.unwrap();
         }
     };
     event(1).await;
@@ -513,7 +513,7 @@ async fn a_worker_that_lost_its_lock_writes_nothing() {
         .unwrap();
     let lock = manager.lock("t").await.unwrap();
     manager
-        .store(lock, &record(&[("a", 1)], 1), &names(&["a"]))
+        .store(lock, record(&[("a", 1)], 1), &names(&["a"]))
         .await
         .unwrap();
 
@@ -527,15 +527,15 @@ async fn a_worker_that_lost_its_lock_writes_nothing() {
     // The slow worker wakes up and tries to write its stale state: refused, before and
     // after the new holder's write.
     assert_eq!(
-        manager.store(slow, &record(&[("a", 99)], 2), &names(&["a"])).await,
+        manager.store(slow, record(&[("a", 99)], 2), &names(&["a"])).await,
         Err(StoreError::LockLost)
     );
-    manager.store(fast, &next, &names(&["a"])).await.unwrap();
+    manager.store(fast, next, &names(&["a"])).await.unwrap();
     let lock = manager.lock("t").await.unwrap();
     assert_eq!(value(lock.record.as_ref().unwrap(), "a"), 2);
     let forged = TabLock::new("t".into(), None, lock.fence, None);
     assert_eq!(
-        manager.store(forged, &record(&[("a", 7)], 3), &names(&["a"])).await,
+        manager.store(forged, record(&[("a", 7)], 3), &names(&["a"])).await,
         Err(StoreError::LockLost),
         "a lock this manager did not hand out cannot write"
     );
@@ -558,14 +558,14 @@ async fn waiters_are_woken_by_the_unlock_not_by_polling() {
             let lock = manager.lock("t").await.unwrap();
             let acquired = Instant::now();
             let seen = lock.record.as_ref().map_or(0, |r| r.seq);
-            manager.store(lock, &record(&[], seen + 1), &[]).await.unwrap();
+            manager.store(lock, record(&[], seen + 1), &[]).await.unwrap();
             (seen, acquired)
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = manager.round_trips();
     let released = Instant::now();
-    manager.store(first, &record(&[], 0), &[]).await.unwrap();
+    manager.store(first, record(&[], 0), &[]).await.unwrap();
     let mut seen = Vec::new();
     for waiter in waiters {
         let (s, acquired) = waiter.await.unwrap();
@@ -591,7 +591,7 @@ async fn an_abandoned_lock_expires_and_the_next_holder_sees_the_last_write() {
         .unwrap();
     let lock = manager.lock("t").await.unwrap();
     manager
-        .store(lock, &record(&[("a", 1)], 1), &names(&["a"]))
+        .store(lock, record(&[("a", 1)], 1), &names(&["a"]))
         .await
         .unwrap();
     // A worker dies holding the lock: nothing unlocks it.
@@ -619,7 +619,7 @@ async fn release_wakes_the_next_waiter_and_tabs_expire() {
     let manager = Arc::new(RedisStateManager::connect(config.clone()).await.unwrap());
     let lock = manager.lock("t").await.unwrap();
     manager
-        .store(lock, &record(&[("a", 1)], 1), &names(&["a"]))
+        .store(lock, record(&[("a", 1)], 1), &names(&["a"]))
         .await
         .unwrap();
     let mut conn = raw(&url).await;
