@@ -2,9 +2,8 @@
 //! instances, so any instance can serve any socket of any tab — no sticky sessions.
 //!
 //! - [`RedisStateManager`]: a [`StateManager`](crate::StateManager) over Redis. Each tab is
-//!   one hash (`meta`, one field per state) plus a sorted set of the replies kept for
-//!   resends (read only to answer a resend), both with a TTL; its lock is a key holding
-//!   a random token. Lock-and-load is one pipeline (`SET NX PX`, then the reads), and
+//!   one hash with a TTL (`meta`, one field per state, one per reply not yet acknowledged:
+//!   kept for resends); its lock is a key holding a random token. Lock-and-load is one pipeline (`SET NX PX`, then the reads), and
 //!   store-and-unlock a Lua script that refuses to write unless the lock still
 //!   holds the token: two round trips per event, whatever the number of states, and a
 //!   worker that lost its lock writes nothing. Waiters block on a per-tab wake-up list
@@ -23,8 +22,8 @@
 //!   and logouts on one instance reach the tabs and sockets of every instance; it resubscribes
 //!   by itself after Redis restarts.
 //!
-//! Keys (with the default prefix `duet`): `duet:tab:{tab}` (hash), `duet:replies:{tab}`
-//! (sorted set by seq), `duet:lock:{tab}`, `duet:want:{tab}` (a waiter's request),
+//! Keys (with the default prefix `duet`): `duet:tab:{tab}` (hash), `duet:lock:{tab}`,
+//! `duet:want:{tab}` (a waiter's request),
 //! `duet:wake:{tab}` (list) and the channel `duet:broadcast`. One Redis server (or a
 //! primary with replicas) is assumed, not Redis Cluster: a tab's keys are used together in
 //! one pipeline or script.
