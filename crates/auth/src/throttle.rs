@@ -314,7 +314,10 @@ impl Limiter {
     pub async fn check(&self, throttle: &Throttle, key: &str) -> Result<(), AuthError> {
         let wait = match &*self.store {
             Store::Memory(memory) => memory.check(throttle, key),
-            Store::Redis(redis) => redis.check(throttle, key).await?,
+            // Boxed: the Redis check's future is several KB, and every future awaiting a
+            // check (the API's throttle middleware, which actix-web moves into a box on each
+            // request) would carry that size on the in-memory path too.
+            Store::Redis(redis) => Box::pin(redis.check(throttle, key)).await?,
         };
         match wait {
             None => Ok(()),
