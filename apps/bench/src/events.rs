@@ -346,8 +346,14 @@ async fn idle_memory(url: &str, duet: bool, pid: u32, count: usize) -> Result<f6
 /// generator) and, on Redis, round trips and commands per event.
 fn print_row(clients: usize, server: &str, figures: &Figures, redis: Option<(f64, f64)>) {
     let cpu = |i: usize| figures.cpu_us.get(i).map_or(String::new(), |us| format!("{us:.1}"));
-    let (redis_cpu, generator) = if figures.cpu_us.len() == 3 { (cpu(1), cpu(2)) } else { (String::new(), cpu(1)) };
-    let (trips, commands) = redis.map_or((String::new(), String::new()), |(t, c)| (format!("{t:.2}"), format!("{c:.1}")));
+    let (redis_cpu, generator) = if figures.cpu_us.len() == 3 {
+        (cpu(1), cpu(2))
+    } else {
+        (String::new(), cpu(1))
+    };
+    let (trips, commands) = redis.map_or((String::new(), String::new()), |(t, c)| {
+        (format!("{t:.2}"), format!("{c:.1}"))
+    });
     println!(
         "| {clients} | {server} | {:.0} | {:.2} | {:.2} | {} | {redis_cpu} | {generator} | {trips} | {commands} |",
         figures.per_second,

@@ -568,7 +568,7 @@ struct StoreBody<'a> {
 /// replies Redis holds after it.
 fn store_command(
     script: &Script,
-    keys: [String; 4],
+    keys: &[String; 4],
     head: &StoreHead,
     body: &StoreBody<'_>,
     sizes: &mut HashMap<String, usize>,
@@ -603,7 +603,7 @@ fn store_command(
         .collect();
 
     let mut command = ::redis::cmd("EVALSHA");
-    command.arg(script.get_hash()).arg(keys.len()).arg(&keys);
+    command.arg(script.get_hash()).arg(keys.len()).arg(keys);
     command
         .arg(head.fence)
         .arg(head.ttl.map_or(0, millis))
@@ -785,7 +785,7 @@ impl StateManager for RedisStateManager {
                 config.key("want", tab),
             ];
             // Refused before the script: dropping the armed guard unlocks the tab.
-            let (command, size, kept) = store_command(&shared.store, keys, &head, &body, &mut guard.sizes)
+            let (command, size, kept) = store_command(&shared.store, &keys, &head, &body, &mut guard.sizes)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             if size > config.max_tab_bytes {
                 return Err(StoreError::TooLarge {
