@@ -667,6 +667,11 @@ impl Checked {
             addr: addr.to_owned(),
             reason: e.to_string(),
         };
+        // Bound before the public port: once that one accepts connections, so does this one.
+        let metrics = match &metrics_addr {
+            Some(metrics_addr) => Some(crate::metrics::listen(metrics_addr, drain.clone(), metrics_db)?),
+            None => None,
+        };
         let server = HttpServer::new(move || {
             let prefixes = Arc::clone(&prefixes);
             let openapi = Arc::clone(&openapi);
@@ -710,10 +715,6 @@ impl Checked {
         for bound in server.addrs() {
             tracing::info!("listening on http://{bound}");
         }
-        let metrics = match &metrics_addr {
-            Some(metrics_addr) => Some(crate::metrics::listen(metrics_addr, drain.clone(), metrics_db)?),
-            None => None,
-        };
         let server = server.run();
         actix_web::rt::spawn(crate::shutdown::on_signal(
             server.handle(),
