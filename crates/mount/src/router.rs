@@ -93,7 +93,8 @@ impl Mount {
         cfg.route(HEALTH_PATH, web::get().to(health))
             .route(HEALTH_PATH, web::head().to(health));
         cfg.route(EVENT_PATH, web::get().to(duet_state::event_socket));
-        cfg.service(web::resource(format!("{}/{{file:.*}}", crate::DUET_PATH)).to(duet_files));
+        // A scope: a prefix check turns other paths away (a `{file:.*}` pattern is a regex).
+        cfg.service(web::scope(crate::DUET_PATH).default_service(web::to(duet_files)));
         for routes in routes {
             routes.register(cfg);
         }
