@@ -49,6 +49,7 @@ mod migration_set;
 mod model;
 mod password;
 mod query;
+mod row_timestamp;
 pub mod schema;
 mod staff;
 #[cfg(feature = "testing")]

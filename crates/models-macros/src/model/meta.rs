@@ -44,6 +44,35 @@ fn sql_type(field: &FieldSpec, krate: &TokenStream) -> TokenStream {
     }
 }
 
+/// The type a field has in a row as loaded: its own, but a `NaiveDateTime` is decoded as
+/// `RowTimestamp` (see `duet_models`' `row_timestamp`: diesel's SQLite parse is slow).
+pub(super) fn row_type(field: &FieldSpec, krate: &TokenStream) -> TokenStream {
+    if !is_timestamp(field) {
+        let ty = &field.ty;
+        return quote!(#ty);
+    }
+    let timestamp = quote!(#krate::__private::RowTimestamp);
+    if field.inner.is_some() {
+        quote!(::core::option::Option<#timestamp>)
+    } else {
+        timestamp
+    }
+}
+
+/// The field's value from its [`row_type`] value, the variable `ident`.
+fn from_row(field: &FieldSpec) -> TokenStream {
+    let ident = &field.ident;
+    match (is_timestamp(field), field.inner.is_some()) {
+        (false, _) => quote!(#ident),
+        (true, false) => quote!(#ident.0),
+        (true, true) => quote!(#ident.map(|t| t.0)),
+    }
+}
+
+fn is_timestamp(field: &FieldSpec) -> bool {
+    matches!(field.value_ty(), syn::Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "NaiveDateTime"))
+}
+
 /// diesel's `table!`, in a module named after the table, next to the struct.
 pub(super) fn table(model: &ModelSpec, krate: &TokenStream) -> TokenStream {
     let table = &model.table;
@@ -140,7 +169,8 @@ pub(super) fn inherent(model: &ModelSpec, krate: &TokenStream) -> TokenStream {
         quote!(#[doc = #doc] pub const #constant: #krate::FieldRef<#ident> = #krate::FieldRef::new(#name);)
     });
     let idents: Vec<&Ident> = model.fields.iter().map(|f| &f.ident).collect();
-    let tys: Vec<_> = model.fields.iter().map(|f| &f.ty).collect();
+    let tys: Vec<_> = model.fields.iter().map(|f| row_type(f, krate)).collect();
+    let values: Vec<_> = model.fields.iter().map(from_row).collect();
     let sqls: Vec<_> = model.fields.iter().map(|f| sql_type(f, krate)).collect();
     let table = &model.table;
     let columns: Vec<_> = model.fields.iter().map(|f| &f.column).collect();
@@ -151,7 +181,7 @@ pub(super) fn inherent(model: &ModelSpec, krate: &TokenStream) -> TokenStream {
 
             #[doc(hidden)]
             fn __duet_row((#(#idents,)*): (#(#tys,)*)) -> Self {
-                Self { #(#idents),* }
+                Self { #(#idents: #values),* }
             }
         }
 

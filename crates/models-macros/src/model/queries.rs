@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::meta::changes_ident;
+use super::meta::{changes_ident, row_type};
 use super::spec::{Auto, ModelSpec};
 
 struct Names {
@@ -21,7 +21,7 @@ impl Names {
     fn new(model: &ModelSpec, krate: &TokenStream) -> Names {
         let table = &model.table;
         let columns = model.fields.iter().map(|f| &f.column);
-        let tys = model.fields.iter().map(|f| &f.ty);
+        let tys = model.fields.iter().map(|f| row_type(f, krate));
         Names {
             krate: krate.clone(),
             private: quote!(#krate::__private),
