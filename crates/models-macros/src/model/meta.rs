@@ -20,17 +20,7 @@ pub(super) fn changes_ident(model: &ModelSpec) -> Ident {
 /// unknown name is a `#[derive(Choices)]` enum: text.
 fn sql_type(field: &FieldSpec, krate: &TokenStream) -> TokenStream {
     let types = quote!(#krate::__private::diesel::sql_types);
-    let value = field.value_ty();
-    let name = match value {
-        syn::Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
-    let sql = match name.as_str() {
+    let sql = match type_name(field).as_str() {
         "i64" | "Money" | "Decimal" | "ForeignKey" => quote!(#types::BigInt),
         "bool" => quote!(#types::Bool),
         "NaiveDateTime" => quote!(#types::Timestamp),
@@ -70,7 +60,21 @@ fn from_row(field: &FieldSpec) -> TokenStream {
 }
 
 fn is_timestamp(field: &FieldSpec) -> bool {
-    matches!(field.value_ty(), syn::Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "NaiveDateTime"))
+    type_name(field) == "NaiveDateTime"
+}
+
+/// The last segment of the field's value type (`NaiveDateTime` for
+/// `Option<chrono::NaiveDateTime>`), or `""`.
+fn type_name(field: &FieldSpec) -> String {
+    match field.value_ty() {
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
 }
 
 /// diesel's `table!`, in a module named after the table, next to the struct.
