@@ -46,6 +46,8 @@ duet_models::db_tests! {
             ("/webhooks/unknown/", 404, false),
             ("/accounts/unknown/", 404, false),
             ("/_duet/unknown.js", 404, false),
+            ("/_duet", 404, false),
+            ("/_duetx", 404, true),
             ("/_eventx", 404, true),
         ];
         for (path, status, shell) in table {
