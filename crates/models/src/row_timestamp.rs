@@ -84,6 +84,37 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_values_are_read_through_the_fast_path_or_diesel() {
+        use diesel::dsl::sql;
+        use diesel::sql_types::{Nullable, Timestamp};
+        use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+        use super::RowTimestamp;
+
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let mut read = |expression: &str| -> Option<NaiveDateTime> {
+            diesel::select(sql::<Nullable<Timestamp>>(expression))
+                .get_result::<Option<RowTimestamp>>(&mut conn)
+                .unwrap()
+                .map(|t| t.0)
+        };
+        let at = |text: &str| NaiveDateTime::parse_from_str(text, "%F %T%.f").unwrap();
+        // The form diesel writes, then others only diesel reads: ISO 8601 with a `T`, and
+        // a Julian day number stored as REAL.
+        assert_eq!(
+            read("'2026-11-30 18:55:43.563349'"),
+            Some(at("2026-11-30 18:55:43.563349"))
+        );
+        assert_eq!(read("'2026-11-30T18:55:43'"), Some(at("2026-11-30 18:55:43")));
+        assert_eq!(read("2440587.5"), Some(at("1970-01-01 00:00:00")));
+        assert_eq!(read("NULL"), None);
+        // Neither: an error for the query, not a panic.
+        let garbage =
+            diesel::select(sql::<Nullable<Timestamp>>("'not a time'")).get_result::<Option<RowTimestamp>>(&mut conn);
+        assert!(garbage.is_err(), "{garbage:?}");
+    }
+
+    #[test]
     fn other_text_is_left_to_diesel() {
         for text in [
             "2026-11-30T18:55:43",
