@@ -10,7 +10,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::servers::{Killed, free_addr, sibling, wait_for};
+use crate::servers::{Killed, cpu_micros, free_addr, sibling, wait_for};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -126,21 +126,6 @@ struct Figures {
     p99_ms: f64,
     /// CPU time per event of each process watched (in the order given), in microseconds.
     cpu_us: Vec<f64>,
-}
-
-/// CPU time (user and system) a process has used so far, in microseconds, from
-/// `/proc/PID/stat` (clock ticks of 10 ms: rows of thousands of events make that fine).
-fn cpu_micros(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (which may hold spaces) start at `state`.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: u64 = after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|t| t.parse::<u64>().ok())
-        .sum();
-    ticks * 10_000
 }
 
 /// `clients` sockets, connected (and hydrated) before the clock starts.

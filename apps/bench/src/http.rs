@@ -23,7 +23,7 @@ use shop::api::{OrderSummary, OrdersOut};
 use shop::orders::{NewOrder, Order, OrderStatus, orders};
 
 use crate::load::{LoadResult, wrk};
-use crate::servers::{Killed, bench_db, free_addr, log_in, sibling, wait_for};
+use crate::servers::{Killed, bench_db, cpu_micros, free_addr, log_in, sibling, wait_for};
 
 /// The whole HTTP comparison; prints a Markdown table.
 pub(crate) async fn run(
@@ -45,7 +45,7 @@ pub(crate) async fn run(
         Order::create(&db, order).await.map_err(|e| e.to_string())?;
     }
 
-    let (_shop, shop_addr) = start_shop(&dir, &url, &[]).await?;
+    let (shop, shop_addr) = start_shop(&dir, &url, &[]).await?;
     let base = format!("http://{shop_addr}");
     let client = reqwest::Client::new();
     let session = log_in(&base, "bench", "bench").await?;
@@ -69,7 +69,7 @@ pub(crate) async fn run(
         database,
     ])?;
     let session_floor_addr = free_addr()?;
-    let _session_floor = spawn_self(&[
+    let session_floor_server = spawn_self(&[
         "bare-sqlite",
         "--addr",
         &session_floor_addr,
@@ -105,6 +105,9 @@ pub(crate) async fn run(
     let rounds = 3;
     let (mut bare, mut floor, mut floor_compressed) = (Vec::new(), Vec::new(), Vec::new());
     let (mut duet, mut duet_compressed, mut session_floor) = (Vec::new(), Vec::new(), Vec::new());
+    // CPU time per request (user and system, µs) of duet and the session floor, plain.
+    let (mut duet_cpu, mut session_floor_cpu) = (Vec::new(), Vec::new());
+    let (shop_pid, session_floor_pid) = (shop.0.id(), session_floor_server.0.id());
     println!(
         "GET /api/orders/, 50 orders, {} bytes ({compressed_len} bytes {encoding} with Accept-Encoding: {accept_encoding}), \
          {connections} connections, {seconds} s x {rounds} rounds",
@@ -121,7 +124,15 @@ pub(crate) async fn run(
         let load = load.split_whitespace().next().unwrap_or("?").to_owned();
         let url = |addr: &str| format!("http://{addr}/api/orders/");
         bare.push(wrk(&url(&bare_addr), &plain, seconds, connections)?);
-        session_floor.push(wrk(&url(&session_floor_addr), &plain, seconds, connections)?);
+        let (result, cpu) = wrk_with_cpu(
+            session_floor_pid,
+            &url(&session_floor_addr),
+            &plain,
+            seconds,
+            connections,
+        )?;
+        session_floor.push(result);
+        session_floor_cpu.push(cpu);
         // Plain and compressed back to back, in alternating order, so drift in the
         // machine's load falls on both.
         for (addr, plain_results, compressed_results) in [
@@ -133,7 +144,13 @@ pub(crate) async fn run(
                 pair.reverse();
             }
             for (headers, results) in pair {
-                results.push(wrk(&url(addr), headers, seconds, connections)?);
+                if addr == &shop_addr && headers == &plain {
+                    let (result, cpu) = wrk_with_cpu(shop_pid, &url(addr), headers, seconds, connections)?;
+                    results.push(result);
+                    duet_cpu.push(cpu);
+                } else {
+                    results.push(wrk(&url(addr), headers, seconds, connections)?);
+                }
             }
         }
         let (p, c) = (duet[round].requests_per_sec, duet_compressed[round].requests_per_sec);
@@ -201,6 +218,12 @@ pub(crate) async fn run(
         "duet / the floor with the session and the user lookup, median of the rounds = {:.0}% (target >= 85%)",
         100.0 * median(session_ratios)
     );
+    let (duet_cpu, session_floor_cpu) = (median(duet_cpu), median(session_floor_cpu));
+    println!(
+        "CPU time per request (user + system, the server process), median of the rounds: duet {duet_cpu:.1} µs, \
+         the floor with the session {session_floor_cpu:.1} µs: duet / that floor by CPU = {:.0}%",
+        100.0 * session_floor_cpu / duet_cpu
+    );
     println!(
         "compressed / plain, median of the rounds: duet {:.1}% (target >= 95%), the bare floor {:.1}%",
         100.0 * median(ratios),
@@ -241,6 +264,23 @@ async fn get_orders(client: &reqwest::Client, addr: &str, session: &str) -> Resu
         .bytes()
         .await
         .map_err(|e| e.to_string())
+}
+
+/// [`wrk`] against `url`, with the CPU time (user and system) the server process `pid` spent
+/// per request meanwhile, in microseconds: what a request costs the server, however the
+/// two cores were shared with the load generator.
+fn wrk_with_cpu(
+    pid: u32,
+    url: &str,
+    headers: &[String],
+    seconds: u32,
+    connections: u32,
+) -> Result<(LoadResult, f64), String> {
+    let before = cpu_micros(pid);
+    let result = wrk(url, headers, seconds, connections)?;
+    let spent = cpu_micros(pid).saturating_sub(before) as f64;
+    let requests = (result.requests_per_sec * f64::from(seconds)).max(1.0);
+    Ok((result, spent / requests))
 }
 
 /// This benchmark's own binary run with `args` (a floor server), with the shop's secret key.

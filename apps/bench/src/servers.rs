@@ -20,6 +20,22 @@ pub(crate) fn free_addr() -> Result<String, String> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.to_string())
 }
 
+/// CPU time (user and system) a process has used so far, in microseconds, from
+/// `/proc/PID/stat` (clock ticks of 10 ms: rows of thousands of events or requests make that
+/// fine).
+pub(crate) fn cpu_micros(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start at `state`.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    ticks * 10_000
+}
+
 /// A binary built next to this one (e.g. `shop`).
 pub(crate) fn sibling(name: &str) -> Result<PathBuf, String> {
     let path = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name(name);
