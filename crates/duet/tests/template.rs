@@ -80,6 +80,16 @@ fn a_generated_app_builds_and_passes_its_test() {
             "the template's .cargo/config.toml lacks the workspace's {line:?}"
         );
     }
+    // The build a deployment uses is the workspace's, measured in docs/benchmarks.md.
+    let app_manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap();
+    let workspace_manifest = std::fs::read_to_string(workspace.join("Cargo.toml")).unwrap();
+    let production = settings(&workspace_manifest, "[profile.production]");
+    assert!(production.contains(&"lto = \"fat\""), "{production:?}");
+    assert_eq!(
+        settings(&app_manifest, "[profile.production]"),
+        production,
+        "the template's production profile differs from the workspace's"
+    );
 
     let target_dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
@@ -87,4 +97,16 @@ fn a_generated_app_builds_and_passes_its_test() {
         .to_owned();
     cargo(&app, &target_dir, &["fmt", "--check"]);
     cargo(&app, &target_dir, &["test", "--offline"]);
+}
+
+/// The `key = value` lines of `table` in a Cargo manifest, in order (comments left out).
+fn settings<'a>(manifest: &'a str, table: &str) -> Vec<&'a str> {
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != table)
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains('='))
+        .map(str::trim)
+        .collect()
 }
