@@ -293,17 +293,24 @@ macro_rules! db_run {
                 }
                 Err(error) => Err($crate::Error::from(error)),
             },
-            $crate::Pool::Postgres(pool) => match $crate::__checkout(pool).await {
-                Ok(mut pooled) => {
-                    let result = {
-                        let $conn = &mut *pooled;
-                        $crate::__bounded(limit, async { ($body).map_err($crate::Error::from) }).await
-                    };
-                    $crate::__retire_if_lost(&mut *pooled, &result);
-                    result
-                }
-                Err(error) => Err($crate::Error::from(error)),
-            },
+            // Boxed: PostgreSQL's checkout future (which may connect) is over a kilobyte, and
+            // inline it would make every query's future on SQLite that big too.
+            $crate::Pool::Postgres(pool) => {
+                ::std::boxed::Box::pin(async {
+                    match $crate::__checkout(pool).await {
+                        Ok(mut pooled) => {
+                            let result = {
+                                let $conn = &mut *pooled;
+                                $crate::__bounded(limit, async { ($body).map_err($crate::Error::from) }).await
+                            };
+                            $crate::__retire_if_lost(&mut *pooled, &result);
+                            result
+                        }
+                        Err(error) => Err($crate::Error::from(error)),
+                    }
+                })
+                .await
+            }
         }
     }};
 }
@@ -355,4 +362,40 @@ macro_rules! db_read {
             other => other,
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size_of_future<F: Future>(_: &F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// A query's future on SQLite does not carry PostgreSQL's checkout (which may connect,
+    /// and is over a kilobyte): `db_run!` boxes the PostgreSQL arm. Neither future is polled.
+    #[test]
+    fn a_query_future_does_not_hold_the_postgres_checkout() {
+        let pool: Option<&PgPool> = None;
+        let checkout = async {
+            if let Some(pool) = pool {
+                let _ = __checkout(pool).await;
+            }
+        };
+        let db: Option<Db> = None;
+        let read = async {
+            let db = db.as_ref().expect("never polled");
+            crate::db_read!(db, |conn| async {
+                let _ = &conn;
+                Ok::<u8, Error>(1)
+            }
+            .await)
+        };
+        assert!(
+            size_of_future(&read) < size_of_future(&checkout),
+            "a read's future is {} bytes, PostgreSQL's checkout {}",
+            size_of_future(&read),
+            size_of_future(&checkout)
+        );
+    }
 }
