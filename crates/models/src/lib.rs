@@ -51,6 +51,7 @@ mod password;
 mod query;
 mod row_timestamp;
 pub mod schema;
+mod shaped_sql;
 mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;

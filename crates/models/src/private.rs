@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::{Error, FieldType, Model, ValidationErrors};
 
 pub use crate::row_timestamp::RowTimestamp;
+pub use crate::shaped_sql::{QueryShape, ShapedSql};
 pub use {chrono, diesel, diesel_async, diesel_migrations, regex, serde_json};
 
 diesel::define_sql_function! {

@@ -13,7 +13,7 @@ pub enum Scope {
 }
 
 /// How a filter compares a field with its value (Django's lookups).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lookup {
     /// `field = value` (`?status=paid`).
     Exact,

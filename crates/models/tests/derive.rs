@@ -283,6 +283,35 @@ duet_models::db_tests! {
             assert!(matches!(Item::list(&db, &bad).await, Err(Error::Invalid(_))), "{bad:?}");
         }
 
+        // A list's SQL text is kept per shape: each run below reuses a text built before
+        // (with other values), or builds its own for a new shape (another number of `IN`
+        // values, another flag, window or direction), and finds the rows of its own values.
+        let by_slug = || ListQuery::new(Scope::All).order_by("slug", false);
+        for _ in 0..2 {
+            let shaped: [(ListQuery, &[&str]); 11] = [
+                (query(|q| q.filter_by("count", Lookup::In, "0,4")), &["cup", "pot"]),
+                (query(|q| q.filter_by("count", Lookup::In, "2,9")), &["mug"]),
+                (query(|q| q.filter_by("count", Lookup::In, "2")), &["mug"]),
+                (query(|q| q.filter_by("count", Lookup::In, json!([0, 2, 4]))), &["cup", "mug", "pot"]),
+                (query(|q| q.filter_by("weight", Lookup::IsNull, false)), &["cup"]),
+                (query(|q| q.filter_by("weight", Lookup::IsNull, true)), &["mug", "pot"]),
+                (by_slug().search_ids("id", vec![pot.id]), &["pot"]),
+                (by_slug().search_ids("id", vec![mug.id, cup.id]), &["cup", "mug"]),
+                (ListQuery::new(Scope::All).order_by("slug", true).window(2, 0), &["pot", "mug"]),
+                (ListQuery::new(Scope::All).order_by("slug", true).window(2, 2), &["cup"]),
+                (ListQuery::new(Scope::Owner(bob.id)).order_by("slug", false), &["pot"]),
+            ];
+            for (query, expected) in shaped {
+                assert_eq!(slugs(&Item::list(&db, &query).await.unwrap()), expected, "{query:?}");
+                // A count ignores the window.
+                let counted = if query.limit.is_some() { 3 } else { expected.len() as i64 };
+                assert_eq!(Item::count(&db, &query).await.unwrap(), counted, "{query:?}");
+            }
+            assert_eq!(Item::get(&db, Scope::Owner(bob.id), pot.id).await.unwrap(), pot);
+            assert!(matches!(Item::get(&db, Scope::Owner(bob.id), cup.id).await, Err(Error::NotFound)));
+            assert_eq!(Item::get(&db, Scope::All, cup.id).await.unwrap(), cup);
+        }
+
         let before = mug.changed_at;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let changes_in = Item::validate_changes(input(json!({"note": "Sold out", "size": "xl"}), true)).unwrap();

@@ -224,7 +224,9 @@ fn list(model: &ModelSpec, n: &Names) -> TokenStream {
                 if query.offset > 0 {
                     q = q.offset(query.offset);
                 }
-                // Decoded straight from SQLite's statement (no owned copy of each row).
+                // Decoded straight from SQLite's statement (no owned copy of each row), its
+                // SQL text built once per shape.
+                let q = #private::ShapedSql::<Self, _>::new(q, #private::QueryShape::of_list(query));
                 <_ as #krate::LoadRows<_, #row>>::load_rows(conn, q).await.map_err(#krate::Error::from)
             }.await)?;
             ::core::result::Result::Ok(rows.into_iter().map(Self::__duet_row).collect())
@@ -233,7 +235,7 @@ fn list(model: &ModelSpec, n: &Names) -> TokenStream {
 }
 
 fn count(model: &ModelSpec, n: &Names) -> TokenStream {
-    let (krate, table) = (&n.krate, &n.table);
+    let (krate, private, table) = (&n.krate, &n.private, &n.table);
     let uses = n.uses();
     let (early, scope) = scoped(model, n, &quote!(query.scope), &quote!(::core::result::Result::Ok(0)));
     let conditions = conditions(model, n);
@@ -245,14 +247,17 @@ fn count(model: &ModelSpec, n: &Names) -> TokenStream {
                 let mut q = #table::table.count().into_boxed();
                 #scope
                 #conditions
-                q.get_result::<i64>(conn).await.map_err(#krate::Error::from)
+                #private::ShapedSql::<Self, _>::new(q, #private::QueryShape::of_list(query))
+                    .get_result::<i64>(conn)
+                    .await
+                    .map_err(#krate::Error::from)
             }.await)
         }
     }
 }
 
 fn get(model: &ModelSpec, n: &Names) -> TokenStream {
-    let (krate, table, select, row) = (&n.krate, &n.table, &n.select, &n.row);
+    let (krate, private, table, select, row) = (&n.krate, &n.private, &n.table, &n.select, &n.row);
     let uses = n.uses();
     let not_found = quote!(::core::result::Result::Err(#krate::Error::NotFound));
     let (early, scope) = scoped(model, n, &quote!(scope), &not_found);
@@ -264,7 +269,10 @@ fn get(model: &ModelSpec, n: &Names) -> TokenStream {
             let row = #krate::db_read!(db, |conn| async {
                 let mut q = #table::table.select(#select).filter(#table::#key.eq(pk)).into_boxed();
                 #scope
-                q.first::<#row>(conn).await.map_err(#krate::Error::from)
+                #private::ShapedSql::<Self, _>::new(q.limit(1), #private::QueryShape::of_scope(scope))
+                    .get_result::<#row>(conn)
+                    .await
+                    .map_err(#krate::Error::from)
             }.await)?;
             ::core::result::Result::Ok(Self::__duet_row(row))
         }
