@@ -34,6 +34,8 @@ pub struct QueryShape(Vec<Part>);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Part {
+    /// One row by its primary key.
+    Key,
     Owner,
     /// A filter, with the number of values an `IN` binds, or an `__isnull` filter's flag.
     Filter(&'static str, Lookup, usize),
@@ -46,9 +48,9 @@ enum Part {
 }
 
 impl QueryShape {
-    /// The shape of a query with only `scope` variable (a get by key).
-    pub fn of_scope(scope: Scope) -> QueryShape {
-        QueryShape(Self::scope_part(scope).into_iter().collect())
+    /// The shape of a get by primary key in `scope` (its query has the type of a list's).
+    pub fn of_get(scope: Scope) -> QueryShape {
+        QueryShape([Part::Key].into_iter().chain(Self::scope_part(scope)).collect())
     }
 
     /// The shape of `query`'s list (or count).
@@ -218,10 +220,9 @@ mod tests {
         for (a, b) in different {
             assert_ne!(QueryShape::of_list(&a), QueryShape::of_list(&b), "{a:?} and {b:?}");
         }
-        assert_eq!(
-            QueryShape::of_scope(Scope::Owner(1)),
-            QueryShape::of_scope(Scope::Owner(2))
-        );
-        assert_ne!(QueryShape::of_scope(Scope::Owner(1)), QueryShape::of_scope(Scope::All));
+        let get = QueryShape::of_get;
+        assert_eq!(get(Scope::Owner(1)), get(Scope::Owner(2)));
+        assert_ne!(get(Scope::Owner(1)), get(Scope::All));
+        assert_ne!(get(Scope::All), QueryShape::of_list(&all()), "a get is not a list");
     }
 }

@@ -269,7 +269,7 @@ fn get(model: &ModelSpec, n: &Names) -> TokenStream {
             let row = #krate::db_read!(db, |conn| async {
                 let mut q = #table::table.select(#select).filter(#table::#key.eq(pk)).into_boxed();
                 #scope
-                #private::ShapedSql::<Self, _>::new(q.limit(1), #private::QueryShape::of_scope(scope))
+                #private::ShapedSql::<Self, _>::new(q.limit(1), #private::QueryShape::of_get(scope))
                     .get_result::<#row>(conn)
                     .await
                     .map_err(#krate::Error::from)
