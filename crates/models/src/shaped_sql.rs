@@ -177,9 +177,47 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use diesel::sqlite::{Sqlite, SqliteQueryBuilder};
     use serde_json::json;
 
     use super::*;
+
+    /// A query whose text is `SELECT 1` the first time it is built, `SELECT 2` after.
+    struct Changing(AtomicUsize);
+
+    impl QueryFragment<Sqlite> for Changing {
+        fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+            let built = self.0.fetch_add(1, Ordering::Relaxed);
+            pass.push_sql(if built == 0 { "SELECT 1" } else { "SELECT 2" });
+            Ok(())
+        }
+    }
+
+    fn sql(query: &ShapedSql<Changing, Changing>) -> String {
+        let mut builder = SqliteQueryBuilder::new();
+        query.to_sql(&mut builder, &Sqlite).unwrap();
+        builder.finish()
+    }
+
+    #[test]
+    fn a_shape_s_text_is_built_once_and_reused() {
+        let shape = QueryShape::of_get(Scope::All);
+        let first = ShapedSql::<Changing, _>::new(Changing(AtomicUsize::new(0)), shape.clone());
+        assert_eq!(sql(&first), "SELECT 1");
+        // Another query of the same shape, whose own text would be `SELECT 2`: it gets the
+        // kept text, which debug builds check against a fresh one.
+        let second = ShapedSql::<Changing, _>::new(Changing(AtomicUsize::new(1)), shape);
+        if cfg!(debug_assertions) {
+            assert!(
+                std::panic::catch_unwind(|| sql(&second)).is_err(),
+                "the check sees the texts differ"
+            );
+        } else {
+            assert_eq!(sql(&second), "SELECT 1");
+        }
+    }
 
     #[test]
     fn a_shape_is_what_changes_the_sql_not_the_values() {
